@@ -1,0 +1,62 @@
+/*
+ * cli/cli.h — the `mmdx` host program: command table, exit codes, shared setup.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef MMDX_CLI_H
+#define MMDX_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "loader.h"
+
+/* Exit codes (documented in README and `mmdx --help`). */
+enum {
+    MMDX_EXIT_OK = 0,        /* success */
+    MMDX_EXIT_FAILURE = 1,   /* runtime failure: I/O, database, plugin error */
+    MMDX_EXIT_USAGE = 2,     /* bad command line */
+    MMDX_EXIT_INPUT = 3,     /* bad input data: malformed manifest, file, configuration */
+    MMDX_EXIT_INTEGRITY = 4  /* an integrity check failed: audit chain, model signature */
+};
+
+/** One subcommand: `mmdx <name> ...`. run() gets argv with argv[0] = name. */
+typedef struct mmdx_cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} mmdx_cli_command;
+
+/** The command table (cli/commands.c). Terminated by a NULL name. */
+extern const mmdx_cli_command mmdx_cli_commands[];
+
+/** Map an mmdx_error_code to an exit code. */
+int mmdx_cli_exit_code(int err);
+
+/** Print "mmdx <cmd>: <last error>" to stderr and return the exit code for `err`. */
+int mmdx_cli_report(const char *cmd, int err);
+
+/** Parse a positive thread count ("4"); 0 on error. */
+int mmdx_cli_parse_threads(const char *s);
+
+/**
+ * What most commands need: the site configuration and the plugin registry.
+ * Loads the configuration (--config, $MMDX_CONFIG, default path), scans the
+ * plugin folders (next to the executable, the configuration's
+ * [mmdx] plugin_path, $MMDX_PLUGIN_PATH), reports refused plugins on stderr
+ * and checks the configuration's sections against the loaded plugins.
+ */
+typedef struct mmdx_cli_env {
+    mmdx_config *config;
+    mmdx_registry *registry;
+    int threads;
+} mmdx_cli_env;
+
+MMDX_RESULT_USED int mmdx_cli_env_open(mmdx_cli_env *env, const char *config_path, int threads,
+                                       int quiet);
+void mmdx_cli_env_close(mmdx_cli_env *env);
+
+/* Subcommands. */
+int mmdx_cmd_plugins(int argc, char **argv);
+int mmdx_cmd_encode(int argc, char **argv);
+
+#endif

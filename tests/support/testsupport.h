@@ -1,0 +1,54 @@
+/*
+ * tests/support/testsupport.h — helpers shared by the Check suites.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef MMDX_TESTSUPPORT_H
+#define MMDX_TESTSUPPORT_H
+
+#include <check.h>
+#include <stddef.h>
+
+/** Exit code ctest reads as "skipped". */
+#define MMDX_TEST_SKIP 77
+
+/**
+ * The shared test data folder ($MMDX_TEST_DATA, else ../shared/data beside
+ * the checkout), or NULL when absent. When absent and CI=true, prints why and
+ * exits 1; when absent otherwise, tests call mmdx_test_data_or_skip().
+ */
+const char *mmdx_test_data_dir(void);
+
+/** The data folder, or exit(77) with a message when it is missing (exit 1 under CI=true). */
+const char *mmdx_test_data_or_skip(void);
+
+/** `rel` inside the data folder. Static buffer per call site is not used: returns malloc'd text. */
+char *mmdx_test_data_path(const char *rel);
+
+/** The build tree and source tree. */
+const char *mmdx_test_build_dir(void);
+const char *mmdx_test_source_dir(void);
+
+/** A fresh temporary folder (mkdtemp under $TMPDIR), removed by mmdx_test_rmtree. malloc'd. */
+char *mmdx_test_tmpdir(void);
+void mmdx_test_rmtree(const char *dir);
+
+/** Write `text` to `path` (ck_abort on failure). */
+void mmdx_test_write_file(const char *path, const char *text);
+
+/** Read a whole file (malloc'd, NUL-terminated), NULL if unreadable. */
+char *mmdx_test_read_file(const char *path, size_t *len);
+
+/**
+ * Run a shell command line; returns its exit status (or -1). When `out` is
+ * not NULL, stdout is captured into a malloc'd string; stderr is captured
+ * into *err when `err` is not NULL.
+ */
+int mmdx_test_run(const char *cmdline, char **out, char **err);
+
+/** Path of the built `mmdx` executable. */
+const char *mmdx_test_mmdx_bin(void);
+
+/** Run a suite with CK_NORMAL output; returns the process exit code. */
+int mmdx_test_run_suite(Suite *s);
+
+#endif
