@@ -150,6 +150,7 @@ int mmdx_records__load_csv(mmdx_records_store *st, const char *path)
         mmdx_csv_close(r);
         return rc < 0 ? rc : mmdx_fail(MMDX_EFORMAT, "%s: empty file (a header row is needed)", path);
     }
+    rc = 0;
     long *col_of = calloc(spec->n_csv_columns, sizeof *col_of);
     if (!col_of) {
         mmdx_csv_close(r);

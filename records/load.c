@@ -330,6 +330,8 @@ int mmdx_records_load(mmdx_records_store *st, const char *path)
         return mmdx_records__load_csv(st, path);
     mmdx_fhir_ctx c;
     json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+    if (tok)
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT); /* FHIR JSON is RFC 8259 JSON */
     if (!tok || mmdx_fhir_ctx_init(&c, st) < 0) {
         json_tokener_free(tok);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
@@ -349,6 +351,8 @@ int mmdx_records_load_mem(mmdx_records_store *st, const char *data, size_t len, 
 {
     mmdx_fhir_ctx c;
     json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+    if (tok)
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT); /* FHIR JSON is RFC 8259 JSON */
     if (!tok || mmdx_fhir_ctx_init(&c, st) < 0) {
         json_tokener_free(tok);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");

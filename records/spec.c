@@ -843,6 +843,7 @@ int mmdx_records_spec_parse(mmdx_records_spec **out, const char *json, size_t le
     json_tokener *tok = json_tokener_new();
     if (!tok)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     json_object *root = json_tokener_parse_ex(tok, json, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
