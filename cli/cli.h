@@ -64,5 +64,7 @@ int mmdx_cmd_plugins(int argc, char **argv);
 int mmdx_cmd_encode(int argc, char **argv);
 /** `mmdx encode records FILE ...` (argv[0] = "records"); see cli/cmd_encode_records.c. */
 int mmdx_cmd_encode_records(int argc, char **argv);
+/** `mmdx synth`: the synthetic cohort generator (cli/cmd_synth.c). */
+int mmdx_cmd_synth(int argc, char **argv);
 
 #endif
