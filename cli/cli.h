@@ -62,5 +62,6 @@ void mmdx_cli_env_close(mmdx_cli_env *env);
 /* Subcommands. */
 int mmdx_cmd_plugins(int argc, char **argv);
 int mmdx_cmd_encode(int argc, char **argv);
+int mmdx_cmd_genomics(int argc, char **argv);
 
 #endif
