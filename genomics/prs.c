@@ -51,7 +51,7 @@ typedef struct group_site {
 } group_site;
 
 struct mmdx_prs {
-    const mmdx_scorefile *const *scores;
+    const mmdx_scorefile **scores; /* the array is ours, the files are borrowed */
     size_t n_scores, n;
     mmdx_prs_options opt;
 
@@ -180,6 +180,7 @@ void mmdx_prs_free(mmdx_prs *p)
     free(p->act);
     free(p->n_used);
     free(p->stats);
+    free(p->scores);
     free(p);
 }
 
@@ -196,7 +197,12 @@ int mmdx_prs_new(mmdx_prs **out, const mmdx_scorefile *const *scores, size_t n_s
     keyed_ref *pk = NULL, *rk = NULL;
     if (!p)
         return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-    p->scores = scores;
+    p->scores = malloc(n_scores * sizeof *p->scores);
+    if (!p->scores) {
+        free(p);
+        return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+    }
+    memcpy(p->scores, scores, n_scores * sizeof *p->scores);
     p->n_scores = n_scores;
     p->n = n_samples;
     p->opt = *opt;

@@ -67,7 +67,8 @@ typedef struct mmdx_prs_stats {
 typedef struct mmdx_prs mmdx_prs;
 
 /**
- * Prepare a run of `n_scores` scores (borrowed: they must outlive the run)
+ * Prepare a run of `n_scores` scores (the array is copied; the scoring files
+ * themselves are borrowed and must outlive the run)
  * over a file with `n_samples` samples. Errors: MMDX_ENOMEM, MMDX_EINVAL.
  */
 MMDX_RESULT_USED int mmdx_prs_new(mmdx_prs **out, const mmdx_scorefile *const *scores,

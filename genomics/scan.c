@@ -78,13 +78,20 @@ static int called(const int32_t *gt, const int32_t *gq, const int32_t *dp, const
     return 1;
 }
 
-static int quality_fields(mmdx_vcf *v, const mmdx_scan_settings *s, const int32_t **gq,
-                          const int32_t **dp, mmdx_error *err)
+/* GQ and DP of the current record; the reader reuses one buffer, so GQ is copied to gq_buf. */
+static int quality_fields(mmdx_vcf *v, const mmdx_scan_settings *s, int32_t *gq_buf, size_t n,
+                          const int32_t **gq, const int32_t **dp, mmdx_error *err)
 {
     *gq = *dp = NULL;
     int ret;
-    if (s->min_gq > 0 && (ret = mmdx_vcf_format_int(v, "GQ", gq, err)) < 0 && ret != MMDX_ENOTFOUND)
-        return ret;
+    if (s->min_gq > 0) {
+        if ((ret = mmdx_vcf_format_int(v, "GQ", gq, err)) < 0 && ret != MMDX_ENOTFOUND)
+            return ret;
+        if (*gq) {
+            memcpy(gq_buf, *gq, n * sizeof *gq_buf);
+            *gq = gq_buf;
+        }
+    }
     if (s->min_dp > 0 && (ret = mmdx_vcf_format_int(v, "DP", dp, err)) < 0 && ret != MMDX_ENOTFOUND)
         return ret;
     return 0;
@@ -98,6 +105,7 @@ int mmdx_scan_file(mmdx_scan_result **out, const char *path, const mmdx_scan_set
     mmdx_prs *prs = NULL;
     mmdx_scan_result *r = NULL;
     uint64_t *ti = NULL, *tv = NULL, *het = NULL, *hom = NULL, *ncalled = NULL;
+    int32_t *gq_buf = NULL;
     uint64_t n_qc_records = 0;
     int rc = mmdx_vcf_open(&v, path, s->n_threads > 0 ? s->n_threads : 1, 1, err);
     if (rc < 0)
@@ -123,7 +131,8 @@ int mmdx_scan_file(mmdx_scan_result **out, const char *path, const mmdx_scan_set
     het = calloc(n ? n : 1, sizeof *het);
     hom = calloc(n ? n : 1, sizeof *hom);
     ncalled = calloc(n ? n : 1, sizeof *ncalled);
-    if (!r->samples || !r->prs_sum || !r->prs_stats || !r->panel_het || !r->panel_hom ||
+    gq_buf = calloc(n ? n : 1, sizeof *gq_buf);
+    if (!gq_buf || !r->samples || !r->prs_sum || !r->prs_stats || !r->panel_het || !r->panel_hom ||
         !r->call_rate || !r->het_ratio || !r->titv || !r->n_nonref || !ti || !tv || !het || !hom ||
         !ncalled)
         goto nomem;
@@ -189,7 +198,7 @@ int mmdx_scan_file(mmdx_scan_result **out, const char *path, const mmdx_scan_set
         if (s->qc) {
             if ((rc = mmdx_vcf_genotypes(v, &gt, err)) < 0 && rc != MMDX_ENOTFOUND)
                 goto fail;
-            if ((rc = quality_fields(v, s, &gq, &dp, err)) < 0)
+            if ((rc = quality_fields(v, s, gq_buf, n, &gq, &dp, err)) < 0)
                 goto fail;
             have_quality = 1;
             n_qc_records++;
@@ -234,7 +243,7 @@ int mmdx_scan_file(mmdx_scan_result **out, const char *path, const mmdx_scan_set
                 if (!gt && (rc = mmdx_vcf_genotypes(v, &gt, err)) < 0 && rc != MMDX_ENOTFOUND)
                     goto fail;
                 if (!have_quality) {
-                    if ((rc = quality_fields(v, s, &gq, &dp, err)) < 0)
+                    if ((rc = quality_fields(v, s, gq_buf, n, &gq, &dp, err)) < 0)
                         goto fail;
                     have_quality = 1;
                 }
@@ -280,6 +289,7 @@ done:
     free(het);
     free(hom);
     free(ncalled);
+    free(gq_buf);
     mmdx_prs_free(prs);
     mmdx_vcf_free(v);
     return rc;

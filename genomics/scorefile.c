@@ -250,9 +250,9 @@ int mmdx_scorefile_parse(mmdx_scorefile **out, const char *data, size_t len, con
             if (!(row->rsid = dup_range(f[col[C_RSID]], fl[col[C_RSID]])))
                 goto nomem;
         }
+        if (FIELD(C_CHR) && !(row->chrom = dup_range(f[col[C_CHR]], fl[col[C_CHR]])))
+            goto nomem;
         if (FIELD(C_CHR) && FIELD(C_POS)) {
-            if (!(row->chrom = dup_range(f[col[C_CHR]], fl[col[C_CHR]])))
-                goto nomem;
             const char *ps = f[col[C_POS]];
             size_t pl = fl[col[C_POS]];
             int64_t pos = 0;

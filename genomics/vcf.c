@@ -10,6 +10,9 @@
 
 #include "chrom.h"
 
+#define MMDX_VCF__FATAL_ERRCODES \
+    (BCF_ERR_NCOLS | BCF_ERR_LIMITS | BCF_ERR_CHAR | BCF_ERR_CTG_INVALID | BCF_ERR_TAG_INVALID)
+
 void mmdx_vcf__where(const mmdx_vcf *v, char *buf, size_t size)
 {
     if (v->site.line > 0 && !v->is_bcf)
@@ -369,7 +372,7 @@ static int read_raw(mmdx_vcf *v, mmdx_error *err)
             if (ret == -1)
                 return 0;
             v->recno++;
-            if (ret < -1 || v->rec->errcode)
+            if (ret < -1 || (v->rec->errcode & MMDX_VCF__FATAL_ERRCODES))
                 return mmdx_error_set(err, MMDX_EFORMAT, "%s: record %ld: corrupt BCF record",
                                       v->path, v->recno);
             return 1;
@@ -450,7 +453,8 @@ static int parse_rec(mmdx_vcf *v, mmdx_error *err)
         return 0;
     char where[512];
     mmdx_vcf__where(v, where, sizeof where);
-    if (vcf_parse(&v->line, v->hdr, v->rec) < 0 || v->rec->errcode) {
+    /* undefined contigs and tags are warnings (htslib adds them); the rest are errors */
+    if (vcf_parse(&v->line, v->hdr, v->rec) < 0 || (v->rec->errcode & MMDX_VCF__FATAL_ERRCODES)) {
         return mmdx_error_set(err, MMDX_EFORMAT,
                               "%s: malformed record (wrong number of columns or sample fields, or a "
                               "value that does not match its header type)",
