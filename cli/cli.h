@@ -58,5 +58,8 @@ void mmdx_cli_env_close(mmdx_cli_env *env);
 /* Subcommands. */
 int mmdx_cmd_plugins(int argc, char **argv);
 int mmdx_cmd_encode(int argc, char **argv);
+int mmdx_cmd_train(int argc, char **argv);
+int mmdx_cmd_evaluate(int argc, char **argv);
+int mmdx_cmd_predict(int argc, char **argv);
 
 #endif

@@ -48,7 +48,7 @@ int mmdx_pipeline_fit(mmdx_pipeline **out, const mmdx_dataset *d, const size_t *
         return rc;
     }
     size_t p = pl->prep.n_cols;
-    double *x = malloc((n_rows * p ? n_rows * p : 1) * sizeof *x);
+    double *x = malloc((n_rows * p > 0 ? n_rows * p : 1) * sizeof *x);
     int32_t *y = malloc((n_rows ? n_rows : 1) * sizeof *y);
     double *sw = NULL;
     if (!x || !y) {
