@@ -117,6 +117,14 @@ static int write_atomic(const char *path, const void *data, size_t len)
         free(tmp);
         return mmdx_fail(MMDX_EIO, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
     }
+    /* mkstemp creates 0600; a model is read by the services that score with it */
+    if (fchmod(fd, 0644) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return mmdx_fail(MMDX_EIO, "%s: cannot set permissions: %s", path, strerror(e));
+    }
     size_t off = 0;
     while (off < len) {
         ssize_t w = write(fd, (const char *)data + off, len - off);
