@@ -35,6 +35,10 @@ int mmdx_cli_exit_code(int err);
 /** Print "mmdx <cmd>: <last error>" to stderr and return the exit code for `err`. */
 int mmdx_cli_report(const char *cmd, int err);
 
+struct json_object;
+/** Print a JSON value on stdout, pretty and with spaces ("key": value), then a newline. */
+void mmdx_cli_print_json(struct json_object *o);
+
 /** Parse a positive thread count ("4"); 0 on error. */
 int mmdx_cli_parse_threads(const char *s);
 
