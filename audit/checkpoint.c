@@ -34,7 +34,7 @@ static void format_time(int64_t us, char *out, size_t n)
 /* The signed body: every line before the signature. */
 static int body(const mmdx_checkpoint *cp, char *out, size_t n)
 {
-    char root[65], when[40];
+    char root[65], when[64];
     mmdx_hex(cp->root, 32, root);
     format_time(cp->time_us, when, sizeof when);
     int w = snprintf(out, n, HEADER "\norigin %s\nsize %llu\nroot %s\ntime %s\nkey %s\n", cp->origin,

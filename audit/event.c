@@ -206,7 +206,7 @@ int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, si
     const char **params = calloc(max * EVENT_COLUMNS, sizeof *params);
     char (*nums)[3][40] = calloc(max, sizeof *nums);
     char (*hexes)[4][2 + 64 + 1] = calloc(max, sizeof *hexes);
-    size_t sql_cap = 256 + max * (EVENT_COLUMNS * 8 + 4);
+    size_t sql_cap = 512 + max * 400;
     char *sql = malloc(sql_cap);
     if (!params || !nums || !hexes || !sql) {
         rc = mmdx_fail(MMDX_ENOMEM, "audit: out of memory");

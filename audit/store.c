@@ -119,7 +119,8 @@ static int connect_now(mmdx_store *s)
                               "SELECT pg_catalog.set_config('search_path', 'pg_catalog', false), "
                               "pg_catalog.set_config('extra_float_digits', '3', false), "
                               "pg_catalog.set_config('client_encoding', 'UTF8', false), "
-                              "pg_catalog.set_config('TimeZone', 'UTC', false), session_user",
+                              "pg_catalog.set_config('TimeZone', 'UTC', false), "
+                              "pg_catalog.set_config('client_min_messages', 'warning', false)",
                               0, NULL, PGRES_TUPLES_OK, NULL);
     if (rc < 0)
         return rc;

@@ -272,7 +272,9 @@ typedef struct mmdx_verify_options {
      *  with mmdx_checkpoint_verify): the log must have only grown since. */
     const struct mmdx_checkpoint *const *checkpoints;
     size_t n_checkpoints;
-    /** Check HMACs (needs the site key). */
+    /** 1: check every HMAC present (needs the site key); 2: also require
+     *  one on every event after the first that has one (all writers and
+     *  reviewers hold the key); 0: HMACs are not checked. */
     int check_hmac;
     /** Called now and then with events checked so far; may be NULL. */
     void (*progress)(void *ctx, int64_t done, int64_t total);

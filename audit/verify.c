@@ -204,7 +204,7 @@ static int check_chain(vstate *v, const mmdx_verify_options *o, int64_t total)
                 }
             } else {
                 v->r->n_unkeyed++;
-                if (keyed_seen && o->check_hmac)
+                if (keyed_seen && o->check_hmac > 1)
                     problem(v, e.seq, "event %lld has no HMAC although earlier events have one "
                                       "(HMAC removed)", (long long)e.seq);
             }
