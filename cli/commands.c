@@ -3,6 +3,8 @@
 
 /* One line per subcommand; keep alphabetical within a group. */
 const mmdx_cli_command mmdx_cli_commands[] = {
+    {"audit", "verify, list, export, checkpoint and prove the audit log", mmdx_cmd_audit},
+    {"db", "create or upgrade the result database; list stored results", mmdx_cmd_db},
     {"encode", "encode a cohort (or one input) into a feature table", mmdx_cmd_encode},
     {"plugins", "list the loaded plugins and the ones refused", mmdx_cmd_plugins},
     {NULL, NULL, NULL},
