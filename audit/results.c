@@ -108,7 +108,23 @@ typedef struct run_ctx {
     const char *plugins;
     const char *parameters;
     const char *detail;
+    int may_resume; /* the ID is the caller's: an existing run is resumed */
+    int resumed;    /* out */
 } run_ctx;
+
+/* Inside the append lock: does the run exist? (Concurrent begins of one ID serialise on the lock.) */
+static int run_exists(mmdx_store *s, const char *run_id, int *exists)
+{
+    const char *params[] = {run_id};
+    PGresult *r;
+    int rc = mmdx_store__exec(s, "run: look up", "SELECT 1 FROM mmdx.runs WHERE run_id = $1::uuid", 1, params,
+                              PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    *exists = PQntuples(r) > 0;
+    PQclear(r);
+    return 0;
+}
 
 static int run_begin_tx(mmdx_store *s, void *vctx)
 {
@@ -117,6 +133,23 @@ static int run_begin_tx(mmdx_store *s, void *vctx)
     int rc = mmdx_audit__lock_tail(s, &t);
     if (rc < 0)
         return rc;
+    c->resumed = 0;
+    if (c->may_resume) {
+        int exists = 0;
+        if ((rc = run_exists(s, c->run_id, &exists)) < 0)
+            return rc;
+        if (exists) {
+            mmdx_event_rec e = {0};
+            e.action = "run.resume";
+            e.outcome = MMDX_OUTCOME_SUCCESS;
+            e.object_type = "run";
+            e.object_id = c->run_id;
+            e.run_id = c->run_id;
+            e.detail = c->detail;
+            c->resumed = 1;
+            return mmdx_audit__append(s, &t, &e, 1);
+        }
+    }
     char started[40];
     mmdx_audit__format_time(t.now_us, started, sizeof started);
     const char *params[] = {c->run_id, started, s->role, s->os_user, s->host, MMDX_VERSION_STRING,
@@ -142,7 +175,26 @@ static int run_begin_tx(mmdx_store *s, void *vctx)
     return mmdx_audit__append(s, &t, &e, 1);
 }
 
+static int run_begin(mmdx_store *s, const mmdx_store_run *run, char run_id[MMDX_RUN_ID_LEN],
+                     int given_id, int *resumed);
+
 int mmdx_store_run_begin(mmdx_store *s, const mmdx_store_run *run, char run_id[MMDX_RUN_ID_LEN])
+{
+    return run_begin(s, run, run_id, 0, NULL);
+}
+
+int mmdx_store_run_begin_id(mmdx_store *s, const mmdx_store_run *run, const char *run_id, int *resumed)
+{
+    int rc = check_uuid(run_id, "run begin: run ID");
+    if (rc < 0)
+        return rc;
+    char id[MMDX_RUN_ID_LEN];
+    snprintf(id, sizeof id, "%s", run_id);
+    return run_begin(s, run, id, 1, resumed);
+}
+
+static int run_begin(mmdx_store *s, const mmdx_store_run *run, char run_id[MMDX_RUN_ID_LEN],
+                     int given_id, int *resumed)
 {
     int rc = mmdx_audit__check_json_object(run->parameters_json, "parameters");
     if (rc < 0)
@@ -152,7 +204,7 @@ int mmdx_store_run_begin(mmdx_store *s, const mmdx_store_run *run, char run_id[M
             return mmdx_fail(MMDX_EINVAL, "run: plugin %zu has no name", i);
     if ((rc = mmdx_store__check_schema(s)) < 0)
         return rc;
-    if ((rc = new_uuid(run_id)) < 0)
+    if (!given_id && (rc = new_uuid(run_id)) < 0)
         return rc;
 
     json_object *arr = json_object_new_array();
@@ -174,12 +226,40 @@ int mmdx_store_run_begin(mmdx_store *s, const mmdx_store_run *run, char run_id[M
     if (run->cohort_sha256)
         json_object_object_add(det, "cohort_sha256", json_object_new_string(run->cohort_sha256));
     json_object_object_add(det, "plugins", json_object_get(arr));
+    if (given_id)
+        json_object_object_add(det, "parameters", json_object_new_string(run->parameters_json ? run->parameters_json : "{}"));
     run_ctx c = {run, run_id, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
                  run->parameters_json ? run->parameters_json : "{}",
-                 json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN)};
+                 json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN), given_id, 0};
     rc = mmdx_store__transaction(s, "run: begin", run_begin_tx, &c, NULL);
+    if (rc == 0 && resumed)
+        *resumed = c.resumed;
     json_object_put(arr);
     json_object_put(det);
+    return rc;
+}
+
+int mmdx_store_run_patients(mmdx_store *s, const char *run_id, int (*cb)(void *ctx, const char *patient),
+                            void *ctx, size_t *n)
+{
+    if (n)
+        *n = 0;
+    int rc = check_uuid(run_id, "run patients: run ID");
+    if (rc < 0 || (rc = mmdx_store__check_schema(s)) < 0)
+        return rc;
+    const char *params[] = {run_id};
+    PGresult *r;
+    rc = mmdx_store__exec(s, "run patients", "SELECT patient FROM mmdx.predictions WHERE run_id = $1::uuid", 1,
+                          params, PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && rc == 0; i++) {
+        rc = cb(ctx, PQgetvalue(r, i, 0));
+        if (rc == 0 && n)
+            ++*n;
+    }
+    PQclear(r);
     return rc;
 }
 

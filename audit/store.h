@@ -139,6 +139,31 @@ MMDX_RESULT_USED int mmdx_store_run_begin(mmdx_store *s, const mmdx_store_run *r
                                           char run_id[MMDX_RUN_ID_LEN]);
 
 /**
+ * Begin a run under a run ID the caller chose (a lower-case UUID, e.g. one
+ * derived from what the run does, so that a rerun after a crash finds it),
+ * or resume it: when mmdx.runs already holds run_id, nothing is inserted,
+ * a "run.resume" event (detail: this call's plugins and parameters) is
+ * appended and *resumed (may be NULL) is set to 1; otherwise as
+ * mmdx_store_run_begin and *resumed = 0. Concurrent calls with one ID are
+ * serialised: exactly one of them creates the run.
+ * Errors: as mmdx_store_run_begin; MMDX_EINVAL for a malformed run ID.
+ */
+MMDX_RESULT_USED int mmdx_store_run_begin_id(mmdx_store *s, const mmdx_store_run *run,
+                                             const char *run_id, int *resumed);
+
+/**
+ * The patients a run has predictions for, in their stored form (the ID, or
+ * its pseudonym: compare with mmdx_store_patient_key): cb is called once
+ * per patient, in no particular order; a non-zero return stops and is
+ * returned. *n (may be NULL) gets the number listed. Needs only what the
+ * writer role may read (no probabilities). Errors: MMDX_EINVAL, MMDX_EDB,
+ * MMDX_ESCHEMA.
+ */
+MMDX_RESULT_USED int mmdx_store_run_patients(mmdx_store *s, const char *run_id,
+                                             int (*cb)(void *ctx, const char *patient), void *ctx,
+                                             size_t *n);
+
+/**
  * Record the end of a run ("run.end" event) with its outcome
  * (MMDX_OUTCOME_*) and an optional JSON object summary.
  */

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dupes.h"
 #include "error.h"
@@ -232,16 +233,21 @@ static int is_input_column(const mmdx_encoder_set *s, const char *col)
     return 0;
 }
 
-static int build_rows(const mmdx_encoder_set *s, const mmdx_manifest *m, row_inputs **out)
+/* Row i of the run is manifest row sel[i] (sel NULL: row i). */
+static size_t manifest_row(const size_t *sel, size_t i) { return sel ? sel[i] : i; }
+
+static int build_rows(const mmdx_encoder_set *s, const mmdx_manifest *m, const size_t *sel,
+                      size_t n_rows, row_inputs **out)
 {
-    size_t n_rows = mmdx_manifest_count(m), n_cols = mmdx_manifest_columns(m);
+    size_t n_cols = mmdx_manifest_columns(m);
     row_inputs *rows = calloc(n_rows ? n_rows : 1, sizeof *rows);
     if (!rows)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     const char *base = strrchr(mmdx_manifest_path(m), '/');
     base = base ? base + 1 : mmdx_manifest_path(m);
-    for (size_t r = 0; r < n_rows; r++) {
-        row_inputs *ri = &rows[r];
+    for (size_t i = 0; i < n_rows; i++) {
+        row_inputs *ri = &rows[i];
+        size_t r = manifest_row(sel, i);
         snprintf(ri->origin, sizeof ri->origin, "%.40s:%ld", base, mmdx_manifest_line(m, r));
         ri->resolved = calloc(n_cols, sizeof *ri->resolved);
         ri->extra_keys = calloc(n_cols, sizeof *ri->extra_keys);
@@ -305,7 +311,8 @@ static int prepare_all(mmdx_encoder_set *s, row_inputs *rows, size_t n_rows)
     return rc;
 }
 
-static int build_table(const mmdx_encoder_set *s, const mmdx_manifest *m, mmdx_feature_table **out)
+static int build_table(const mmdx_encoder_set *s, const mmdx_manifest *m, const size_t *sel,
+                       size_t n_rows, mmdx_feature_table **out)
 {
     size_t total = 0;
     for (size_t k = 0; k < s->n; k++)
@@ -328,17 +335,18 @@ static int build_table(const mmdx_encoder_set *s, const mmdx_manifest *m, mmdx_f
         }
     }
     if (rc == 0)
-        rc = mmdx_feature_table_new(out, mmdx_manifest_count(m), s->n, mods, total,
+        rc = mmdx_feature_table_new(out, n_rows, s->n, mods, total,
                                     (const char *const *)names, fm, mmdx_manifest_has_labels(m));
     for (size_t i = 0; names && i < total; i++)
         free(names[i]);
     free(names);
     free(mods);
     free(fm);
-    for (size_t r = 0; rc == 0 && r < mmdx_manifest_count(m); r++) {
-        rc = mmdx_feature_table_set_id(*out, r, mmdx_manifest_patient_id(m, r));
+    for (size_t i = 0; rc == 0 && i < n_rows; i++) {
+        size_t r = manifest_row(sel, i);
+        rc = mmdx_feature_table_set_id(*out, i, mmdx_manifest_patient_id(m, r));
         if ((*out)->labels)
-            (*out)->labels[r] = mmdx_manifest_label(m, r);
+            (*out)->labels[i] = mmdx_manifest_label(m, r);
     }
     if (rc < 0) {
         mmdx_feature_table_free(*out);
@@ -351,14 +359,36 @@ int mmdx_encoder_set_encode_cohort(mmdx_encoder_set *s, const mmdx_manifest *m,
                                    const mmdx_encode_options *opt, mmdx_feature_table **out,
                                    mmdx_encode_summary *summary)
 {
+    return mmdx_encoder_set_encode_rows(s, m, NULL, mmdx_manifest_count(m), opt, NULL, out, summary);
+}
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, const size_t *sel,
+                                 size_t n_rows, const mmdx_encode_options *opt,
+                                 const mmdx_encode_hooks *hooks, mmdx_feature_table **out,
+                                 mmdx_encode_summary *summary)
+{
+    static const mmdx_encode_hooks no_hooks = {NULL, NULL, NULL};
+    if (!hooks)
+        hooks = &no_hooks;
     *out = NULL;
     memset(summary, 0, sizeof *summary);
-    size_t n_rows = mmdx_manifest_count(m), n_cols = mmdx_manifest_columns(m);
+    size_t n_cols = mmdx_manifest_columns(m);
+    for (size_t i = 0; sel && i < n_rows; i++)
+        if (sel[i] >= mmdx_manifest_count(m))
+            return mmdx_fail(MMDX_EINVAL, "encode: row %zu is outside the manifest (%zu rows)", sel[i],
+                             mmdx_manifest_count(m));
     row_inputs *rows = NULL;
     mmdx_feature_table *t = NULL;
-    int rc = build_rows(s, m, &rows);
+    int rc = build_rows(s, m, sel, n_rows, &rows);
     if (rc == 0)
-        rc = build_table(s, m, &t);
+        rc = build_table(s, m, sel, n_rows, &t);
     if (rc == 0)
         rc = prepare_all(s, rows, n_rows);
     if (rc < 0) {
@@ -397,16 +427,24 @@ int mmdx_encoder_set_encode_cohort(mmdx_encoder_set *s, const mmdx_manifest *m,
                 continue;
             }
             mmdx_error err = {0};
+            double t0 = hooks->encoder_seconds ? wall_seconds() : 0;
             int erc = o->plugin->encoder.encode(o->state, in, values, &present, &err);
+            if (hooks->encoder_seconds) {
+                double dt = wall_seconds() - t0;
+#pragma omp atomic update
+                hooks->encoder_seconds[k] += dt;
+            }
             if (erc < 0) {
                 failures++;
                 row_failed = 1;
                 present = 0;
                 if (!err.message[0])
                     snprintf(err.message, sizeof err.message, "%s", mmdx_error_name(erc));
-                if (opt->messages) {
+                if (hooks->on_failure || opt->messages) {
 #pragma omp critical(mmdx_encode_messages)
-                    {
+                    if (hooks->on_failure) {
+                        hooks->on_failure(hooks->failure_ctx, r, k, erc, err.message);
+                    } else {
                         fprintf(opt->messages, "%s%s: %s: %s\n", opt->progress ? "\r\033[K" : "",
                                 in->origin, o->plugin->info.modality, err.message);
                         fflush(opt->messages);

@@ -44,12 +44,31 @@ const char *const *mmdx_encoder_set_feature_names(const mmdx_encoder_set *s, siz
 /** SHA-256 (hex) of encoder i's configuration section, in canonical form (key=value lines in order). */
 const char *mmdx_encoder_set_config_hash(const mmdx_encoder_set *s, size_t i);
 
+/**
+ * Called once per failed input (patient x encoder), one call at a time:
+ * `row` is the index into the rows being encoded (the table's row), `encoder`
+ * the encoder's index in the set, `code` the plugin's error code and
+ * `message` its text naming the input (borrowed for the call).
+ */
+typedef void (*mmdx_encode_failure_fn)(void *ctx, size_t row, size_t encoder, int code,
+                                       const char *message);
+
 /** Options of a cohort run. */
 typedef struct mmdx_encode_options {
     int keep_going;   /**< a failing input marks the modality missing instead of stopping */
     FILE *messages;   /**< where per-patient failures and progress go (stderr), or NULL */
     int progress;     /**< show a progress display on `messages` */
 } mmdx_encode_options;
+
+/** Optional observers of a run (mmdx_encoder_set_encode_rows). Zero-initialise. */
+typedef struct mmdx_encode_hooks {
+    /** Each failed input, instead of the line on `messages`; NULL: print it. */
+    mmdx_encode_failure_fn on_failure;
+    void *failure_ctx;
+    /** NULL, or one slot per encoder of the set: seconds spent in that encoder's
+     *  encode() (summed over threads) are ADDED to it. */
+    double *encoder_seconds;
+} mmdx_encode_hooks;
 
 /** What a cohort run did. */
 typedef struct mmdx_encode_summary {
@@ -73,6 +92,21 @@ MMDX_RESULT_USED int mmdx_encoder_set_encode_cohort(mmdx_encoder_set *s, const m
                                                     const mmdx_encode_options *opt,
                                                     mmdx_feature_table **out,
                                                     mmdx_encode_summary *summary);
+
+/**
+ * Encode only the manifest rows rows[0..n_rows) (indices into `m`, any
+ * order, no duplicates): the table has n_rows rows in that order, and the
+ * encoders' prepare() sees only those patients. Otherwise as
+ * mmdx_encoder_set_encode_cohort (which is this over every row, without
+ * hooks). `hooks` may be NULL. Used to
+ * encode a large cohort batch by batch (`mmdx screen`).
+ */
+MMDX_RESULT_USED int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m,
+                                                  const size_t *rows, size_t n_rows,
+                                                  const mmdx_encode_options *opt,
+                                                  const mmdx_encode_hooks *hooks,
+                                                  mmdx_feature_table **out,
+                                                  mmdx_encode_summary *summary);
 
 /**
  * Encode one input with encoder i (standalone use). values must hold

@@ -38,7 +38,7 @@ static void alleles(mmdx_synth_rng *r, char *ref, char *alt)
 {
     static const char bases[] = "ACGT";
     static const char transition[] = "GTAC";   /* A<->G, C<->T */
-    static const char transversion[] = "CAGT"; /* A>C, C>A, G>T, T>G: never A/T or C/G */
+    static const char transversion[] = "CATG"; /* A>C, C>A, G>T, T>G: never A/T or C/G */
     int b = (int)mmdx_synth_below(r, 4);
     *ref = bases[b];
     *alt = mmdx_synth_uniform(r) < 2.0 / 3.0 ? transition[b] : transversion[b];
