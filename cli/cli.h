@@ -81,5 +81,7 @@ MMDX_RESULT_USED int mmdx_cli_store_open(struct mmdx_store **out, struct mmdx_au
 
 /** `mmdx synth`: the synthetic cohort generator (cli/cmd_synth.c). */
 int mmdx_cmd_synth(int argc, char **argv);
+/** `mmdx screen`: batch screening into the audited store (cli/cmd_screen.c). */
+int mmdx_cmd_screen(int argc, char **argv);
 
 #endif

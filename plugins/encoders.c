@@ -288,7 +288,9 @@ oom:
     return mmdx_fail(MMDX_ENOMEM, "out of memory");
 }
 
-static int prepare_all(mmdx_encoder_set *s, row_inputs *rows, size_t n_rows)
+static double wall_seconds(void);
+
+static int prepare_all(mmdx_encoder_set *s, row_inputs *rows, size_t n_rows, double *seconds)
 {
     const mmdx_encoder_input **list = malloc((n_rows ? n_rows : 1) * sizeof *list);
     if (!list)
@@ -303,7 +305,10 @@ static int prepare_all(mmdx_encoder_set *s, row_inputs *rows, size_t n_rows)
             if (rows[r].in[k].path)
                 list[n++] = &rows[r].in[k];
         mmdx_error err = {0};
+        double t0 = seconds ? wall_seconds() : 0;
         rc = p->encoder.prepare(s->enc[k].state, list, n, &err);
+        if (seconds)
+            seconds[k] += wall_seconds() - t0;
         if (rc < 0)
             rc = mmdx_fail_from(&err, rc);
     }
@@ -390,7 +395,7 @@ int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, co
     if (rc == 0)
         rc = build_table(s, m, sel, n_rows, &t);
     if (rc == 0)
-        rc = prepare_all(s, rows, n_rows);
+        rc = prepare_all(s, rows, n_rows, hooks->encoder_seconds);
     if (rc < 0) {
         rows_free(rows, n_rows, n_cols);
         mmdx_feature_table_free(t);

@@ -66,7 +66,7 @@ typedef struct mmdx_encode_hooks {
     mmdx_encode_failure_fn on_failure;
     void *failure_ctx;
     /** NULL, or one slot per encoder of the set: seconds spent in that encoder's
-     *  encode() (summed over threads) are ADDED to it. */
+     *  prepare() and encode() (summed over threads) are ADDED to it. */
     double *encoder_seconds;
 } mmdx_encode_hooks;
 
