@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `mmdx screen` end to end against a real PostgreSQL: a generated cohort, a
+ * signed model trained on it, then single-process, killed-and-resumed,
+ * sharded, faulty-input, refused-model and database-outage runs, each
+ * checked against the database's content and the audit log.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "pgtest.h"
+#include "testsupport.h"
+
+#define N_PATIENTS 36
+
+static char *tmp;
+static char cohort[4096], conf[4096], key[4096], model[4096];
+static size_t expected_screened; /* patients with genomics or records (the model's modalities) */
+static char *reference;          /* the single-process run's stored rows */
+
+static void sh(const char *cmd)
+{
+    char *out = NULL, *err = NULL;
+    int rc = mmdx_test_run(cmd, &out, &err);
+    ck_assert_msg(rc == 0, "command failed (%d): %s\n%s%s", rc, cmd, out ? out : "", err ? err : "");
+    free(out);
+    free(err);
+}
+
+static void setup(void)
+{
+    tmp = mmdx_test_tmpdir();
+    char cmd[16384];
+    snprintf(cohort, sizeof cohort, "%s/cohort", tmp);
+    snprintf(conf, sizeof conf, "%s/mmdx.conf", cohort);
+    snprintf(key, sizeof key, "%s/site.key", tmp);
+    snprintf(model, sizeof model, "%s/model.mmdx", tmp);
+    snprintf(cmd, sizeof cmd, "'%s' synth --patients %d --out '%s' --seed 21 --missing 0.2 --image-size 16 --slices 6 "
+             "--threads 2 --no-progress", mmdx_test_mmdx_bin(), N_PATIENTS, cohort);
+    sh(cmd);
+    mmdx_test_write_file(key, "0123456789abcdef0123456789abcdef-screen-test-key\n");
+    chmod(key, 0600);
+    snprintf(cmd, sizeof cmd, "'%s' train --cohort '%s/cohort.csv' --config '%s' --modalities genomics,records "
+             "--fusion late --key '%s' --out '%s' --no-progress", mmdx_test_mmdx_bin(), cohort, conf, key, model);
+    sh(cmd);
+    char path[8192];
+    snprintf(path, sizeof path, "%s/truth.csv", cohort);
+    mmdx_csv_reader *r;
+    ck_assert_int_eq(mmdx_csv_open(&r, path, ','), 0);
+    char **f;
+    size_t nf;
+    expected_screened = 0;
+    ck_assert_int_eq(mmdx_csv_next(r, &f, &nf), 1);
+    while (mmdx_csv_next(r, &f, &nf) == 1)
+        expected_screened += strcmp(f[8], "1") == 0 || strcmp(f[9], "1") == 0;
+    mmdx_csv_close(r);
+    ck_assert(expected_screened > N_PATIENTS / 2 && expected_screened < N_PATIENTS);
+}
+
+static void teardown(void)
+{
+    mmdx_test_rmtree(tmp);
+    free(tmp);
+    free(reference);
+}
+
+/* A migrated database; its admin DSN (malloc'd). */
+static char *new_db(const char *prefix)
+{
+    char *name = mmdx_pgtest_create_db(prefix);
+    char *dsn = mmdx_pgtest_admin_dsn(name);
+    free(name);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' db migrate --db '%s'", mmdx_test_mmdx_bin(), dsn);
+    sh(cmd);
+    return dsn;
+}
+
+static void screen_cmd(char *buf, size_t cap, const char *dsn, const char *extra)
+{
+    snprintf(buf, cap, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --key '%s' --db '%s' "
+             "--no-progress --json %s", mmdx_test_mmdx_bin(), model, cohort, conf, key, dsn, extra);
+}
+
+/* Run a screen; returns the exit code and the JSON summary (caller puts it). */
+static int screen(const char *dsn, const char *extra, json_object **summary, char **err_text)
+{
+    char cmd[16384];
+    screen_cmd(cmd, sizeof cmd, dsn, extra);
+    char *out = NULL, *err = NULL;
+    int rc = mmdx_test_run(cmd, &out, &err);
+    *summary = out ? json_tokener_parse(out) : NULL;
+    ck_assert_msg(*summary != NULL, "no JSON summary from: %s\nstdout: %s\nstderr: %s", cmd, out ? out : "",
+                  err ? err : "");
+    free(out);
+    if (err_text)
+        *err_text = err;
+    else
+        free(err);
+    return rc;
+}
+
+static long long jint(json_object *o, const char *k)
+{
+    json_object *v;
+    ck_assert_msg(json_object_object_get_ex(o, k, &v), "summary lacks %s", k);
+    return json_object_get_int64(v);
+}
+
+static const char *const content_sql =
+    "SELECT coalesce(string_agg(patient || '|' || probability::text || '|' || coalesce(decision::text, '') || '|' "
+    "|| contributions || '|' || input_hashes, E'\\n' ORDER BY patient), '') FROM mmdx.predictions";
+
+static char *content(const char *dsn) { return mmdx_pgtest_value(dsn, content_sql); }
+
+static void check_exactly_once(const char *dsn, size_t n)
+{
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions"), (long long)n);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(DISTINCT patient) FROM mmdx.predictions"), (long long)n);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = "
+                                            "'prediction.conflict'"), 0);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = "
+                                            "'prediction.store'"), (long long)n);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --db '%s'", mmdx_test_mmdx_bin(), dsn);
+    sh(cmd);
+}
+
+static const char *reference_content(void)
+{
+    if (!reference) {
+        char *dsn = new_db("screen_ref");
+        json_object *s;
+        int rc = screen(dsn, "", &s, NULL);
+        /* Patients with only a CT series have nothing for this model: listed, exit 3. */
+        ck_assert_int_eq(rc, expected_screened < N_PATIENTS ? 3 : 0);
+        ck_assert_int_eq(jint(s, "screened"), (long long)expected_screened);
+        ck_assert_int_eq(jint(s, "failed"), (long long)(N_PATIENTS - expected_screened));
+        ck_assert_int_eq(jint(s, "stored"), (long long)expected_screened);
+        json_object_put(s);
+        check_exactly_once(dsn, expected_screened);
+        reference = content(dsn);
+        ck_assert_ptr_nonnull(reference);
+        free(dsn);
+    }
+    return reference;
+}
+
+START_TEST(single_process_run_stores_every_patient_once_with_audit)
+{
+    const char *ref = reference_content();
+    ck_assert_ptr_nonnull(strstr(ref, "SYN000001|") ? ref : "SYN000002|");
+    /* Running the same command again finds nothing left to do. */
+    char *dsn = new_db("screen_again");
+    json_object *s;
+    int rc = screen(dsn, "", &s, NULL);
+    ck_assert_int_eq(jint(s, "stored"), (long long)expected_screened);
+    json_object_put(s);
+    rc = screen(dsn, "", &s, NULL);
+    ck_assert_int_eq(jint(s, "screened"), 0);
+    ck_assert_int_eq(jint(s, "already_done"), (long long)expected_screened);
+    json_object *v;
+    ck_assert(json_object_object_get_ex(s, "resumed", &v) && json_object_get_boolean(v));
+    json_object_put(s);
+    (void)rc;
+    check_exactly_once(dsn, expected_screened);
+    char *c = content(dsn);
+    ck_assert_str_eq(c, ref);
+    free(c);
+    free(dsn);
+}
+END_TEST
+
+static pid_t start_background(const char *cmd)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+START_TEST(kill_9_mid_run_then_resume_stores_each_patient_exactly_once)
+{
+    const char *ref = reference_content();
+    char *dsn = new_db("screen_kill");
+    char out[8192], extra[9000], cmd[32768];
+    snprintf(out, sizeof out, "%s/killed.csv", tmp);
+    snprintf(extra, sizeof extra, "--batch 2 --threads 1 --out '%s'", out);
+    screen_cmd(cmd, sizeof cmd, dsn, extra);
+    char exec_cmd[33000];
+    snprintf(exec_cmd, sizeof exec_cmd, "exec %s", cmd);
+    pid_t pid = start_background(exec_cmd);
+    long long stored = 0;
+    for (int i = 0; i < 3000 && stored < 4; i++) {
+        sleep_ms(10);
+        stored = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions");
+    }
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFSIGNALED(status));
+    stored = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions");
+    ck_assert_msg(stored >= 4 && stored < (long long)expected_screened, "killed after %lld of %zu", stored,
+                  expected_screened);
+    struct stat st;
+    ck_assert_int_ne(stat(out, &st), 0); /* the CSV appears only when the run completes */
+
+    json_object *s;
+    int rc = screen(dsn, extra, &s, NULL);
+    ck_assert_int_eq(rc, expected_screened < N_PATIENTS ? 3 : 0);
+    json_object *v;
+    ck_assert(json_object_object_get_ex(s, "resumed", &v) && json_object_get_boolean(v));
+    ck_assert_int_ge(jint(s, "already_done"), stored);
+    ck_assert_int_eq(jint(s, "conflicts"), 0);
+    json_object_put(s);
+    check_exactly_once(dsn, expected_screened);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'run.resume'"),
+                     1);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.runs"), 1);
+    char *c = content(dsn);
+    ck_assert_str_eq(c, ref);
+    free(c);
+
+    /* The CSV: one row per patient of the cohort, each once, the same as an uninterrupted run's. */
+    char partial[8300];
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    ck_assert_int_ne(stat(partial, &st), 0);
+    char *dsn2 = new_db("screen_kill_ref");
+    char out2[8192], extra2[9000];
+    snprintf(out2, sizeof out2, "%s/uninterrupted.csv", tmp);
+    snprintf(extra2, sizeof extra2, "--out '%s'", out2);
+    screen(dsn2, extra2, &s, NULL);
+    json_object_put(s);
+    char *a = mmdx_test_read_file(out, NULL), *b = mmdx_test_read_file(out2, NULL);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(a, b);
+    size_t lines = 0;
+    for (const char *p = a; *p; p++)
+        lines += *p == '\n';
+    ck_assert_uint_eq(lines, N_PATIENTS + 1);
+    free(a);
+    free(b);
+    free(dsn2);
+    free(dsn);
+}
+END_TEST
+
+START_TEST(three_shards_in_parallel_equal_one_process)
+{
+    const char *ref = reference_content();
+    char *dsn = new_db("screen_shards");
+    pid_t pids[3];
+    for (int k = 0; k < 3; k++) {
+        char extra[64], cmd[16384];
+        snprintf(extra, sizeof extra, "--shard %d/3 --threads 1", k + 1);
+        screen_cmd(cmd, sizeof cmd, dsn, extra);
+        pids[k] = start_background(cmd);
+    }
+    for (int k = 0; k < 3; k++) {
+        int status;
+        waitpid(pids[k], &status, 0);
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_le(WEXITSTATUS(status), 3);
+        ck_assert_int_ne(WEXITSTATUS(status), 1);
+        ck_assert_int_ne(WEXITSTATUS(status), 2);
+    }
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.runs"), 3);
+    check_exactly_once(dsn, expected_screened);
+    char *c = content(dsn);
+    ck_assert_str_eq(c, ref);
+    free(c);
+    free(dsn);
+}
+END_TEST
+
+START_TEST(unsigned_altered_or_wrongly_keyed_models_are_refused)
+{
+    char *dsn = new_db("screen_refuse");
+    char cmd[16384], unsigned_model[8192], altered[8192], other_key[8192];
+    snprintf(unsigned_model, sizeof unsigned_model, "%s/unsigned.mmdx", tmp);
+    snprintf(cmd, sizeof cmd, "MMDX_MODEL_KEY= '%s' train --cohort '%s/cohort.csv' --config '%s' --modalities "
+             "genomics,records --fusion late --out '%s' --no-progress", mmdx_test_mmdx_bin(), cohort, conf,
+             unsigned_model);
+    sh(cmd);
+    snprintf(altered, sizeof altered, "%s/altered.mmdx", tmp);
+    size_t len;
+    char *bytes = mmdx_test_read_file(model, &len);
+    ck_assert_ptr_nonnull(bytes);
+    char *thr = strstr(bytes, "threshold: 0.5");
+    ck_assert_ptr_nonnull(thr);
+    thr[strlen("threshold: 0.")] = '1'; /* a lower threshold: more positives */
+    FILE *f = fopen(altered, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    free(bytes);
+    snprintf(other_key, sizeof other_key, "%s/other.key", tmp);
+    mmdx_test_write_file(other_key, "another site's key, also long enough\n");
+    chmod(other_key, 0600);
+    const struct {
+        const char *model, *key;
+    } cases[] = {{unsigned_model, key}, {altered, key}, {model, other_key}};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --key '%s' --db "
+                 "'%s' --no-progress", mmdx_test_mmdx_bin(), cases[i].model, cohort, conf, cases[i].key, dsn);
+        char *err = NULL;
+        int rc = mmdx_test_run(cmd, NULL, &err);
+        ck_assert_msg(rc == 4, "case %zu: exit %d: %s", i, rc, err ? err : "");
+        free(err);
+    }
+    /* Nothing reached the database. */
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.runs"), 0);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions"), 0);
+    free(dsn);
+}
+END_TEST
+
+/* A manifest in a folder of its own with two patients' inputs broken. Returns its path (static). */
+static const char *broken_cohort(char *vcf_patient, char *record_patient)
+{
+    static char path[8192];
+    char dir[8192], src[8192], line[8192];
+    snprintf(dir, sizeof dir, "%s/broken", tmp);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/cohort.csv", dir);
+    snprintf(src, sizeof src, "%s/cohort.csv", cohort);
+    FILE *in = fopen(src, "r"), *out = fopen(path, "w");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_nonnull(out);
+    int row = 0, broke_vcf = 0, broke_rec = 0;
+    while (fgets(line, sizeof line, in)) {
+        if (row++ == 0) {
+            fputs(line, out);
+            continue;
+        }
+        char id[32], dicom[128], vcf[128], sample[64], rec[128];
+        int label;
+        /* SYN...,dicom?,vcf?,sample?,record?,label: empty cells are allowed */
+        char *fields[6], *save = NULL, *p = line;
+        for (int k = 0; k < 6; k++) {
+            char *comma = strchr(p, k < 5 ? ',' : '\n');
+            if (comma)
+                *comma = '\0';
+            fields[k] = p;
+            p = comma ? comma + 1 : p + strlen(p);
+        }
+        (void)save;
+        snprintf(id, sizeof id, "%s", fields[0]);
+        snprintf(dicom, sizeof dicom, "%s", fields[1]);
+        snprintf(vcf, sizeof vcf, "%s", fields[2]);
+        snprintf(sample, sizeof sample, "%s", fields[3]);
+        snprintf(rec, sizeof rec, "%s", fields[4]);
+        label = atoi(fields[5]);
+        char v[8192] = "", r[8192] = "", d[8192] = "";
+        if (*dicom)
+            snprintf(d, sizeof d, "%s/%s", cohort, dicom);
+        if (*vcf)
+            snprintf(v, sizeof v, "%s/%s", cohort, vcf);
+        if (*rec)
+            snprintf(r, sizeof r, "%s/%s", cohort, rec);
+        if (!broke_vcf && *vcf && *rec) {
+            /* a truncated VCF */
+            snprintf(v, sizeof v, "%s/%s.vcf.gz", dir, id);
+            char *bytes;
+            size_t len;
+            char full[8192];
+            snprintf(full, sizeof full, "%s/%s", cohort, vcf);
+            bytes = mmdx_test_read_file(full, &len);
+            FILE *f = fopen(v, "wb");
+            fwrite(bytes, 1, len / 2, f);
+            fclose(f);
+            free(bytes);
+            strcpy(vcf_patient, id);
+            broke_vcf = 1;
+        } else if (!broke_rec && *vcf && *rec) {
+            snprintf(r, sizeof r, "%s/missing-%s.json", dir, id);
+            strcpy(record_patient, id);
+            broke_rec = 1;
+        }
+        fprintf(out, "%s,%s,%s,%s,%s,%d\n", id, d, v, sample, r, label);
+    }
+    fclose(in);
+    fclose(out);
+    ck_assert(broke_vcf && broke_rec);
+    return path;
+}
+
+static char *csv_status(const char *csv_path, const char *id)
+{
+    char *text = mmdx_test_read_file(csv_path, NULL);
+    ck_assert_ptr_nonnull(text);
+    char needle[64];
+    snprintf(needle, sizeof needle, "\n%s,", id);
+    char *line = strstr(text, needle);
+    ck_assert_ptr_nonnull(line);
+    line++;
+    char *end = strchr(line, '\n');
+    *end = '\0';
+    char *copy = strdup(line);
+    free(text);
+    return copy;
+}
+
+START_TEST(broken_inputs_are_listed_or_screened_without_them)
+{
+    char vcf_id[32], rec_id[32];
+    const char *manifest = broken_cohort(vcf_id, rec_id);
+    char *dsn = new_db("screen_broken");
+    char cmd[16384], out[8192], sql[512];
+    snprintf(out, sizeof out, "%s/broken.csv", tmp);
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --key '%s' --db '%s' "
+             "--no-progress --out '%s'", mmdx_test_mmdx_bin(), model, manifest, conf, key, dsn, out);
+    char *err = NULL;
+    int rc = mmdx_test_run(cmd, NULL, &err);
+    ck_assert_int_eq(rc, 3);
+    ck_assert_msg(strstr(err, "genomics") && strstr(err, "records") && strstr(err, "patient not screened"), "%s",
+                  err);
+    free(err);
+    char *row = csv_status(out, vcf_id);
+    ck_assert_msg(strstr(row, ",failed,genomics: ") != NULL, "%s", row);
+    free(row);
+    row = csv_status(out, rec_id);
+    ck_assert_msg(strstr(row, ",failed,records: file, patient, sample, key... not found") ||
+                      strstr(row, ",failed,records: "), "%s", row);
+    free(row);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.predictions WHERE patient IN ('%s', '%s')", vcf_id, rec_id);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.fail' AND patient "
+             "IN ('%s', '%s')", vcf_id, rec_id);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 2);
+
+    /* --keep-going: screened on the modality left. */
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --key '%s' --db '%s' "
+             "--no-progress --out '%s' --keep-going --job kg", mmdx_test_mmdx_bin(), model, manifest, conf, key, dsn,
+             out);
+    char *json_out = NULL;
+    rc = mmdx_test_run(cmd, &json_out, NULL);
+    free(json_out);
+    ck_assert_int_eq(rc, expected_screened < N_PATIENTS ? 3 : 0); /* only the CT-only patients remain */
+    row = csv_status(out, vcf_id);
+    ck_assert_msg(strstr(row, ",records,partial,genomics: ") != NULL, "%s", row);
+    free(row);
+    row = csv_status(out, rec_id);
+    ck_assert_msg(strstr(row, ",genomics,partial,records: ") != NULL, "%s", row);
+    free(row);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.predictions WHERE patient IN ('%s', '%s')", vcf_id, rec_id);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 2);
+    free(dsn);
+}
+END_TEST
+
+START_TEST(database_outage_pauses_then_fails_cleanly_and_a_rerun_completes)
+{
+    /* No server at all: a clean failure after the wait. */
+    json_object *s;
+    char *err = NULL;
+    time_t t0 = time(NULL);
+    int rc = screen("host=127.0.0.1 port=1 dbname=x user=x connect_timeout=1", "--db-wait 2", &s, &err);
+    ck_assert_int_eq(rc, 1);
+    ck_assert(time(NULL) - t0 < 30);
+    ck_assert_msg(strstr(err, "unavailable") && strstr(err, "resume"), "%s", err);
+    ck_assert_ptr_null(strstr(err, "password"));
+    free(err);
+    json_object_put(s);
+
+    /* The database goes away mid-run: the writer's login is refused and its session ended. */
+    char *admin = new_db("screen_outage");
+    char *dbname = mmdx_pgtest_value(admin, "SELECT current_database()");
+    mmdx_pgtest_try(admin, "CREATE ROLE mmdx_screen_writer LOGIN PASSWORD 'writer-pw'", NULL);
+    mmdx_pgtest_exec(admin, "ALTER ROLE mmdx_screen_writer LOGIN; GRANT mmdx_writer TO mmdx_screen_writer");
+    char *writer = mmdx_pgtest_role_dsn(dbname, "mmdx_screen_writer", "writer-pw");
+    char cmd[16384];
+    screen_cmd(cmd, sizeof cmd, writer, "--batch 2 --threads 1 --db-wait 3");
+    char out_path[8192], err_path[8192], full[33000];
+    snprintf(out_path, sizeof out_path, "%s/outage.json", tmp);
+    snprintf(err_path, sizeof err_path, "%s/outage.err", tmp);
+    snprintf(full, sizeof full, "exec %s > '%s' 2> '%s'", cmd, out_path, err_path);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    long long stored = 0;
+    for (int i = 0; i < 3000 && stored < 2; i++) {
+        sleep_ms(10);
+        stored = mmdx_pgtest_count(admin, "SELECT count(*) FROM mmdx.predictions");
+    }
+    mmdx_pgtest_exec(admin, "ALTER ROLE mmdx_screen_writer NOLOGIN");
+    mmdx_pgtest_exec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
+                            "'mmdx_screen_writer'");
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFEXITED(status));
+    char *err_text = mmdx_test_read_file(err_path, NULL);
+    ck_assert_msg(WEXITSTATUS(status) == 1, "exit %d: %s", WEXITSTATUS(status), err_text);
+    ck_assert_msg(strstr(err_text, "paused") && strstr(err_text, "stayed unavailable"), "%s", err_text);
+    ck_assert_ptr_null(strstr(err_text, "writer-pw"));
+    free(err_text);
+    long long kept = mmdx_pgtest_count(admin, "SELECT count(*) FROM mmdx.predictions");
+    ck_assert_int_ge(kept, stored);
+    ck_assert_int_lt(kept, (long long)expected_screened);
+
+    /* Back again: the same command completes, each patient stored once. */
+    mmdx_pgtest_exec(admin, "ALTER ROLE mmdx_screen_writer LOGIN");
+    rc = screen(writer, "--batch 2 --threads 1 --db-wait 3", &s, NULL);
+    ck_assert_int_eq(rc, expected_screened < N_PATIENTS ? 3 : 0);
+    json_object_put(s);
+    check_exactly_once(admin, expected_screened);
+    char *c = content(admin);
+    ck_assert_str_eq(c, reference_content());
+    free(c);
+    free(writer);
+    free(dbname);
+    free(admin);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("screen_pg");
+    TCase *tc = tcase_create("end_to_end");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, single_process_run_stores_every_patient_once_with_audit);
+    tcase_add_test(tc, kill_9_mid_run_then_resume_stores_each_patient_exactly_once);
+    tcase_add_test(tc, three_shards_in_parallel_equal_one_process);
+    tcase_add_test(tc, unsigned_altered_or_wrongly_keyed_models_are_refused);
+    tcase_add_test(tc, broken_inputs_are_listed_or_screened_without_them);
+    tcase_add_test(tc, database_outage_pauses_then_fails_cleanly_and_a_rerun_completes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return mmdx_test_run_suite(suite()); }
