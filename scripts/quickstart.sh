@@ -13,7 +13,7 @@
 # model, screens the cohort into the database and a CSV, and verifies the audit
 # log. Environment: MMDX_DB (a database to use instead of the throwaway one; its
 # password in ~/.pgpass), PATIENTS (screened patients, default 100), JOBS
-# (build jobs, default 2), MMDX_QUICKSTART_DIR (keep the outputs there; default:
+# (build jobs, default 2), BUILD_DIR (default build-quickstart), MMDX_QUICKSTART_DIR (keep the outputs there; default:
 # a temporary folder removed at the end).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,9 +28,14 @@ step "dependencies"
 scripts/install-deps.sh
 
 step "build"
-cmake -S . -B build-quickstart -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-quickstart -j"$jobs" >/dev/null
-mmdx=$here/build-quickstart/bin/mmdx
+build=${BUILD_DIR:-build-quickstart}
+if [ -f "$build/CMakeCache.txt" ]; then
+    cmake -S . -B "$build" >/dev/null
+else
+    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+fi
+cmake --build "$build" -j"$jobs" >/dev/null
+mmdx=$(cd "$build" && pwd)/bin/mmdx
 
 if [ -n "${MMDX_QUICKSTART_DIR:-}" ]; then
     work=$MMDX_QUICKSTART_DIR
