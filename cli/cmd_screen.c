@@ -49,7 +49,8 @@ static void help(FILE *f)
             "  --no-progress       no progress display\n"
             "\n"
             "Exit codes: 0 every patient of the shard screened; 1 runtime failure (database away\n"
-            "longer than --db-wait: rerun to resume); 2 usage; 3 some patients could not be\n"
+            "longer than --db-wait: rerun to resume); 2 usage (or --out names another run's\n"
+            "unfinished CSV); 3 some patients could not be\n"
             "screened (bad or missing inputs, listed), or the encoders differ from training;\n"
             "4 the model is unsigned, altered or its signature does not verify.\n");
 }
@@ -285,6 +286,8 @@ int mmdx_cmd_screen(int argc, char **argv)
     int exit_code = rc == 0 ? MMDX_EXIT_OK : mmdx_cli_exit_code(rc);
     if (rc == MMDX_EDB || rc == MMDX_EIO)
         exit_code = MMDX_EXIT_FAILURE;
+    if (rc == MMDX_EEXISTS) /* --out names another run's journal: choose another file */
+        exit_code = MMDX_EXIT_USAGE;
     if (json) {
         json_object *j = summary_json(&s, &o.shard, o.out_csv, rc);
         mmdx_cli_print_json(j);

@@ -251,7 +251,7 @@ int mmdx_journal_append(mmdx_journal *j, const char *const *const *rows, size_t 
     return 0;
 }
 
-int mmdx_journal_finish(mmdx_journal *j, const char *const *order, size_t n)
+int mmdx_journal_finish(mmdx_journal *j, const char *const *order, size_t n, int keep_partial)
 {
     mmdx_atomic_file af;
     int rc = mmdx_atomic_file_open(&af, j->path);
@@ -265,6 +265,8 @@ int mmdx_journal_finish(mmdx_journal *j, const char *const *order, size_t n)
     }
     if ((rc = mmdx_atomic_file_commit(&af)) < 0)
         return rc;
+    if (keep_partial)
+        return 0;
     if (j->f) {
         fclose(j->f);
         j->f = NULL;

@@ -51,8 +51,10 @@ MMDX_RESULT_USED int mmdx_journal_append(mmdx_journal *j, const char *const *con
 /**
  * Write the final file: the header, then the latest row of each patient in
  * order[0..n) (patients without a row are skipped), atomically; then remove
- * the partial file. Errors: MMDX_EIO, MMDX_ENOMEM.
+ * the partial file, unless keep_partial (some patients remain to be screened
+ * by a later run, which resumes from it). Errors: MMDX_EIO, MMDX_ENOMEM.
  */
-MMDX_RESULT_USED int mmdx_journal_finish(mmdx_journal *j, const char *const *order, size_t n);
+MMDX_RESULT_USED int mmdx_journal_finish(mmdx_journal *j, const char *const *order, size_t n,
+                                         int keep_partial);
 
 #endif

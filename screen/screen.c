@@ -786,7 +786,9 @@ static int plan(screen *sc, size_t **shard_rows, size_t *n_shard, size_t **todo,
             continue;
         (*shard_rows)[(*n_shard)++] = r;
         int done = 1;
-        if (!sc->o->no_db) {
+        if (!sc->o->no_db && !stored) {
+            done = 0; /* a new run */
+        } else if (!sc->o->no_db) {
             const char *key = id;
             key_arg ka = {id, NULL};
             if (pseudo) {
@@ -795,7 +797,7 @@ static int plan(screen *sc, size_t **shard_rows, size_t *n_shard, size_t **todo,
                     return rc;
                 key = ka.key;
             }
-            done = stored && mmdx_keymap_get(stored, key, NULL);
+            done = mmdx_keymap_get(stored, key, NULL);
             free(ka.key);
         }
         if (done && sc->journal) {
@@ -918,7 +920,7 @@ static int screen_all(screen *sc)
         for (size_t i = 0; rc == 0 && i < n_shard; i++)
             order[i] = mmdx_manifest_patient_id(sc->m, shard_rows[i]);
         if (rc == 0)
-            rc = mmdx_journal_finish(sc->journal, order, n_shard);
+            rc = mmdx_journal_finish(sc->journal, order, n_shard, s->n_failed > 0);
         free(order);
     }
     free(shard_rows);

@@ -246,7 +246,8 @@ START_TEST(kill_9_mid_run_then_resume_stores_each_patient_exactly_once)
     /* The CSV: one row per patient of the cohort, each once, the same as an uninterrupted run's. */
     char partial[8300];
     snprintf(partial, sizeof partial, "%s.partial", out);
-    ck_assert_int_ne(stat(partial, &st), 0);
+    /* Kept only while some patients (here: those with nothing but a CT) remain unscreened. */
+    ck_assert_int_eq(stat(partial, &st) == 0, expected_screened < N_PATIENTS);
     char *dsn2 = new_db("screen_kill_ref");
     char out2[8192], extra2[9000];
     snprintf(out2, sizeof out2, "%s/uninterrupted.csv", tmp);
@@ -452,7 +453,17 @@ START_TEST(broken_inputs_are_listed_or_screened_without_them)
              "IN ('%s', '%s')", vcf_id, rec_id);
     ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 2);
 
+    /* Another run's journal is not mixed into this one's CSV. */
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --key '%s' --db '%s' "
+             "--no-progress --out '%s' --job other", mmdx_test_mmdx_bin(), model, manifest, conf, key, dsn, out);
+    err = NULL;
+    rc = mmdx_test_run(cmd, NULL, &err);
+    ck_assert_int_eq(rc, 2); /* choose another --out */
+    ck_assert_msg(strstr(err, "belongs to another screening run") != NULL, "%s", err);
+    free(err);
+
     /* --keep-going: screened on the modality left. */
+    snprintf(out, sizeof out, "%s/broken-kg.csv", tmp);
     snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --key '%s' --db '%s' "
              "--no-progress --out '%s' --keep-going --job kg", mmdx_test_mmdx_bin(), model, manifest, conf, key, dsn,
              out);

@@ -119,7 +119,7 @@ START_TEST(journal_resumes_cuts_torn_line_and_finishes_in_order)
     ck_assert_int_eq(mmdx_journal_append(j, batch2, 1), 0);
     ck_assert_str_eq(mmdx_journal_row(j, "B,\"quoted\"")[2], "screened");
     const char *order[] = {"C", "missing", "B,\"quoted\"", "A"};
-    ck_assert_int_eq(mmdx_journal_finish(j, order, 4), 0);
+    ck_assert_int_eq(mmdx_journal_finish(j, order, 4, 0), 0);
     mmdx_journal_free(j);
     char *text = mmdx_test_read_file(out, NULL);
     ck_assert_str_eq(text, "patient_id,probability,status\nC,0.75,screened\n\"B,\"\"quoted\"\"\",0.5,screened\n"
