@@ -50,7 +50,8 @@ cleanup() {
     [ $pg_started = 1 ] && sh "$here/tests/support/pg_server.sh" stop "$work/pg" >/dev/null 2>&1 || true
     [ $keep = 1 ] || rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 step "sample cohorts (synthetic: nothing here is real patient data)"
 rm -rf "$work/train" "$work/cohort"

@@ -21,7 +21,8 @@ cleanup() {
     [ $started_pg = 1 ] && sh "$here/tests/support/pg_server.sh" stop "$work/pg" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 echo "== generating $patients patients (all modalities) and a training cohort"
 "$mmdx" synth --patients "$patients" --missing 0 --seed 1 --out "$work/cohort" --no-progress

@@ -31,7 +31,8 @@ cleanup() {
     sh "$src/tests/screen/slurm_cluster.sh" stop "$cluster" >/dev/null 2>&1 || true
     rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 admin=$(cat "$MMDX_PG_STATE/dsn")
 psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$1" -X -A -t -v ON_ERROR_STOP=1 -c "$2"; }
