@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "csv.h"
 #include "error.h"
@@ -189,20 +190,13 @@ static int encode_all(mmdx_records *enc, const char *file, const char *out_path,
     int rc = mmdx_records_list_patients(enc, file, &ids, &n);
     if (rc < 0)
         return mmdx_cli_report("encode records", rc);
-    char *tmp = NULL;
-    FILE *f = stdout;
-    if (out_path && strcmp(out_path, "-") != 0) {
-        size_t len = strlen(out_path) + 32;
-        tmp = malloc(len);
-        if (tmp)
-            snprintf(tmp, len, "%s.tmp.%ld", out_path, (long)getpid());
-        f = tmp ? fopen(tmp, "w") : NULL;
-        if (!f) {
-            free(tmp);
-            free(ids);
-            return mmdx_cli_report("encode records", mmdx_fail(MMDX_EIO, "%s: cannot write", out_path));
-        }
+    mmdx_atomic_file af;
+    memset(&af, 0, sizeof af);
+    if ((rc = mmdx_atomic_file_open(&af, out_path)) < 0) {
+        free(ids);
+        return mmdx_cli_report("encode records", rc);
     }
+    FILE *f = af.f;
     double *values = calloc(nf ? nf : 1, sizeof *values);
     mmdx_progress *pg = progress ? mmdx_progress_new("encode records", n, stderr) : NULL;
     size_t n_present = 0, n_failed = 0;
@@ -236,19 +230,10 @@ static int encode_all(mmdx_records *enc, const char *file, const char *out_path,
         mmdx_progress_step(pg, r < 0);
     }
     mmdx_progress_free(pg);
-    if (f != stdout) {
-        int bad = ferror(f);
-        bad |= fclose(f) != 0;
-        if (rc == 0 && bad)
-            rc = mmdx_fail(MMDX_EIO, "%s: write error", out_path);
-        if (rc == 0 && rename(tmp, out_path) != 0)
-            rc = mmdx_fail(MMDX_EIO, "%s: cannot rename the temporary file into place", out_path);
-        if (rc < 0)
-            unlink(tmp);
-    } else if (fflush(stdout) != 0 && rc == 0) {
-        rc = mmdx_fail(MMDX_EIO, "standard output: write error");
-    }
-    free(tmp);
+    if (rc == 0)
+        rc = mmdx_atomic_file_commit(&af);
+    else
+        mmdx_atomic_file_abort(&af);
     free(values);
     free(ids);
     if (rc < 0)
