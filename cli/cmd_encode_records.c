@@ -38,6 +38,7 @@ static void help(FILE *f)
             "  --index-date D      index date, a FHIR date (default: [records] index_date, else today)\n"
             "  --json              print features (or the --all summary) as JSON\n"
             "  --no-progress       no progress display (--all)\n"
+            "  --threads N         threads parsing NDJSON lines (--all; default 1)\n"
             "  --config F          site configuration\n"
             "  --print-default-spec  print the built-in spec and exit\n"
             "  --list-features     print the feature names of the spec and exit\n"
@@ -54,6 +55,7 @@ static void add_warnings(json_object *o, const mmdx_records_stats *s)
     json_object_object_add(w, "resources", json_object_new_int64((int64_t)s->resources));
     json_object_object_add(w, "used", json_object_new_int64((int64_t)s->used));
     json_object_object_add(w, "skipped_type", json_object_new_int64((int64_t)s->skipped_type));
+    json_object_object_add(w, "skipped_files", json_object_new_int64((int64_t)s->skipped_files));
     json_object_object_add(w, "ignored_status", json_object_new_int64((int64_t)s->ignored_status));
     json_object_object_add(w, "unit_unconvertible", json_object_new_int64((int64_t)s->unit_unconvertible));
     json_object_object_add(w, "out_of_range", json_object_new_int64((int64_t)s->out_of_range));
@@ -71,10 +73,11 @@ static void print_warnings(const mmdx_records_stats *s)
     size_t total = s->skipped_type + s->unit_unconvertible + s->out_of_range + s->no_value + s->undated +
                    s->unresolved_reference + s->no_subject + s->bad_date;
     fprintf(stderr,
-            "mmdx encode records: %zu resources read, %zu used, %zu ignored by status; warnings: %zu "
+            "mmdx encode records: %zu resources read (%zu files of unused types skipped), %zu used, %zu ignored by "
+            "status; warnings: %zu "
             "(%zu unused type, %zu unconvertible unit, %zu out of range, %zu without value, %zu undated, "
             "%zu unresolved reference, %zu without patient subject, %zu bad date)\n",
-            s->resources, s->used, s->ignored_status, total, s->skipped_type, s->unit_unconvertible,
+            s->resources, s->skipped_files, s->used, s->ignored_status, total, s->skipped_type, s->unit_unconvertible,
             s->out_of_range, s->no_value, s->undated, s->unresolved_reference, s->no_subject, s->bad_date);
     if (s->first_warning[0])
         fprintf(stderr, "mmdx encode records: first warning: %s\n", s->first_warning);
@@ -269,12 +272,13 @@ int mmdx_cmd_encode_records(int argc, char **argv)
                                          {"out", required_argument, NULL, 'o'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"no-progress", no_argument, NULL, 'P'},
+                                         {"threads", required_argument, NULL, 't'},
                                          {"print-default-spec", no_argument, NULL, 'D'},
                                          {"list-features", no_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *patient = NULL, *spec = NULL, *index_arg = NULL, *out = NULL, *config = NULL;
-    int json = 0, all = 0, progress = 1, list = 0, c;
+    int json = 0, all = 0, progress = 1, list = 0, threads = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -286,6 +290,12 @@ int mmdx_cmd_encode_records(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'c': config = optarg; break;
         case 'P': progress = 0; break;
+        case 't':
+            if (!(threads = mmdx_cli_parse_threads(optarg))) {
+                fprintf(stderr, "mmdx encode records: --threads \"%s\": expected 1..1024\n", optarg);
+                return MMDX_EXIT_USAGE;
+            }
+            break;
         case 'D': fputs(mmdx_records_spec_default_text(), stdout); return MMDX_EXIT_OK;
         case 'L': list = 1; break;
         case 'h': help(stdout); return MMDX_EXIT_OK;
@@ -339,6 +349,8 @@ int mmdx_cmd_encode_records(int argc, char **argv)
             printf("records.%s\n", names[j]);
         exit_code = MMDX_EXIT_OK;
     } else if (all) {
+        if (threads)
+            mmdx_records_set_threads(enc, threads);
         exit_code = encode_all(enc, argv[optind], out, &index, json, progress);
     } else {
         exit_code = encode_single(enc, argv[optind], patient, &index, index_text, json);

@@ -14,7 +14,9 @@ int mmdx_fhir_ctx_init(mmdx_fhir_ctx *c, mmdx_records_store *st)
     c->st = st;
     c->entry = -1;
     c->med_map = mmdx_idmap_new();
-    return c->med_map ? 0 : MMDX_ENOMEM;
+    size_t n = st->spec->n_conditions > st->spec->n_medications ? st->spec->n_conditions : st->spec->n_medications;
+    c->hits = calloc(n ? n : 1, 1);
+    return c->med_map && c->hits ? 0 : MMDX_ENOMEM;
 }
 
 void mmdx_fhir_ctx_free(mmdx_fhir_ctx *c)
@@ -25,6 +27,7 @@ void mmdx_fhir_ctx_free(mmdx_fhir_ctx *c)
     for (size_t i = 0; i < c->n_pending; i++)
         free(c->pending[i].ref);
     free(c->pending);
+    free(c->hits);
     memset(c, 0, sizeof *c);
 }
 
@@ -378,17 +381,21 @@ static int read_observation(mmdx_fhir_ctx *c, json_object *res)
 /* Condition                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static int concept_matches(const mmdx_records_codeset *cs, json_object *cc)
+/* Flags of `kind` (0 conditions, 1 medications) a CodeableConcept matches, into c->hits. */
+static void match_concept(mmdx_fhir_ctx *c, int kind, json_object *cc)
 {
+    const mmdx_records_spec *spec = c->st->spec;
+    size_t n = kind ? spec->n_medications : spec->n_conditions;
+    memset(c->hits, 0, n);
     json_object *codings = get(cc, "coding");
     for (size_t i = 0; i < arr_len(codings); i++) {
         json_object *cd = json_object_array_get_idx(codings, i);
-        if (mmdx_records_codeset_match(cs, mmdx_records_system_of(get_str(cd, "system")), get_str(cd, "code"),
-                                       get_str(cd, "display")))
-            return 1;
+        mmdx_records_match_coding(spec, kind, mmdx_records_system_of(get_str(cd, "system")), get_str(cd, "code"),
+                                  get_str(cd, "display"), c->hits);
     }
     const char *text = get_str(cc, "text");
-    return text && mmdx_records_codeset_match(cs, MMDX_SYS_OTHER, NULL, text);
+    if (text)
+        mmdx_records_match_coding(spec, kind, MMDX_SYS_OTHER, NULL, text, c->hits);
 }
 
 static int read_condition(mmdx_fhir_ctx *c, json_object *res)
@@ -430,9 +437,9 @@ static int read_condition(mmdx_fhir_ctx *c, json_object *res)
     const char *clin = concept_code(get(res, "clinicalStatus"));
     if (clin && strcmp(clin, "active") && strcmp(clin, "recurrence") && strcmp(clin, "relapse"))
         f.status_active = 0;
-    json_object *code = get(res, "code");
+    match_concept(c, 0, get(res, "code"));
     for (size_t i = 0; i < spec->n_conditions; i++) {
-        if (!concept_matches(&spec->conditions[i].codes, code))
+        if (!c->hits[i])
             continue;
         f.flag = (uint32_t)i;
         if (mmdx_records_add_cond(p, &f) < 0)
@@ -449,8 +456,9 @@ static int add_med_matches(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_objec
                            int64_t end)
 {
     const mmdx_records_spec *spec = c->st->spec;
+    match_concept(c, 1, concept);
     for (size_t i = 0; i < spec->n_medications; i++) {
-        if (!concept_matches(&spec->medications[i].codes, concept))
+        if (!c->hits[i])
             continue;
         mmdx_flag_fact f = {(uint32_t)i, 1, start, end};
         if (mmdx_records_add_med(p, &f) < 0)
@@ -483,10 +491,10 @@ static int read_medication(mmdx_fhir_ctx *c, json_object *res, const char *fullu
 {
     const mmdx_records_spec *spec = c->st->spec;
     size_t head = SIZE_MAX;
-    json_object *code = get(res, "code");
+    match_concept(c, 1, get(res, "code"));
     /* Chain the flags this Medication matches, newest first. */
     for (size_t i = 0; i < spec->n_medications; i++) {
-        if (!concept_matches(&spec->medications[i].codes, code))
+        if (!c->hits[i])
             continue;
         if (c->n_med_links == c->cap_med_links) {
             size_t cap = c->cap_med_links ? c->cap_med_links * 2 : 64;

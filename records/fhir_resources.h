@@ -44,6 +44,7 @@ typedef struct mmdx_fhir_ctx {
     size_t n_med_links, cap_med_links;
     mmdx_pending_med *pending;
     size_t n_pending, cap_pending;
+    uint8_t *hits; /**< scratch: one byte per condition or medication flag */
 } mmdx_fhir_ctx;
 
 MMDX_RESULT_USED int mmdx_fhir_ctx_init(mmdx_fhir_ctx *c, mmdx_records_store *st);

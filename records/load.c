@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "error.h"
 #include "fhir_resources.h"
 
@@ -137,7 +141,97 @@ static int gz_error(gzFile f, const char *path)
     return mmdx_fail(MMDX_EIO, "%s: read error: %s", path, code == Z_ERRNO ? strerror(errno) : msg);
 }
 
-static int load_ndjson_file(mmdx_fhir_ctx *c, json_tokener *tok, const char *path)
+/* One NDJSON line located in the read buffer. */
+typedef struct line_span {
+    size_t start, len;
+    long lineno;
+    json_object *obj; /* parsed, or NULL (blank line, or err_desc set) */
+    size_t err_off;
+    const char *err_desc;
+} line_span;
+
+typedef struct ndjson_reader {
+    json_tokener **toks; /* one per thread */
+    int threads;
+    line_span *spans;
+    size_t cap_spans;
+} ndjson_reader;
+
+static void parse_span(json_tokener *tok, const char *buf, line_span *sp)
+{
+    const char *line = buf + sp->start;
+    size_t i = 0;
+    while (i < sp->len && isspace((unsigned char)line[i]))
+        i++;
+    sp->obj = NULL;
+    sp->err_desc = NULL;
+    if (i == sp->len)
+        return;
+    sp->obj = parse_exact(tok, line, sp->len, &sp->err_off, &sp->err_desc);
+}
+
+/*
+ * Parse a batch of lines on several threads (json-c parsing is most of the
+ * cost), then read the resources in input order on this thread: the store
+ * and the reference maps are not shared between threads.
+ */
+static int read_span(mmdx_fhir_ctx *c, line_span *sp)
+{
+    int rc = 0;
+    c->line = sp->lineno;
+    if (sp->err_desc)
+        rc = mmdx_fail(MMDX_EFORMAT, "%s: line %ld, column %zu: invalid JSON: %s", c->file, sp->lineno,
+                       sp->err_off + 1, sp->err_desc);
+    else if (sp->obj && mmdx_fhir_resource(c, sp->obj, 0) < 0)
+        rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", c->file);
+    json_object_put(sp->obj);
+    sp->obj = NULL;
+    return rc;
+}
+
+/* Lines parsed together: enough to amortise a parallel region, few enough to keep memory small. */
+#define PARSE_GROUP 256
+
+static int process_batch(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *buf, size_t n)
+{
+    line_span *spans = rd->spans;
+    int rc = 0;
+    if (rd->threads <= 1) {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            parse_span(rd->toks[0], buf, &spans[i]);
+            rc = read_span(c, &spans[i]);
+        }
+        return rc;
+    }
+    /* json-c parsing is most of the cost: parse a group on several threads, then read the
+       resources in input order on this one (the store and reference maps are not shared). */
+    for (size_t g = 0; g < n && rc == 0; g += PARSE_GROUP) {
+        size_t m = n - g < PARSE_GROUP ? n - g : PARSE_GROUP;
+        line_span *grp = spans + g;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 8) num_threads(rd->threads)
+#endif
+        for (size_t i = 0; i < m; i++) {
+#ifdef _OPENMP
+            int t = omp_get_thread_num();
+#else
+            int t = 0;
+#endif
+            parse_span(rd->toks[t], buf, &grp[i]);
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (rc == 0) {
+                rc = read_span(c, &grp[i]);
+            } else {
+                json_object_put(grp[i].obj);
+                grp[i].obj = NULL;
+            }
+        }
+    }
+    return rc;
+}
+
+static int load_ndjson_file(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *path)
 {
     gzFile f;
     int rc = open_gz(&f, path);
@@ -151,36 +245,42 @@ static int load_ndjson_file(mmdx_fhir_ctx *c, json_tokener *tok, const char *pat
     }
     c->file = path;
     c->line = 0;
+    long lineno = 0;
     int eof = 0;
     while (rc == 0) {
-        /* Hand out every complete line in the buffer, then read more. */
-        size_t start = 0;
+        /* Collect every complete line in the buffer (all of it at the end of the file). */
+        size_t start = 0, n = 0;
         for (;;) {
             char *nl = memchr(buf + start, '\n', have - start);
-            if (!nl)
+            if (!nl && !(eof && start < have))
                 break;
-            size_t len = (size_t)(nl - (buf + start));
-            c->line++;
-            if (len && buf[start + len - 1] == '\r')
-                len--;
-            if ((rc = load_line(c, tok, buf + start, len)) < 0)
-                break;
-            start = (size_t)(nl - buf) + 1;
+            size_t len = nl ? (size_t)(nl - (buf + start)) : have - start;
+            if (n == rd->cap_spans) {
+                size_t ncap = rd->cap_spans ? rd->cap_spans * 2 : 1024;
+                line_span *ns = realloc(rd->spans, ncap * sizeof *ns);
+                if (!ns) {
+                    rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
+                    break;
+                }
+                rd->spans = ns;
+                rd->cap_spans = ncap;
+            }
+            line_span *sp = &rd->spans[n++];
+            sp->start = start;
+            sp->len = len && buf[start + len - 1] == '\r' ? len - 1 : len;
+            sp->lineno = ++lineno;
+            sp->obj = NULL;
+            start += len + (nl ? 1 : 0);
         }
-        if (rc < 0)
+        if (rc == 0)
+            rc = process_batch(c, rd, buf, n);
+        if (rc < 0 || eof)
             break;
         memmove(buf, buf + start, have - start);
         have -= start;
-        if (eof) {
-            if (have) { /* last line without a terminator */
-                c->line++;
-                rc = load_line(c, tok, buf, have);
-            }
-            break;
-        }
         if (cap - have < READ_CHUNK / 2) {
             if (cap >= MAX_LINE_BYTES) {
-                rc = mmdx_fail(MMDX_EFORMAT, "%s: line %ld is longer than %zu MiB", path, c->line + 1,
+                rc = mmdx_fail(MMDX_EFORMAT, "%s: line %ld is longer than %zu MiB", path, lineno + 1,
                                MAX_LINE_BYTES >> 20);
                 break;
             }
@@ -261,7 +361,29 @@ static int rank_cmp(const void *a, const void *b)
     return rx != ry ? rx - ry : name_cmp(a, b);
 }
 
-static int load_folder(mmdx_fhir_ctx *c, json_tokener *tok, const char *dir)
+/*
+ * A bulk-data export names each file after the one resource type it holds
+ * ("Claim.000.ndjson"). Files of types the encoder never uses are not read:
+ * in Synthea exports Claims and ExplanationOfBenefits are most of the bytes.
+ */
+static int unused_type_file(const char *name)
+{
+    static const char *const unused[] = {
+        "Account", "AllergyIntolerance", "Appointment", "CarePlan", "CareTeam", "Claim", "ClaimResponse",
+        "Communication", "Composition", "Consent", "Coverage", "Device", "DiagnosticReport", "DocumentReference",
+        "Encounter", "EpisodeOfCare", "ExplanationOfBenefit", "FamilyMemberHistory", "Goal", "Group",
+        "ImagingStudy", "Immunization", "Location", "MedicationAdministration", "MedicationDispense",
+        "Organization", "Practitioner", "PractitionerRole", "Procedure", "Provenance", "Questionnaire",
+        "QuestionnaireResponse", "RelatedPerson", "ServiceRequest", "Specimen", "SupplyDelivery",
+    };
+    size_t n = strcspn(name, ".");
+    for (size_t i = 0; i < sizeof unused / sizeof unused[0]; i++)
+        if (strlen(unused[i]) == n && strncmp(name, unused[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+static int load_folder(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -278,6 +400,10 @@ static int load_folder(mmdx_fhir_ctx *c, json_tokener *tok, const char *dir)
         if (!(ends_with(nm, ".ndjson") || ends_with(nm, ".ndjson.gz") || ends_with(nm, ".jsonl") ||
               ends_with(nm, ".json") || ends_with(nm, ".json.gz")))
             continue;
+        if (unused_type_file(nm)) {
+            c->st->stats.skipped_files++;
+            continue;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             char **nn = realloc(names, cap * sizeof *nn);
@@ -297,7 +423,9 @@ static int load_folder(mmdx_fhir_ctx *c, json_tokener *tok, const char *dir)
     }
     closedir(d);
     if (rc == 0 && n == 0)
-        rc = mmdx_fail(MMDX_ENOTFOUND, "%s: the folder holds no *.ndjson or *.json file", dir);
+        rc = mmdx_fail(MMDX_ENOTFOUND, "%s: the folder holds no *.ndjson or *.json file of a resource type the "
+                                       "records encoder reads (%zu other files skipped)",
+                       dir, c->st->stats.skipped_files);
     if (rc == 0) {
         /* Sort on the base name so that Patient*.ndjson comes first. */
         size_t skip = strlen(dir) + 1;
@@ -313,7 +441,7 @@ static int load_folder(mmdx_fhir_ctx *c, json_tokener *tok, const char *dir)
             }
             snprintf(full, len, "%s/%s", dir, names[i]);
             int kind = mmdx_records_kind_of(full);
-            rc = kind == MMDX_RECORDS_NDJSON ? load_ndjson_file(c, tok, full) : load_json_file(c, tok, full);
+            rc = kind == MMDX_RECORDS_NDJSON ? load_ndjson_file(c, rd, full) : load_json_file(c, rd->toks[0], full);
             free(full);
         }
     }
@@ -323,27 +451,55 @@ static int load_folder(mmdx_fhir_ctx *c, json_tokener *tok, const char *dir)
     return rc;
 }
 
-int mmdx_records_load(mmdx_records_store *st, const char *path)
+static void reader_free(ndjson_reader *rd)
+{
+    for (int i = 0; rd->toks && i < rd->threads; i++)
+        json_tokener_free(rd->toks[i]);
+    free(rd->toks);
+    free(rd->spans);
+}
+
+static int reader_init(ndjson_reader *rd, int threads)
+{
+    memset(rd, 0, sizeof *rd);
+#ifdef _OPENMP
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+#endif
+    if (threads <= 0)
+        threads = 1;
+    rd->toks = calloc((size_t)threads, sizeof *rd->toks);
+    if (!rd->toks)
+        return MMDX_ENOMEM;
+    rd->threads = threads;
+    for (int i = 0; i < threads; i++) {
+        rd->toks[i] = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+        if (!rd->toks[i])
+            return MMDX_ENOMEM;
+        json_tokener_set_flags(rd->toks[i], JSON_TOKENER_STRICT); /* FHIR JSON is RFC 8259 JSON */
+    }
+    return 0;
+}
+
+int mmdx_records_load(mmdx_records_store *st, const char *path, int threads)
 {
     int kind = mmdx_records_kind_of(path);
     if (kind == MMDX_RECORDS_CSV)
         return mmdx_records__load_csv(st, path);
     mmdx_fhir_ctx c;
-    json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-    if (tok)
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT); /* FHIR JSON is RFC 8259 JSON */
-    if (!tok || mmdx_fhir_ctx_init(&c, st) < 0) {
-        json_tokener_free(tok);
+    ndjson_reader rd;
+    if (reader_init(&rd, threads) < 0 || mmdx_fhir_ctx_init(&c, st) < 0) {
+        reader_free(&rd);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
     c.file = path;
-    int rc = kind == MMDX_RECORDS_FOLDER   ? load_folder(&c, tok, path)
-             : kind == MMDX_RECORDS_NDJSON ? load_ndjson_file(&c, tok, path)
-                                           : load_json_file(&c, tok, path);
+    int rc = kind == MMDX_RECORDS_FOLDER   ? load_folder(&c, &rd, path)
+             : kind == MMDX_RECORDS_NDJSON ? load_ndjson_file(&c, &rd, path)
+                                           : load_json_file(&c, rd.toks[0], path);
     if (rc == 0 && mmdx_fhir_finish(&c) < 0)
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     mmdx_fhir_ctx_free(&c);
-    json_tokener_free(tok);
+    reader_free(&rd);
     return rc;
 }
 

@@ -17,6 +17,7 @@ struct mmdx_records {
     mmdx_records_spec *spec;
     indexed_input *inputs;
     size_t n_inputs;
+    int threads; /* for reading indexed inputs; 0 = OpenMP default, 1 by default */
 };
 
 int mmdx_records_new(mmdx_records **out, const char *spec_path)
@@ -25,6 +26,9 @@ int mmdx_records_new(mmdx_records **out, const char *spec_path)
     mmdx_records *r = calloc(1, sizeof *r);
     if (!r)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    /* One thread by default: on a loaded machine the parallel parse costs more than it saves
+       (docs/BENCHMARKS.md); mmdx_records_set_threads() opts in. */
+    r->threads = 1;
     int rc = spec_path ? mmdx_records_spec_load(&r->spec, spec_path) : mmdx_records_spec_default(&r->spec);
     if (rc < 0) {
         free(r);
@@ -55,6 +59,8 @@ size_t mmdx_records_features(const mmdx_records *r, const char *const **names)
 
 const char *mmdx_records_spec_name(const mmdx_records *r) { return r->spec->name; }
 
+void mmdx_records_set_threads(mmdx_records *r, int threads) { r->threads = threads > 0 ? threads : 0; }
+
 static const indexed_input *find_input(const mmdx_records *r, const char *path)
 {
     for (size_t i = 0; i < r->n_inputs; i++)
@@ -78,7 +84,7 @@ int mmdx_records_index(mmdx_records *r, const char *path)
         mmdx_records_store_clear(&in->store);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
-    int rc = mmdx_records_load(&in->store, path);
+    int rc = mmdx_records_load(&in->store, path, r->threads);
     if (rc < 0) {
         free(in->path);
         mmdx_records_store_clear(&in->store);
@@ -117,7 +123,8 @@ int mmdx_records_encode(const mmdx_records *r, const char *path, const char *pat
     mmdx_records_store st;
     if (mmdx_records_store_init(&st, r->spec) < 0)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    int rc = mmdx_records_load(&st, path);
+    /* per-patient inputs: the caller parallelises over patients */
+    int rc = mmdx_records_load(&st, path, 1);
     if (rc == 0)
         rc = encode_from(r, &st, path, patient_id, index, values, present);
     if (stats)

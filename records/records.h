@@ -35,6 +35,9 @@ void mmdx_records_free(mmdx_records *r);
 /** Feature names without the modality prefix; owned by the encoder. */
 size_t mmdx_records_features(const mmdx_records *r, const char *const **names);
 
+/** Threads used to parse a shared NDJSON input in mmdx_records_index(): 1 unless set (0: the OpenMP default). */
+void mmdx_records_set_threads(mmdx_records *r, int threads);
+
 /** The spec's name (from its "name" field). Borrowed. */
 const char *mmdx_records_spec_name(const mmdx_records *r);
 

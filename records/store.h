@@ -78,6 +78,7 @@ typedef struct mmdx_records_stats {
     size_t unresolved_reference; /**< subject/medication references naming nothing in the input */
     size_t no_subject;          /**< resources without a patient subject */
     size_t bad_date;            /**< resources with a malformed date (patient flagged in error) */
+    size_t skipped_files;       /**< bulk-export files named for a resource type that is not used, not read */
     size_t undated;             /**< matched observations without any effective date or issued time */
     char first_warning[512];    /**< text of the first warning, "" when none */
 } mmdx_records_stats;
