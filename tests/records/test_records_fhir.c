@@ -171,8 +171,11 @@ START_TEST(ndjson_matches_bundle)
     for (size_t i = 0; i < n; i++)
         ck_assert_msg((isnan(v[i]) && isnan(w[i])) || v[i] == w[i], "%s: %g vs %g", names[i], v[i], w[i]);
 
-    /* indexed once, then encoded per patient */
+    /* indexed once (lines parsed on two threads, read in order), then encoded per patient */
+    mmdx_records_set_threads(enc, 2);
     ck_assert_int_eq(mmdx_records_index(enc, path), 0);
+    encode_ok(path, "p1", "2020-06-15", v, &st);
+    check_p1(v, &st);
     ck_assert(mmdx_records_is_indexed(enc, path));
     encode_ok(path, "p2", "2020-06-15", v, &st);
     check_p2(v, "2020-06-15");
