@@ -195,16 +195,16 @@ static int subject_of(mmdx_fhir_ctx *c, json_object *res, const char *rtype, mmd
     int r = ref ? resolve_patient(c, ref, &idx) : 0;
     if (r < 0)
         return r;
-    char origin[MMDX_ORIGIN_MAX];
-    mmdx_fhir_origin(c, origin, sizeof origin);
     if (r == 0) {
+        char origin[MMDX_ORIGIN_MAX];
+        mmdx_fhir_origin(c, origin, sizeof origin);
         mmdx_records_warn(&c->st->stats, &c->st->stats.no_subject, "%s: %s has no Patient subject; skipped",
                           origin, rtype);
         return 0;
     }
     mmdx_records_patient *p = &c->st->patients[idx];
     if (!p->first_origin[0])
-        snprintf(p->first_origin, sizeof p->first_origin, "%s", origin);
+        mmdx_fhir_origin(c, p->first_origin, sizeof p->first_origin);
     p->n_resources++;
     *out = p;
     return 0;
@@ -301,15 +301,16 @@ static int observe_value(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_object 
                 continue;
             seen[n_seen++] = li;
             const mmdx_records_lab *lab = &spec->labs[li];
-            mmdx_fhir_origin(c, origin, sizeof origin);
             json_object *q = get(holder, "valueQuantity");
             json_object *qv = get(q, "value");
             if (!qv || !(json_object_is_type(qv, json_type_double) || json_object_is_type(qv, json_type_int))) {
+                mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.no_value,
                                   "%s: Observation for lab '%s' has no numeric valueQuantity", origin, lab->name);
                 continue;
             }
             if (!dated) {
+                mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.undated,
                                   "%s: Observation for lab '%s' has no effective[x] or issued time; not used",
                                   origin, lab->name);
@@ -322,14 +323,16 @@ static int observe_value(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_object 
                                    : get_str(q, "unit");
             if (!unit)
                 unit = ucode;
-            double conv;
-            if (!unit || mmdx_unit_convert(&conv, v, unit, lab->unit, &lab->rule) < 0) {
+            double conv = v;
+            if (!unit || (strcmp(unit, lab->unit) != 0 && mmdx_unit_convert(&conv, v, unit, lab->unit, &lab->rule) < 0)) {
+                mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.unit_unconvertible,
                                   "%s: Observation for lab '%s': unit '%s' does not convert to '%s'; value not used",
                                   origin, lab->name, unit ? unit : "(none)", lab->unit);
                 continue;
             }
             if (conv < lab->valid_min || conv > lab->valid_max) {
+                mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.out_of_range,
                                   "%s: Observation for lab '%s': %g %s is outside the valid range; value not used",
                                   origin, lab->name, conv, lab->unit);
