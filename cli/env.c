@@ -11,7 +11,7 @@
 #endif
 
 /* Sections of the site configuration that belong to the host, not to a plugin. */
-static const char *const host_sections[] = {"mmdx"};
+static const char *const host_sections[] = {"mmdx", "audit"};
 
 int mmdx_cli_exit_code(int err)
 {

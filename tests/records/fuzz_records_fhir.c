@@ -5,7 +5,7 @@
 #include "fhir_date.h"
 #include "load.h"
 #include "spec.h"
-#include "store.h"
+#include "facts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
