@@ -34,6 +34,7 @@ void mmdx_records_store_clear(mmdx_records_store *st)
         patient_free(&st->patients[i]);
     free(st->patients);
     mmdx_idmap_free(st->by_id);
+    mmdx_idmap_free(st->by_identifier);
     memset(st, 0, sizeof *st);
 }
 
@@ -120,16 +121,25 @@ void mmdx_records_patient_error(mmdx_records_patient *p, const char *fmt, ...)
     p->error = strdup(buf); /* on ENOMEM the patient simply stays valid */
 }
 
+int mmdx_records_store_index_identifiers(mmdx_records_store *st)
+{
+    mmdx_idmap_free(st->by_identifier);
+    if (!(st->by_identifier = mmdx_idmap_new()))
+        return MMDX_ENOMEM;
+    for (size_t i = 0; i < st->n_patients; i++)
+        for (size_t k = 0; k < st->patients[i].n_identifiers; k++)
+            if (mmdx_idmap_put(st->by_identifier, st->patients[i].identifiers[k], i, NULL) < 0)
+                return MMDX_ENOMEM;
+    return 0;
+}
+
 const mmdx_records_patient *mmdx_records_store_find(const mmdx_records_store *st, const char *id)
 {
     size_t idx;
     if (id && mmdx_idmap_get(st->by_id, id, &idx))
         return &st->patients[idx];
-    if (id)
-        for (size_t i = 0; i < st->n_patients; i++)
-            for (size_t k = 0; k < st->patients[i].n_identifiers; k++)
-                if (strcmp(st->patients[i].identifiers[k], id) == 0)
-                    return &st->patients[i];
+    if (id && st->by_identifier && mmdx_idmap_get(st->by_identifier, id, &idx))
+        return &st->patients[idx];
     if (st->n_patients == 1)
         return &st->patients[0];
     return NULL;

@@ -88,6 +88,7 @@ typedef struct mmdx_records_store {
     mmdx_records_patient *patients;
     size_t n_patients, cap_patients;
     mmdx_idmap *by_id;          /**< patient id -> index */
+    mmdx_idmap *by_identifier;  /**< identifier value -> index (first patient holding it); built after loading */
     mmdx_records_stats stats;
 } mmdx_records_store;
 
@@ -107,6 +108,9 @@ void mmdx_records_warn(mmdx_records_stats *st, size_t *counter, const char *fmt,
 
 /** Flag a patient as holding a malformed resource (first message kept). */
 void mmdx_records_patient_error(mmdx_records_patient *p, const char *fmt, ...) MMDX_FORMAT(2, 3);
+
+/** Build by_identifier once every patient is read. Returns 0 or MMDX_ENOMEM. */
+MMDX_RESULT_USED int mmdx_records_store_index_identifiers(mmdx_records_store *st);
 
 /**
  * Find the patient to encode for `id`: Patient.id, else an identifier value,

@@ -484,8 +484,12 @@ static int reader_init(ndjson_reader *rd, int threads)
 int mmdx_records_load(mmdx_records_store *st, const char *path, int threads)
 {
     int kind = mmdx_records_kind_of(path);
-    if (kind == MMDX_RECORDS_CSV)
-        return mmdx_records__load_csv(st, path);
+    if (kind == MMDX_RECORDS_CSV) {
+        int rc = mmdx_records__load_csv(st, path);
+        if (rc == 0 && mmdx_records_store_index_identifiers(st) < 0)
+            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+        return rc;
+    }
     mmdx_fhir_ctx c;
     ndjson_reader rd;
     if (reader_init(&rd, threads) < 0 || mmdx_fhir_ctx_init(&c, st) < 0) {
@@ -496,7 +500,7 @@ int mmdx_records_load(mmdx_records_store *st, const char *path, int threads)
     int rc = kind == MMDX_RECORDS_FOLDER   ? load_folder(&c, &rd, path)
              : kind == MMDX_RECORDS_NDJSON ? load_ndjson_file(&c, &rd, path)
                                            : load_json_file(&c, rd.toks[0], path);
-    if (rc == 0 && mmdx_fhir_finish(&c) < 0)
+    if (rc == 0 && (mmdx_fhir_finish(&c) < 0 || mmdx_records_store_index_identifiers(st) < 0))
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     mmdx_fhir_ctx_free(&c);
     reader_free(&rd);
@@ -528,7 +532,7 @@ int mmdx_records_load_mem(mmdx_records_store *st, const char *data, size_t len, 
     } else {
         rc = load_document(&c, tok, data, len);
     }
-    if (rc == 0 && mmdx_fhir_finish(&c) < 0)
+    if (rc == 0 && (mmdx_fhir_finish(&c) < 0 || mmdx_records_store_index_identifiers(st) < 0))
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     mmdx_fhir_ctx_free(&c);
     json_tokener_free(tok);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Records encoder benchmark: a generated bulk-data export of N patients (NDJSON,
-# several hundred MB) encoded by `mmdx encode records --all`, side by side with
+# several hundred MB) encoded by `mmdx encode records --all` (1 thread, and
+# --threads 2), side by side with
 # a Python peer streaming the same files (stdlib json). Reports median wall
 # time, patients/s, resources/s, MB/s and peak RSS of each, the ratio, and
 # cross-checks the features both compute.
@@ -48,14 +49,17 @@ while [ $r -lt "$RUNS" ]; do
     RUNS_SAVED=$RUNS
     RUNS=1
     measure mmdx "$MMDX" encode records "$export_dir" --all --out "$WORK/mmdx-$N.csv" --index-date $INDEX --no-progress
+    measure mmdx-t2 "$MMDX" encode records "$export_dir" --all --out "$WORK/mmdx-t2-$N.csv" --index-date $INDEX \
+        --no-progress --threads 2
     measure python "$PY" "$here/peer_python.py" "$export_dir" $INDEX "$WORK/peer-$N.csv"
     RUNS=$RUNS_SAVED
     r=$((r + 1))
 done
 
-"$PY" - "$WORK/times-$N.txt" "$WORK/mmdx-$N.csv" "$WORK/peer-$N.csv" "$N" "$bytes" "$resources" "$RUNS" <<'PYEOF'
+"$PY" - "$WORK/times-$N.txt" "$WORK/mmdx-$N.csv" "$WORK/peer-$N.csv" "$N" "$bytes" "$resources" "$RUNS" \
+    "$WORK/mmdx-t2-$N.csv" <<'PYEOF'
 import csv, statistics, sys
-times, mmdx_csv, peer_csv, n, nbytes, nres, runs = sys.argv[1:8]
+times, mmdx_csv, peer_csv, n, nbytes, nres, runs, t2_csv = sys.argv[1:9]
 n, nbytes, nres = int(n), int(nbytes), int(nres)
 rows = [l.split() for l in open(times) if l.strip()]
 res = {}
@@ -63,14 +67,17 @@ for label, sec, kb in rows:
     res.setdefault(label, []).append((float(sec), int(kb)))
 print(f"records benchmark: {n} patients, {nres} resources, {nbytes / 2**20:.0f} MiB NDJSON, {runs} runs each")
 med = {}
-for label in ("mmdx", "python"):
+for label in ("mmdx", "mmdx-t2", "python"):
     secs = [s for s, _ in res[label]]
     rss = max(k for _, k in res[label]) / 1024
     m = statistics.median(secs)
     med[label] = m
-    print(f"  {label:7s} median {m:7.2f} s  (runs {', '.join(f'{s:.2f}' for s in secs)})  "
+    print(f"  {label:8s} median {m:7.2f} s  (runs {', '.join(f'{s:.2f}' for s in secs)})  "
           f"{n / m:8.0f} patients/s  {nres / m:9.0f} resources/s  {nbytes / 2**20 / m:6.1f} MiB/s  peak RSS {rss:.0f} MiB")
-print(f"  ratio python/mmdx wall time: {med['python'] / med['mmdx']:.2f}x")
+print(f"  ratio python/mmdx wall time: {med['python'] / med['mmdx']:.2f}x (1 thread), "
+      f"{med['python'] / med['mmdx-t2']:.2f}x (--threads 2)")
+same = open(mmdx_csv).read() == open(t2_csv).read()
+print(f"  --threads 2 table identical to 1 thread: {'yes' if same else 'NO'}")
 # cross-check the features both compute
 mm = {r["patient_id"]: r for r in csv.DictReader(open(mmdx_csv))}
 bad = checked = 0
@@ -89,5 +96,5 @@ for r in csv.DictReader(open(peer_csv)):
             and close(m["records.lab.sbp.latest"], r["sbp_latest"])):
         bad += 1
 print(f"  cross-check (glucose count/mean, latest systolic BP): {checked - bad}/{checked} patients agree")
-sys.exit(1 if bad else 0)
+sys.exit(1 if bad or not same else 0)
 PYEOF
