@@ -49,6 +49,7 @@ typedef struct mmdx_records_patient {
     char **identifiers;     /**< Patient.identifier[].value */
     size_t n_identifiers;
     int has_resource;       /**< a Patient resource (or CSV row) was read */
+    int orphan;             /**< only referenced, in an input that holds other Patients: not encoded */
     int has_birth;
     mmdx_fhir_date birth;
     int sex;
@@ -109,12 +110,23 @@ void mmdx_records_warn(mmdx_records_stats *st, size_t *counter, const char *fmt,
 /** Flag a patient as holding a malformed resource (first message kept). */
 void mmdx_records_patient_error(mmdx_records_patient *p, const char *fmt, ...) MMDX_FORMAT(2, 3);
 
+/**
+ * Append everything of `src` to `dst` as if src's input had been read after
+ * dst's: patients are matched by id, facts appended, demographics of a later
+ * Patient resource win, counters add up, the first warning and the first
+ * patient error are kept. *remap (allocated, free()) gives, per src patient,
+ * its index in dst. Returns 0 or MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_records_store_merge(mmdx_records_store *dst, const mmdx_records_store *src,
+                                              size_t **remap);
+
 /** Build by_identifier once every patient is read. Returns 0 or MMDX_ENOMEM. */
 MMDX_RESULT_USED int mmdx_records_store_index_identifiers(mmdx_records_store *st);
 
 /**
  * Find the patient to encode for `id`: Patient.id, else an identifier value,
- * else, when the store holds exactly one patient, that one. NULL when none.
+ * else, when the store holds exactly one patient, that one. Orphans (see
+ * mmdx_records_patient.orphan) are never returned. NULL when none.
  */
 const mmdx_records_patient *mmdx_records_store_find(const mmdx_records_store *st, const char *id);
 

@@ -331,7 +331,7 @@ static int observe_value(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_object 
                                   origin, lab->name, unit ? unit : "(none)", lab->unit);
                 continue;
             }
-            if (conv < lab->valid_min || conv > lab->valid_max) {
+            if (!isfinite(conv) || conv < lab->valid_min || conv > lab->valid_max) {
                 mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.out_of_range,
                                   "%s: Observation for lab '%s': %g %s is outside the valid range; value not used",
@@ -699,6 +699,51 @@ int mmdx_fhir_resource(mmdx_fhir_ctx *c, json_object *res, int depth)
     return read_one(c, res, NULL, depth);
 }
 
+int mmdx_fhir_ctx_merge(mmdx_fhir_ctx *dst, mmdx_fhir_ctx *src, const size_t *remap)
+{
+    for (size_t i = 0; i < mmdx_idmap_slots(src->med_map); i++) {
+        const char *key;
+        size_t head;
+        if (!mmdx_idmap_slot(src->med_map, i, &key, &head))
+            continue;
+        size_t existing;
+        if (mmdx_idmap_get(dst->med_map, key, &existing))
+            continue; /* the first Medication with an id wins, as in sequence */
+        /* copy the chain of flags */
+        size_t new_head = SIZE_MAX;
+        for (size_t e = head; e != SIZE_MAX; e = src->med_links[e].next) {
+            if (dst->n_med_links == dst->cap_med_links) {
+                size_t cap = dst->cap_med_links ? dst->cap_med_links * 2 : 64;
+                void *nl = realloc(dst->med_links, cap * sizeof *dst->med_links);
+                if (!nl)
+                    return MMDX_ENOMEM;
+                dst->med_links = nl;
+                dst->cap_med_links = cap;
+            }
+            dst->med_links[dst->n_med_links].flag = src->med_links[e].flag;
+            dst->med_links[dst->n_med_links].next = new_head;
+            new_head = dst->n_med_links++;
+        }
+        if (mmdx_idmap_put(dst->med_map, key, new_head, NULL) < 0)
+            return MMDX_ENOMEM;
+    }
+    for (size_t i = 0; i < src->n_pending; i++) {
+        if (dst->n_pending == dst->cap_pending) {
+            size_t cap = dst->cap_pending ? dst->cap_pending * 2 : 64;
+            void *np = realloc(dst->pending, cap * sizeof *dst->pending);
+            if (!np)
+                return MMDX_ENOMEM;
+            dst->pending = np;
+            dst->cap_pending = cap;
+        }
+        dst->pending[dst->n_pending] = src->pending[i];
+        dst->pending[dst->n_pending].patient = remap[src->pending[i].patient];
+        src->pending[i].ref = NULL; /* moved */
+        dst->n_pending++;
+    }
+    return 0;
+}
+
 int mmdx_fhir_finish(mmdx_fhir_ctx *c)
 {
     mmdx_records_store *st = c->st;
@@ -725,6 +770,8 @@ int mmdx_fhir_finish(mmdx_fhir_ctx *c)
             mmdx_records_patient *p = &st->patients[i];
             if (p->has_resource)
                 continue;
+            /* Its resources name a Patient the input does not hold: they are not used. */
+            p->orphan = 1;
             st->stats.unresolved_reference += p->n_resources;
             if (!st->stats.first_warning[0])
                 snprintf(st->stats.first_warning, sizeof st->stats.first_warning,

@@ -61,6 +61,13 @@ void mmdx_fhir_origin(const mmdx_fhir_ctx *c, char *buf, size_t cap);
 MMDX_RESULT_USED int mmdx_fhir_resource(mmdx_fhir_ctx *c, json_object *res, int depth);
 
 /**
+ * Take over `src`'s Medication resources and pending medication references
+ * (src read the part of the input after dst's); remap[i] is the index in
+ * dst's store of src's patient i. Returns 0 or MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_fhir_ctx_merge(mmdx_fhir_ctx *dst, mmdx_fhir_ctx *src, const size_t *remap);
+
+/**
  * After all files: resolve pending medication references and count
  * resources naming patients absent from an input that holds Patient
  * resources. Returns 0 or MMDX_ENOMEM.

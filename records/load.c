@@ -141,102 +141,28 @@ static int gz_error(gzFile f, const char *path)
     return mmdx_fail(MMDX_EIO, "%s: read error: %s", path, code == Z_ERRNO ? strerror(errno) : msg);
 }
 
-/* One NDJSON line located in the read buffer. */
-typedef struct line_span {
-    size_t start, len;
-    long lineno;
-    json_object *obj; /* parsed, or NULL (blank line, or err_desc set) */
-    size_t err_off;
-    const char *err_desc;
-} line_span;
-
 typedef struct ndjson_reader {
     json_tokener **toks; /* one per thread */
     int threads;
-    line_span *spans;
-    size_t cap_spans;
 } ndjson_reader;
 
-static void parse_span(json_tokener *tok, const char *buf, line_span *sp)
-{
-    const char *line = buf + sp->start;
-    size_t i = 0;
-    while (i < sp->len && isspace((unsigned char)line[i]))
-        i++;
-    sp->obj = NULL;
-    sp->err_desc = NULL;
-    if (i == sp->len)
-        return;
-    sp->obj = parse_exact(tok, line, sp->len, &sp->err_off, &sp->err_desc);
-}
-
 /*
- * Parse a batch of lines on several threads (json-c parsing is most of the
- * cost), then read the resources in input order on this thread: the store
- * and the reference maps are not shared between threads.
+ * Read the NDJSON lines of `path` that start in [begin, end) (end < 0: to the
+ * end of the file); `begin` is at a line start and its line number is
+ * `first_line`. Memory follows the longest line, not the file.
  */
-static int read_span(mmdx_fhir_ctx *c, line_span *sp)
-{
-    int rc = 0;
-    c->line = sp->lineno;
-    if (sp->err_desc)
-        rc = mmdx_fail(MMDX_EFORMAT, "%s: line %ld, column %zu: invalid JSON: %s", c->file, sp->lineno,
-                       sp->err_off + 1, sp->err_desc);
-    else if (sp->obj && mmdx_fhir_resource(c, sp->obj, 0) < 0)
-        rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", c->file);
-    json_object_put(sp->obj);
-    sp->obj = NULL;
-    return rc;
-}
-
-/* Lines parsed together: enough to amortise a parallel region, few enough to keep memory small. */
-#define PARSE_GROUP 256
-
-static int process_batch(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *buf, size_t n)
-{
-    line_span *spans = rd->spans;
-    int rc = 0;
-    if (rd->threads <= 1) {
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            parse_span(rd->toks[0], buf, &spans[i]);
-            rc = read_span(c, &spans[i]);
-        }
-        return rc;
-    }
-    /* json-c parsing is most of the cost: parse a group on several threads, then read the
-       resources in input order on this one (the store and reference maps are not shared). */
-    for (size_t g = 0; g < n && rc == 0; g += PARSE_GROUP) {
-        size_t m = n - g < PARSE_GROUP ? n - g : PARSE_GROUP;
-        line_span *grp = spans + g;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 8) num_threads(rd->threads)
-#endif
-        for (size_t i = 0; i < m; i++) {
-#ifdef _OPENMP
-            int t = omp_get_thread_num();
-#else
-            int t = 0;
-#endif
-            parse_span(rd->toks[t], buf, &grp[i]);
-        }
-        for (size_t i = 0; i < m; i++) {
-            if (rc == 0) {
-                rc = read_span(c, &grp[i]);
-            } else {
-                json_object_put(grp[i].obj);
-                grp[i].obj = NULL;
-            }
-        }
-    }
-    return rc;
-}
-
-static int load_ndjson_file(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *path)
+static int read_ndjson(mmdx_fhir_ctx *c, json_tokener *tok, const char *path, int64_t begin, int64_t end,
+                       long first_line)
 {
     gzFile f;
     int rc = open_gz(&f, path);
     if (rc < 0)
         return rc;
+    if (begin > 0 && gzseek(f, (z_off_t)begin, SEEK_SET) < 0) {
+        rc = gz_error(f, path);
+        gzclose(f);
+        return rc;
+    }
     size_t cap = READ_CHUNK, have = 0;
     char *buf = malloc(cap);
     if (!buf) {
@@ -244,40 +170,31 @@ static int load_ndjson_file(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *pat
         return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
     }
     c->file = path;
-    c->line = 0;
-    long lineno = 0;
-    int eof = 0;
-    while (rc == 0) {
-        /* Collect every complete line in the buffer (all of it at the end of the file). */
-        size_t start = 0, n = 0;
+    long lineno = first_line - 1;
+    int64_t pos = begin; /* file offset of buf[0] */
+    int eof = 0, done = 0;
+    while (rc == 0 && !done) {
+        size_t start = 0;
         for (;;) {
+            if (end >= 0 && pos + (int64_t)start >= end) {
+                done = 1; /* the next line belongs to the following range */
+                break;
+            }
             char *nl = memchr(buf + start, '\n', have - start);
             if (!nl && !(eof && start < have))
                 break;
             size_t len = nl ? (size_t)(nl - (buf + start)) : have - start;
-            if (n == rd->cap_spans) {
-                size_t ncap = rd->cap_spans ? rd->cap_spans * 2 : 1024;
-                line_span *ns = realloc(rd->spans, ncap * sizeof *ns);
-                if (!ns) {
-                    rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-                    break;
-                }
-                rd->spans = ns;
-                rd->cap_spans = ncap;
-            }
-            line_span *sp = &rd->spans[n++];
-            sp->start = start;
-            sp->len = len && buf[start + len - 1] == '\r' ? len - 1 : len;
-            sp->lineno = ++lineno;
-            sp->obj = NULL;
+            c->line = ++lineno;
+            rc = load_line(c, tok, buf + start, len && buf[start + len - 1] == '\r' ? len - 1 : len);
             start += len + (nl ? 1 : 0);
+            if (rc < 0)
+                break;
         }
-        if (rc == 0)
-            rc = process_batch(c, rd, buf, n);
-        if (rc < 0 || eof)
+        if (rc < 0 || done || eof)
             break;
         memmove(buf, buf + start, have - start);
         have -= start;
+        pos += (int64_t)start;
         if (cap - have < READ_CHUNK / 2) {
             if (cap >= MAX_LINE_BYTES) {
                 rc = mmdx_fail(MMDX_EFORMAT, "%s: line %ld is longer than %zu MiB", path, lineno + 1,
@@ -305,6 +222,141 @@ static int load_ndjson_file(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *pat
     gzclose(f);
     c->line = 0;
     return rc;
+}
+
+/* Offset just past the first '\n' at or after `from` (or the file size), and newlines in [from, that). */
+static int64_t next_line_start(FILE *f, int64_t from, int64_t size)
+{
+    if (from <= 0)
+        return 0;
+    if (fseeko(f, (off_t)(from - 1), SEEK_SET) != 0)
+        return size;
+    int ch;
+    int64_t off = from - 1;
+    while ((ch = getc(f)) != EOF) {
+        off++;
+        if (ch == '\n')
+            return off;
+    }
+    return size;
+}
+
+/* Newlines in [a, b) of the file. */
+static long count_lines(FILE *f, int64_t a, int64_t b)
+{
+    char chunk[1 << 16];
+    long n = 0;
+    if (fseeko(f, (off_t)a, SEEK_SET) != 0)
+        return -1;
+    while (a < b) {
+        size_t want = (size_t)(b - a < (int64_t)sizeof chunk ? b - a : (int64_t)sizeof chunk);
+        size_t got = fread(chunk, 1, want, f);
+        if (got == 0)
+            return -1;
+        for (const char *q = chunk; (q = memchr(q, '\n', (size_t)(chunk + got - q))); q++)
+            n++;
+        a += (int64_t)got;
+    }
+    return n;
+}
+
+/* Smallest range worth a thread of its own. */
+#define MIN_RANGE_BYTES 4096
+
+/*
+ * An uncompressed NDJSON file on several threads: it is cut into one byte
+ * range per thread at line starts; each thread reads its range into a store
+ * of its own, and the stores are merged in range order, which gives exactly
+ * what reading the file in sequence gives.
+ */
+static int load_ndjson_ranges(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *path, int64_t size)
+{
+    int n = rd->threads;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mmdx_fail(MMDX_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int64_t bounds[65];
+    long first_line[64];
+    bounds[0] = 0;
+    for (int i = 1; i < n; i++) {
+        bounds[i] = next_line_start(f, size * i / n, size);
+        if (bounds[i] < bounds[i - 1])
+            bounds[i] = bounds[i - 1];
+    }
+    bounds[n] = size;
+    first_line[0] = 1;
+    int rc = 0;
+    for (int i = 1; i < n && rc == 0; i++) {
+        long k = count_lines(f, bounds[i - 1], bounds[i]);
+        if (k < 0)
+            rc = mmdx_fail(MMDX_EIO, "%s: read error", path);
+        first_line[i] = first_line[i - 1] + k;
+    }
+    fclose(f);
+    if (rc < 0)
+        return rc;
+
+    mmdx_records_store *stores = calloc((size_t)n, sizeof *stores);
+    mmdx_fhir_ctx *ctxs = calloc((size_t)n, sizeof *ctxs);
+    int *rcs = calloc((size_t)n, sizeof *rcs);
+    char (*msgs)[MMDX_ERROR_MESSAGE_MAX] = calloc((size_t)n, sizeof *msgs);
+    int ok = stores && ctxs && rcs && msgs;
+    for (int i = 0; ok && i < n; i++)
+        ok = mmdx_records_store_init(&stores[i], c->st->spec) == 0 && mmdx_fhir_ctx_init(&ctxs[i], &stores[i]) == 0;
+    if (!ok) {
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    } else {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(n)
+#endif
+        for (int i = 0; i < n; i++) {
+            rcs[i] = read_ndjson(&ctxs[i], rd->toks[i], path, bounds[i], bounds[i + 1], first_line[i]);
+            if (rcs[i] < 0)
+                snprintf(msgs[i], sizeof msgs[i], "%s", mmdx_last_error());
+        }
+        /* the first failing range is the error reading in sequence would have met */
+        for (int i = 0; i < n && rc == 0; i++)
+            if (rcs[i] < 0)
+                rc = mmdx_fail(rcs[i], "%s", msgs[i]);
+        for (int i = 0; i < n && rc == 0; i++) {
+            size_t *remap = NULL;
+            if (mmdx_records_store_merge(c->st, &stores[i], &remap) < 0 ||
+                mmdx_fhir_ctx_merge(c, &ctxs[i], remap) < 0)
+                rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+            free(remap);
+        }
+    }
+    for (int i = 0; ctxs && stores && i < n; i++) {
+        mmdx_fhir_ctx_free(&ctxs[i]);
+        mmdx_records_store_clear(&stores[i]);
+    }
+    free(stores);
+    free(ctxs);
+    free(rcs);
+    free(msgs);
+    c->file = path;
+    return rc;
+}
+
+/* Byte ranges need plain text: a gzip stream (whatever its name) is read in sequence. */
+static int is_gzip(const char *path)
+{
+    unsigned char magic[2] = {0, 0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(magic, 1, 2, f);
+    fclose(f);
+    return got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+static int load_ndjson_file(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *path)
+{
+    struct stat sb;
+    if (rd->threads > 1 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        sb.st_size >= (off_t)rd->threads * MIN_RANGE_BYTES && !is_gzip(path))
+        return load_ndjson_ranges(c, rd, path, (int64_t)sb.st_size);
+    return read_ndjson(c, rd->toks[0], path, 0, -1, 1);
 }
 
 static int load_json_file(mmdx_fhir_ctx *c, json_tokener *tok, const char *path)
@@ -456,7 +508,6 @@ static void reader_free(ndjson_reader *rd)
     for (int i = 0; rd->toks && i < rd->threads; i++)
         json_tokener_free(rd->toks[i]);
     free(rd->toks);
-    free(rd->spans);
 }
 
 static int reader_init(ndjson_reader *rd, int threads)
@@ -468,6 +519,8 @@ static int reader_init(ndjson_reader *rd, int threads)
 #endif
     if (threads <= 0)
         threads = 1;
+    if (threads > 64)
+        threads = 64;
     rd->toks = calloc((size_t)threads, sizeof *rd->toks);
     if (!rd->toks)
         return MMDX_ENOMEM;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "idmap.h"
 #include "load.h"
 #include "spec.h"
 
@@ -17,6 +18,7 @@ struct mmdx_records {
     mmdx_records_spec *spec;
     indexed_input *inputs;
     size_t n_inputs;
+    mmdx_idmap *by_path; /* path -> index in inputs */
     int threads; /* for reading indexed inputs; 0 = OpenMP default, 1 by default */
 };
 
@@ -29,8 +31,13 @@ int mmdx_records_new(mmdx_records **out, const char *spec_path)
     /* One thread by default: on a loaded machine the parallel parse costs more than it saves
        (docs/BENCHMARKS.md); mmdx_records_set_threads() opts in. */
     r->threads = 1;
+    if (!(r->by_path = mmdx_idmap_new())) {
+        free(r);
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    }
     int rc = spec_path ? mmdx_records_spec_load(&r->spec, spec_path) : mmdx_records_spec_default(&r->spec);
     if (rc < 0) {
+        mmdx_idmap_free(r->by_path);
         free(r);
         return rc;
     }
@@ -47,6 +54,7 @@ void mmdx_records_free(mmdx_records *r)
         mmdx_records_store_clear(&r->inputs[i].store);
     }
     free(r->inputs);
+    mmdx_idmap_free(r->by_path);
     mmdx_records_spec_free(r->spec);
     free(r);
 }
@@ -63,10 +71,8 @@ void mmdx_records_set_threads(mmdx_records *r, int threads) { r->threads = threa
 
 static const indexed_input *find_input(const mmdx_records *r, const char *path)
 {
-    for (size_t i = 0; i < r->n_inputs; i++)
-        if (strcmp(r->inputs[i].path, path) == 0)
-            return &r->inputs[i];
-    return NULL;
+    size_t i;
+    return mmdx_idmap_get(r->by_path, path, &i) ? &r->inputs[i] : NULL;
 }
 
 int mmdx_records_is_indexed(const mmdx_records *r, const char *path) { return find_input(r, path) != NULL; }
@@ -85,6 +91,8 @@ int mmdx_records_index(mmdx_records *r, const char *path)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
     int rc = mmdx_records_load(&in->store, path, r->threads);
+    if (rc == 0 && mmdx_idmap_put(r->by_path, path, r->n_inputs, NULL) < 0)
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (rc < 0) {
         free(in->path);
         mmdx_records_store_clear(&in->store);
@@ -144,9 +152,11 @@ int mmdx_records_list_patients(mmdx_records *r, const char *path, const char ***
     const char **list = calloc(in->store.n_patients ? in->store.n_patients : 1, sizeof *list);
     if (!list)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    size_t k = 0;
     for (size_t i = 0; i < in->store.n_patients; i++)
-        list[i] = in->store.patients[i].id;
+        if (!in->store.patients[i].orphan)
+            list[k++] = in->store.patients[i].id;
     *ids = list;
-    *n = in->store.n_patients;
+    *n = k;
     return 0;
 }

@@ -69,7 +69,8 @@ MMDX_RESULT_USED int mmdx_records_encode(const mmdx_records *r, const char *path
                                          mmdx_records_stats *stats);
 
 /**
- * Every patient of `path` (read once): ids in input order. *ids is an array
+ * Every patient of `path` (read once): ids in input order, without patients
+ * that are only referenced in an input holding other Patient resources. *ids is an array
  * of borrowed strings, valid while the input stays indexed; free the array
  * itself with free(). The input is indexed as a side effect.
  */
