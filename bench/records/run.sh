@@ -36,7 +36,7 @@ measure() { # label, command...: appends "label seconds maxrss_kb" per run
     shift
     i=0
     while [ $i -lt "$RUNS" ]; do
-        /usr/bin/time -f "$label %e %M" -a -o "$WORK/times-$N.txt" "$@" > /dev/null 2>> "$WORK/stderr-$N.log"
+        /usr/bin/time -f "$label %e %M %U %S" -a -o "$WORK/times-$N.txt" "$@" > /dev/null 2>> "$WORK/stderr-$N.log"
         i=$((i + 1))
     done
 }
@@ -63,8 +63,10 @@ times, mmdx_csv, peer_csv, n, nbytes, nres, runs, t2_csv = sys.argv[1:9]
 n, nbytes, nres = int(n), int(nbytes), int(nres)
 rows = [l.split() for l in open(times) if l.strip()]
 res = {}
-for label, sec, kb in rows:
+cpu = {}
+for label, sec, kb, user, system in rows:
     res.setdefault(label, []).append((float(sec), int(kb)))
+    cpu.setdefault(label, []).append(float(user) + float(system))
 print(f"records benchmark: {n} patients, {nres} resources, {nbytes / 2**20:.0f} MiB NDJSON, {runs} runs each")
 med = {}
 for label in ("mmdx", "mmdx-t2", "python"):
@@ -73,9 +75,12 @@ for label in ("mmdx", "mmdx-t2", "python"):
     m = statistics.median(secs)
     med[label] = m
     print(f"  {label:8s} median {m:7.2f} s  (runs {', '.join(f'{s:.2f}' for s in secs)})  "
-          f"{n / m:8.0f} patients/s  {nres / m:9.0f} resources/s  {nbytes / 2**20 / m:6.1f} MiB/s  peak RSS {rss:.0f} MiB")
+          f"{n / m:8.0f} patients/s  {nres / m:9.0f} resources/s  {nbytes / 2**20 / m:6.1f} MiB/s  peak RSS {rss:.0f} MiB"
+          f"  CPU {statistics.median(cpu[label]):.2f} s")
 print(f"  ratio python/mmdx wall time: {med['python'] / med['mmdx']:.2f}x (1 thread), "
-      f"{med['python'] / med['mmdx-t2']:.2f}x (--threads 2)")
+      f"{med['python'] / med['mmdx-t2']:.2f}x (--threads 2); CPU time: "
+      f"{statistics.median(cpu['python']) / statistics.median(cpu['mmdx']):.2f}x (1 thread)")
+print(f"  machine load average at the end: {open('/proc/loadavg').read().split()[0]} on {__import__('os').cpu_count()} cores")
 same = open(mmdx_csv).read() == open(t2_csv).read()
 print(f"  --threads 2 table identical to 1 thread: {'yes' if same else 'NO'}")
 # cross-check the features both compute
