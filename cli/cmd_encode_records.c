@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <unistd.h>
+
+#define MIB ((size_t)1 << 20)
 
 #include "atomic_file.h"
 #include "cli.h"
@@ -183,6 +186,20 @@ static int encode_single(mmdx_records *enc, const char *file, const char *patien
     return MMDX_EXIT_OK;
 }
 
+/* Reading progress in MiB: the bulk of the work for a large export. */
+typedef struct read_progress {
+    mmdx_progress *p;
+    atomic_size_t bytes;
+} read_progress;
+
+static void on_bytes(void *ud, size_t n)
+{
+    read_progress *rp = ud;
+    size_t before = atomic_fetch_add(&rp->bytes, n);
+    for (size_t k = before / MIB + 1; k <= (before + n) / MIB; k++)
+        mmdx_progress_step(rp->p, 0);
+}
+
 static int encode_all(mmdx_records *enc, const char *file, const char *out_path, const mmdx_fhir_date *index,
                       int json, int progress)
 {
@@ -190,7 +207,14 @@ static int encode_all(mmdx_records *enc, const char *file, const char *out_path,
     size_t nf = mmdx_records_features(enc, &names);
     const char **ids;
     size_t n;
+    read_progress rp = {NULL, 0};
+    if (progress) {
+        rp.p = mmdx_progress_new("read records (MiB)", (mmdx_records_input_size(file) + MIB - 1) / MIB, stderr);
+        mmdx_records_set_progress(enc, on_bytes, &rp);
+    }
     int rc = mmdx_records_list_patients(enc, file, &ids, &n);
+    mmdx_records_set_progress(enc, NULL, NULL);
+    mmdx_progress_free(rp.p);
     if (rc < 0)
         return mmdx_cli_report("encode records", rc);
     mmdx_atomic_file af;

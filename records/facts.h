@@ -91,6 +91,9 @@ typedef struct mmdx_records_store {
     mmdx_idmap *by_id;          /**< patient id -> index */
     mmdx_idmap *by_identifier;  /**< identifier value -> index (first patient holding it); built after loading */
     mmdx_records_stats stats;
+    /** Called with the number of bytes of input read since the last call, from any thread; may be NULL. */
+    void (*progress)(void *ud, size_t bytes);
+    void *progress_ud;
 } mmdx_records_store;
 
 MMDX_RESULT_USED int mmdx_records_store_init(mmdx_records_store *st, const mmdx_records_spec *spec);

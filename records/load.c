@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "fhir_resources.h"
+#include "records.h"
 
 /* A line longer than this is refused rather than buffered without bound. */
 #define MAX_LINE_BYTES ((size_t)256 << 20)
@@ -170,6 +171,8 @@ static int read_ndjson(mmdx_fhir_ctx *c, json_tokener *tok, const char *path, in
         return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
     }
     c->file = path;
+    void (*progress)(void *, size_t) = c->st->progress;
+    void *progress_ud = c->st->progress_ud;
     long lineno = first_line - 1;
     int64_t pos = begin; /* file offset of buf[0] */
     int eof = 0, done = 0;
@@ -217,6 +220,8 @@ static int read_ndjson(mmdx_fhir_ctx *c, json_tokener *tok, const char *path, in
         if (got == 0)
             eof = 1;
         have += (size_t)got;
+        if (progress && got > 0)
+            progress(progress_ud, (size_t)got);
     }
     free(buf);
     gzclose(f);
@@ -302,7 +307,11 @@ static int load_ndjson_ranges(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *p
     char (*msgs)[MMDX_ERROR_MESSAGE_MAX] = calloc((size_t)n, sizeof *msgs);
     int ok = stores && ctxs && rcs && msgs;
     for (int i = 0; ok && i < n; i++)
-        ok = mmdx_records_store_init(&stores[i], c->st->spec) == 0 && mmdx_fhir_ctx_init(&ctxs[i], &stores[i]) == 0;
+        if ((ok = mmdx_records_store_init(&stores[i], c->st->spec) == 0 &&
+                  mmdx_fhir_ctx_init(&ctxs[i], &stores[i]) == 0)) {
+            stores[i].progress = c->st->progress;
+            stores[i].progress_ud = c->st->progress_ud;
+        }
     if (!ok) {
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     } else {
@@ -433,6 +442,37 @@ static int unused_type_file(const char *name)
         if (strlen(unused[i]) == n && strncmp(name, unused[i], n) == 0)
             return 1;
     return 0;
+}
+
+static int folder_file_used(const char *nm)
+{
+    return nm[0] != '.' &&
+           (ends_with(nm, ".ndjson") || ends_with(nm, ".ndjson.gz") || ends_with(nm, ".jsonl") ||
+            ends_with(nm, ".json") || ends_with(nm, ".json.gz")) &&
+           !unused_type_file(nm);
+}
+
+size_t mmdx_records_input_size(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return 0;
+    if (!S_ISDIR(sb.st_mode))
+        return (size_t)sb.st_size;
+    size_t total = 0;
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char full[4096];
+        if (!folder_file_used(de->d_name))
+            continue;
+        snprintf(full, sizeof full, "%s/%s", path, de->d_name);
+        if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode))
+            total += (size_t)sb.st_size;
+    }
+    if (d)
+        closedir(d);
+    return total;
 }
 
 static int load_folder(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *dir)

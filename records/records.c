@@ -20,6 +20,8 @@ struct mmdx_records {
     size_t n_inputs;
     mmdx_idmap *by_path; /* path -> index in inputs */
     int threads; /* for reading indexed inputs; 0 = OpenMP default, 1 by default */
+    void (*progress)(void *ud, size_t bytes);
+    void *progress_ud;
 };
 
 int mmdx_records_new(mmdx_records **out, const char *spec_path)
@@ -67,6 +69,12 @@ size_t mmdx_records_features(const mmdx_records *r, const char *const **names)
 
 const char *mmdx_records_spec_name(const mmdx_records *r) { return r->spec->name; }
 
+void mmdx_records_set_progress(mmdx_records *r, void (*cb)(void *ud, size_t bytes), void *ud)
+{
+    r->progress = cb;
+    r->progress_ud = ud;
+}
+
 void mmdx_records_set_threads(mmdx_records *r, int threads) { r->threads = threads > 0 ? threads : 0; }
 
 static const indexed_input *find_input(const mmdx_records *r, const char *path)
@@ -90,6 +98,8 @@ int mmdx_records_index(mmdx_records *r, const char *path)
         mmdx_records_store_clear(&in->store);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
+    in->store.progress = r->progress;
+    in->store.progress_ud = r->progress_ud;
     int rc = mmdx_records_load(&in->store, path, r->threads);
     if (rc == 0 && mmdx_idmap_put(r->by_path, path, r->n_inputs, NULL) < 0)
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");

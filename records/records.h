@@ -38,6 +38,15 @@ size_t mmdx_records_features(const mmdx_records *r, const char *const **names);
 /** Threads used to parse a shared NDJSON input in mmdx_records_index(): 1 unless set (0: the OpenMP default). */
 void mmdx_records_set_threads(mmdx_records *r, int threads);
 
+/**
+ * Report reading progress of mmdx_records_index(): `cb` gets the bytes read
+ * since its last call (possibly from several threads at once). NULL: none.
+ */
+void mmdx_records_set_progress(mmdx_records *r, void (*cb)(void *ud, size_t bytes), void *ud);
+
+/** Bytes of `path` the encoder reads (a folder: its files of used types), for progress displays. */
+size_t mmdx_records_input_size(const char *path);
+
 /** The spec's name (from its "name" field). Borrowed. */
 const char *mmdx_records_spec_name(const mmdx_records *r);
 
