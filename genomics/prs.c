@@ -716,8 +716,17 @@ int mmdx_prs_run(mmdx_prs *p, mmdx_vcf *v, mmdx_prs_progress_fn progress, void *
                  mmdx_error *err)
 {
     int use = p->opt.use_index;
-    if (use < 0)
-        use = mmdx_vcf_has_index(v) && p->all_positioned;
+    if (use < 0) {
+        /* An index query re-parses CHROM/POS of every line it returns and
+           stops the read-ahead at each seek: worth it only when the scored
+           regions skip most of the file (a small score on a large file). */
+        int64_t records = mmdx_vcf_indexed_records(v);
+        size_t rows = 0;
+        for (size_t s = 0; s < p->n_scores; s++)
+            rows += p->scores[s]->n_rows;
+        use = mmdx_vcf_has_index(v) && p->all_positioned &&
+              (records < 0 || (double)rows * 20.0 < (double)records);
+    }
     if (use) {
         mmdx_region *rg;
         size_t nr;
