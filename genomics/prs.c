@@ -693,9 +693,10 @@ int mmdx_prs_regions(const mmdx_prs *p, mmdx_region **regions, size_t *n)
             keys[k++].chrom = row->chrom;
         }
     qsort(keys, k, sizeof *keys, region_key_cmp);
-    /* Rows closer than this share one query: a seek costs about as much as
-       skimming that many bases of a dense file. */
-    const int64_t gap = 250000;
+    /* Rows closer than this share one query: the tabix linear index has
+       16 kb windows, and a seek costs about as much as skimming a few BGZF
+       blocks, which hold a few kb of a dense multi-sample file. */
+    const int64_t gap = 20000;
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {
         if (m > 0 && keys[i].cid == keys[i - 1].cid && keys[i].pos - out[m - 1].end <= gap) {
