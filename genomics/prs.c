@@ -80,6 +80,8 @@ struct mmdx_prs {
     int last_id;
 
     size_t n_field_missing, n_scored_sites;
+    double *fallback; /* GT dosages for samples without DS/GP */
+    size_t fallback_cap;
     int finished;
 };
 
@@ -182,6 +184,7 @@ void mmdx_prs_free(mmdx_prs *p)
     free(p->n_used);
     free(p->stats);
     free(p->scores);
+    free(p->fallback);
     free(p);
 }
 
@@ -598,12 +601,34 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
     int ret = mmdx_vcf_dosages(v, p->opt.dosage, !p->opt.exact_dosage, g->dos, err);
     if (ret == MMDX_ENOTFOUND) {
         p->n_field_missing++;
-        if (err) {
-            err->code = 0;
-            err->message[0] = '\0';
-        }
     } else if (ret < 0) {
         return ret;
+    }
+    if (p->opt.dosage != MMDX_DOSAGE_GT) {
+        /* As PLINK 2 imports dosages: a sample without DS/GP keeps its GT call. */
+        size_t n_missing = 0;
+        for (size_t i = 0; i < p->n; i++)
+            n_missing += isnan(g->dos[i]);
+        if (n_missing) {
+            if (need > p->fallback_cap) {
+                double *d = realloc(p->fallback, need * sizeof *d);
+                if (!d)
+                    return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+                p->fallback = d;
+                p->fallback_cap = need;
+            }
+            ret = mmdx_vcf_dosages(v, MMDX_DOSAGE_GT, 0, p->fallback, err);
+            if (ret < 0 && ret != MMDX_ENOTFOUND)
+                return ret;
+            for (size_t i = 0; i < p->n; i++)
+                if (isnan(g->dos[i]))
+                    for (size_t a = 0; a < g->na; a++)
+                        g->dos[a * p->n + i] = p->fallback[a * p->n + i];
+        }
+    }
+    if (err) {
+        err->code = 0;
+        err->message[0] = '\0';
     }
     p->n_scored_sites++;
     return 0;
@@ -644,11 +669,7 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
         st->overlap = st->rows ? (double)st->matched / (double)st->rows : 0.0;
     }
     p->finished = 1;
-    if (p->opt.dosage != MMDX_DOSAGE_GT && p->n_scored_sites > 0 &&
-        p->n_field_missing == p->n_scored_sites)
-        return mmdx_error_set(err, MMDX_EFORMAT,
-                              "none of the %zu scored records has FORMAT/%s; score from GT instead",
-                              p->n_scored_sites, p->opt.dosage == MMDX_DOSAGE_DS ? "DS" : "GP");
+    (void)err;
     return 0;
 }
 

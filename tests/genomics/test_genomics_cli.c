@@ -363,6 +363,27 @@ START_TEST(plink2_equal_on_generated_dosages)
              g, g, T("dg.tsv"));
     mmdx_ok(args, NULL);
     compare_with_plink2(T("dg.tsv"), "SYNTH", T("dg.sscore"), 1);
+
+    /* a record without DS, and a sample whose DS is '.', keep their GT calls as in plink2 */
+    mmdx_test_write_file(T("t3.vcf"),
+                         "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+                         "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"GT\">\n"
+                         "##FORMAT=<ID=DS,Number=A,Type=Float,Description=\"DS\">\n"
+                         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\tS3\tS4\n"
+                         "1\t100\tv1\tA\tG\t.\t.\t.\tGT:DS\t0/1:0.9\t1/1:1.8\t./.:.\t0/0:0.1\n"
+                         "1\t300\tv3\tA\tC\t.\t.\t.\tGT\t1/1\t0/0\t./.\t0|1\n"
+                         "1\t400\tv4\tA\tT\t.\t.\t.\tGT:DS\t1/1:.\t0/0:0.5\t0/1:1\t0|1:1\n");
+    mmdx_test_write_file(T("t3.plink2.txt"), "ID\tA1\tW\nv1\tG\t0.5\nv3\tC\t-1\nv4\tT\t2\n");
+    mmdx_test_write_file(T("t3.pgs"), "#pgs_id=T3\nchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n"
+                                      "1\t100\tG\tA\t0.5\n1\t300\tC\tA\t-1\n1\t400\tT\tA\t2\n");
+    snprintf(args, sizeof args,
+             "--vcf '%s' dosage=DS --score '%s' 1 2 3 header cols=+scoresums --bad-freqs --out '%s'",
+             T("t3.vcf"), T("t3.plink2.txt"), T("t3p"));
+    plink2(args);
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --dosage ds --keep-ambiguous --out '%s'",
+             T("t3.vcf"), T("t3.pgs"), T("t3.tsv"));
+    mmdx_ok(args, NULL);
+    compare_with_plink2(T("t3.tsv"), "T3", T("t3p.sscore"), 1);
 }
 END_TEST
 
