@@ -598,16 +598,27 @@ int mmdx_vcf__gp_dosage(const double *p, size_t n_p, size_t n_alleles, size_t n_
 {
     for (size_t a = 0; a < n_alleles; a++)
         out[a * n_samples + s] = 0.0;
+    /* probabilities that do not add up to 1 (rounded, "0.333,0.333,0.333") are
+       rescaled, as PLINK 2 does on import */
+    double total = 0;
+    for (size_t i = 0; i < n_p; i++) {
+        if (!(p[i] >= 0.0 && p[i] <= 1.0 + 1e-6))
+            return -1;
+        total += p[i];
+    }
+    if (!(total > 0))
+        return -1;
+    double scale = 1.0 / total;
     if (n_p == n_alleles * (n_alleles + 1) / 2) {
         size_t idx = 0;
         for (size_t k = 0; k < n_alleles; k++)
             for (size_t j = 0; j <= k; j++, idx++) {
-                out[j * n_samples + s] += p[idx];
-                out[k * n_samples + s] += p[idx];
+                out[j * n_samples + s] += p[idx] * scale;
+                out[k * n_samples + s] += p[idx] * scale;
             }
     } else if (n_p == n_alleles) {
         for (size_t a = 0; a < n_alleles; a++)
-            out[a * n_samples + s] = 2.0 * p[a]; /* haploid counted as homozygous */
+            out[a * n_samples + s] = 2.0 * p[a] * scale; /* haploid counted as homozygous */
     } else {
         return -1;
     }
@@ -696,8 +707,8 @@ static int htslib_dosages(mmdx_vcf *v, mmdx_dosage_source src, int quantize, dou
         } else if (mmdx_vcf__gp_dosage(p, k, na, n, s, quantize, out) < 0) {
             mmdx_vcf__where(v, where, sizeof where);
             return mmdx_error_set(err, MMDX_EFORMAT,
-                                  "%s: sample %s: FORMAT/GP has %zu values, which fits no ploidy "
-                                  "for %zu alleles",
+                                  "%s: sample %s: FORMAT/GP (%zu values) is not a set of genotype "
+                                  "probabilities for %zu alleles",
                                   where, v->hdr->samples[s], k, na);
         }
     }

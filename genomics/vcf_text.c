@@ -361,7 +361,7 @@ static int num_field(mmdx_vcf *v, size_t s, const char *b, const char *e, void *
     if (mmdx_vcf__gp_dosage(p, k, na, n, s, ctx->quantize, ctx->out) < 0) {
         mmdx_vcf__where(v, where, sizeof where);
         return mmdx_error_set(err, MMDX_EFORMAT,
-                              "%s: sample %s: FORMAT/GP has %zu values, which fits no ploidy for %zu alleles",
+                              "%s: sample %s: FORMAT/GP (%zu values) is not a set of genotype probabilities for %zu alleles",
                               where, v->hdr->samples[s], k, na);
     }
     return 0;

@@ -384,6 +384,28 @@ START_TEST(plink2_equal_on_generated_dosages)
              T("t3.vcf"), T("t3.pgs"), T("t3.tsv"));
     mmdx_ok(args, NULL);
     compare_with_plink2(T("t3.tsv"), "T3", T("t3p.sscore"), 1);
+
+    /* FORMAT/GP (bcftools' test file, its chr22 part: plink2 refuses the haploid chrY GP) */
+    char *gp = mmdx_test_data_path("vcf/bcftools_test/view.GP.vcf");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "awk '/^#/ || $1==\"22\"' '%s' > '%s' && "
+             "awk 'BEGIN{OFS=\"\\t\"; print \"#pgs_id=GP\"; print \"chr_name\",\"chr_position\",\"effect_allele\",\"other_allele\",\"effect_weight\"} "
+             "!/^#/ && $5 !~ /[,.<]/ {print $1,$2,$5,$4,(NR%%7)/10-0.3}' '%s' > '%s' && "
+             "awk 'BEGIN{OFS=\"\\t\"; print \"ID\",\"A1\",\"W\"} "
+             "!/^#/ && $5 !~ /[,.<]/ {print $1\":\"$2\":\"$4\":\"$5,$5,(NR%%7)/10-0.3}' '%s' > '%s'",
+             gp, T("gp.vcf"), T("gp.vcf"), T("gp.pgs"), T("gp.vcf"), T("gp.plink2.txt"));
+    ck_assert_int_eq(mmdx_test_run(cmd, NULL, NULL), 0);
+    free(gp);
+    snprintf(args, sizeof args,
+             "--vcf '%s' dosage=GP --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 1000 --bad-freqs "
+             "--score '%s' 1 2 3 header cols=+scoresums --out '%s'",
+             T("gp.vcf"), T("gp.plink2.txt"), T("gpp"));
+    plink2(args);
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --dosage gp --keep-ambiguous --out '%s'",
+             T("gp.vcf"), T("gp.pgs"), T("gp.tsv"));
+    mmdx_ok(args, NULL);
+    compare_with_plink2(T("gp.tsv"), "GP", T("gpp.sscore"), 1);
 }
 END_TEST
 
