@@ -259,6 +259,21 @@ static int cmd_score(int argc, char **argv)
             json_object_put(root);
         }
     }
+    /* rows that cannot be scored are warnings, not errors: name the first few */
+    for (size_t i = 0; rc == 0 && !quiet && i < n_paths; i++) {
+        size_t shown = 0;
+        for (size_t r = 0; r < scores[i]->n_rows; r++) {
+            const mmdx_pgs_row *row = &scores[i]->rows[r];
+            if (!row->problem)
+                continue;
+            if (shown++ < 3)
+                fprintf(stderr, "mmdx genomics score: warning: %s: line %ld: %s (row not scored)\n",
+                        scores[i]->path, row->line, row->problem);
+        }
+        if (shown > 3)
+            fprintf(stderr, "mmdx genomics score: warning: %s: %zu more rows not scored%s\n",
+                    scores[i]->path, shown - 3, log ? "; see the match log" : "; --log lists them");
+    }
     /* the log is written even when the overlap check fails: it is what explains the failure */
     if (rc == 0 && log)
         rc = mmdx_prs_write_log(p, log, &e);

@@ -803,7 +803,8 @@ int mmdx_prs_check_overlap(const mmdx_prs *p, mmdx_error *err)
             return mmdx_error_set(err, MMDX_EINVAL,
                                   "%s (%s): only %zu of %zu variants (%.1f%%) matched the VCF, below "
                                   "the minimum overlap of %.1f%%; check the genome build and the "
-                                  "match log, or lower the minimum (--min-overlap)",
+                                  "match log, or lower the minimum (--min-overlap, or min_overlap "
+                                  "in [genomics])",
                                   p->scores[s]->name, p->scores[s]->path, st->matched, st->rows,
                                   100.0 * st->overlap, 100.0 * p->opt.min_overlap);
     }
