@@ -149,7 +149,7 @@ static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx
             id_index key = {mmdx_manifest_patient_id(m, r), 0};
             id_index *hit = bsearch(&key, idx, t->n_rows, sizeof *idx, cmp_id);
             if (!hit)
-                rc = mmdx_fail(MMDX_EINVAL, "%s:%ld: this patient is not in the feature table %s",
+                rc = mmdx_fail(MMDX_EINVAL, "%s: line %ld: this patient is not in the feature table %s",
                                o->cohort, mmdx_manifest_line(m, r), o->features);
             else
                 sel[r] = hit->row;
@@ -182,7 +182,7 @@ static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx
                            in->origin, m ? "the cohort manifest (or its feature table)" : "the feature table");
         for (size_t r = 0; r < n && !rc; r++)
             if (in->labels[r] != 0 && in->labels[r] != 1)
-                rc = mmdx_fail(MMDX_EINVAL, "%s:%ld: the label is empty; every patient needs 0 or 1 here",
+                rc = mmdx_fail(MMDX_EINVAL, "%s: line %ld: the label is empty; every patient needs 0 or 1 here",
                                in->origin, in->lines[r]);
     }
     if (rc) {
