@@ -241,13 +241,15 @@ static int map_schema(mmdx_fusion_input *in, const mmdx_fusion_input_options *o,
         modmap[nm] = (long)k;
         in->modalities[nm++] = tmods[k];
     }
-    for (size_t c = 0; c < t->n_features; c++) {
-        long k = find_name(in->modalities, nm, tmods[t->feature_modality[c]]);
-        if (k < 0)
-            continue;
-        colmap[nf] = (long)c;
-        in->feature_names[nf] = tnames[c];
-        in->feature_modality[nf++] = (uint32_t)k;
+    /* grouped by modality (the model file lists each modality's features together) */
+    for (size_t k = 0; k < nm; k++) {
+        for (size_t c = 0; c < t->n_features; c++) {
+            if (t->feature_modality[c] != (uint32_t)modmap[k])
+                continue;
+            colmap[nf] = (long)c;
+            in->feature_names[nf] = tnames[c];
+            in->feature_modality[nf++] = (uint32_t)k;
+        }
     }
     if (nf == 0)
         return mmdx_fail(MMDX_EINVAL, "%s has no feature columns", src);

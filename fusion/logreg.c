@@ -306,6 +306,13 @@ int mmdx_logreg_fit(double *coef, double *intercept, const double *x, size_t n, 
         free(pr.partial), free(theta);
         return mmdx_error_set(err, MMDX_ENOMEM, "logistic regression: out of memory (%zu x %zu)", n, p);
     }
+    /* start from the intercept-only optimum: the weighted prevalence's log-odds */
+    if (o->fit_intercept) {
+        double pw = 0;
+        for (size_t i = 0; i < n; i++)
+            pw += y[i] ? (sw ? sw[i] : 1.0) : 0.0;
+        theta[p] = log(pw / (sw_sum - pw));
+    }
     mmdx_logreg_solver solver = o->solver;
     if (solver == MMDX_LOGREG_AUTO) {
         double work = (double)n * (double)(p + 1) * (double)(p + 1);

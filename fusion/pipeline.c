@@ -42,7 +42,7 @@ int mmdx_pipeline_fit(mmdx_pipeline **out, const mmdx_dataset *d, const size_t *
     if (!pl)
         return mmdx_error_set(err, MMDX_ENOMEM, "fusion: out of memory");
     pl->kind = o->classifier;
-    int rc = mmdx_prep_fit(&pl->prep, d, rows, n_rows, use, indicators, err);
+    int rc = mmdx_prep_fit(&pl->prep, d, rows, n_rows, use, indicators, o->n_threads, err);
     if (rc) {
         free(pl);
         return rc;

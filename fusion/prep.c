@@ -46,47 +46,79 @@ static inline double raw(const mmdx_prep *pr, size_t c, const mmdx_dataset *d, s
 }
 
 /* Mean and population standard deviation (two-pass) of every column over the
- * rows, walking the rows in storage order: a column-at-a-time walk of a
- * row-major matrix touches a new cache line per value. */
-static int column_stats(mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows, size_t n_rows)
+ * rows. Rows are walked in storage order (a column-at-a-time walk of a
+ * row-major matrix touches a new cache line per value), in a fixed number of
+ * chunks whose partial sums are added in chunk order: the result is the same
+ * whatever the thread count. */
+static void stats_chunk(const mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows, size_t lo, size_t hi,
+                        const double *mean, double *acc, size_t *k)
 {
     size_t C = pr->n_cols;
-    double *sum = calloc(C ? C : 1, sizeof *sum), *ss = calloc(C ? C : 1, sizeof *ss);
-    size_t *k = calloc(C ? C : 1, sizeof *k);
-    if (!sum || !ss || !k) {
-        free(sum), free(ss), free(k);
+    for (size_t r = lo; r < hi; r++) {
+        size_t i = row_at(rows, r);
+        for (size_t c = 0; c < C; c++) {
+            double v = raw(pr, c, d, i, UINT32_MAX);
+            if (isnan(v))
+                continue;
+            if (mean) {
+                acc[c] += (v - mean[c]) * (v - mean[c]);
+            } else {
+                acc[c] += v;
+                k[c]++;
+            }
+        }
+    }
+}
+
+static int column_stats(mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows, size_t n_rows, int n_threads)
+{
+    size_t C = pr->n_cols ? pr->n_cols : 1;
+    size_t chunks = (1u << 22) / C;
+    chunks = chunks > 64 ? 64 : chunks < 1 ? 1 : chunks;
+    if (chunks > n_rows)
+        chunks = n_rows ? n_rows : 1;
+    double *acc = calloc(chunks * C, sizeof *acc);
+    size_t *k = calloc(chunks * C, sizeof *k);
+    if (!acc || !k) {
+        free(acc), free(k);
         return -1;
     }
-    for (size_t r = 0; r < n_rows; r++) {
-        size_t i = row_at(rows, r);
-        for (size_t c = 0; c < C; c++) {
-            double v = raw(pr, c, d, i, UINT32_MAX);
-            if (!isnan(v))
-                sum[c] += v, k[c]++;
+    size_t per = (n_rows + chunks - 1) / chunks;
+    int T = (n_threads < 1 || n_rows < 4096) ? 1 : n_threads;
+    for (int pass = 0; pass < 2; pass++) {
+        memset(acc, 0, chunks * C * sizeof *acc);
+        const double *mean = pass ? pr->mean : NULL;
+        long long nch = (long long)chunks;
+#pragma omp parallel for num_threads(T) schedule(static)
+        for (long long ch = 0; ch < nch; ch++) {
+            size_t lo = (size_t)ch * per > n_rows ? n_rows : (size_t)ch * per;
+            size_t hi = lo + per > n_rows ? n_rows : lo + per;
+            stats_chunk(pr, d, rows, lo, hi, mean, acc + (size_t)ch * C, k + (size_t)ch * C);
+        }
+        for (size_t c = 0; c < pr->n_cols; c++) {
+            double sum = 0;
+            size_t cnt = 0;
+            for (size_t ch = 0; ch < chunks; ch++) {
+                sum += acc[ch * C + c];
+                cnt += k[ch * C + c];
+            }
+            if (!pass) {
+                pr->mean[c] = cnt ? sum / (double)cnt : 0.0;
+                k[c] = cnt; /* chunk 0's slot keeps the total for the second pass */
+            } else {
+                double m = pr->mean[c], sd = k[c] ? sqrt(sum / (double)k[c]) : 0.0;
+                if (!(sd > 0) || !(sd > 10.0 * DBL_EPSILON * fabs(m)))
+                    sd = 1.0;
+                pr->scale[c] = sd;
+            }
         }
     }
-    for (size_t c = 0; c < C; c++)
-        pr->mean[c] = k[c] ? sum[c] / (double)k[c] : 0.0;
-    for (size_t r = 0; r < n_rows; r++) {
-        size_t i = row_at(rows, r);
-        for (size_t c = 0; c < C; c++) {
-            double v = raw(pr, c, d, i, UINT32_MAX);
-            if (!isnan(v))
-                ss[c] += (v - pr->mean[c]) * (v - pr->mean[c]);
-        }
-    }
-    for (size_t c = 0; c < C; c++) {
-        double mean = pr->mean[c], sd = k[c] ? sqrt(ss[c] / (double)k[c]) : 0.0;
-        if (!(sd > 0) || !(sd > 10.0 * DBL_EPSILON * fabs(mean)))
-            sd = 1.0;
-        pr->scale[c] = sd;
-    }
-    free(sum), free(ss), free(k);
+    free(acc), free(k);
     return 0;
 }
 
 int mmdx_prep_fit(mmdx_prep *out, const mmdx_dataset *d, const size_t *rows, size_t n_rows,
-                  const uint8_t *use, int with_indicators, mmdx_error *err)
+                  const uint8_t *use, int with_indicators, int n_threads, mmdx_error *err)
 {
     memset(out, 0, sizeof *out);
     size_t F = d->n_features, M = d->n_modalities;
@@ -143,7 +175,7 @@ int mmdx_prep_fit(mmdx_prep *out, const mmdx_dataset *d, const size_t *rows, siz
         }
     }
     free(missing), free(havemod);
-    if (column_stats(out, d, rows, n_rows) != 0) {
+    if (column_stats(out, d, rows, n_rows, n_threads) != 0) {
         mmdx_prep_free(out);
         return mmdx_error_set(err, MMDX_ENOMEM, "preprocessing: out of memory");
     }

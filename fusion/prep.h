@@ -36,11 +36,12 @@ typedef struct mmdx_prep {
 
 /**
  * Fit on the rows `rows` (n_rows of them; NULL = all rows) of d, using the
- * features whose use[j] is non-zero (NULL = all). Errors: MMDX_ENOMEM.
+ * features whose use[j] is non-zero (NULL = all), with n_threads (the result
+ * does not depend on it). Errors: MMDX_ENOMEM.
  */
 MMDX_RESULT_USED int mmdx_prep_fit(mmdx_prep *out, const mmdx_dataset *d, const size_t *rows,
                                    size_t n_rows, const uint8_t *use, int with_indicators,
-                                   mmdx_error *err);
+                                   int n_threads, mmdx_error *err);
 
 /**
  * Transform rows into out (n_rows x n_cols). When mask_modality is a valid

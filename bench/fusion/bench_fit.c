@@ -40,10 +40,10 @@ static void *slurp(const char *prefix, const char *suffix, size_t expect)
     return buf;
 }
 
-static double now(void)
+static double now(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -107,24 +107,24 @@ int main(int argc, char **argv)
     omp_set_num_threads(threads);
     mmdx_error err = {0};
     void *model = NULL;
-    double t0 = now();
+    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
     if (mmdx_fusion_early_vtable.fit(&model, &params, &dtr, &err) != 0) {
         fprintf(stderr, "fit: %s\n", err.message);
         return 1;
     }
-    double fit = now() - t0;
+    double fit = now(CLOCK_MONOTONIC) - t0, fit_cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
     double *prob = malloc(nte * sizeof *prob);
-    t0 = now();
+    t0 = now(CLOCK_MONOTONIC);
     if (mmdx_fusion_early_vtable.predict(model, &dte, prob, NULL, &err) != 0) {
         fprintf(stderr, "predict: %s\n", err.message);
         return 1;
     }
-    double pred = now() - t0;
+    double pred = now(CLOCK_MONOTONIC) - t0;
     double auc;
     if (mmdx_auroc(&auc, prob, yte, nte) != 0)
         return 1;
     printf("{\"engine\": \"mmdx %s\", \"threads\": %d, \"fit_seconds\": %.4f, \"predict_seconds\": %.4f, "
-           "\"test_auroc\": %.6f}\n", classifier, threads, fit, pred, auc);
+           "\"fit_cpu_seconds\": %.4f, \"test_auroc\": %.6f}\n", classifier, threads, fit, pred, fit_cpu, auc);
     mmdx_fusion_early_vtable.free_model(model);
     free(prob), free(xtr), free(xte), free(ltr), free(lte), free(fm), free(present), free(ytr), free(yte), free(e);
     return 0;
