@@ -5,10 +5,13 @@
  *   audit event per prediction), 1 and 4 concurrent writers;
  *   audit events appended per second (one event per transaction), 1 and 4 writers;
  *   events verified per second (whole chain, rows, Merkle root).
- * Usage: bench_audit_store CONNINFO [scale]   (scale 1: 20,000 predictions per writer set)
- * Each figure is the median of 3 repetitions, each on a fresh database
- * state (the database given must be empty; it is migrated here).
- * Output: one line per figure, "name value unit".
+ * Usage: bench_audit_store CONNINFO MODE [N]
+ *   setup     migrate the (empty) database, begin a run, print its ID
+ *   preds1/4  store N predictions (batches of 500) into run $BENCH_RUN with 1 or 4 writers
+ *   events1/4 append N audit events, one per transaction, with 1 or 4 writers
+ *   verify    verify the whole log
+ * Prints the rate per second (verify: rate, events, predictions); peak RSS on stderr.
+ * bench/audit/run.sh interleaves these with pgbench and takes medians.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "store.h"
@@ -88,8 +92,8 @@ static void *work(void *arg)
 
 static double timed(const char *dsn, const char *run, int writers, int per_writer, int batch, int events_only)
 {
-    static int round;
-    round++;
+    /* Patient IDs unique across invocations: time and PID. */
+    int round = (int)(getpid() % 100000);
     pthread_t th[16];
     job jobs[16];
     double t0 = now();
@@ -103,61 +107,42 @@ static double timed(const char *dsn, const char *run, int writers, int per_write
     return (double)(writers * per_writer) / (now() - t0);
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median3(double a, double b, double c)
-{
-    double v[3] = {a, b, c};
-    qsort(v, 3, sizeof v[0], cmp);
-    return v[1];
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_audit_store CONNINFO [scale]\n");
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_audit_store CONNINFO setup|preds1|preds4|events1|events4|verify [N]\n");
         return 2;
     }
-    const char *dsn = argv[1];
-    double scale = argc > 2 ? atof(argv[2]) : 1.0;
-    int preds = (int)(20000 * scale), events = (int)(2000 * scale);
+    const char *dsn = argv[1], *mode = argv[2];
+    int n = argc > 3 ? atoi(argv[3]) : 1000;
     mmdx_store *s = open_or_die(dsn);
-    die_if(mmdx_store_migrate(s, NULL, NULL));
-    char run[MMDX_RUN_ID_LEN];
-    mmdx_store_run r = {0};
-    die_if(mmdx_store_run_begin(s, &r, run));
-
-    double v[3];
-    for (int i = 0; i < 3; i++)
-        v[i] = timed(dsn, run, 1, preds, 500, 0);
-    printf("predictions_per_s_1_writer %.0f predictions/s\n", median3(v[0], v[1], v[2]));
-    for (int i = 0; i < 3; i++)
-        v[i] = timed(dsn, run, 4, preds / 4, 500, 0);
-    printf("predictions_per_s_4_writers %.0f predictions/s\n", median3(v[0], v[1], v[2]));
-    for (int i = 0; i < 3; i++)
-        v[i] = timed(dsn, run, 1, events, 0, 1);
-    printf("events_per_s_1_writer %.0f events/s\n", median3(v[0], v[1], v[2]));
-    for (int i = 0; i < 3; i++)
-        v[i] = timed(dsn, run, 4, events / 4, 0, 1);
-    printf("events_per_s_4_writers %.0f events/s\n", median3(v[0], v[1], v[2]));
-
-    mmdx_verify_report *rep = calloc(1, sizeof *rep);
-    for (int i = 0; i < 3; i++) {
+    if (strcmp(mode, "setup") == 0) {
+        /* Migrate and begin the run the prediction modes store into; print its ID. */
+        die_if(mmdx_store_migrate(s, NULL, NULL));
+        char run[MMDX_RUN_ID_LEN];
+        mmdx_store_run r = {0};
+        die_if(mmdx_store_run_begin(s, &r, run));
+        printf("%s\n", run);
+    } else if (strcmp(mode, "verify") == 0) {
+        mmdx_verify_report *rep = calloc(1, sizeof *rep);
         double t0 = now();
         die_if(mmdx_store_verify(s, NULL, rep));
-        v[i] = (double)rep->n_events / (now() - t0);
+        printf("%.0f %lld %lld\n", (double)rep->n_events / (now() - t0), (long long)rep->n_events,
+               (long long)rep->n_predictions);
+        free(rep);
+    } else {
+        const char *run = getenv("BENCH_RUN");
+        int writers = mode[strlen(mode) - 1] == '4' ? 4 : 1;
+        int events_only = strncmp(mode, "events", 6) == 0;
+        if (!events_only && !run) {
+            fprintf(stderr, "bench: set BENCH_RUN to the run ID printed by setup\n");
+            return 2;
+        }
+        printf("%.0f\n", timed(dsn, run, writers, n / writers, 500, events_only));
     }
-    printf("verify_events %lld events\n", (long long)rep->n_events);
-    printf("verify_predictions %lld predictions\n", (long long)rep->n_predictions);
-    printf("events_verified_per_s %.0f events/s\n", median3(v[0], v[1], v[2]));
-    free(rep);
     mmdx_store_free(s);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("peak_rss %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
+    fprintf(stderr, "peak_rss_kib %ld\n", ru.ru_maxrss);
     return 0;
 }
