@@ -182,6 +182,7 @@ static const struct {
     const char *modality;
     int (*run)(int argc, char **argv);
 } specialised[] = {
+    {"records", mmdx_cmd_encode_records},
     {NULL, NULL},
 };
 

@@ -42,6 +42,9 @@ static void teardown(void)
     free(tmp);
 }
 
+/* Built-in plugins (imaging, records...) live next to the binary; cohort runs name the fixtures. */
+#define FIXTURES "--only testmod,other "
+
 static int run(const char *args, char **out, char **err)
 {
     char cmd[16384];
@@ -57,7 +60,7 @@ START_TEST(encode_cohort)
                       "P3,,,\n"
                       "P4,data/empty.txt,data/o1.txt,1\n");
     char *out = NULL, *err = NULL;
-    int rc = run("encode --cohort cohort.csv --out features.csv --threads 2", &out, &err);
+    int rc = run("encode " FIXTURES "--cohort cohort.csv --out features.csv --threads 2", &out, &err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     ck_assert_msg(strstr(err, "4 patients, 1 with every modality, 0 failed") != NULL, "%s", err);
     free(out);
@@ -76,7 +79,7 @@ START_TEST(encode_cohort)
     free(csv);
 
     /* --only and --json summary */
-    rc = run("encode --cohort cohort.csv --out only.csv --only other --json", &out, &err);
+    rc = run("encode " FIXTURES "--cohort cohort.csv --out only.csv --only other --json", &out, &err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     ck_assert_msg(strstr(out, "\"patients\": 4") != NULL, "%s", out);
     free(out);
@@ -93,7 +96,7 @@ START_TEST(failing_input)
     put("cohort.csv", "patient_id,testinput\nSECRET-ID-1,data/p1.txt\nSECRET-ID-2,data/bad.txt\n");
     char *out = NULL, *err = NULL;
     /* Without --keep-going: non-zero, the plugin's message with file and line, nothing written. */
-    int rc = run("encode --cohort cohort.csv --out f.csv", &out, &err);
+    int rc = run("encode " FIXTURES "--cohort cohort.csv --out f.csv", &out, &err);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strstr(err, "cohort.csv:3: testmod:") != NULL, "%s", err);
     ck_assert_msg(strstr(err, "bad.txt: line 2: not a number") != NULL, "%s", err);
@@ -105,7 +108,7 @@ START_TEST(failing_input)
     free(err);
 
     /* With --keep-going: the modality is marked missing and the failure counted. */
-    rc = run("encode --cohort cohort.csv --out f.csv --keep-going", &out, &err);
+    rc = run("encode " FIXTURES "--cohort cohort.csv --out f.csv --keep-going", &out, &err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     ck_assert_msg(strstr(err, "1 failed input(s)") != NULL, "%s", err);
     char *csv = mmdx_test_read_file(path, NULL);
@@ -117,7 +120,7 @@ START_TEST(failing_input)
 
     /* A missing input file is a failure too, never a silent drop. */
     put("cohort.csv", "patient_id,testinput\nP1,data/none.txt\n");
-    rc = run("encode --cohort cohort.csv --out g.csv", &out, &err);
+    rc = run("encode " FIXTURES "--cohort cohort.csv --out g.csv", &out, &err);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strstr(err, "none.txt: cannot open") != NULL, "%s", err);
     free(out);
@@ -129,7 +132,7 @@ START_TEST(bad_manifest_and_config)
 {
     char *out = NULL, *err = NULL;
     put("cohort.csv", "patient_id,testinput\nP1,data/p1.txt\nP1,data/p2.txt\n");
-    int rc = run("encode --cohort cohort.csv --out f.csv", &out, &err);
+    int rc = run("encode " FIXTURES "--cohort cohort.csv --out f.csv", &out, &err);
     ck_assert_int_eq(rc, 3);
     ck_assert_msg(strstr(err, "cohort.csv: line 3: duplicate patient_id (first on line 2)") != NULL, "%s", err);
     free(out);
@@ -137,14 +140,14 @@ START_TEST(bad_manifest_and_config)
 
     put("cohort.csv", "patient_id,testinput\nP1,data/p1.txt\n");
     put("site.conf", "[testenc]\nscale = 2\n[imagin]\nbin_width = 25\n");
-    rc = run("encode --cohort cohort.csv --out f.csv --config site.conf", &out, &err);
+    rc = run("encode " FIXTURES "--cohort cohort.csv --out f.csv --config site.conf", &out, &err);
     ck_assert_int_eq(rc, 3);
     ck_assert_msg(strstr(err, "site.conf: line 3: unknown section [imagin]") != NULL, "%s", err);
     free(out);
     free(err);
 
     put("site.conf", "[testenc]\nscale = 2\n");
-    rc = run("encode --cohort cohort.csv --out f.csv --config site.conf", &out, &err);
+    rc = run("encode " FIXTURES "--cohort cohort.csv --out f.csv --config site.conf", &out, &err);
     ck_assert_msg(rc == 0, "%s", err);
     char path[4096];
     snprintf(path, sizeof path, "%s/f.csv", tmp);
@@ -154,11 +157,25 @@ START_TEST(bad_manifest_and_config)
     free(out);
     free(err);
 
-    rc = run("encode --cohort cohort.csv", &out, &err);
+    /* mmdx config check validates before a run: each plugin reports unknown keys with file:line. */
+    put("site.conf", "[testenc]\nscale = 2\n\nscael = 3\n");
+    rc = run("config check --config site.conf", &out, &err);
+    ck_assert_int_eq(rc, 3);
+    ck_assert_msg(strstr(err, "site.conf: line 4: unknown key \"scael\" in [testenc]") != NULL, "%s", err);
+    free(out);
+    free(err);
+    put("site.conf", "[testenc]\nscale = 2\n");
+    rc = run("config check --config site.conf --json", &out, &err);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(strstr(out, "\"ok\": true") != NULL && strstr(out, "\"name\": \"testenc\"") != NULL, "%s", out);
+    free(out);
+    free(err);
+
+    rc = run("encode " FIXTURES "--cohort cohort.csv", &out, &err);
     ck_assert_int_eq(rc, 2);
     free(out);
     free(err);
-    rc = run("encode --cohort cohort.csv --out f.csv --threads 0", &out, &err);
+    rc = run("encode " FIXTURES "--cohort cohort.csv --out f.csv --threads 0", &out, &err);
     ck_assert_int_eq(rc, 2);
     free(out);
     free(err);
@@ -193,8 +210,8 @@ START_TEST(encode_one_and_plugins)
     free(out);
     free(err);
 
-    const char *cmds[] = {"--help", "plugins --help", "encode --help"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *cmds[] = {"--help", "plugins --help", "encode --help", "config --help"};
+    for (size_t i = 0; i < 4; i++) {
         rc = run(cmds[i], &out, &err);
         ck_assert_msg(rc == 0 && strstr(out, "Usage: mmdx") != NULL, "%s: %s", cmds[i], out);
         free(out);
