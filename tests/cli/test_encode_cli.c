@@ -123,8 +123,8 @@ START_TEST(failing_input)
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     snprintf(path, sizeof path, "%s/h.csv", tmp);
     csv = mmdx_test_read_file(path, NULL);
-    ck_assert_msg(strncmp(csv, "patient_id,testmod.present,testmod.count,testmod.mean,testmod.min,testmod.max\n", 79) == 0,
-                  "%s", csv);
+    const char *want = "patient_id,testmod.present,testmod.count,testmod.mean,testmod.min,testmod.max\n";
+    ck_assert_msg(strncmp(csv, want, strlen(want)) == 0, "%s", csv);
     free(csv);
     free(out);
     free(err);
