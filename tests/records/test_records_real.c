@@ -180,6 +180,16 @@ START_TEST(synthea_bundles)
     ck_assert_int_eq(mmdx_records_encode(def_enc, path, "x", &idx, v, &present, &st), 0);
     ck_assert_int_eq(present, 0);
     ck_assert_uint_eq(st.skipped_type, 17);
+    /* Synthea's output folder (per-patient bundles plus organisation bundles) read as one input */
+    snprintf(path, sizeof path, "%s/fhir/synthea_covid19_juvenile_nimbus", data);
+    const char **ids;
+    size_t n;
+    ck_assert_int_eq(mmdx_records_list_patients(def_enc, path, &ids, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    free(ids);
+    ck_assert_int_eq(mmdx_records_encode(def_enc, path, "ea2dd5fa-0e9e-4d5b-6384-13f67dc0c142", &idx, v, &present, &st), 0);
+    ck_assert_int_eq(present, 1);
+    ck_assert_double_eq(D("lab.sbp.latest"), 111);
 }
 END_TEST
 
