@@ -187,6 +187,7 @@ START_TEST(synthea_bundles)
     ck_assert_int_eq(mmdx_records_list_patients(def_enc, path, &ids, &n), 0);
     ck_assert_uint_eq(n, 3);
     free(ids);
+    ck_assert_int_eq(mmdx_fhir_date_parse(&idx, "2021-01-01"), 0);
     ck_assert_int_eq(mmdx_records_encode(def_enc, path, "ea2dd5fa-0e9e-4d5b-6384-13f67dc0c142", &idx, v, &present, &st), 0);
     ck_assert_int_eq(present, 1);
     ck_assert_double_eq(D("lab.sbp.latest"), 111);
