@@ -630,6 +630,22 @@ START_TEST(encode_cohort_fills_genomics_columns)
     free(hdr);
     free(csv);
 
+    /* one pass per file: the cohort VCF is opened once for its six patients */
+    if (mmdx_test_run("command -v strace", NULL, NULL) == 0) {
+        snprintf(args, sizeof args,
+                 "strace -f -e trace=openat -o '%s' '%s' encode --cohort '%s' --out '%s' --config '%s' "
+                 "--only genomics --no-progress --keep-going",
+                 T("trace.txt"), mmdx_test_mmdx_bin(), T("cohort.csv"), T("f2.csv"), T("site.conf"));
+        ck_assert_int_eq(run(args, NULL, NULL), 0);
+        char *trace = mmdx_test_read_file(T("trace.txt"), NULL);
+        ck_assert_ptr_nonnull(trace);
+        int opens = 0;
+        for (const char *q = trace; (q = strstr(q, "cineca_synthetic_subset.vcf.gz\"")); q++)
+            opens++;
+        ck_assert_msg(opens == 1, "the cohort VCF was opened %d times", opens);
+        free(trace);
+    }
+
     /* a sample that is not in the file is an error naming it */
     snprintf(text, sizeof text, "patient_id,vcf,vcf_sample\nP1,%s,NOBODY\n", vcf);
     mmdx_test_write_file(T("bad.csv"), text);
