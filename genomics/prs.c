@@ -667,6 +667,7 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
             }
         }
         st->overlap = st->rows ? (double)st->matched / (double)st->rows : 0.0;
+        st->no_dosage_field = p->opt.dosage == MMDX_DOSAGE_GT ? 0 : p->n_field_missing;
     }
     p->finished = 1;
     (void)err;

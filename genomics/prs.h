@@ -63,6 +63,7 @@ typedef struct mmdx_prs_stats {
     size_t unusable;          /**< rows with a problem (non-ACGT allele, ...) */
     size_t all_missing;       /**< matched variants with no called sample (imputed as frequency 0) */
     double overlap;           /**< matched / rows */
+    size_t no_dosage_field;   /**< scored records (of the whole run) without the DS/GP field asked for: GT used */
 } mmdx_prs_stats;
 
 typedef struct mmdx_prs mmdx_prs;
