@@ -96,6 +96,7 @@ static json_object *stats_json(const mmdx_scorefile *sf, const mmdx_prs_stats *s
     json_object_object_add(o, "flipped", json_object_new_int64((int64_t)st->flipped));
     json_object_object_add(o, "by_rsid", json_object_new_int64((int64_t)st->by_rsid));
     json_object_object_add(o, "multiallelic", json_object_new_int64((int64_t)st->multiallelic));
+    json_object_object_add(o, "duplicates", json_object_new_int64((int64_t)st->duplicates));
     json_object_object_add(o, "ambiguous_dropped", json_object_new_int64((int64_t)st->ambiguous_dropped));
     json_object_object_add(o, "unmatched", json_object_new_int64((int64_t)st->unmatched));
     json_object_object_add(o, "unusable", json_object_new_int64((int64_t)st->unusable));
@@ -247,6 +248,11 @@ static int cmd_score(int argc, char **argv)
                         "multi-allelic; %zu strand-ambiguous excluded, %zu unmatched, %zu unusable\n",
                         scores[i]->name, st.matched, st.rows, 100.0 * st.overlap, st.flipped,
                         st.by_rsid, st.multiallelic, st.ambiguous_dropped, st.unmatched, st.unusable);
+            if (!json && st.duplicates)
+                fprintf(stderr,
+                        "mmdx genomics score: warning: %s: %zu rows score a record and allele that an "
+                        "earlier row already scored; both count (see the match log)\n",
+                        scores[i]->path, st.duplicates);
             if (!json && i == 0 && st.no_dosage_field)
                 fprintf(stderr, "mmdx genomics score: warning: %zu scored records have no FORMAT/%s; their GT "
                                 "calls were used\n",

@@ -58,6 +58,7 @@ typedef struct mmdx_prs_stats {
     size_t flipped;           /**< of matched, through a strand flip */
     size_t by_rsid;           /**< of matched, through rsID */
     size_t multiallelic;      /**< of matched, at multi-allelic records */
+    size_t duplicates;        /**< of matched, rows scoring a record and allele an earlier row of the score already scored */
     size_t ambiguous_dropped; /**< strand-ambiguous rows excluded */
     size_t unmatched;         /**< no record with these alleles */
     size_t unusable;          /**< rows with a problem (non-ACGT allele, ...) */
