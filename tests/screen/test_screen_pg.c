@@ -552,6 +552,42 @@ START_TEST(database_outage_pauses_then_fails_cleanly_and_a_rerun_completes)
 }
 END_TEST
 
+START_TEST(all_three_modalities_when_the_imaging_plugin_is_built)
+{
+    char plugin[8192];
+    snprintf(plugin, sizeof plugin, "%s/lib/mmdx/plugins/mmdx_imaging.so", mmdx_test_build_dir());
+    struct stat st;
+    if (stat(plugin, &st) != 0) {
+        fprintf(stderr, "note: no imaging plugin in this build; the all-modality screening case is not run\n");
+        return;
+    }
+    char cmd[16384], m3[8192];
+    snprintf(m3, sizeof m3, "%s/model3.mmdx", tmp);
+    snprintf(cmd, sizeof cmd, "'%s' train --cohort '%s/cohort.csv' --config '%s' --fusion late --key '%s' --out '%s' "
+             "--no-progress", mmdx_test_mmdx_bin(), cohort, conf, key, m3);
+    sh(cmd);
+    char *dsn = new_db("screen_three");
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --key '%s' --db '%s' "
+             "--no-progress --json --threads 2", mmdx_test_mmdx_bin(), m3, cohort, conf, key, dsn);
+    char *out = NULL;
+    int rc = mmdx_test_run(cmd, &out, NULL);
+    ck_assert_int_eq(rc, 0); /* every patient has at least one of the three */
+    json_object *s = json_tokener_parse(out);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(jint(s, "screened"), N_PATIENTS);
+    json_object *by, *v;
+    ck_assert(json_object_object_get_ex(s, "by_modalities", &by));
+    ck_assert(json_object_object_get_ex(by, "imaging+genomics+records", &v) && json_object_get_int(v) > 0);
+    json_object_put(s);
+    free(out);
+    check_exactly_once(dsn, N_PATIENTS);
+    /* Patients with a CT series have its fingerprint and an imaging contribution. */
+    ck_assert_int_gt(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE input_hashes LIKE "
+                                            "'%\"imaging\":\"%' AND contributions LIKE '%\"imaging\":%'"), 0);
+    free(dsn);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("screen_pg");
@@ -564,6 +600,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unsigned_altered_or_wrongly_keyed_models_are_refused);
     tcase_add_test(tc, broken_inputs_are_listed_or_screened_without_them);
     tcase_add_test(tc, database_outage_pauses_then_fails_cleanly_and_a_rerun_completes);
+    tcase_add_test(tc, all_three_modalities_when_the_imaging_plugin_is_built);
     suite_add_tcase(s, tc);
     return s;
 }
