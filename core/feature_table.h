@@ -1,5 +1,5 @@
 /*
- * core/features.h — the wide feature table `mmdx encode` writes and `mmdx
+ * core/feature_table.h — the wide feature table `mmdx encode` writes and `mmdx
  * train`/`evaluate`/`predict` read.
  * SPDX-License-Identifier: Apache-2.0
  *
@@ -8,8 +8,8 @@
  * known. Numbers are written with 17 significant digits so that a table read
  * back gives the same doubles.
  */
-#ifndef MMDX_CORE_FEATURES_H
-#define MMDX_CORE_FEATURES_H
+#ifndef MMDX_CORE_FEATURE_TABLE_H
+#define MMDX_CORE_FEATURE_TABLE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,0 +1,29 @@
+/*
+ * core/progress.h — progress display for long work.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * On a terminal: one line redrawn in place ("encode 120/1000  12.0/s  ETA
+ * 1m13s  2 failed"). Otherwise: a plain line every few seconds, so logs of
+ * batch jobs stay readable. Thread-safe: workers call mmdx_progress_step().
+ */
+#ifndef MMDX_CORE_PROGRESS_H
+#define MMDX_CORE_PROGRESS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct mmdx_progress mmdx_progress;
+
+/** Start a display of `total` items labelled `what` on `out` (NULL: no display). */
+mmdx_progress *mmdx_progress_new(const char *what, size_t total, FILE *out);
+
+/** One item finished (failed != 0 when it failed). Thread-safe. */
+void mmdx_progress_step(mmdx_progress *p, int failed);
+
+/** Finish the display (a final line) and free. NULL is a no-op. */
+void mmdx_progress_free(mmdx_progress *p);
+
+/** Seconds since mmdx_progress_new(). */
+double mmdx_progress_elapsed(const mmdx_progress *p);
+
+#endif
