@@ -668,8 +668,12 @@ int rtstruct_read(mmdx_rtstruct *rs, mmdx_dicom_file *f)
         return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
     rs->n_rois = n;
     size_t i = 0;
-    for (OFCondition it = rois.gotoFirstItem(); it.good() && i < n; it = rois.gotoNextItem(), i++) {
-        DRTStructureSetROISequence::Item &item = rois.getCurrentItem();
+    for (; i < n; i++) {
+        DRTStructureSetROISequence::Item *ip = nullptr;
+        if (rois.getItem(i, ip).bad() || !ip)
+            return mmdx_fail(MMDX_EFORMAT, "%s: %s item %zu unreadable", path,
+                             tag_name(DCM_StructureSetROISequence).c_str(), i + 1);
+        DRTStructureSetROISequence::Item &item = *ip;
         Sint32 number = 0;
         OFString name, uid;
         if (item.getROINumber(number).bad())
@@ -683,8 +687,13 @@ int rtstruct_read(mmdx_rtstruct *rs, mmdx_dicom_file *f)
     }
 
     DRTROIContourSequence &rcs = iod.getROIContourSequence();
-    for (OFCondition it = rcs.gotoFirstItem(); it.good(); it = rcs.gotoNextItem()) {
-        DRTROIContourSequence::Item &item = rcs.getCurrentItem();
+    size_t n_rc = rcs.getNumberOfItems();
+    for (size_t r = 0; r < n_rc; r++) {
+        DRTROIContourSequence::Item *rp = nullptr;
+        if (rcs.getItem(r, rp).bad() || !rp)
+            return mmdx_fail(MMDX_EFORMAT, "%s: %s item %zu unreadable", path,
+                             tag_name(DCM_ROIContourSequence).c_str(), r + 1);
+        DRTROIContourSequence::Item &item = *rp;
         Sint32 ref = 0;
         if (item.getReferencedROINumber(ref).bad())
             return mmdx_fail(MMDX_EFORMAT, "%s: %s item without %s", path,
@@ -706,8 +715,12 @@ int rtstruct_read(mmdx_rtstruct *rs, mmdx_dicom_file *f)
         if (!grown)
             return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
         roi->contours = static_cast<mmdx_rt_contour *>(grown);
-        for (OFCondition ci = cs.gotoFirstItem(); ci.good(); ci = cs.gotoNextItem()) {
-            DRTContourSequence::Item &citem = cs.getCurrentItem();
+        for (size_t k = 0; k < nc; k++) {
+            DRTContourSequence::Item *cp = nullptr;
+            if (cs.getItem(k, cp).bad() || !cp)
+                return mmdx_fail(MMDX_EFORMAT, "%s: ROI '%s': %s item %zu unreadable", path, roi->name,
+                                 tag_name(DCM_ContourSequence).c_str(), k + 1);
+            DRTContourSequence::Item &citem = *cp;
             mmdx_rt_contour *ct = &roi->contours[roi->n_contours];
             memset(ct, 0, sizeof *ct);
             roi->n_contours++;
@@ -729,11 +742,11 @@ int rtstruct_read(mmdx_rtstruct *rs, mmdx_dicom_file *f)
                 ct->points = static_cast<double *>(malloc(data.size() * sizeof(double)));
                 if (!ct->points)
                     return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-                for (size_t k = 0; k < data.size(); k++) {
-                    if (!std::isfinite(data[k]))
+                for (size_t q = 0; q < data.size(); q++) {
+                    if (!std::isfinite(data[q]))
                         return mmdx_fail(MMDX_EFORMAT, "%s: ROI '%s': %s holds a non-finite value",
                                          path, roi->name, tag_name(DCM_ContourData).c_str());
-                    ct->points[k] = data[k];
+                    ct->points[q] = data[q];
                 }
             }
         }
