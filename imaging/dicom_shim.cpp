@@ -213,6 +213,26 @@ bool looks_like_raw_dataset(const unsigned char *head, size_t n)
     return le == 0x0002 || le == 0x0008 || be == 0x0002 || be == 0x0008;
 }
 
+/* Names of transfer syntaxes newer than this DCMTK, for messages. */
+const char *syntax_name_beyond_dcmtk(const char *uid)
+{
+    static const struct {
+        const char *uid, *name;
+    } known[] = {
+        {"1.2.840.10008.1.2.4.201", "High-Throughput JPEG 2000 Lossless"},
+        {"1.2.840.10008.1.2.4.202", "High-Throughput JPEG 2000 with RPCL Lossless"},
+        {"1.2.840.10008.1.2.4.203", "High-Throughput JPEG 2000"},
+        {"1.2.840.10008.1.2.8.1", "Deflated Image Frame Compression"},
+        {"1.2.840.10008.1.2.4.110", "JPEG XL Lossless"},
+        {"1.2.840.10008.1.2.4.111", "JPEG XL JPEG Recompression"},
+        {"1.2.840.10008.1.2.4.112", "JPEG XL"},
+    };
+    for (const auto &k : known)
+        if (strcmp(uid, k.uid) == 0)
+            return k.name;
+    return "unknown to DCMTK " PACKAGE_VERSION;
+}
+
 } // namespace
 
 struct mmdx_dicom_file {
@@ -246,9 +266,30 @@ int load(mmdx_dicom_file *f)
                          path);
     OFCondition c = f->ff.loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                    ERM_autoDetect);
-    if (c.bad())
+    if (c.bad()) {
+        /* Name the element where reading stopped: the last one DCMTK kept. */
+        DcmItem *parts[2] = {f->ff.getDataset(), f->ff.getMetaInfo()};
+        for (DcmItem *part : parts) {
+            unsigned long n_el = part ? part->card() : 0;
+            if (n_el > 0) {
+                DcmElement *last = part->getElement(n_el - 1);
+                if (last)
+                    return mmdx_fail(MMDX_EFORMAT,
+                                     "%s: cannot parse DICOM (%s) at or after element %s: the file is "
+                                     "truncated or malformed",
+                                     path, c.text(), tag_name(last->getTag()).c_str());
+            }
+        }
         return mmdx_fail(MMDX_EFORMAT, "%s: cannot parse DICOM (%s): the file is truncated or malformed",
                          path, c.text());
+    }
+    /* Large values are read lazily from the file, which a deflated stream
+     * cannot serve: load those at once. */
+    if (DcmXfer(f->ff.getDataset()->getOriginalXfer()).getStreamCompression() != ESC_none) {
+        c = f->ff.loadAllDataIntoMemory();
+        if (c.bad())
+            return mmdx_fail(MMDX_EFORMAT, "%s: cannot inflate the deflated dataset (%s)", path, c.text());
+    }
     return 0;
 }
 
@@ -266,7 +307,7 @@ int read_header(mmdx_dicom_file *f)
         copy_str(h->transfer_syntax, sizeof h->transfer_syntax, ts);
         DcmXfer named(ts.c_str());
         snprintf(h->transfer_syntax_name, sizeof h->transfer_syntax_name, "%s",
-                 named.getXfer() == EXS_Unknown ? "unknown" : named.getXferName());
+                 named.getXfer() == EXS_Unknown ? syntax_name_beyond_dcmtk(ts.c_str()) : named.getXferName());
     } else {
         snprintf(h->transfer_syntax, sizeof h->transfer_syntax, "%s", xfer.getXferID());
         snprintf(h->transfer_syntax_name, sizeof h->transfer_syntax_name, "%s", xfer.getXferName());
@@ -812,18 +853,25 @@ int seg_read(mmdx_seg *s, const char *path)
     Uint16 max_fraction = 0;
     probe->ff.getDataset()->findAndGetUint16(DCM_MaximumFractionalValue, max_fraction);
     Uint16 rows = (Uint16)probe->h.rows, cols = (Uint16)probe->h.columns;
-    if (is_seg && probe->h.compressed &&
-        !DcmCodecList::canChangeCoding(probe->ff.getDataset()->getOriginalXfer(), EXS_LittleEndianExplicit))
+    if (is_seg && !syntax_decodable(probe))
         rc = unsupported_syntax(probe);
-    mmdx_dicom_close(probe);
+    else if (is_seg && probe->h.compressed && probe->h.bits_allocated % 8 != 0)
+        rc = mmdx_fail(MMDX_EUNSUPPORTED,
+                       "%s: unsupported: %s pixel data with %s %u: DCMTK's decoders only handle multiples of 8 "
+                       "bits (store the segmentation uncompressed or deflated)",
+                       path, probe->h.transfer_syntax_name, tag_name(DCM_BitsAllocated).c_str(),
+                       probe->h.bits_allocated);
+    std::unique_ptr<mmdx_dicom_file, void (*)(mmdx_dicom_file *)> file(probe, mmdx_dicom_close);
     if (rc < 0)
         return rc;
     if (!is_seg)
         return mmdx_fail(MMDX_EFORMAT, "%s: not a DICOM Segmentation (%s is '%s')", path,
                          tag_name(DCM_Modality).c_str(), modality);
 
+    /* dcmseg reads the dataset we already parsed (its own loadFile refuses
+     * some deflated files our reader accepts). */
     DcmSegmentation *seg = nullptr;
-    OFCondition c = DcmSegmentation::loadFile(OFString(path), seg);
+    OFCondition c = DcmSegmentation::loadDataset(*probe->ff.getDataset(), seg);
     if (c.bad() || !seg) {
         delete seg;
         return mmdx_fail(MMDX_EFORMAT, "%s: dcmseg cannot read the segmentation: %s", path, c.text());
