@@ -182,6 +182,7 @@ static const struct {
     const char *modality;
     int (*run)(int argc, char **argv);
 } specialised[] = {
+    {"imaging", mmdx_cmd_encode_imaging},
     {NULL, NULL},
 };
 
