@@ -157,12 +157,11 @@ static void spline_prefilter_line(double *c, size_t n, size_t stride)
     const double lambda = (1 - z) * (1 - 1 / z);
     for (size_t i = 0; i < n; i++)
         c[i * stride] *= lambda;
-    /* causal initialisation (mirror) */
-    size_t horizon = n;
+    /* causal initialisation (mirror boundary, truncated where z^k < 1e-17;
+     * the data are padded far beyond the evaluated region anyway) */
     {
         double zn = z, sum = c[0];
         size_t lim = 30 < n ? 30 : n;
-        (void)horizon;
         for (size_t i = 1; i < lim; i++) {
             sum += zn * c[i * stride];
             zn *= z;
