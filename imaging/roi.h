@@ -18,6 +18,7 @@
  * Without a mask, mmdx_roi_auto() derives one: Otsu's threshold on a
  * 256-bin histogram of the whole volume, the voxels above it, and of those
  * the largest 26-connected component (in 3-D; 8-connected for one slice).
+ * A constant image has no threshold: its whole extent is the region.
  *
  * Errors leave a message naming the mask file and the tag or ROI at fault in
  * the thread's last error. Thread-safety: reentrant.
@@ -46,7 +47,7 @@ int mmdx_roi_is_nifti(const char *path);
 
 /**
  * The automatic foreground mask described above. Errors: MMDX_EFORMAT when
- * the image is constant (no threshold separates anything), MMDX_ENOMEM.
+ * no voxel value is finite, MMDX_ENOMEM.
  */
 MMDX_RESULT_USED int mmdx_roi_auto(mmdx_mask **out, const mmdx_volume *image);
 

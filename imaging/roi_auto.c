@@ -115,15 +115,19 @@ int mmdx_roi_auto(mmdx_mask **out, const mmdx_volume *image)
 {
     *out = NULL;
     double t = mmdx_roi_otsu_threshold(image);
-    if (isnan(t))
-        return mmdx_fail(MMDX_EFORMAT,
-                         "the image is constant: no automatic mask can be derived (give a mask)");
     mmdx_mask *m = NULL;
     if (mmdx_mask_new(&m, &image->grid) < 0)
         return mmdx_fail(MMDX_ENOMEM, "out of memory for the automatic mask");
-    size_t n = mmdx_grid_count(&image->grid);
-    for (size_t i = 0; i < n; i++)
-        m->data[i] = image->data[i] >= t;
+    size_t n = mmdx_grid_count(&image->grid), n_finite = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* A constant image has nothing to separate: the whole image is the region. */
+        m->data[i] = isfinite(image->data[i]) && (isnan(t) || image->data[i] >= t);
+        n_finite += isfinite(image->data[i]);
+    }
+    if (n_finite == 0) {
+        mmdx_mask_free(m);
+        return mmdx_fail(MMDX_EFORMAT, "no finite voxel value: no automatic mask can be derived");
+    }
     long size = mmdx_roi_largest_component(m);
     if (size < 0) {
         mmdx_mask_free(m);

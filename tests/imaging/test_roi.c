@@ -243,12 +243,19 @@ START_TEST(auto_mask_is_otsu_and_largest_component)
     ck_assert_int_eq(m->data[2 + 20 * (2 + 20 * 2)], 1);
     ck_assert_int_eq(m->data[15 + 20 * (15 + 20 * 5)], 0);
     mmdx_mask_free(m);
-    /* A constant image has no foreground to find. */
+    /* A constant image has no threshold: the whole image is the region (a blank slice still encodes). */
     for (size_t i = 0; i < mmdx_grid_count(&g); i++)
         v->data[i] = 7.0f;
+    ck_assert(isnan(mmdx_roi_otsu_threshold(v)));
+    ck_assert_int_eq(mmdx_roi_auto(&m, v), 0);
+    ck_assert_uint_eq(count(m), mmdx_grid_count(&g));
+    mmdx_mask_free(m);
+    /* Nothing finite at all is an error. */
+    for (size_t i = 0; i < mmdx_grid_count(&g); i++)
+        v->data[i] = NAN;
     ck_assert_int_eq(mmdx_roi_auto(&m, v), MMDX_EFORMAT);
     ck_assert_ptr_null(m);
-    assert_message_has("constant");
+    assert_message_has("no finite voxel");
     mmdx_volume_free(v);
 }
 END_TEST
