@@ -3,14 +3,45 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <nifti1_io.h>
+#include <znzlib.h>
 
 #include "nifti_io.h"
+
+/*
+ * Read the voxel data ourselves: nifticlib's loader fills a short file with
+ * zeros (and only warns), which would silently corrupt an image.
+ */
+static int read_data(nifti_image *nim, const char *path, mmdx_error *err)
+{
+    if (nim->nbyper <= 0 || nim->nvox > SIZE_MAX / (size_t)nim->nbyper)
+        return mmdx_error_set(err, MMDX_EFORMAT, "%s: NIfTI field datatype/dim: impossible data size", path);
+    const size_t bytes = nim->nvox * (size_t)nim->nbyper;
+    nim->data = malloc(bytes ? bytes : 1);
+    if (!nim->data)
+        return mmdx_error_set(err, MMDX_ENOMEM, "%s: cannot allocate %zu bytes of NIfTI data", path, bytes);
+    znzFile fp = znzopen(nim->iname, "rb", nifti_is_gzfile(nim->iname));
+    if (znz_isnull(fp))
+        return mmdx_error_set(err, MMDX_EIO, "%s: cannot open the NIfTI data file %s", path, nim->iname);
+    size_t got = 0;
+    if (znzseek(fp, (znz_off_t)nim->iname_offset, SEEK_SET) >= 0)
+        got = znzread(nim->data, 1, bytes, fp);
+    znzclose(fp);
+    if (got != bytes)
+        return mmdx_error_set(err, MMDX_EFORMAT,
+                              "%s: NIfTI data truncated (vox_offset %d: %zu of %zu bytes present)", path,
+                              nim->iname_offset, got, bytes);
+    if (nim->swapsize > 1 && nim->byteorder != nifti_short_order())
+        nifti_swap_Nbytes(nim->nvox, nim->swapsize, nim->data);
+    return 0;
+}
 
 /* Read the header and data; fill the grid (LPS) and return the image. */
 static int nifti_open(nifti_image **out, mmdx_grid *grid, const char *path, mmdx_error *err)
@@ -26,13 +57,9 @@ static int nifti_open(nifti_image **out, mmdx_grid *grid, const char *path, mmdx
     int kind = is_nifti_file(path);
     if (kind <= 0)
         return mmdx_error_set(err, MMDX_EFORMAT, "%s: not a NIfTI-1 file (header field sizeof_hdr/magic)", path);
-    nifti_image *nim = nifti_image_read(path, 1);
+    nifti_image *nim = nifti_image_read(path, 0);
     if (!nim)
-        return mmdx_error_set(err, MMDX_EFORMAT, "%s: unreadable NIfTI header or truncated data", path);
-    if (!nim->data) {
-        nifti_image_free(nim);
-        return mmdx_error_set(err, MMDX_EFORMAT, "%s: NIfTI data missing or truncated", path);
-    }
+        return mmdx_error_set(err, MMDX_EFORMAT, "%s: unreadable NIfTI header", path);
     if (nim->nx < 1 || nim->ny < 1 || nim->nz < 1) {
         nifti_image_free(nim);
         return mmdx_error_set(err, MMDX_EFORMAT, "%s: NIfTI field dim: non-positive size", path);
@@ -41,6 +68,11 @@ static int nifti_open(nifti_image **out, mmdx_grid *grid, const char *path, mmdx
         nifti_image_free(nim);
         return mmdx_error_set(err, MMDX_EUNSUPPORTED, "%s: NIfTI field dim: %d-D data with more than one volume",
                               path, nim->ndim);
+    }
+    int rc = read_data(nim, path, err);
+    if (rc) {
+        nifti_image_free(nim);
+        return rc;
     }
     const mat44 *m = nim->sform_code > 0 ? &nim->sto_xyz : &nim->qto_xyz;
     memset(grid, 0, sizeof *grid);

@@ -309,51 +309,46 @@ int rad_ivh(double *out, const rad_roi *roi, const mmdx_radiomics_settings *s, m
     return 0;
 }
 
-/* Mean image intensity in the 1 cm^3 sphere around voxel (i,j,k). */
-typedef struct sphere {
-    ptrdiff_t *di, *dj, *dk;
+/*
+ * Local intensity: the mean image intensity in a 1 cm^3 sphere (all image
+ * voxels of the crop, in or out of the ROI) around ROI voxels. The sphere is
+ * a set of rows along x (one per (dy, dz)), so with per-row prefix sums the
+ * mean costs one subtraction per row instead of one addition per voxel.
+ */
+typedef struct sphere_rows {
+    ptrdiff_t *dj, *dk, *rx; /* row offsets and half-width along x, in voxels */
     size_t count;
-} sphere;
+} sphere_rows;
 
-static int sphere_make(sphere *sp, const double spacing[3])
+static int sphere_make(sphere_rows *sp, const double spacing[3])
 {
     const double r = 10.0 * cbrt(3.0 / (4.0 * M_PI)); /* mm */
-    ptrdiff_t ext[3];
-    for (int a = 0; a < 3; a++)
-        ext[a] = (ptrdiff_t)floor(r / spacing[a]);
-    size_t cap = (size_t)((2 * ext[0] + 1) * (2 * ext[1] + 1) * (2 * ext[2] + 1));
-    sp->di = malloc(cap * sizeof *sp->di);
+    const ptrdiff_t ey = (ptrdiff_t)floor(r / spacing[1]), ez = (ptrdiff_t)floor(r / spacing[2]);
+    size_t cap = (size_t)((2 * ey + 1) * (2 * ez + 1));
     sp->dj = malloc(cap * sizeof *sp->dj);
     sp->dk = malloc(cap * sizeof *sp->dk);
+    sp->rx = malloc(cap * sizeof *sp->rx);
     sp->count = 0;
-    if (!sp->di || !sp->dj || !sp->dk)
+    if (!sp->dj || !sp->dk || !sp->rx)
         return MMDX_ENOMEM;
-    for (ptrdiff_t c = -ext[2]; c <= ext[2]; c++)
-        for (ptrdiff_t b = -ext[1]; b <= ext[1]; b++)
-            for (ptrdiff_t a = -ext[0]; a <= ext[0]; a++) {
-                double x = (double)a * spacing[0], y = (double)b * spacing[1], z = (double)c * spacing[2];
-                if (sqrt(x * x + y * y + z * z) <= r + 1e-9) {
-                    sp->di[sp->count] = a;
-                    sp->dj[sp->count] = b;
-                    sp->dk[sp->count] = c;
-                    sp->count++;
-                }
-            }
+    for (ptrdiff_t c = -ez; c <= ez; c++)
+        for (ptrdiff_t b = -ey; b <= ey; b++) {
+            double y = (double)b * spacing[1], z = (double)c * spacing[2];
+            double rem = r * r - y * y - z * z;
+            if (rem < -1e-9)
+                continue;
+            /* largest a with (a*sx)^2 <= rem, with the same slack as a direct test */
+            ptrdiff_t a = (ptrdiff_t)floor(sqrt(rem > 0 ? rem : 0) / spacing[0]);
+            while ((double)(a + 1) * spacing[0] * (double)(a + 1) * spacing[0] <= rem + 1e-9)
+                a++;
+            while (a > 0 && (double)a * spacing[0] * (double)a * spacing[0] > rem + 1e-9)
+                a--;
+            sp->dj[sp->count] = b;
+            sp->dk[sp->count] = c;
+            sp->rx[sp->count] = a;
+            sp->count++;
+        }
     return 0;
-}
-
-static double sphere_mean(const sphere *sp, const rad_roi *roi, size_t i, size_t j, size_t k)
-{
-    double sum = 0;
-    size_t c = 0;
-    for (size_t s = 0; s < sp->count; s++) {
-        ptrdiff_t a = (ptrdiff_t)i + sp->di[s], b = (ptrdiff_t)j + sp->dj[s], d = (ptrdiff_t)k + sp->dk[s];
-        if (a < 0 || b < 0 || d < 0 || (size_t)a >= roi->nx || (size_t)b >= roi->ny || (size_t)d >= roi->nz)
-            continue;
-        sum += roi->img[(size_t)a + roi->nx * ((size_t)b + roi->ny * (size_t)d)];
-        c++;
-    }
-    return sum / (double)c;
 }
 
 void rad_loc(double *out, const rad_roi *roi)
@@ -361,15 +356,18 @@ void rad_loc(double *out, const rad_roi *roi)
     rad_fill_nan(out, rad_fam_loc.count);
     if (!roi->n_int)
         return;
-    sphere sp;
-    if (sphere_make(&sp, roi->sp)) {
-        free(sp.di);
-        free(sp.dj);
-        free(sp.dk);
-        return;
+    const size_t nx = roi->nx, ny = roi->ny, nz = roi->nz;
+    sphere_rows sp;
+    double *prefix = malloc((nx + 1) * ny * nz * sizeof *prefix);
+    if (sphere_make(&sp, roi->sp) || !prefix)
+        goto done;
+    for (size_t row = 0; row < ny * nz; row++) {
+        double *p = prefix + row * (nx + 1);
+        p[0] = 0;
+        for (size_t i = 0; i < nx; i++)
+            p[i + 1] = p[i] + roi->img[row * nx + i];
     }
     double local = -INFINITY, global = -INFINITY;
-    const size_t nx = roi->nx, ny = roi->ny, nz = roi->nz;
 #pragma omp parallel for schedule(dynamic, 1) reduction(max : local, global)
     for (size_t k = 0; k < nz; k++)
         for (size_t j = 0; j < ny; j++)
@@ -377,7 +375,22 @@ void rad_loc(double *out, const rad_roi *roi)
                 size_t v = i + nx * (j + ny * k);
                 if (!roi->imask[v])
                     continue;
-                double mval = sphere_mean(&sp, roi, i, j, k);
+                double sum = 0;
+                double cnt = 0;
+                for (size_t q = 0; q < sp.count; q++) {
+                    ptrdiff_t b = (ptrdiff_t)j + sp.dj[q], c = (ptrdiff_t)k + sp.dk[q];
+                    if (b < 0 || c < 0 || (size_t)b >= ny || (size_t)c >= nz)
+                        continue;
+                    ptrdiff_t a0 = (ptrdiff_t)i - sp.rx[q], a1 = (ptrdiff_t)i + sp.rx[q];
+                    if (a0 < 0)
+                        a0 = 0;
+                    if (a1 > (ptrdiff_t)nx - 1)
+                        a1 = (ptrdiff_t)nx - 1;
+                    const double *p = prefix + ((size_t)b + ny * (size_t)c) * (nx + 1);
+                    sum += p[a1 + 1] - p[a0];
+                    cnt += (double)(a1 - a0 + 1);
+                }
+                double mval = sum / cnt;
                 if (mval > global)
                     global = mval;
                 if (roi->img[v] == roi->imax && mval > local)
@@ -385,7 +398,9 @@ void rad_loc(double *out, const rad_roi *roi)
             }
     out[0] = local;
     out[1] = global;
-    free(sp.di);
+done:
+    free(prefix);
     free(sp.dj);
     free(sp.dk);
+    free(sp.rx);
 }

@@ -147,11 +147,13 @@ int rad_mesh_build(rad_mesh *m, const uint8_t *mask, size_t nx, size_t ny, size_
     memset(m, 0, sizeof *m);
     /* Padded lattice of corners: (i,j,k) in [0, nx+1] etc., mask voxel (i-1,j-1,k-1). */
     const size_t px = nx + 2, py = ny + 2, pz = nz + 2;
-    const size_t np = px * py * pz;
-    int64_t *vid = malloc(np * 3 * sizeof *vid); /* vertex id per lattice edge (corner, axis) */
+    /* Vertex id per lattice edge (lower corner, axis). Cubes of layer k only
+     * touch corner layers k and k+1, so two layers of slots suffice. */
+    const size_t layer = px * py * 3;
+    int64_t *vid = malloc(2 * layer * sizeof *vid);
     if (!vid)
         return MMDX_ENOMEM;
-    for (size_t q = 0; q < np * 3; q++)
+    for (size_t q = 0; q < 2 * layer; q++)
         vid[q] = -1;
     vec verts = {NULL, 0, 0, 3 * sizeof(double)};
     vec tris = {NULL, 0, 0, 3 * sizeof(uint32_t)};
@@ -162,7 +164,11 @@ int rad_mesh_build(rad_mesh *m, const uint8_t *mask, size_t nx, size_t ny, size_
     ((i) >= 1 && (j) >= 1 && (k) >= 1 && (i) <= nx && (j) <= ny && (k) <= nz &&                                    \
      mask[((i)-1) + nx * (((j)-1) + ny * ((k)-1))])
 
-    for (size_t k = 0; k + 1 < pz && !rc; k++)
+    for (size_t k = 0; k + 1 < pz && !rc; k++) {
+        /* corner layer k+1 reuses the slots of layer k-1 */
+        if (k > 0)
+            for (size_t q = 0; q < layer; q++)
+                vid[((k + 1) % 2) * layer + q] = -1;
         for (size_t j = 0; j + 1 < py && !rc; j++)
             for (size_t i = 0; i + 1 < px && !rc; i++) {
                 int in[8], any = 0, all = 1;
@@ -208,7 +214,7 @@ int rad_mesh_build(rad_mesh *m, const uint8_t *mask, size_t nx, size_t ny, size_
                         ci += (size_t)(o & 1);
                         cj += (size_t)(o >> 1);
                     }
-                    size_t slot = (ci + px * (cj + py * ck)) * 3 + (size_t)axis;
+                    size_t slot = (ck % 2) * layer + (ci + px * cj) * 3 + (size_t)axis;
                     if (vid[slot] < 0) {
                         double p[3] = {(double)ci * sp[0], (double)cj * sp[1], (double)ck * sp[2]};
                         p[axis] += 0.5 * sp[axis];
@@ -236,6 +242,7 @@ int rad_mesh_build(rad_mesh *m, const uint8_t *mask, size_t nx, size_t ny, size_
                     rc = emit_loop(&tris, verts.p, ids, loop, len, sp, &area2, &vol6);
                 }
             }
+    }
 #undef INSIDE
     free(vid);
     if (rc) {

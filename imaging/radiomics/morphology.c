@@ -86,6 +86,11 @@ static double ellipsoid_area(double a, double b, double c)
  * instead of O(N^2) — exact up to rounding (~1e-12). Small ROIs use the
  * direct double loop.
  */
+/* Limits of the two exact methods: FFT work arrays, and the ROI size for the
+ * O(N^2) loop (50 000 voxels: about 1.25e9 pairs, seconds). */
+#define RAD_AUTOCORR_FFT_BYTES (1024.0 * 1024 * 1024)
+#define RAD_AUTOCORR_DIRECT_MAX 50000
+
 typedef struct autocorr_sums {
     double n, den;   /* voxel count, sum of squared deviations */
     double w, m, g;  /* sum of weights, Moran numerator, Geary numerator (ordered pairs) */
@@ -111,8 +116,14 @@ static int autocorr_direct(autocorr_sums *r, const rad_roi *roi, double mean)
                 pz[c] = (double)k * roi->sp[2];
                 c++;
             }
-    double wsum = 0, msum = 0, gsum = 0;
-#pragma omp parallel for schedule(dynamic, 256) reduction(+ : wsum, msum, gsum)
+    /* per-voxel partial sums, added in a fixed order afterwards: the result
+     * must not depend on the thread count or scheduling */
+    double *part = malloc(3 * n * sizeof *part);
+    if (!part) {
+        free(x);
+        return MMDX_ENOMEM;
+    }
+#pragma omp parallel for schedule(dynamic, 256)
     for (size_t a = 0; a < n; a++) {
         double ws = 0, ms = 0, gs = 0;
         for (size_t b = a + 1; b < n; b++) {
@@ -123,10 +134,17 @@ static int autocorr_direct(autocorr_sums *r, const rad_roi *roi, double mean)
             ms += w * x[b];
             gs += w * d * d;
         }
-        wsum += ws;
-        msum += ms * x[a];
-        gsum += gs;
+        part[3 * a] = ws;
+        part[3 * a + 1] = ms * x[a];
+        part[3 * a + 2] = gs;
     }
+    double wsum = 0, msum = 0, gsum = 0;
+    for (size_t a = 0; a < n; a++) {
+        wsum += part[3 * a];
+        msum += part[3 * a + 1];
+        gsum += part[3 * a + 2];
+    }
+    free(part);
     free(x);
     /* unordered pairs counted once: double for ordered pairs */
     r->w = 2 * wsum;
@@ -250,10 +268,13 @@ static void autocorrelation(double *moran, double *geary, const rad_roi *roi)
     double fft_bytes = 2 * m * sizeof(double complex);
     autocorr_sums r = {0};
     int rc;
-    if (fft_cost < direct_cost && fft_bytes <= 1024.0 * 1024 * 1024)
+    int fft_fits = fft_bytes <= RAD_AUTOCORR_FFT_BYTES;
+    if (fft_fits && (fft_cost < direct_cost || n > RAD_AUTOCORR_DIRECT_MAX))
         rc = autocorr_fft(&r, roi, mean, lo, ext, L);
-    else
+    else if (n <= RAD_AUTOCORR_DIRECT_MAX)
         rc = autocorr_direct(&r, roi, mean);
+    else
+        return; /* too large for either: NaN (documented) */
     if (rc || !(r.w > 0))
         return;
     *moran = (double)n / r.w * r.m / den;

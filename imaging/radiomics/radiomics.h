@@ -127,8 +127,11 @@ typedef struct mmdx_radiomics_settings {
     int32_t ngl_distance;       /**< NGLDM Chebyshev distance (default 1) */
     int32_t ngl_coarseness;     /**< NGLDM coarseness alpha (default 0) */
     /* --- cost control --- */
-    int32_t moran_max_voxels;   /**< Moran's I / Geary's C are O(N^2): above this many ROI
-                                     voxels they are NaN (0: no limit; default 0) */
+    int32_t moran_max_voxels;   /**< Moran's I / Geary's C: above this many ROI voxels they
+                                     are NaN (0, the default: no limit of ours; they are
+                                     computed exactly, via FFT correlations of the ROI box when
+                                     its work arrays fit in 1 GiB, else by the direct pair sum
+                                     up to 50 000 voxels, else NaN) */
 } mmdx_radiomics_settings;
 
 /** IBSI defaults: no interpolation, no re-segmentation, FBN 32 bins, IVH as is, all families, 3-D aggregation, distances 1. */
