@@ -35,6 +35,10 @@ int mmdx_cli_exit_code(int err);
 /** Print "mmdx <cmd>: <last error>" to stderr and return the exit code for `err`. */
 int mmdx_cli_report(const char *cmd, int err);
 
+struct json_object;
+/** Print a JSON value on stdout, pretty and with spaces ("key": value), then a newline. */
+void mmdx_cli_print_json(struct json_object *o);
+
 /** Parse a positive thread count ("4"); 0 on error. */
 int mmdx_cli_parse_threads(const char *s);
 
@@ -60,5 +64,22 @@ int mmdx_cmd_plugins(int argc, char **argv);
 int mmdx_cmd_encode(int argc, char **argv);
 /** `mmdx encode imaging PATH ...` (cli/cmd_encode_imaging.c), dispatched by mmdx_cmd_encode. */
 int mmdx_cmd_encode_imaging(int argc, char **argv);
+int mmdx_cmd_config(int argc, char **argv);
+/** `mmdx encode records FILE ...` (argv[0] = "records"); see cli/cmd_encode_records.c. */
+int mmdx_cmd_encode_records(int argc, char **argv);
+int mmdx_cmd_genomics(int argc, char **argv);
+int mmdx_cmd_train(int argc, char **argv);
+int mmdx_cmd_evaluate(int argc, char **argv);
+int mmdx_cmd_predict(int argc, char **argv);
+int mmdx_cmd_db(int argc, char **argv);
+int mmdx_cmd_audit(int argc, char **argv);
+
+/* Open the audited store for `mmdx db` / `mmdx audit` (cmd_db.c): [audit] settings from
+ * the configuration, overridden by the given options (NULL: not given; pseudonymise -1). */
+struct mmdx_store;
+struct mmdx_audit_settings;
+MMDX_RESULT_USED int mmdx_cli_store_open(struct mmdx_store **out, struct mmdx_audit_settings *set,
+                                         const char *config_path, const char *db,
+                                         const char *site_key, int pseudonymise);
 
 #endif

@@ -83,7 +83,7 @@ static int encode_cohort(const char *cohort, const char *out_path, const char *c
         json_object_object_add(o, "features", json_object_new_int64((int64_t)t->n_features));
         json_object_object_add(o, "seconds", json_object_new_double(sum.seconds));
         json_object_object_add(o, "out", json_object_new_string(out_path));
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        mmdx_cli_print_json(o);
         json_object_put(o);
     } else {
         fprintf(stderr,
@@ -154,7 +154,7 @@ static int encode_one(const char *which, const char *path, const char *sample, c
                                                      : NULL);
             }
             json_object_object_add(o, "features", fs);
-            puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            mmdx_cli_print_json(o);
             json_object_put(o);
         } else {
             printf("%s.present\t%d\n", mod, present ? 1 : 0);
@@ -183,6 +183,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } specialised[] = {
     {"imaging", mmdx_cmd_encode_imaging},
+    {"records", mmdx_cmd_encode_records},
     {NULL, NULL},
 };
 

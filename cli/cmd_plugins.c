@@ -77,7 +77,7 @@ int mmdx_cmd_plugins(int argc, char **argv)
         json_object_object_add(root, "host_abi", json_object_new_string(abi));
         json_object_object_add(root, "plugins", list);
         json_object_object_add(root, "refused", ref);
-        puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        mmdx_cli_print_json(root);
         json_object_put(root);
     } else {
         if (n == 0)

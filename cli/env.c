@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 #endif
 
 /* Sections of the site configuration that belong to the host, not to a plugin. */
-static const char *const host_sections[] = {"mmdx"};
+static const char *const host_sections[] = {"mmdx", "audit"};
 
 int mmdx_cli_exit_code(int err)
 {
@@ -31,6 +32,12 @@ int mmdx_cli_report(const char *cmd, int err)
     const char *msg = mmdx_last_error();
     fprintf(stderr, "mmdx %s: %s\n", cmd, *msg ? msg : mmdx_error_name(err));
     return mmdx_cli_exit_code(err);
+}
+
+void mmdx_cli_print_json(struct json_object *o)
+{
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 int mmdx_cli_parse_threads(const char *s)

@@ -166,25 +166,10 @@ static int parse_line(mmdx_config *c, char *raw, int line, section **cur)
     return add_entry(c, *cur, key, value, line);
 }
 
-int mmdx_config_load(mmdx_config **out, const char *path)
+static int parse_stream(mmdx_config **out, FILE *f, const char *path)
 {
-    *out = NULL;
-    if (!path) {
-        const char *env = getenv("MMDX_CONFIG");
-        if (env && *env)
-            path = env;
-        else if (mmdx_path_exists(MMDX_CONFIG_DEFAULT_PATH))
-            path = MMDX_CONFIG_DEFAULT_PATH;
-        else
-            return mmdx_config_new_empty(out);
-    }
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return mmdx_fail(errno == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO,
-                         "configuration %s: cannot open: %s", path, strerror(errno));
     mmdx_config *c = calloc(1, sizeof *c);
     if (!c || !(c->path = strdup(path)) || !(c->dir = mmdx_path_dirname(path))) {
-        fclose(f);
         mmdx_config_free(c);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
@@ -203,13 +188,46 @@ int mmdx_config_load(mmdx_config **out, const char *path)
     if (rc == 0 && ferror(f))
         rc = mmdx_fail(MMDX_EIO, "%s: read error", path);
     free(buf);
-    fclose(f);
     if (rc < 0) {
         mmdx_config_free(c);
         return rc;
     }
     *out = c;
     return 0;
+}
+
+int mmdx_config_load(mmdx_config **out, const char *path)
+{
+    *out = NULL;
+    if (!path) {
+        const char *env = getenv("MMDX_CONFIG");
+        if (env && *env)
+            path = env;
+        else if (mmdx_path_exists(MMDX_CONFIG_DEFAULT_PATH))
+            path = MMDX_CONFIG_DEFAULT_PATH;
+        else
+            return mmdx_config_new_empty(out);
+    }
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return mmdx_fail(errno == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO,
+                         "configuration %s: cannot open: %s", path, strerror(errno));
+    int rc = parse_stream(out, f, path);
+    fclose(f);
+    return rc;
+}
+
+int mmdx_config_parse(mmdx_config **out, const char *data, size_t len, const char *name)
+{
+    *out = NULL;
+    if (len == 0)
+        return mmdx_config_new_empty(out);
+    FILE *f = fmemopen((void *)data, len, "r");
+    if (!f)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    int rc = parse_stream(out, f, name);
+    fclose(f);
+    return rc;
 }
 
 void mmdx_config_section(const mmdx_config *c, const char *name, int n_threads,

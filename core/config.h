@@ -38,6 +38,10 @@ typedef struct mmdx_config mmdx_config;
  */
 MMDX_RESULT_USED int mmdx_config_load(mmdx_config **out, const char *path);
 
+/** Parse a configuration held in memory; `name` stands for the path in messages. Same errors. */
+MMDX_RESULT_USED int mmdx_config_parse(mmdx_config **out, const char *data, size_t len,
+                                       const char *name);
+
 /** An empty configuration (no file). */
 MMDX_RESULT_USED int mmdx_config_new_empty(mmdx_config **out);
 

@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "atomic_file.h"
 #include "csv.h"
 #include "dupes.h"
 #include "error.h"
@@ -141,43 +141,15 @@ static int write_table(const mmdx_feature_table *t, FILE *f)
 
 int mmdx_feature_table_write(const mmdx_feature_table *t, const char *path)
 {
-    if (strcmp(path, "-") == 0) {
-        int rc = write_table(t, stdout);
-        if (rc == 0 && fflush(stdout) != 0)
-            rc = MMDX_EIO;
-        return rc ? mmdx_fail(MMDX_EIO, "standard output: write error") : 0;
-    }
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int rc = mmdx_fail(MMDX_EIO, "%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
+    mmdx_atomic_file af;
+    int rc = mmdx_atomic_file_open(&af, path);
+    if (rc < 0)
         return rc;
+    if (write_table(t, af.f) < 0) {
+        mmdx_atomic_file_abort(&af);
+        return mmdx_fail(MMDX_EIO, "%s: write error", path ? path : "standard output");
     }
-    FILE *f = fdopen(fd, "w");
-    int rc = f ? write_table(t, f) : MMDX_EIO;
-    if (f) {
-        if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-            rc = MMDX_EIO;
-        if (fclose(f) != 0)
-            rc = MMDX_EIO;
-    } else {
-        close(fd);
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = MMDX_EIO;
-    if (rc != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return mmdx_fail(MMDX_EIO, "%s: write failed: %s", path, strerror(e));
-    }
-    free(tmp);
-    return 0;
+    return mmdx_atomic_file_commit(&af);
 }
 
 /* ---- reading ---- */
@@ -354,7 +326,7 @@ static int parse_row(const reader_state *s, row_buf *b, char **f, size_t n, long
     return 0;
 }
 
-int mmdx_feature_table_read(mmdx_feature_table **out, const char *path)
+static int read_from(mmdx_feature_table **out, const char *path, const char *data, size_t len)
 {
     *out = NULL;
     mmdx_csv_reader *r = NULL;
@@ -364,7 +336,7 @@ int mmdx_feature_table_read(mmdx_feature_table **out, const char *path)
     long *lines = NULL;
     char **f;
     size_t n;
-    int rc = mmdx_csv_open(&r, path, ',');
+    int rc = data ? mmdx_csv_open_mem(&r, data, len, path, ',') : mmdx_csv_open(&r, path, ',');
     if (rc == 0) {
         rc = mmdx_csv_next(r, &f, &n);
         if (rc == 0)
@@ -434,4 +406,15 @@ int mmdx_feature_table_read(mmdx_feature_table **out, const char *path)
     reader_state_free(&s);
     mmdx_csv_close(r);
     return rc;
+}
+
+int mmdx_feature_table_read(mmdx_feature_table **out, const char *path)
+{
+    return read_from(out, path, NULL, 0);
+}
+
+int mmdx_feature_table_parse(mmdx_feature_table **out, const char *data, size_t len,
+                             const char *name)
+{
+    return read_from(out, name, data ? data : "", data ? len : 0);
 }

@@ -39,6 +39,10 @@ typedef struct mmdx_feature_table {
  */
 MMDX_RESULT_USED int mmdx_feature_table_read(mmdx_feature_table **out, const char *path);
 
+/** Parse a table held in memory (not copied); `name` stands for the path in messages. */
+MMDX_RESULT_USED int mmdx_feature_table_parse(mmdx_feature_table **out, const char *data,
+                                              size_t len, const char *name);
+
 /** Write a table to `path` atomically (a temporary file renamed into place). */
 MMDX_RESULT_USED int mmdx_feature_table_write(const mmdx_feature_table *t, const char *path);
 

@@ -156,7 +156,7 @@ static int check_duplicates(const mmdx_manifest *m)
     return 0;
 }
 
-int mmdx_manifest_load(mmdx_manifest **out, const char *path)
+static int load_from(mmdx_manifest **out, const char *path, const char *data, size_t len)
 {
     *out = NULL;
     mmdx_manifest *m = calloc(1, sizeof *m);
@@ -165,7 +165,7 @@ int mmdx_manifest_load(mmdx_manifest **out, const char *path)
         return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
     }
     mmdx_csv_reader *r = NULL;
-    int rc = mmdx_csv_open(&r, path, ',');
+    int rc = data ? mmdx_csv_open_mem(&r, data, len, path, ',') : mmdx_csv_open(&r, path, ',');
     if (rc == 0)
         rc = read_header(m, r);
     while (rc == 0) {
@@ -187,6 +187,16 @@ int mmdx_manifest_load(mmdx_manifest **out, const char *path)
     }
     *out = m;
     return 0;
+}
+
+int mmdx_manifest_load(mmdx_manifest **out, const char *path)
+{
+    return load_from(out, path, NULL, 0);
+}
+
+int mmdx_manifest_parse(mmdx_manifest **out, const char *data, size_t len, const char *name)
+{
+    return load_from(out, name, data ? data : "", data ? len : 0);
 }
 
 size_t mmdx_manifest_count(const mmdx_manifest *m) { return m->n_rows; }

@@ -27,6 +27,13 @@ typedef struct mmdx_manifest mmdx_manifest;
  */
 MMDX_RESULT_USED int mmdx_manifest_load(mmdx_manifest **out, const char *path);
 
+/**
+ * Parse a manifest held in memory (not copied). `name` stands for the path in
+ * messages and relative paths resolve against its folder. Same errors.
+ */
+MMDX_RESULT_USED int mmdx_manifest_parse(mmdx_manifest **out, const char *data, size_t len,
+                                         const char *name);
+
 void mmdx_manifest_free(mmdx_manifest *m);
 
 /** Number of patients (rows). */

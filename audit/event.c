@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Audit events: canonical bytes, chain hashes, appending under the lock. */
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "hash.h"
+#include "store_internal.h"
+
+void mmdx_audit__format_time(int64_t us, char *out, size_t n)
+{
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs -= 1;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
+}
+
+/* Rows per INSERT statement: 15 parameters each stays far below libpq's 65535. */
+#define EVENTS_PER_STATEMENT 500
+#define EVENT_COLUMNS 17
+
+void mmdx_canon__bytes(mmdx_canon *c, const void *data, size_t len)
+{
+    if (c->oom)
+        return;
+    if (c->n + len > c->cap) {
+        size_t cap = c->cap ? c->cap : 256;
+        while (cap < c->n + len)
+            cap *= 2;
+        uint8_t *p = realloc(c->p, cap);
+        if (!p) {
+            c->oom = 1;
+            return;
+        }
+        c->p = p;
+        c->cap = cap;
+    }
+    if (len)
+        memcpy(c->p + c->n, data, len);
+    c->n += len;
+}
+
+void mmdx_canon__u64(mmdx_canon *c, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (56 - 8 * i));
+    mmdx_canon__bytes(c, b, 8);
+}
+
+void mmdx_canon__u16(mmdx_canon *c, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    mmdx_canon__bytes(c, b, 2);
+}
+
+static void canon_len(mmdx_canon *c, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    mmdx_canon__bytes(c, b, 4);
+}
+
+void mmdx_canon__text(mmdx_canon *c, const char *s)
+{
+    if (!s) {
+        canon_len(c, 0xffffffffu);
+        return;
+    }
+    size_t n = strlen(s);
+    canon_len(c, (uint32_t)n);
+    mmdx_canon__bytes(c, s, n);
+}
+
+void mmdx_canon__blob(mmdx_canon *c, const uint8_t *b, size_t len)
+{
+    if (!b) {
+        canon_len(c, 0xffffffffu);
+        return;
+    }
+    canon_len(c, (uint32_t)len);
+    mmdx_canon__bytes(c, b, len);
+}
+
+void mmdx_canon__free(mmdx_canon *c)
+{
+    free(c->p);
+    memset(c, 0, sizeof *c);
+}
+
+int mmdx_audit__event_hash(const mmdx_event_rec *e, uint8_t hash[32])
+{
+    /* Must match mmdx.audit_event_bytes() in migrations/001_init.sql. */
+    mmdx_canon c = {0};
+    static const char prefix[] = "mmdx-audit-event-v1";
+    mmdx_canon__bytes(&c, e->prev_hash, 32);
+    mmdx_canon__bytes(&c, prefix, sizeof prefix); /* with its NUL */
+    mmdx_canon__u64(&c, (uint64_t)e->seq);
+    mmdx_canon__u64(&c, (uint64_t)e->ts_us);
+    mmdx_canon__text(&c, e->db_role);
+    mmdx_canon__text(&c, e->os_user);
+    mmdx_canon__text(&c, e->host);
+    mmdx_canon__text(&c, e->action);
+    mmdx_canon__u16(&c, (uint16_t)e->outcome);
+    mmdx_canon__text(&c, e->object_type);
+    mmdx_canon__text(&c, e->object_id);
+    mmdx_canon__text(&c, e->patient);
+    mmdx_canon__text(&c, e->study_uid);
+    mmdx_canon__text(&c, e->run_id);
+    mmdx_canon__blob(&c, e->object_sha256, 32);
+    mmdx_canon__text(&c, e->detail);
+    if (c.oom) {
+        mmdx_canon__free(&c);
+        return mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+    }
+    mmdx_sha256(c.p, c.n, hash);
+    mmdx_canon__free(&c);
+    return 0;
+}
+
+int mmdx_audit__check_action(const char *action)
+{
+    if (!action || !*action)
+        return mmdx_fail(MMDX_EINVAL, "audit event: field 'action' is empty");
+    size_t n = strlen(action);
+    if (n > 64)
+        return mmdx_fail(MMDX_EINVAL, "audit event: field 'action' is longer than 64 characters");
+    for (size_t i = 0; i < n; i++) {
+        char ch = action[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+            return mmdx_fail(MMDX_EINVAL, "audit event: field 'action' (\"%s\") may hold only a-z 0-9 . _ -",
+                             action);
+    }
+    return 0;
+}
+
+int mmdx_audit__check_json_object(const char *text, const char *field)
+{
+    if (!text)
+        return 0;
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+    size_t len = strlen(text);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    int ok = o && jerr == json_tokener_success && json_object_is_type(o, json_type_object);
+    /* Only whitespace may follow the object. */
+    for (size_t i = used; ok && i < len; i++)
+        if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
+            ok = 0;
+    json_object_put(o);
+    if (!ok)
+        return mmdx_fail(MMDX_EINVAL, "field '%s' is not a JSON object%s%s", field,
+                         jerr != json_tokener_success ? ": " : "",
+                         jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "");
+    return 0;
+}
+
+int mmdx_audit__bytea(const char *text, uint8_t *out, size_t len)
+{
+    if (!text || text[0] != '\\' || text[1] != 'x' || strlen(text + 2) != 2 * len)
+        return MMDX_EFORMAT;
+    return mmdx_unhex(text + 2, out, len);
+}
+
+int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t)
+{
+    PGresult *r;
+    int rc = mmdx_store__exec(s, "audit: lock the log",
+                              "SELECT last_seq, last_hash, now_us FROM mmdx.audit_head()", 0, NULL,
+                              PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    t->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    t->now_us = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    rc = mmdx_audit__bytea(PQgetvalue(r, 0, 1), t->hash, 32);
+    PQclear(r);
+    if (rc < 0)
+        return mmdx_fail(MMDX_EDB, "audit: the log's last hash is not 32 bytes [%s]", s->describe);
+    return 0;
+}
+
+static void hexbytea(const uint8_t *b, size_t n, char *out)
+{
+    out[0] = '\\';
+    out[1] = 'x';
+    mmdx_hex(b, n, out + 2);
+}
+
+int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
+{
+    int rc = 0;
+    size_t max = n < EVENTS_PER_STATEMENT ? n : EVENTS_PER_STATEMENT;
+    const char **params = calloc(max * EVENT_COLUMNS, sizeof *params);
+    char (*nums)[3][40] = calloc(max, sizeof *nums);
+    char (*hexes)[4][2 + 64 + 1] = calloc(max, sizeof *hexes);
+    size_t sql_cap = 512 + max * 400;
+    char *sql = malloc(sql_cap);
+    if (!params || !nums || !hexes || !sql) {
+        rc = mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+        goto done;
+    }
+    for (size_t start = 0; start < n && rc == 0; start += max) {
+        size_t m = n - start < max ? n - start : max;
+        size_t used = (size_t)snprintf(sql, sql_cap,
+            "INSERT INTO mmdx.audit_events (seq, ts, db_role, os_user, host, action, outcome, "
+            "object_type, object_id, patient, study_uid, run_id, object_sha256, detail, "
+            "prev_hash, hash, hmac) VALUES ");
+        for (size_t i = 0; i < m; i++) {
+            mmdx_event_rec *e = &ev[start + i];
+            e->seq = t->seq + 1;
+            e->ts_us = t->now_us;
+            e->db_role = s->role;
+            e->os_user = s->os_user;
+            e->host = s->host;
+            memcpy(e->prev_hash, t->hash, 32);
+            uint8_t h[32], mac[32];
+            if ((rc = mmdx_audit__event_hash(e, h)) < 0)
+                goto done;
+            snprintf(nums[i][0], sizeof nums[i][0], "%lld", (long long)e->seq);
+            /* Exact microseconds as text: to_timestamp() would go through float8. */
+            mmdx_audit__format_time(e->ts_us, nums[i][1], sizeof nums[i][1]);
+            snprintf(nums[i][2], sizeof nums[i][2], "%d", e->outcome);
+            hexbytea(e->prev_hash, 32, hexes[i][0]);
+            hexbytea(h, 32, hexes[i][1]);
+            if (e->object_sha256)
+                hexbytea(e->object_sha256, 32, hexes[i][3]);
+            if (s->have_key) {
+                if ((rc = mmdx_hmac_sha256(s->hmac_key, sizeof s->hmac_key, h, 32, mac)) < 0)
+                    goto done;
+                hexbytea(mac, 32, hexes[i][2]);
+            }
+            const char **p = params + i * EVENT_COLUMNS;
+            p[0] = nums[i][0];
+            p[1] = nums[i][1];
+            p[2] = e->db_role;
+            p[3] = e->os_user;
+            p[4] = e->host;
+            p[5] = e->action;
+            p[6] = nums[i][2];
+            p[7] = e->object_type;
+            p[8] = e->object_id;
+            p[9] = e->patient;
+            p[10] = e->study_uid;
+            p[11] = e->run_id;
+            p[12] = e->object_sha256 ? hexes[i][3] : NULL;
+            p[13] = e->detail;
+            p[14] = hexes[i][0];
+            p[15] = hexes[i][1];
+            p[16] = s->have_key ? hexes[i][2] : NULL;
+            size_t b = i * EVENT_COLUMNS;
+            used += (size_t)snprintf(sql + used, sql_cap - used,
+                "%s($%zu::bigint, $%zu::timestamptz, "
+                "$%zu, $%zu, $%zu, $%zu, $%zu::smallint, $%zu, $%zu, $%zu, $%zu, $%zu::uuid, "
+                "$%zu::bytea, $%zu, $%zu::bytea, $%zu::bytea, $%zu::bytea)",
+                i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9,
+                b + 10, b + 11, b + 12, b + 13, b + 14, b + 15, b + 16, b + 17);
+            if (used >= sql_cap) {
+                rc = mmdx_fail(MMDX_ERROR, "audit: statement buffer too small");
+                goto done;
+            }
+            t->seq = e->seq;
+            memcpy(t->hash, h, 32);
+        }
+        rc = mmdx_store__exec(s, "audit: append events", sql, (int)(m * EVENT_COLUMNS), params,
+                              PGRES_COMMAND_OK, NULL);
+    }
+done:
+    free(params);
+    free(nums);
+    free(hexes);
+    free(sql);
+    return rc;
+}
+
+typedef struct append_one_ctx {
+    const mmdx_audit_event *ev;
+    char *patient;
+    int64_t seq;
+} append_one_ctx;
+
+static int append_one(mmdx_store *s, void *vctx)
+{
+    append_one_ctx *c = vctx;
+    mmdx_chain_tail t;
+    int rc = mmdx_audit__lock_tail(s, &t);
+    if (rc < 0)
+        return rc;
+    mmdx_event_rec e = {0};
+    e.action = c->ev->action;
+    e.outcome = c->ev->outcome;
+    e.object_type = c->ev->object_type;
+    e.object_id = c->ev->object_id;
+    e.patient = c->patient;
+    e.study_uid = c->ev->study_uid;
+    e.run_id = c->ev->run_id;
+    e.object_sha256 = c->ev->object_sha256;
+    e.detail = c->ev->detail_json;
+    rc = mmdx_audit__append(s, &t, &e, 1);
+    c->seq = e.seq;
+    return rc;
+}
+
+int mmdx_store_audit(mmdx_store *s, const mmdx_audit_event *ev, int64_t *seq)
+{
+    int rc = mmdx_audit__check_action(ev->action);
+    if (rc < 0)
+        return rc;
+    if (ev->outcome != 0 && ev->outcome != 4 && ev->outcome != 8 && ev->outcome != 12)
+        return mmdx_fail(MMDX_EINVAL, "audit event: field 'outcome' must be 0, 4, 8 or 12, not %d",
+                         ev->outcome);
+    if ((rc = mmdx_audit__check_json_object(ev->detail_json, "detail")) < 0)
+        return rc;
+    if ((rc = mmdx_store__check_schema(s)) < 0)
+        return rc;
+    append_one_ctx c = {ev, NULL, 0};
+    if (ev->patient_id && (rc = mmdx_store_patient_key(s, ev->patient_id, &c.patient)) < 0)
+        return rc;
+    rc = mmdx_store__transaction(s, "audit: append event", append_one, &c, NULL);
+    free(c.patient);
+    if (rc == 0 && seq)
+        *seq = c.seq;
+    return rc;
+}

@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Runs and predictions: canonical hashes, batch storage, reviewer listings. */
+#include <json-c/json.h>
+#include <math.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "hash.h"
+#include "store_internal.h"
+
+#ifndef MMDX_VERSION_STRING
+#define MMDX_VERSION_STRING "unknown"
+#endif
+
+#define PREDICTIONS_PER_STATEMENT 1000
+#define PREDICTION_COLUMNS 9
+
+void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db_role,
+                          const char *os_user, const char *host, const char *mmdx_version,
+                          const char *model_sha256, const char *cohort_sha256, const char *plugins,
+                          const char *parameters, uint8_t out[32])
+{
+    mmdx_canon c = {0};
+    static const char prefix[] = "mmdx-run-v1";
+    mmdx_canon__bytes(&c, prefix, sizeof prefix);
+    mmdx_canon__text(&c, run_id);
+    mmdx_canon__u64(&c, (uint64_t)started_us);
+    mmdx_canon__text(&c, db_role);
+    mmdx_canon__text(&c, os_user);
+    mmdx_canon__text(&c, host);
+    mmdx_canon__text(&c, mmdx_version);
+    mmdx_canon__text(&c, model_sha256);
+    mmdx_canon__text(&c, cohort_sha256);
+    mmdx_canon__text(&c, plugins);
+    mmdx_canon__text(&c, parameters);
+    if (c.oom)
+        abort(); /* a few hundred bytes; a wrong hash would be worse than stopping */
+    mmdx_sha256(c.p, c.n, out);
+    mmdx_canon__free(&c);
+}
+
+void mmdx_audit__prediction_hash(const char *run_id, const char *patient, int pseudonymised,
+                                 const char *study_uid, double probability, int decision,
+                                 const char *contributions, const char *input_hashes,
+                                 uint8_t out[32])
+{
+    mmdx_canon c = {0};
+    static const char prefix[] = "mmdx-prediction-v1";
+    mmdx_canon__bytes(&c, prefix, sizeof prefix);
+    mmdx_canon__text(&c, run_id);
+    mmdx_canon__text(&c, patient);
+    uint8_t flag = pseudonymised ? 1 : 0;
+    mmdx_canon__bytes(&c, &flag, 1);
+    mmdx_canon__text(&c, study_uid);
+    uint64_t bits;
+    memcpy(&bits, &probability, sizeof bits);
+    mmdx_canon__u64(&c, bits);
+    mmdx_canon__u16(&c, (uint16_t)(int16_t)decision);
+    mmdx_canon__text(&c, contributions);
+    mmdx_canon__text(&c, input_hashes);
+    if (c.oom)
+        abort();
+    mmdx_sha256(c.p, c.n, out);
+    mmdx_canon__free(&c);
+}
+
+static void hexbytea(const uint8_t *b, char out[2 + 64 + 1])
+{
+    out[0] = '\\';
+    out[1] = 'x';
+    mmdx_hex(b, 32, out + 2);
+}
+
+static int new_uuid(char out[MMDX_RUN_ID_LEN])
+{
+    uint8_t b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return mmdx_fail(MMDX_ERROR, "run: the random generator failed");
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    char h[33];
+    mmdx_hex(b, 16, h);
+    snprintf(out, MMDX_RUN_ID_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+    return 0;
+}
+
+/* A run ID as the server prints it: lower-case canonical UUID. */
+static int check_uuid(const char *id, const char *field)
+{
+    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (!id || strlen(id) != sizeof pattern - 1)
+        return mmdx_fail(MMDX_EINVAL, "%s: not a run ID (a UUID like 1b4e28ba-2fa1-41d2-883f-0016d3cca427)",
+                         field);
+    for (size_t i = 0; pattern[i]; i++) {
+        char c = id[i];
+        if (pattern[i] == '-' ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return mmdx_fail(MMDX_EINVAL, "%s: \"%s\" is not a lower-case UUID", field, id);
+    }
+    return 0;
+}
+
+typedef struct run_ctx {
+    const mmdx_store_run *run;
+    const char *run_id;
+    const char *plugins;
+    const char *parameters;
+    const char *detail;
+} run_ctx;
+
+static int run_begin_tx(mmdx_store *s, void *vctx)
+{
+    run_ctx *c = vctx;
+    mmdx_chain_tail t;
+    int rc = mmdx_audit__lock_tail(s, &t);
+    if (rc < 0)
+        return rc;
+    char started[40];
+    mmdx_audit__format_time(t.now_us, started, sizeof started);
+    const char *params[] = {c->run_id, started, s->role, s->os_user, s->host, MMDX_VERSION_STRING,
+                            c->run->model_sha256, c->run->cohort_sha256, c->plugins, c->parameters};
+    rc = mmdx_store__exec(s, "run: insert",
+                          "INSERT INTO mmdx.runs (run_id, started_at, db_role, os_user, host, "
+                          "mmdx_version, model_sha256, cohort_sha256, plugins, parameters) VALUES "
+                          "($1::uuid, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10)",
+                          10, params, PGRES_COMMAND_OK, NULL);
+    if (rc < 0)
+        return rc;
+    uint8_t h[32];
+    mmdx_audit__run_hash(c->run_id, t.now_us, s->role, s->os_user, s->host, MMDX_VERSION_STRING,
+                         c->run->model_sha256, c->run->cohort_sha256, c->plugins, c->parameters, h);
+    mmdx_event_rec e = {0};
+    e.action = "run.start";
+    e.outcome = MMDX_OUTCOME_SUCCESS;
+    e.object_type = "run";
+    e.object_id = c->run_id;
+    e.run_id = c->run_id;
+    e.object_sha256 = h;
+    e.detail = c->detail;
+    return mmdx_audit__append(s, &t, &e, 1);
+}
+
+int mmdx_store_run_begin(mmdx_store *s, const mmdx_store_run *run, char run_id[MMDX_RUN_ID_LEN])
+{
+    int rc = mmdx_audit__check_json_object(run->parameters_json, "parameters");
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < run->n_plugins; i++)
+        if (!run->plugins[i].name || !*run->plugins[i].name)
+            return mmdx_fail(MMDX_EINVAL, "run: plugin %zu has no name", i);
+    if ((rc = mmdx_store__check_schema(s)) < 0)
+        return rc;
+    if ((rc = new_uuid(run_id)) < 0)
+        return rc;
+
+    json_object *arr = json_object_new_array();
+    json_object *det = json_object_new_object();
+    for (size_t i = 0; i < run->n_plugins; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(run->plugins[i].name));
+        json_object_object_add(o, "version", run->plugins[i].version
+                                                 ? json_object_new_string(run->plugins[i].version)
+                                                 : NULL);
+        json_object_object_add(o, "sha256", run->plugins[i].sha256
+                                                ? json_object_new_string(run->plugins[i].sha256)
+                                                : NULL);
+        json_object_array_add(arr, o);
+    }
+    json_object_object_add(det, "mmdx_version", json_object_new_string(MMDX_VERSION_STRING));
+    if (run->model_sha256)
+        json_object_object_add(det, "model_sha256", json_object_new_string(run->model_sha256));
+    if (run->cohort_sha256)
+        json_object_object_add(det, "cohort_sha256", json_object_new_string(run->cohort_sha256));
+    json_object_object_add(det, "plugins", json_object_get(arr));
+    run_ctx c = {run, run_id, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
+                 run->parameters_json ? run->parameters_json : "{}",
+                 json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN)};
+    rc = mmdx_store__transaction(s, "run: begin", run_begin_tx, &c, NULL);
+    json_object_put(arr);
+    json_object_put(det);
+    return rc;
+}
+
+int mmdx_store_run_end(mmdx_store *s, const char *run_id, int outcome, const char *summary_json)
+{
+    int rc = check_uuid(run_id, "run end: run ID");
+    if (rc < 0)
+        return rc;
+    mmdx_audit_event e = {0};
+    e.action = "run.end";
+    e.outcome = outcome;
+    e.object_type = "run";
+    e.object_id = run_id;
+    e.run_id = run_id;
+    e.detail_json = summary_json;
+    return mmdx_store_audit(s, &e, NULL);
+}
+
+/* ---- predictions ---- */
+
+typedef enum { P_NEW, P_DUPLICATE, P_CONFLICT, P_REPEAT_IN_BATCH } p_state;
+
+typedef struct pred_item {
+    char *patient; /* stored form */
+    char prob[32];
+    char decision[8];
+    uint8_t hash[32];
+    char hash_hex[2 + 64 + 1];
+    char stored_hex[2 + 64 + 1];
+    p_state state;
+    char *detail;
+} pred_item;
+
+typedef struct pred_ctx {
+    const char *run_id;
+    const mmdx_store_prediction *p;
+    pred_item *items;
+    size_t n;
+    mmdx_store_batch_result res;
+} pred_ctx;
+
+static int find_existing(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
+{
+    size_t sql_cap = 128 + m * 12;
+    char *sql = malloc(sql_cap);
+    const char **params = calloc(m + 1, sizeof *params);
+    int rc = 0;
+    if (!sql || !params) {
+        rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+        goto done;
+    }
+    size_t used = (size_t)snprintf(sql, sql_cap,
+        "SELECT patient, content_sha256 FROM mmdx.predictions WHERE run_id = $1::uuid AND patient IN (");
+    params[0] = c->run_id;
+    for (size_t i = 0; i < m; i++) {
+        params[i + 1] = c->items[start + i].patient;
+        used += (size_t)snprintf(sql + used, sql_cap - used, "%s$%zu", i ? ", " : "", i + 2);
+    }
+    snprintf(sql + used, sql_cap - used, ")");
+    PGresult *r;
+    rc = mmdx_store__exec(s, "predictions: look up stored rows", sql, (int)(m + 1), params,
+                          PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        goto done;
+    for (int row = 0; row < PQntuples(r); row++) {
+        const char *pat = PQgetvalue(r, row, 0);
+        for (size_t i = 0; i < m; i++) {
+            pred_item *it = &c->items[start + i];
+            if (it->state == P_NEW && strcmp(it->patient, pat) == 0) {
+                snprintf(it->stored_hex, sizeof it->stored_hex, "%s", PQgetvalue(r, row, 1));
+                it->state = strcmp(it->stored_hex, it->hash_hex) == 0 ? P_DUPLICATE : P_CONFLICT;
+            }
+        }
+    }
+    PQclear(r);
+done:
+    free(sql);
+    free(params);
+    return rc;
+}
+
+static int insert_new(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
+{
+    size_t sql_cap = 256 + m * (PREDICTION_COLUMNS * 10 + 40);
+    char *sql = malloc(sql_cap);
+    const char **params = calloc(m * PREDICTION_COLUMNS, sizeof *params);
+    int rc = 0;
+    if (!sql || !params) {
+        rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+        goto done;
+    }
+    size_t used = (size_t)snprintf(sql, sql_cap,
+        "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, "
+        "decision, contributions, input_hashes, content_sha256) VALUES ");
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) {
+        pred_item *it = &c->items[start + i];
+        const mmdx_store_prediction *p = &c->p[start + i];
+        if (it->state != P_NEW)
+            continue;
+        const char **q = params + k * PREDICTION_COLUMNS;
+        q[0] = c->run_id;
+        q[1] = it->patient;
+        q[2] = s->pseudonymise ? "t" : "f";
+        q[3] = p->study_uid;
+        q[4] = it->prob;
+        q[5] = p->decision < 0 ? NULL : it->decision;
+        q[6] = p->contributions_json ? p->contributions_json : "{}";
+        q[7] = p->input_hashes_json ? p->input_hashes_json : "{}";
+        q[8] = it->hash_hex;
+        size_t b = k * PREDICTION_COLUMNS;
+        used += (size_t)snprintf(sql + used, sql_cap - used,
+            "%s($%zu::uuid, $%zu, $%zu::boolean, $%zu, $%zu::float8, $%zu::smallint, $%zu, $%zu, $%zu::bytea)",
+            k ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9);
+        k++;
+    }
+    if (k)
+        rc = mmdx_store__exec(s, "predictions: insert", sql, (int)(k * PREDICTION_COLUMNS), params,
+                              PGRES_COMMAND_OK, NULL);
+done:
+    free(sql);
+    free(params);
+    return rc;
+}
+
+static int predictions_tx(mmdx_store *s, void *vctx)
+{
+    pred_ctx *c = vctx;
+    memset(&c->res, 0, sizeof c->res);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->items[i].state != P_REPEAT_IN_BATCH)
+            c->items[i].state = P_NEW;
+    mmdx_chain_tail t;
+    int rc = mmdx_audit__lock_tail(s, &t);
+    if (rc < 0)
+        return rc;
+    PGresult *r;
+    const char *rp[] = {c->run_id};
+    rc = mmdx_store__exec(s, "predictions: find the run",
+                          "SELECT 1 FROM mmdx.runs WHERE run_id = $1::uuid", 1, rp, PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    int found = PQntuples(r) == 1;
+    PQclear(r);
+    if (!found)
+        return mmdx_fail(MMDX_ENOTFOUND, "predictions: no run %s in the database [%s]", c->run_id,
+                         s->describe);
+    for (size_t start = 0; start < c->n; start += PREDICTIONS_PER_STATEMENT) {
+        size_t m = c->n - start < PREDICTIONS_PER_STATEMENT ? c->n - start : PREDICTIONS_PER_STATEMENT;
+        if ((rc = find_existing(s, c, start, m)) < 0)
+            return rc;
+        if ((rc = insert_new(s, c, start, m)) < 0)
+            return rc;
+        mmdx_store__fault(s, "between-statements");
+    }
+    mmdx_event_rec *ev = calloc(c->n ? c->n : 1, sizeof *ev);
+    if (!ev)
+        return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+    for (size_t i = 0; i < c->n; i++) {
+        pred_item *it = &c->items[i];
+        const mmdx_store_prediction *p = &c->p[i];
+        mmdx_event_rec *e = &ev[i];
+        e->object_type = "prediction";
+        e->patient = it->patient;
+        e->study_uid = p->study_uid;
+        e->run_id = c->run_id;
+        e->object_sha256 = it->hash;
+        free(it->detail);
+        it->detail = NULL;
+        json_object *d = json_object_new_object();
+        switch (it->state) {
+        case P_NEW:
+            e->action = "prediction.store";
+            e->outcome = MMDX_OUTCOME_SUCCESS;
+            json_object_object_add(d, "probability", json_object_new_double(p->probability));
+            if (p->decision >= 0)
+                json_object_object_add(d, "decision", json_object_new_int(p->decision));
+            c->res.stored++;
+            break;
+        case P_DUPLICATE:
+        case P_REPEAT_IN_BATCH:
+            e->action = "prediction.duplicate";
+            e->outcome = MMDX_OUTCOME_MINOR_FAILURE;
+            json_object_object_add(d, "reason", json_object_new_string(
+                "already stored for this run with the same content; not written again"));
+            c->res.duplicates++;
+            break;
+        case P_CONFLICT:
+            e->action = "prediction.conflict";
+            e->outcome = MMDX_OUTCOME_SERIOUS_FAILURE;
+            json_object_object_add(d, "reason", json_object_new_string(
+                "already stored for this run with different content; the stored prediction is kept"));
+            json_object_object_add(d, "stored_sha256", json_object_new_string(it->stored_hex + 2));
+            c->res.conflicts++;
+            break;
+        }
+        it->detail = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+        json_object_put(d);
+        e->detail = it->detail;
+        if (!it->detail) {
+            free(ev);
+            return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+        }
+    }
+    rc = mmdx_audit__append(s, &t, ev, c->n);
+    free(ev);
+    mmdx_store__fault(s, "after-events");
+    return rc;
+}
+
+static int check_prediction(const mmdx_store_prediction *p, size_t i)
+{
+    if (!p->patient_id || !*p->patient_id)
+        return mmdx_fail(MMDX_EINVAL, "prediction %zu: field 'patient_id' is empty", i);
+    if (!isfinite(p->probability) || p->probability < 0 || p->probability > 1)
+        return mmdx_fail(MMDX_EINVAL, "prediction %zu (patient %s): field 'probability' (%g) is not in [0, 1]",
+                         i, p->patient_id, p->probability);
+    if (p->decision < -1 || p->decision > 1)
+        return mmdx_fail(MMDX_EINVAL, "prediction %zu: field 'decision' must be -1, 0 or 1, not %d", i,
+                         p->decision);
+    char field[64];
+    snprintf(field, sizeof field, "prediction %zu: contributions", i);
+    int rc = mmdx_audit__check_json_object(p->contributions_json, field);
+    if (rc == 0) {
+        snprintf(field, sizeof field, "prediction %zu: input_hashes", i);
+        rc = mmdx_audit__check_json_object(p->input_hashes_json, field);
+    }
+    return rc;
+}
+
+int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_prediction *p,
+                           size_t n, mmdx_store_batch_result *res)
+{
+    if (res)
+        memset(res, 0, sizeof *res);
+    int rc = check_uuid(run_id, "predictions: run ID");
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = check_prediction(&p[i], i);
+    if (rc < 0)
+        return rc;
+    if (n == 0)
+        return 0;
+    if ((rc = mmdx_store__check_schema(s)) < 0)
+        return rc;
+    pred_ctx c = {run_id, p, calloc(n, sizeof(pred_item)), n, {0}};
+    if (!c.items)
+        return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        pred_item *it = &c.items[i];
+        if ((rc = mmdx_store_patient_key(s, p[i].patient_id, &it->patient)) < 0)
+            break;
+        snprintf(it->prob, sizeof it->prob, "%.17g", p[i].probability);
+        snprintf(it->decision, sizeof it->decision, "%d", p[i].decision);
+        const char *contrib = p[i].contributions_json ? p[i].contributions_json : "{}";
+        const char *inputs = p[i].input_hashes_json ? p[i].input_hashes_json : "{}";
+        mmdx_audit__prediction_hash(run_id, it->patient, s->pseudonymise, p[i].study_uid,
+                                    p[i].probability, p[i].decision, contrib, inputs, it->hash);
+        hexbytea(it->hash, it->hash_hex);
+        /* The same patient twice in one batch: the first is stored, later ones are replays. */
+        for (size_t j = 0; j < i; j++) {
+            if (c.items[j].state != P_REPEAT_IN_BATCH && strcmp(c.items[j].patient, it->patient) == 0) {
+                if (strcmp(c.items[j].hash_hex, it->hash_hex) != 0) {
+                    rc = mmdx_fail(MMDX_EINVAL,
+                                   "predictions %zu and %zu: the same patient with different results in one batch",
+                                   j, i);
+                }
+                it->state = P_REPEAT_IN_BATCH;
+                break;
+            }
+        }
+    }
+    int retries = 0;
+    if (rc == 0)
+        rc = mmdx_store__transaction(s, "predictions: store a batch", predictions_tx, &c, &retries);
+    if (rc == 0 && res) {
+        *res = c.res;
+        res->retries = retries;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(c.items[i].patient);
+        free(c.items[i].detail);
+    }
+    free(c.items);
+    return rc;
+}
+
+/* ---- reviewer listing ---- */
+
+int mmdx_store_results(mmdx_store *s, const char *run_id, const char *patient_id,
+                       int (*cb)(void *ctx, const mmdx_result_row *row), void *ctx, size_t *n)
+{
+    if (n)
+        *n = 0;
+    if ((!run_id || !*run_id) && (!patient_id || !*patient_id))
+        return mmdx_fail(MMDX_EINVAL, "results: name a run or a patient");
+    int rc = 0;
+    if (run_id && *run_id && (rc = check_uuid(run_id, "results: run ID")) < 0)
+        return rc;
+    char psn[MMDX_PSEUDONYM_LEN] = "";
+    if (patient_id && s->have_key && (rc = mmdx_store_pseudonym(s, patient_id, psn)) < 0)
+        return rc;
+    /* The review is recorded before anything is shown. */
+    json_object *d = json_object_new_object();
+    if (run_id && *run_id)
+        json_object_object_add(d, "run", json_object_new_string(run_id));
+    json_object_object_add(d, "query", json_object_new_string(patient_id ? "patient" : "run"));
+    mmdx_audit_event e = {0};
+    e.action = "results.view";
+    e.object_type = "prediction";
+    e.run_id = run_id && *run_id ? run_id : NULL;
+    e.detail_json = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
+    /* The event names the patient in stored form (pseudonym when pseudonymising). */
+    e.patient_id = patient_id;
+    rc = mmdx_store_audit(s, &e, NULL);
+    json_object_put(d);
+    if (rc < 0)
+        return rc;
+    const char *params[3] = {run_id && *run_id ? run_id : NULL, patient_id, psn[0] ? psn : NULL};
+    PGresult *r;
+    rc = mmdx_store__exec(s, "results: query",
+                          "SELECT run_id::text, patient, pseudonymised, study_uid, probability, decision, "
+                          "contributions, input_hashes, "
+                          "to_char(stored_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+                          "FROM mmdx.predictions WHERE ($1::uuid IS NULL OR run_id = $1::uuid) "
+                          "AND ($2::text IS NULL OR patient = $2 OR patient = $3) "
+                          "ORDER BY stored_at, run_id, patient",
+                          3, params, PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        mmdx_result_row row = {0};
+        row.run_id = PQgetvalue(r, i, 0);
+        row.patient = PQgetvalue(r, i, 1);
+        row.pseudonymised = PQgetvalue(r, i, 2)[0] == 't';
+        row.study_uid = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
+        row.probability = strtod(PQgetvalue(r, i, 4), NULL);
+        row.decision = PQgetisnull(r, i, 5) ? -1 : atoi(PQgetvalue(r, i, 5));
+        row.contributions = PQgetvalue(r, i, 6);
+        row.input_hashes = PQgetvalue(r, i, 7);
+        row.stored_at = PQgetvalue(r, i, 8);
+        rc = cb ? cb(ctx, &row) : 0;
+        if (n)
+            (*n)++;
+    }
+    PQclear(r);
+    return rc;
+}

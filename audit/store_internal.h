@@ -1,0 +1,156 @@
+/*
+ * audit/store_internal.h — shared by the audit library's files; not public.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef MMDX_AUDIT_STORE_INTERNAL_H
+#define MMDX_AUDIT_STORE_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define MMDX_STORE_KEY_LEN 32
+
+struct mmdx_store {
+    PGconn *conn;
+    char *conninfo;
+    char describe[512];
+    char role[128];
+    char os_user[128];
+    char host[256];
+    char origin[64];
+    int schema_checked;
+    int have_key;
+    uint8_t hmac_key[MMDX_STORE_KEY_LEN];
+    uint8_t pseudonym_key[MMDX_STORE_KEY_LEN];
+    int pseudonymise;
+    int max_retries;
+    /* Test hook: called at named points inside transactions (fault injection). */
+    void (*fault_hook)(void *ctx, const char *point);
+    void *fault_ctx;
+};
+
+/* ---- store.c ---- */
+
+/** Record a libpq result failure as MMDX_EDB: "<what>: <message> (SQLSTATE x)". */
+int mmdx_store__fail_result(mmdx_store *s, const PGresult *r, const char *what);
+
+/** Run a statement with text parameters; expects `want` status. *out (may be NULL) gets the result. */
+MMDX_RESULT_USED int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
+                                      const char *const *params, ExecStatusType want,
+                                      PGresult **out);
+
+/** 1 when the connection is broken (worth a reconnect and retry). */
+int mmdx_store__conn_lost(mmdx_store *s);
+
+/** Reconnect after a lost connection. */
+MMDX_RESULT_USED int mmdx_store__reconnect(mmdx_store *s);
+
+/** Fail unless the schema exists at a version this program handles. */
+MMDX_RESULT_USED int mmdx_store__check_schema(mmdx_store *s);
+
+/**
+ * Run fn(s, ctx) inside BEGIN ... COMMIT; when the connection is lost,
+ * reconnect and run it again (up to max_retries). fn must be re-runnable
+ * from scratch. *retries (may be NULL) gets the reconnections made.
+ */
+MMDX_RESULT_USED int mmdx_store__transaction(mmdx_store *s, const char *what,
+                                             int (*fn)(mmdx_store *s, void *ctx), void *ctx,
+                                             int *retries);
+
+void mmdx_store__fault(mmdx_store *s, const char *point);
+
+/** Test hook setter (tests/audit only). */
+void mmdx_store__set_fault_hook(mmdx_store *s, void (*hook)(void *ctx, const char *point),
+                                void *ctx);
+
+/** The backend's process ID (tests kill it to simulate a lost connection). */
+int mmdx_store__backend_pid(const mmdx_store *s);
+
+/* ---- event.c: canonical bytes and appending ---- */
+
+/** A complete event row, as hashed. */
+typedef struct mmdx_event_rec {
+    int64_t seq;
+    int64_t ts_us;
+    const char *db_role, *os_user, *host, *action;
+    int outcome;
+    const char *object_type, *object_id, *patient, *study_uid, *run_id;
+    const uint8_t *object_sha256; /* 32 bytes or NULL */
+    const char *detail;
+    uint8_t prev_hash[32];
+} mmdx_event_rec;
+
+/** hash = SHA-256(prev_hash || canonical bytes). */
+MMDX_RESULT_USED int mmdx_audit__event_hash(const mmdx_event_rec *e, uint8_t hash[32]);
+
+/** A growable byte buffer for canonical encodings. */
+typedef struct mmdx_canon {
+    uint8_t *p;
+    size_t n, cap;
+    int oom;
+} mmdx_canon;
+
+void mmdx_canon__bytes(mmdx_canon *c, const void *data, size_t len);
+void mmdx_canon__u64(mmdx_canon *c, uint64_t v);
+void mmdx_canon__u16(mmdx_canon *c, uint16_t v);
+void mmdx_canon__text(mmdx_canon *c, const char *s);
+void mmdx_canon__blob(mmdx_canon *c, const uint8_t *b, size_t len);
+void mmdx_canon__free(mmdx_canon *c);
+
+/** The chain's tail under the append lock (inside a transaction). */
+typedef struct mmdx_chain_tail {
+    int64_t seq;
+    uint8_t hash[32];
+    int64_t now_us;
+} mmdx_chain_tail;
+
+MMDX_RESULT_USED int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t);
+
+/**
+ * Append events after `t` (inside a transaction holding the lock): fills
+ * seq, ts_us, db_role, os_user, host and prev_hash, computes hashes and
+ * HMACs, inserts in multi-row statements, advances t.
+ */
+MMDX_RESULT_USED int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev,
+                                        size_t n);
+
+/** ISO 8601 UTC with microseconds ("2026-01-02T03:04:05.000006Z") of a time in microseconds. */
+void mmdx_audit__format_time(int64_t us, char *out, size_t n);
+
+/** Check an action name: [a-z0-9._-]+, at most 64 characters. */
+MMDX_RESULT_USED int mmdx_audit__check_action(const char *action);
+
+/** Validate that text is a JSON object (json-c). `field` names it in the message. */
+MMDX_RESULT_USED int mmdx_audit__check_json_object(const char *text, const char *field);
+
+/* ---- results.c ---- */
+
+/** SHA-256 of a run's canonical bytes. */
+void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db_role,
+                          const char *os_user, const char *host, const char *mmdx_version,
+                          const char *model_sha256, const char *cohort_sha256,
+                          const char *plugins, const char *parameters, uint8_t out[32]);
+
+/** SHA-256 of a prediction's canonical bytes. */
+void mmdx_audit__prediction_hash(const char *run_id, const char *patient, int pseudonymised,
+                                 const char *study_uid, double probability, int decision,
+                                 const char *contributions, const char *input_hashes,
+                                 uint8_t out[32]);
+
+/* ---- keys.c ---- */
+
+/** Load the site key file and derive the HMAC and pseudonym keys into s. */
+MMDX_RESULT_USED int mmdx_audit__load_site_key(mmdx_store *s, const char *path);
+
+/* ---- tree.c ---- */
+
+/** Leaf hashes of events 1..*n (all events when *n == 0 on entry), malloc'd. */
+MMDX_RESULT_USED int mmdx_audit__load_leaves(mmdx_store *s, uint64_t *n, uint8_t (**leaves)[32]);
+
+/** Decode a bytea in text ("\x..hex") of exactly `len` bytes. */
+MMDX_RESULT_USED int mmdx_audit__bytea(const char *text, uint8_t *out, size_t len);
+
+#endif

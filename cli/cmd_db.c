@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mmdx db: schema migrations, status, audited result listings, pseudonyms. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "error.h"
+#include "settings.h"
+#include "store.h"
+
+int mmdx_cli_store_open(mmdx_store **out, mmdx_audit_settings *set, const char *config_path,
+                        const char *db, const char *site_key, int pseudonymise)
+{
+    *out = NULL;
+    mmdx_config *cfg = NULL;
+    int rc = mmdx_config_load(&cfg, config_path);
+    if (rc == 0)
+        rc = mmdx_audit_settings_load(set, cfg);
+    mmdx_config_free(cfg);
+    if (rc == 0 && db)
+        rc = mmdx_audit_settings_set(&set->db, db);
+    if (rc == 0 && site_key)
+        rc = mmdx_audit_settings_set(&set->site_key_file, site_key);
+    if (rc == 0 && pseudonymise >= 0)
+        set->pseudonymise = pseudonymise;
+    if (rc < 0)
+        return rc;
+    mmdx_store_options o = {0};
+    o.conninfo = set->db; /* NULL: $MMDX_DB, then libpq's PG* variables */
+    o.site_key_file = set->site_key_file;
+    o.pseudonymise = set->pseudonymise;
+    return mmdx_store_open(out, &o);
+}
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "Usage: mmdx db migrate [options]          create or upgrade the database schema\n"
+            "       mmdx db status [options]           schema version and log identity\n"
+            "       mmdx db results (--run R | --patient ID) [options]\n"
+            "                                          list stored predictions (the review is audited)\n"
+            "       mmdx db pseudonym ID --site-key F  print the keyed pseudonym of a patient ID\n"
+            "\n"
+            "Options:\n"
+            "  --db CONNINFO    libpq connection string or URI (else [audit] db, else $MMDX_DB,\n"
+            "                   else the PG* environment variables). Prefer a ~/.pgpass file or\n"
+            "                   PGPASSFILE to a password in the string; it is never printed.\n"
+            "  --config F       site configuration ([audit] section)\n"
+            "  --site-key F     site key file (else [audit] site_key_file)\n"
+            "  --json           machine-readable output\n"
+            "  --csv            (results) CSV output\n"
+            "\n"
+            "`migrate` needs a role that may create schemas and roles; it is idempotent and safe\n"
+            "to run from several hosts at once. It creates the group roles mmdx_writer (stores\n"
+            "runs, predictions, events) and mmdx_reviewer (reads, its reviews audited); grant them\n"
+            "to login roles: GRANT mmdx_writer TO screening_host;\n"
+            "\n"
+            "Exit codes: 0 ok, 1 database failure, 2 bad usage, 3 bad input or schema mismatch.\n");
+}
+
+static void csv_cell(const char *s, int last)
+{
+    if (s) {
+        if (strpbrk(s, ",\"\r\n")) {
+            putchar('"');
+            for (const char *p = s; *p; p++) {
+                if (*p == '"')
+                    putchar('"');
+                putchar(*p);
+            }
+            putchar('"');
+        } else {
+            fputs(s, stdout);
+        }
+    }
+    putchar(last ? '\n' : ',');
+}
+
+typedef struct results_out {
+    int json, csv;
+    json_object *arr;
+} results_out;
+
+static int print_result(void *ctx, const mmdx_result_row *r)
+{
+    results_out *o = ctx;
+    char prob[32], dec[8];
+    snprintf(prob, sizeof prob, "%.17g", r->probability);
+    snprintf(dec, sizeof dec, "%d", r->decision);
+    if (o->json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "run_id", json_object_new_string(r->run_id));
+        json_object_object_add(j, "patient", json_object_new_string(r->patient));
+        json_object_object_add(j, "pseudonymised", json_object_new_boolean(r->pseudonymised));
+        json_object_object_add(j, "study_uid", r->study_uid ? json_object_new_string(r->study_uid) : NULL);
+        json_object_object_add(j, "probability", json_object_new_double(r->probability));
+        json_object_object_add(j, "decision", r->decision < 0 ? NULL : json_object_new_int(r->decision));
+        json_object_object_add(j, "contributions", json_tokener_parse(r->contributions));
+        json_object_object_add(j, "input_hashes", json_tokener_parse(r->input_hashes));
+        json_object_object_add(j, "stored_at", json_object_new_string(r->stored_at));
+        json_object_array_add(o->arr, j);
+    } else if (o->csv) {
+        csv_cell(r->run_id, 0);
+        csv_cell(r->patient, 0);
+        csv_cell(r->study_uid, 0);
+        csv_cell(prob, 0);
+        csv_cell(r->decision < 0 ? "" : dec, 0);
+        csv_cell(r->contributions, 0);
+        csv_cell(r->stored_at, 1);
+    } else {
+        printf("%-36s  %-24s  p=%.4f  decision=%s  %s\n", r->run_id, r->patient, r->probability,
+               r->decision < 0 ? "-" : (r->decision ? "positive" : "negative"), r->stored_at);
+    }
+    return 0;
+}
+
+int mmdx_cmd_db(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"site-key", required_argument, NULL, 'k'},
+                                         {"run", required_argument, NULL, 'r'},
+                                         {"patient", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"csv", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *config = NULL, *key = NULL, *run = NULL, *patient = NULL;
+    int json = 0, csv = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'c': config = optarg; break;
+        case 'k': key = optarg; break;
+        case 'r': run = optarg; break;
+        case 'p': patient = optarg; break;
+        case 'j': json = 1; break;
+        case 'v': csv = 1; break;
+        case 'h': help(stdout); return MMDX_EXIT_OK;
+        default: help(stderr); return MMDX_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        help(stderr);
+        return MMDX_EXIT_USAGE;
+    }
+    const char *sub = argv[optind++];
+    if (json && csv) {
+        fprintf(stderr, "mmdx db: --json and --csv exclude each other\n");
+        return MMDX_EXIT_USAGE;
+    }
+    int is_psn = strcmp(sub, "pseudonym") == 0;
+    if (!is_psn && optind < argc) {
+        fprintf(stderr, "mmdx db %s: unexpected argument \"%s\"\n", sub, argv[optind]);
+        return MMDX_EXIT_USAGE;
+    }
+    if (strcmp(sub, "migrate") && strcmp(sub, "status") && strcmp(sub, "results") && !is_psn) {
+        fprintf(stderr, "mmdx db: unknown subcommand \"%s\" (migrate, status, results, pseudonym)\n", sub);
+        return MMDX_EXIT_USAGE;
+    }
+    if (strcmp(sub, "results") == 0 && !run && !patient) {
+        fprintf(stderr, "mmdx db results: give --run R or --patient ID\n");
+        return MMDX_EXIT_USAGE;
+    }
+    if (is_psn && optind + 1 != argc) {
+        fprintf(stderr, "mmdx db pseudonym: give exactly one patient ID\n");
+        return MMDX_EXIT_USAGE;
+    }
+
+    mmdx_audit_settings set;
+    mmdx_store *s = NULL;
+    int rc = mmdx_cli_store_open(&s, &set, config, db, key, -1);
+    if (rc < 0) {
+        mmdx_audit_settings_clear(&set);
+        return mmdx_cli_report("db", rc);
+    }
+    int exit_code = MMDX_EXIT_OK;
+    if (strcmp(sub, "migrate") == 0) {
+        int applied = 0, version = 0;
+        rc = mmdx_store_migrate(s, &applied, &version);
+        if (rc == 0) {
+            if (json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "applied", json_object_new_int(applied));
+                json_object_object_add(o, "version", json_object_new_int(version));
+                json_object_object_add(o, "database", json_object_new_string(mmdx_store_describe(s)));
+                mmdx_cli_print_json(o);
+                json_object_put(o);
+            } else if (applied) {
+                printf("Applied %d migration%s; the schema is at version %d (%s).\n", applied,
+                       applied == 1 ? "" : "s", version, mmdx_store_describe(s));
+            } else {
+                printf("The schema is up to date at version %d (%s).\n", version, mmdx_store_describe(s));
+            }
+        }
+    } else if (strcmp(sub, "status") == 0) {
+        int version = 0;
+        const char *origin = NULL;
+        rc = mmdx_store_schema_version(s, &version);
+        if (rc == 0 && version > 0)
+            rc = mmdx_store_log_origin(s, &origin);
+        if (rc == 0 || rc == MMDX_ESCHEMA) {
+            if (json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "database", json_object_new_string(mmdx_store_describe(s)));
+                json_object_object_add(o, "role", json_object_new_string(mmdx_store_role(s)));
+                json_object_object_add(o, "schema_version", json_object_new_int(version));
+                json_object_object_add(o, "program_version", json_object_new_int(mmdx_store_code_version()));
+                json_object_object_add(o, "log", origin ? json_object_new_string(origin) : NULL);
+                mmdx_cli_print_json(o);
+                json_object_put(o);
+            } else {
+                printf("database        %s\nrole            %s\nschema version  %d (this mmdx: %d)\nlog             %s\n",
+                       mmdx_store_describe(s), mmdx_store_role(s), version, mmdx_store_code_version(),
+                       origin ? origin : "-");
+            }
+            if (rc == MMDX_ESCHEMA)
+                fprintf(stderr, "mmdx db status: %s\n", mmdx_last_error());
+            if (rc == 0 && version != mmdx_store_code_version())
+                exit_code = MMDX_EXIT_INPUT;
+        }
+    } else if (strcmp(sub, "results") == 0) {
+        results_out o = {json, csv, json ? json_object_new_array() : NULL};
+        if (csv)
+            printf("run_id,patient,study_uid,probability,decision,contributions,stored_at\n");
+        size_t n = 0;
+        rc = mmdx_store_results(s, run, patient, print_result, &o, &n);
+        if (rc == 0 && json)
+            mmdx_cli_print_json(o.arr);
+        if (rc == 0 && !json && !csv)
+            fprintf(stderr, "%zu prediction%s (this review was recorded in the audit log)\n", n,
+                    n == 1 ? "" : "s");
+        json_object_put(o.arr);
+    } else {
+        char psn[MMDX_PSEUDONYM_LEN];
+        rc = mmdx_store_pseudonym(s, argv[optind], psn);
+        if (rc == 0)
+            printf("%s\n", psn);
+    }
+    if (rc < 0 && rc != MMDX_ESCHEMA)
+        exit_code = mmdx_cli_report("db", rc);
+    else if (rc == MMDX_ESCHEMA && strcmp(sub, "status") != 0)
+        exit_code = mmdx_cli_report("db", rc);
+    mmdx_store_free(s);
+    mmdx_audit_settings_clear(&set);
+    return exit_code;
+}

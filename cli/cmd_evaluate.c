@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "cli.h"
+#include "error.h"
+#include "fusion_input.h"
+#include "model_session.h"
+#include "report.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "Usage: mmdx evaluate --model M.mmdx --cohort C.csv [--features F.csv] [--json]\n"
+            "\n"
+            "Score a labelled cohort with a model and report AUROC, AUPRC, Brier score,\n"
+            "calibration slope and intercept, and the confusion matrix at the model's threshold,\n"
+            "over all patients and for each combination of modalities present.\n"
+            "\n"
+            "  --model M.mmdx     model file (integrity always checked)\n"
+            "  --cohort C.csv     cohort manifest with a 0/1 label column\n"
+            "  --features F.csv   feature table instead of running the encoders\n"
+            "  --key FILE         site key to verify the model's signature (else $MMDX_MODEL_KEY)\n"
+            "  --require-signed   refuse a model without a valid signature (also\n"
+            "                     $MMDX_REQUIRE_SIGNED_MODELS=1)\n"
+            "  --keep-going       encoders: a failing input marks that modality missing\n"
+            "  --threads N        worker threads\n"
+            "  --config F         site configuration\n"
+            "  --json             print the report as JSON\n"
+            "  --no-progress      no progress display\n"
+            "\n"
+            "Exit codes: 0 done; 1 runtime failure; 2 usage; 3 bad input or a feature schema /\n"
+            "encoder version that differs from training; 4 the model file is altered, truncated\n"
+            "or its signature does not verify.\n");
+}
+
+int mmdx_cmd_evaluate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'},   {"cohort", required_argument, NULL, 'C'},
+        {"features", required_argument, NULL, 'F'}, {"key", required_argument, NULL, 'K'},
+        {"require-signed", no_argument, NULL, 'R'}, {"keep-going", no_argument, NULL, 'g'},
+        {"threads", required_argument, NULL, 't'}, {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},          {"no-progress", no_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *model_path = NULL, *cohort = NULL, *features = NULL, *key = NULL, *config = NULL;
+    int require = 0, keep_going = 0, threads = 0, json = 0, progress = 1, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'C': cohort = optarg; break;
+        case 'F': features = optarg; break;
+        case 'K': key = optarg; break;
+        case 'R': require = 1; break;
+        case 'g': keep_going = 1; break;
+        case 't':
+            if (!(threads = mmdx_cli_parse_threads(optarg))) {
+                fprintf(stderr, "mmdx evaluate: --threads \"%s\": expected 1..1024\n", optarg);
+                return MMDX_EXIT_USAGE;
+            }
+            break;
+        case 'c': config = optarg; break;
+        case 'j': json = 1; break;
+        case 'P': progress = 0; break;
+        case 'h': help(stdout); return MMDX_EXIT_OK;
+        default: help(stderr); return MMDX_EXIT_USAGE;
+        }
+    }
+    if (optind < argc || !model_path || (!cohort && !features)) {
+        fprintf(stderr, "mmdx evaluate: give --model M and --cohort C (and/or --features F)\n");
+        return MMDX_EXIT_USAGE;
+    }
+    mmdx_cli_env env;
+    int rc = mmdx_cli_env_open(&env, config, threads, json);
+    if (rc < 0)
+        return mmdx_cli_report("evaluate", rc);
+    omp_set_num_threads(env.threads > 0 ? env.threads : 1);
+    mmdx_model_session s;
+    mmdx_fusion_input *in = NULL;
+    mmdx_report *rep = NULL;
+    double *prob = NULL, *contrib = NULL;
+    rc = mmdx_model_session_open(&s, env.registry, model_path, key, require);
+    if (!rc) {
+        mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_REQUIRED, s.file,
+                                        env.registry, env.config, env.threads, keep_going,
+                                        progress ? stderr : NULL};
+        rc = mmdx_fusion_input_load(&in, &io);
+    }
+    if (!rc) {
+        prob = malloc((in->n + 1) * sizeof *prob);
+        contrib = malloc((in->n * in->n_modalities + 1) * sizeof *contrib);
+        if (!prob || !contrib)
+            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    }
+    if (!rc) {
+        mmdx_error err;
+        memset(&err, 0, sizeof err);
+        if ((rc = s.plugin->fusion.predict(s.model, &in->ds, prob, contrib, &err)) != 0)
+            rc = mmdx_fail_from(&err, rc);
+    }
+    if (!rc)
+        rc = mmdx_report_new(&rep, &in->ds, prob, s.file->threshold);
+    int exit_code = MMDX_EXIT_OK;
+    if (rc) {
+        exit_code = mmdx_cli_report("evaluate", rc);
+    } else if (json) {
+        json_object *o = mmdx_report_json(rep);
+        json_object_object_add(o, "model", json_object_new_string(model_path));
+        json_object_object_add(o, "model_sha256", json_object_new_string(s.file->sha256));
+        json_object_object_add(o, "fusion", json_object_new_string(s.file->fusion));
+        json_object_object_add(o, "classifier", json_object_new_string(s.file->classifier));
+        json_object_object_add(o, "signature_verified", json_object_new_boolean(s.file->signature_verified));
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+    } else {
+        printf("model %s: %s fusion / %s, trained %s on %zu patients; signature %s\n", model_path,
+               s.file->fusion, s.file->classifier, s.file->created, s.file->n_train,
+               s.file->signature_verified ? "verified" : s.file->is_signed ? "present, not verified (no key)"
+                                                                           : "none");
+        mmdx_report_print(rep, stdout);
+    }
+    free(prob);
+    free(contrib);
+    mmdx_report_free(rep);
+    mmdx_fusion_input_free(in);
+    mmdx_model_session_close(&s);
+    mmdx_cli_env_close(&env);
+    return exit_code;
+}

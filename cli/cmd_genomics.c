@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `mmdx genomics score`: polygenic scores of every sample of a VCF/BCF, PLINK 2-compatible. */
+#include <getopt.h>
+#include <htslib/hts_log.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "error.h"
+#include "prs.h"
+#include "scorefile.h"
+#include "vcf.h"
+
+static void help_top(FILE *f)
+{
+    fprintf(f, "Usage: mmdx genomics <subcommand> [options]\n"
+               "\n"
+               "Subcommands:\n"
+               "  score   polygenic scores of every sample of a VCF/BCF (PLINK 2-compatible)\n"
+               "\n"
+               "The genomics encoder itself runs through `mmdx encode` (see docs/genomics.md).\n");
+}
+
+static void help_score(FILE *f)
+{
+    fprintf(
+        f,
+        "Usage: mmdx genomics score --vcf V --score S [--score S2 ...] [--out O.tsv] [options]\n"
+        "\n"
+        "Scores every sample of V (VCF, bgzipped VCF or BCF) with PGS Catalog scoring files\n"
+        "(gzip allowed). Rows match on chromosome (chr1 = 1), position and alleles, then on\n"
+        "the flipped strand; rows without positions match by rsID. Sums and averages equal\n"
+        "plink2 --score ... cols=+scoresums on the same variants.\n"
+        "\n"
+        "Output (TSV, --out or stdout): #IID, then per score <name>_ALLELE_CT, <name>_SUM,\n"
+        "<name>_AVG. A matching summary per score goes to stderr (or stdout with --json).\n"
+        "\n"
+        "  --vcf V               input VCF/BCF (required)\n"
+        "  --score S             scoring file; repeat for several scores (required)\n"
+        "  --out O.tsv           output table (default: stdout); written atomically\n"
+        "  --log L.tsv           per-row match log: the rule that matched or why not\n"
+        "  --threads N           BGZF decompression threads (default 2)\n"
+        "  --dosage gt|ds|gp     genotype source (default gt; ds/gp use FORMAT/DS or GP)\n"
+        "  --exact-dosage        keep DS/GP dosages exact (default: 1/16384 steps, as plink2)\n"
+        "  --keep-ambiguous      keep strand-ambiguous A/T and C/G rows (never flipped)\n"
+        "  --no-mean-imputation  a missing genotype adds nothing (default: 2 x frequency)\n"
+        "  --min-overlap F       refuse a score matching less than F of its rows (default 0.75)\n"
+        "  --regions auto|yes|no read only the scored regions through the .tbi/.csi index\n"
+        "                        (auto: when indexed and every row has a position)\n"
+        "  --json                print the summary as JSON on stdout (needs --out)\n"
+        "  --quiet               no summary, no progress\n"
+        "\n"
+        "Exit codes: 0 ok; 2 bad command line; 3 bad input (malformed file, sample or column\n"
+        "missing, overlap below the minimum); 1 other failures.\n");
+}
+
+typedef struct progress_ctx {
+    int tty, quiet;
+    double start, last;
+} progress_ctx;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void on_progress(void *ctx_, const mmdx_vcf_site *site, uint64_t n)
+{
+    progress_ctx *c = ctx_;
+    if (c->quiet)
+        return;
+    double t = now_s();
+    if (t - c->last < (c->tty ? 0.2 : 5.0))
+        return;
+    c->last = t;
+    fprintf(stderr, "%sscore: %llu records matched so far, at %s:%lld, %.1f s%s", c->tty ? "\r" : "",
+            (unsigned long long)n, site->chrom, (long long)site->pos, t - c->start,
+            c->tty ? "   " : "\n");
+    fflush(stderr);
+}
+
+static json_object *stats_json(const mmdx_scorefile *sf, const mmdx_prs_stats *st)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(sf->name));
+    json_object_object_add(o, "file", json_object_new_string(sf->path));
+    json_object_object_add(o, "rows", json_object_new_int64((int64_t)st->rows));
+    json_object_object_add(o, "matched", json_object_new_int64((int64_t)st->matched));
+    json_object_object_add(o, "flipped", json_object_new_int64((int64_t)st->flipped));
+    json_object_object_add(o, "by_rsid", json_object_new_int64((int64_t)st->by_rsid));
+    json_object_object_add(o, "multiallelic", json_object_new_int64((int64_t)st->multiallelic));
+    json_object_object_add(o, "ambiguous_dropped", json_object_new_int64((int64_t)st->ambiguous_dropped));
+    json_object_object_add(o, "unmatched", json_object_new_int64((int64_t)st->unmatched));
+    json_object_object_add(o, "unusable", json_object_new_int64((int64_t)st->unusable));
+    json_object_object_add(o, "all_missing", json_object_new_int64((int64_t)st->all_missing));
+    json_object_object_add(o, "overlap", json_object_new_double(st->overlap));
+    return o;
+}
+
+static int fail_with(const mmdx_error *e, int rc)
+{
+    mmdx_fail_from(e, rc);
+    return mmdx_cli_report("genomics score", rc);
+}
+
+static int cmd_score(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"vcf", required_argument, NULL, 'v'},     {"score", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'o'},     {"log", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 't'}, {"dosage", required_argument, NULL, 'd'},
+        {"exact-dosage", no_argument, NULL, 'x'},  {"keep-ambiguous", no_argument, NULL, 'a'},
+        {"no-mean-imputation", no_argument, NULL, 'n'},
+        {"min-overlap", required_argument, NULL, 'm'},
+        {"regions", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *vcf = NULL, *out = NULL, *log = NULL;
+    const char **score_paths = calloc((size_t)argc + 1, sizeof *score_paths);
+    size_t n_paths = 0;
+    int threads = 2, json = 0, quiet = 0, c;
+    mmdx_prs_options opt;
+    mmdx_prs_options_init(&opt);
+    if (!score_paths)
+        return MMDX_EXIT_FAILURE;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hv:s:o:l:t:d:xanm:r:jq", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'v': vcf = optarg; break;
+        case 's': score_paths[n_paths++] = optarg; break;
+        case 'o': out = optarg; break;
+        case 'l': log = optarg; break;
+        case 't':
+            if (!(threads = mmdx_cli_parse_threads(optarg))) {
+                fprintf(stderr, "mmdx genomics score: --threads '%s' is not a positive integer\n", optarg);
+                free(score_paths);
+                return MMDX_EXIT_USAGE;
+            }
+            break;
+        case 'd':
+            if (!strcmp(optarg, "gt"))
+                opt.dosage = MMDX_DOSAGE_GT;
+            else if (!strcmp(optarg, "ds"))
+                opt.dosage = MMDX_DOSAGE_DS;
+            else if (!strcmp(optarg, "gp"))
+                opt.dosage = MMDX_DOSAGE_GP;
+            else {
+                fprintf(stderr, "mmdx genomics score: --dosage '%s': expected gt, ds or gp\n", optarg);
+                free(score_paths);
+                return MMDX_EXIT_USAGE;
+            }
+            break;
+        case 'x': opt.exact_dosage = 1; break;
+        case 'a': opt.keep_ambiguous = 1; break;
+        case 'n': opt.mean_impute = 0; break;
+        case 'm':
+            opt.min_overlap = strtod(optarg, &end);
+            if (end == optarg || *end || !(opt.min_overlap >= 0 && opt.min_overlap <= 1)) {
+                fprintf(stderr, "mmdx genomics score: --min-overlap '%s': expected a number in [0,1]\n",
+                        optarg);
+                free(score_paths);
+                return MMDX_EXIT_USAGE;
+            }
+            break;
+        case 'r':
+            if (!strcmp(optarg, "auto"))
+                opt.use_index = -1;
+            else if (!strcmp(optarg, "yes"))
+                opt.use_index = 1;
+            else if (!strcmp(optarg, "no"))
+                opt.use_index = 0;
+            else {
+                fprintf(stderr, "mmdx genomics score: --regions '%s': expected auto, yes or no\n", optarg);
+                free(score_paths);
+                return MMDX_EXIT_USAGE;
+            }
+            break;
+        case 'j': json = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': help_score(stdout); free(score_paths); return MMDX_EXIT_OK;
+        default: help_score(stderr); free(score_paths); return MMDX_EXIT_USAGE;
+        }
+    }
+    const char *problem = NULL;
+    if (optind < argc)
+        problem = "unexpected argument";
+    else if (!vcf)
+        problem = "--vcf is required";
+    else if (n_paths == 0)
+        problem = "at least one --score is required";
+    else if (json && (!out || !strcmp(out, "-")))
+        problem = "--json prints on stdout, so the table needs --out FILE";
+    if (problem) {
+        fprintf(stderr, "mmdx genomics score: %s%s%s (see --help)\n", problem,
+                optind < argc ? " " : "", optind < argc ? argv[optind] : "");
+        free(score_paths);
+        return MMDX_EXIT_USAGE;
+    }
+    hts_set_log_level(HTS_LOG_OFF); /* our messages name file and line; htslib's would repeat them */
+
+    mmdx_error e = {0};
+    int rc = 0;
+    mmdx_scorefile **scores = calloc(n_paths, sizeof *scores);
+    mmdx_vcf *v = NULL;
+    mmdx_prs *p = NULL;
+    if (!scores) {
+        free(score_paths);
+        return MMDX_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < n_paths && rc == 0; i++) {
+        rc = mmdx_scorefile_read(&scores[i], score_paths[i], &e);
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            if (!strcmp(scores[j]->name, scores[i]->name))
+                rc = mmdx_error_set(&e, MMDX_EINVAL,
+                                    "%s and %s are both named '%s': output columns would clash",
+                                    scores[j]->path, scores[i]->path, scores[i]->name);
+    }
+    if (rc == 0)
+        rc = mmdx_vcf_open(&v, vcf, threads, 1, &e);
+    if (rc == 0)
+        rc = mmdx_prs_new(&p, (const mmdx_scorefile *const *)scores, n_paths, mmdx_vcf_n_samples(v),
+                          &opt, &e);
+    progress_ctx pc = {isatty(2), quiet || json, now_s(), now_s()};
+    if (rc == 0)
+        rc = mmdx_prs_run(p, v, on_progress, &pc, &e);
+    if (pc.tty && !pc.quiet && pc.last > pc.start)
+        fputs("\r\033[K", stderr);
+    if (rc == 0 && !quiet) {
+        json_object *arr = json ? json_object_new_array() : NULL;
+        for (size_t i = 0; i < n_paths; i++) {
+            mmdx_prs_stats st;
+            mmdx_prs_get_stats(p, i, &st);
+            if (json)
+                json_object_array_add(arr, stats_json(scores[i], &st));
+            else
+                fprintf(stderr,
+                        "%s: %zu of %zu variants matched (%.1f%%): %zu flipped, %zu by rsID, %zu "
+                        "multi-allelic; %zu strand-ambiguous excluded, %zu unmatched, %zu unusable\n",
+                        scores[i]->name, st.matched, st.rows, 100.0 * st.overlap, st.flipped,
+                        st.by_rsid, st.multiallelic, st.ambiguous_dropped, st.unmatched, st.unusable);
+        }
+        if (json) {
+            json_object *root = json_object_new_object();
+            json_object_object_add(root, "vcf", json_object_new_string(vcf));
+            json_object_object_add(root, "samples",
+                                   json_object_new_int64((int64_t)mmdx_vcf_n_samples(v)));
+            json_object_object_add(root, "scores", arr);
+            json_object_object_add(root, "out", json_object_new_string(out));
+            json_object_object_add(root, "seconds", json_object_new_double(now_s() - pc.start));
+            mmdx_cli_print_json(root);
+            json_object_put(root);
+        }
+    }
+    /* the log is written even when the overlap check fails: it is what explains the failure */
+    if (rc == 0 && log)
+        rc = mmdx_prs_write_log(p, log, &e);
+    if (rc == 0)
+        rc = mmdx_prs_check_overlap(p, &e);
+    if (rc == 0)
+        rc = mmdx_prs_write_table(p, v, out, &e);
+    int exit_code = rc < 0 ? fail_with(&e, rc) : MMDX_EXIT_OK;
+    mmdx_prs_free(p);
+    mmdx_vcf_free(v);
+    for (size_t i = 0; i < n_paths; i++)
+        mmdx_scorefile_free(scores[i]);
+    free(scores);
+    free(score_paths);
+    return exit_code;
+}
+
+int mmdx_cmd_genomics(int argc, char **argv)
+{
+    if (argc < 2) {
+        help_top(stderr);
+        return MMDX_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        help_top(stdout);
+        return MMDX_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "score"))
+        return cmd_score(argc - 1, argv + 1);
+    fprintf(stderr, "mmdx genomics: unknown subcommand \"%s\" (see mmdx genomics --help)\n", argv[1]);
+    return MMDX_EXIT_USAGE;
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <omp.h>
+
+#include "cli.h"
+#include "csv.h"
+#include "error.h"
+#include "fusion_input.h"
+#include "model_session.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "Usage: mmdx predict --model M.mmdx --cohort C.csv --out P.csv [--features F.csv]\n"
+            "\n"
+            "Write each patient's risk: patient_id, probability, decision (1 when probability >=\n"
+            "the model's threshold), then per modality its contribution to the log-odds\n"
+            "(contribution.<modality>; empty when the patient does not have that modality).\n"
+            "Labels are not needed.\n"
+            "\n"
+            "  --model M.mmdx     model file (integrity always checked)\n"
+            "  --cohort C.csv     cohort manifest\n"
+            "  --features F.csv   feature table instead of running the encoders\n"
+            "  --out P.csv        predictions, written atomically ('-' for standard output)\n"
+            "  --key FILE         site key to verify the model's signature (else $MMDX_MODEL_KEY)\n"
+            "  --require-signed   refuse a model without a valid signature (also\n"
+            "                     $MMDX_REQUIRE_SIGNED_MODELS=1)\n"
+            "  --keep-going       encoders: a failing input marks that modality missing\n"
+            "  --threads N        worker threads\n"
+            "  --config F         site configuration\n"
+            "  --json             print a summary as JSON\n"
+            "  --no-progress      no progress display\n"
+            "\n"
+            "Exit codes: 0 done; 1 runtime failure; 2 usage; 3 bad input or a feature schema /\n"
+            "encoder version that differs from training; 4 the model file is altered, truncated\n"
+            "or its signature does not verify.\n");
+}
+
+static void write_rows(FILE *f, const mmdx_fusion_input *in, const double *prob, const double *contrib,
+                       double threshold)
+{
+    size_t M = in->n_modalities;
+    fprintf(f, "patient_id,probability,decision");
+    for (size_t m = 0; m < M; m++)
+        fprintf(f, ",contribution.%s", in->modalities[m]);
+    fputc('\n', f);
+    for (size_t i = 0; i < in->n; i++) {
+        mmdx_csv_write_field(f, in->ids[i], ',');
+        fprintf(f, ",%.10g,%d", prob[i], prob[i] >= threshold);
+        for (size_t m = 0; m < M; m++) {
+            if (in->present[i * M + m])
+                fprintf(f, ",%.6g", contrib[i * M + m]);
+            else
+                fputc(',', f);
+        }
+        fputc('\n', f);
+    }
+}
+
+static int write_predictions(const char *path, const mmdx_fusion_input *in, const double *prob,
+                             const double *contrib, double threshold)
+{
+    if (strcmp(path, "-") == 0) {
+        write_rows(stdout, in, prob, contrib, threshold);
+        return fflush(stdout) == 0 ? 0 : mmdx_fail(MMDX_EIO, "standard output: write failed");
+    }
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 16);
+    if (!tmp)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd), unlink(tmp);
+        free(tmp);
+        return mmdx_fail(MMDX_EIO, "%s: cannot create: %s", path, strerror(e));
+    }
+    write_rows(f, in, prob, contrib, threshold);
+    int ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        free(tmp);
+        return mmdx_fail(MMDX_EIO, "%s: write failed", path);
+    }
+    free(tmp);
+    return 0;
+}
+
+int mmdx_cmd_predict(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'},   {"cohort", required_argument, NULL, 'C'},
+        {"features", required_argument, NULL, 'F'}, {"out", required_argument, NULL, 'o'},
+        {"key", required_argument, NULL, 'K'},     {"require-signed", no_argument, NULL, 'R'},
+        {"keep-going", no_argument, NULL, 'g'},    {"threads", required_argument, NULL, 't'},
+        {"config", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
+        {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *model_path = NULL, *cohort = NULL, *features = NULL, *key = NULL, *config = NULL,
+               *out = NULL;
+    int require = 0, keep_going = 0, threads = 0, json = 0, progress = 1, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'C': cohort = optarg; break;
+        case 'F': features = optarg; break;
+        case 'o': out = optarg; break;
+        case 'K': key = optarg; break;
+        case 'R': require = 1; break;
+        case 'g': keep_going = 1; break;
+        case 't':
+            if (!(threads = mmdx_cli_parse_threads(optarg))) {
+                fprintf(stderr, "mmdx predict: --threads \"%s\": expected 1..1024\n", optarg);
+                return MMDX_EXIT_USAGE;
+            }
+            break;
+        case 'c': config = optarg; break;
+        case 'j': json = 1; break;
+        case 'P': progress = 0; break;
+        case 'h': help(stdout); return MMDX_EXIT_OK;
+        default: help(stderr); return MMDX_EXIT_USAGE;
+        }
+    }
+    if (optind < argc || !model_path || !out || (!cohort && !features)) {
+        fprintf(stderr, "mmdx predict: give --model M, --out P.csv and --cohort C (and/or --features F)\n");
+        return MMDX_EXIT_USAGE;
+    }
+    if (json && strcmp(out, "-") == 0) {
+        fprintf(stderr, "mmdx predict: --json and --out - both write to standard output\n");
+        return MMDX_EXIT_USAGE;
+    }
+    mmdx_cli_env env;
+    int rc = mmdx_cli_env_open(&env, config, threads, json);
+    if (rc < 0)
+        return mmdx_cli_report("predict", rc);
+    omp_set_num_threads(env.threads > 0 ? env.threads : 1);
+    mmdx_model_session s;
+    mmdx_fusion_input *in = NULL;
+    double *prob = NULL, *contrib = NULL;
+    rc = mmdx_model_session_open(&s, env.registry, model_path, key, require);
+    if (!rc) {
+        mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_OPTIONAL, s.file,
+                                        env.registry, env.config, env.threads, keep_going,
+                                        progress ? stderr : NULL};
+        rc = mmdx_fusion_input_load(&in, &io);
+    }
+    if (!rc) {
+        prob = malloc((in->n + 1) * sizeof *prob);
+        contrib = malloc((in->n * in->n_modalities + 1) * sizeof *contrib);
+        if (!prob || !contrib)
+            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    }
+    if (!rc) {
+        mmdx_error err;
+        memset(&err, 0, sizeof err);
+        if ((rc = s.plugin->fusion.predict(s.model, &in->ds, prob, contrib, &err)) != 0)
+            rc = mmdx_fail_from(&err, rc);
+    }
+    if (!rc)
+        rc = write_predictions(out, in, prob, contrib, s.file->threshold);
+    int exit_code = MMDX_EXIT_OK;
+    if (rc) {
+        exit_code = mmdx_cli_report("predict", rc);
+    } else {
+        size_t positive = 0;
+        for (size_t i = 0; i < in->n; i++)
+            positive += prob[i] >= s.file->threshold;
+        if (json) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "model", json_object_new_string(model_path));
+            json_object_object_add(o, "model_sha256", json_object_new_string(s.file->sha256));
+            json_object_object_add(o, "patients", json_object_new_int64((int64_t)in->n));
+            json_object_object_add(o, "positive_decisions", json_object_new_int64((int64_t)positive));
+            json_object_object_add(o, "threshold", json_object_new_double(s.file->threshold));
+            json_object_object_add(o, "signature_verified", json_object_new_boolean(s.file->signature_verified));
+            json_object_object_add(o, "out", json_object_new_string(out));
+            puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            json_object_put(o);
+        } else {
+            fprintf(stderr, "mmdx predict: %zu patients, %zu at or above the threshold %.4g -> %s\n", in->n,
+                    positive, s.file->threshold, out);
+        }
+    }
+    free(prob);
+    free(contrib);
+    mmdx_fusion_input_free(in);
+    mmdx_model_session_close(&s);
+    mmdx_cli_env_close(&env);
+    return exit_code;
+}

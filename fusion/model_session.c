@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "model_session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "error.h"
+
+void mmdx_model_key_free(uint8_t *key, size_t key_len)
+{
+    if (key)
+        OPENSSL_cleanse(key, key_len);
+    free(key);
+}
+
+int mmdx_model_key_from_env(uint8_t **key, size_t *key_len, const char *key_path)
+{
+    *key = NULL;
+    *key_len = 0;
+    const char *path = key_path ? key_path : getenv("MMDX_MODEL_KEY");
+    if (!path || !*path)
+        return 0;
+    return mmdx_model_key_read(key, key_len, path);
+}
+
+int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r, const char *path,
+                            const char *key_path, int require_signed)
+{
+    memset(s, 0, sizeof *s);
+    const char *env = getenv("MMDX_REQUIRE_SIGNED_MODELS");
+    if (env && strcmp(env, "1") == 0)
+        require_signed = 1;
+    uint8_t *key;
+    size_t key_len;
+    int rc = mmdx_model_key_from_env(&key, &key_len, key_path);
+    if (rc)
+        return rc;
+    rc = mmdx_model_file_read(&s->file, path, key, key_len, require_signed);
+    mmdx_model_key_free(key, key_len);
+    if (rc)
+        return rc;
+    s->plugin = mmdx_registry_find(r, s->file->fusion);
+    if (!s->plugin || s->plugin->info.kind != MMDX_PLUGIN_FUSION) {
+        rc = mmdx_fail(MMDX_ENOTFOUND, "%s: the model needs the fusion plugin '%s' (version %s), which is not loaded",
+                       path, s->file->fusion, s->file->fusion_version);
+    } else {
+        mmdx_error err;
+        memset(&err, 0, sizeof err);
+        rc = s->plugin->fusion.load(&s->model, s->file->blob, s->file->blob_len, &err);
+        if (rc) {
+            char msg[MMDX_ERROR_MESSAGE_MAX];
+            snprintf(msg, sizeof msg, "%s", err.message);
+            rc = mmdx_fail(rc, "%s: %s", path, msg[0] ? msg : "the fusion plugin cannot load the model");
+        }
+    }
+    if (rc)
+        mmdx_model_session_close(s);
+    return rc;
+}
+
+void mmdx_model_session_close(mmdx_model_session *s)
+{
+    if (s->model && s->plugin)
+        s->plugin->fusion.free_model(s->model);
+    mmdx_model_file_free(s->file);
+    memset(s, 0, sizeof *s);
+}
+
+void mmdx_config_section_hash(const mmdx_plugin_config *pc, char hex[MMDX_SHA256_HEX_LEN])
+{
+    size_t len = 1;
+    for (size_t i = 0; i < pc->n_entries; i++)
+        len += strlen(pc->entries[i].key) + strlen(pc->entries[i].value) + 2;
+    char *text = malloc(len);
+    uint8_t d[MMDX_SHA256_LEN];
+    if (!text) {
+        hex[0] = '\0';
+        return;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < pc->n_entries; i++)
+        off += (size_t)sprintf(text + off, "%s=%s\n", pc->entries[i].key, pc->entries[i].value);
+    mmdx_sha256(text, off, d);
+    mmdx_hex(d, MMDX_SHA256_LEN, hex);
+    free(text);
+}

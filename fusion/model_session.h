@@ -1,0 +1,39 @@
+/*
+ * fusion/model_session.h — a model file opened for use: integrity and
+ * signature checked, its fusion plugin found, its blob loaded.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef MMDX_FUSION_MODEL_SESSION_H
+#define MMDX_FUSION_MODEL_SESSION_H
+
+#include "loader.h"
+#include "model_file.h"
+
+typedef struct mmdx_model_session {
+    mmdx_model_file *file;
+    const mmdx_plugin *plugin; /**< borrowed from the registry */
+    void *model;               /**< the plugin's loaded model */
+} mmdx_model_session;
+
+/**
+ * Open `path`. The site key comes from key_path, else $MMDX_MODEL_KEY (a
+ * file path), else none; require_signed (or $MMDX_REQUIRE_SIGNED_MODELS=1)
+ * refuses unsigned models. Errors: those of mmdx_model_file_read and
+ * mmdx_model_key_read, MMDX_ENOTFOUND (the fusion plugin is not loaded),
+ * the plugin's load() error.
+ */
+MMDX_RESULT_USED int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r,
+                                             const char *path, const char *key_path,
+                                             int require_signed);
+void mmdx_model_session_close(mmdx_model_session *s);
+
+/** The site key named by key_path or $MMDX_MODEL_KEY; *key NULL when neither is set. */
+MMDX_RESULT_USED int mmdx_model_key_from_env(uint8_t **key, size_t *key_len, const char *key_path);
+
+/** Wipe and free a key. */
+void mmdx_model_key_free(uint8_t *key, size_t key_len);
+
+/** SHA-256 (hex) of a configuration section in canonical form ("key=value\n" in file order). */
+void mmdx_config_section_hash(const mmdx_plugin_config *pc, char hex[MMDX_SHA256_HEX_LEN]);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * genomics/vcf_internal.h — the reader's state, shared by vcf.c (htslib
+ * side) and vcf_text.c (direct parsing of text sample columns).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef MMDX_GENOMICS_VCF_INTERNAL_H
+#define MMDX_GENOMICS_VCF_INTERNAL_H
+
+#include <htslib/hts.h>
+#include <htslib/kstring.h>
+#include <htslib/tbx.h>
+#include <htslib/vcf.h>
+
+#include "vcf.h"
+
+typedef struct mmdx_vcf__region {
+    int tid;
+    int64_t beg, end; /* 1-based inclusive */
+} mmdx_vcf__region;
+
+struct mmdx_vcf {
+    char *path;
+    htsFile *fp;
+    bcf_hdr_t *hdr;
+    bcf1_t *rec;
+    int is_bcf;
+    int fast_text;
+    size_t n_samples;
+
+    tbx_t *tbx;       /* text VCF index */
+    hts_idx_t *idx;   /* BCF index */
+    mmdx_vcf__region *regions;
+    size_t n_regions, region_next;
+    hts_itr_t *itr;
+    int use_regions;
+    int started;
+
+    kstring_t line;     /* current text record */
+    int pending;        /* `line` holds the first record, read while parsing the header */
+    long lineno;        /* physical line of `line` */
+    long recno;
+
+    mmdx_vcf_filter_fn filter;
+    void *filter_ctx;
+
+    /* current site */
+    kstring_t chrom, id, allele_text;
+    char **alleles;
+    size_t allele_cap;
+    mmdx_vcf_site site;
+    int rec_parsed;     /* rec holds the current record, unpacked */
+
+    /* text columns of the current line: start offsets of the first 9 columns and of the samples */
+    size_t col[9], col_len[9];
+    size_t samples_off;
+    int n_cols;         /* columns found up to FORMAT (<= 9) */
+
+    /* scratch */
+    int32_t *hgt;  int hgt_cap;   /* bcf_get_genotypes */
+    float *hf;     int hf_cap;    /* bcf_get_format_float */
+    int32_t *hi;   int hi_cap;    /* bcf_get_format_int32 / info */
+    char *hs;      int hs_cap;    /* bcf_get_info_string */
+    int32_t *gt;                  /* 2 * n_samples normalised calls */
+    int32_t *ivals;               /* n_samples */
+    kstring_t info_text;
+};
+
+/* Location of the current record for messages: "file: line N" or "file: chr:pos". */
+void mmdx_vcf__where(const mmdx_vcf *v, char *buf, size_t size);
+
+/* vcf_text.c: split CHROM..FORMAT of v->line; 0 or MMDX_EFORMAT. */
+int mmdx_vcf__text_split(mmdx_vcf *v, mmdx_error *err);
+
+/* vcf_text.c: dosages / genotypes parsed from the text sample columns. */
+int mmdx_vcf__text_dosages(mmdx_vcf *v, mmdx_dosage_source src, int quantize, double *out,
+                           mmdx_error *err);
+int mmdx_vcf__text_genotypes(mmdx_vcf *v, mmdx_error *err);
+
+/* Round a dosage to PLINK 2's storage resolution (1/16384). */
+double mmdx_vcf__quantize(double d);
+
+/* Fill GP-derived dosages of sample s from `p` (n_p probabilities), NaN on missing. */
+int mmdx_vcf__gp_dosage(const double *p, size_t n_p, size_t n_alleles, size_t n_samples, size_t s,
+                        int quantize, double *out);
+
+#endif

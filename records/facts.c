@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "facts.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mmdx_records_store_init(mmdx_records_store *st, const mmdx_records_spec *spec)
+{
+    memset(st, 0, sizeof *st);
+    st->spec = spec;
+    st->by_id = mmdx_idmap_new();
+    return st->by_id ? 0 : MMDX_ENOMEM;
+}
+
+static void patient_free(mmdx_records_patient *p)
+{
+    free(p->id);
+    for (size_t i = 0; i < p->n_identifiers; i++)
+        free(p->identifiers[i]);
+    free(p->identifiers);
+    free(p->labs);
+    free(p->conds);
+    free(p->meds);
+    free(p->direct);
+    free(p->error);
+}
+
+void mmdx_records_store_clear(mmdx_records_store *st)
+{
+    for (size_t i = 0; i < st->n_patients; i++)
+        patient_free(&st->patients[i]);
+    free(st->patients);
+    mmdx_idmap_free(st->by_id);
+    memset(st, 0, sizeof *st);
+}
+
+mmdx_records_patient *mmdx_records_store_patient(mmdx_records_store *st, const char *id)
+{
+    size_t idx;
+    if (mmdx_idmap_get(st->by_id, id, &idx))
+        return &st->patients[idx];
+    if (st->n_patients == st->cap_patients) {
+        size_t cap = st->cap_patients ? st->cap_patients * 2 : 16;
+        mmdx_records_patient *np = realloc(st->patients, cap * sizeof *np);
+        if (!np)
+            return NULL;
+        st->patients = np;
+        st->cap_patients = cap;
+    }
+    mmdx_records_patient *p = &st->patients[st->n_patients];
+    memset(p, 0, sizeof *p);
+    p->id = strdup(id);
+    p->death = MMDX_TIME_NONE;
+    if (!p->id)
+        return NULL;
+    if (mmdx_idmap_put(st->by_id, id, st->n_patients, NULL) < 0) {
+        free(p->id);
+        return NULL;
+    }
+    st->n_patients++;
+    return p;
+}
+
+#define GROW(arr, n, cap)                                                                         \
+    do {                                                                                          \
+        if ((n) == (cap)) {                                                                       \
+            size_t ncap_ = (cap) ? (cap)*2 : 8;                                                   \
+            void *na_ = realloc((arr), ncap_ * sizeof *(arr));                                    \
+            if (!na_)                                                                             \
+                return MMDX_ENOMEM;                                                               \
+            (arr) = na_;                                                                          \
+            (cap) = ncap_;                                                                        \
+        }                                                                                         \
+    } while (0)
+
+int mmdx_records_add_lab(mmdx_records_patient *p, uint32_t lab, int64_t t, double v)
+{
+    GROW(p->labs, p->n_labs, p->cap_labs);
+    p->labs[p->n_labs++] = (mmdx_lab_fact){lab, t, v};
+    return 0;
+}
+
+int mmdx_records_add_cond(mmdx_records_patient *p, const mmdx_flag_fact *f)
+{
+    GROW(p->conds, p->n_conds, p->cap_conds);
+    p->conds[p->n_conds++] = *f;
+    return 0;
+}
+
+int mmdx_records_add_med(mmdx_records_patient *p, const mmdx_flag_fact *f)
+{
+    GROW(p->meds, p->n_meds, p->cap_meds);
+    p->meds[p->n_meds++] = *f;
+    return 0;
+}
+
+void mmdx_records_warn(mmdx_records_stats *st, size_t *counter, const char *fmt, ...)
+{
+    (*counter)++;
+    if (st->first_warning[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->first_warning, sizeof st->first_warning, fmt, ap);
+    va_end(ap);
+}
+
+void mmdx_records_patient_error(mmdx_records_patient *p, const char *fmt, ...)
+{
+    if (p->error)
+        return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    p->error = strdup(buf); /* on ENOMEM the patient simply stays valid */
+}
+
+const mmdx_records_patient *mmdx_records_store_find(const mmdx_records_store *st, const char *id)
+{
+    size_t idx;
+    if (id && mmdx_idmap_get(st->by_id, id, &idx))
+        return &st->patients[idx];
+    if (id)
+        for (size_t i = 0; i < st->n_patients; i++)
+            for (size_t k = 0; k < st->patients[i].n_identifiers; k++)
+                if (strcmp(st->patients[i].identifiers[k], id) == 0)
+                    return &st->patients[i];
+    if (st->n_patients == 1)
+        return &st->patients[0];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Evaluation                                                                */
+/* ------------------------------------------------------------------------ */
+
+static int in_window(int64_t t, int64_t index_end, int64_t window_days)
+{
+    if (t == MMDX_TIME_NONE)
+        return 0;
+    if (t >= index_end)
+        return 0;
+    return window_days == 0 || t >= index_end - window_days * (int64_t)MMDX_FHIR_SECONDS_PER_DAY;
+}
+
+typedef struct lab_acc {
+    size_t n;
+    double sum, min, max;
+    int64_t latest_t;
+    double latest;
+    /* slope: times in years relative to t0, for numerical stability */
+    int64_t t0;
+    double st, stt, sv, stv;
+} lab_acc;
+
+static void eval_lab(const mmdx_records_lab *lab, uint32_t li, const mmdx_records_patient *p,
+                     int64_t index_end, double *values)
+{
+    lab_acc a = {0, 0, HUGE_VAL, -HUGE_VAL, INT64_MIN, NAN, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < p->n_labs; i++) {
+        const mmdx_lab_fact *f = &p->labs[i];
+        if (f->lab != li || !in_window(f->t, index_end, lab->window_days))
+            continue;
+        double v = f->value;
+        if (a.n == 0)
+            a.t0 = f->t;
+        a.n++;
+        a.sum += v;
+        if (v < a.min)
+            a.min = v;
+        if (v > a.max)
+            a.max = v;
+        if (f->t >= a.latest_t) { /* ties: the later one in the input wins */
+            a.latest_t = f->t;
+            a.latest = v;
+        }
+        double ty = (double)(f->t - a.t0) / MMDX_FHIR_SECONDS_PER_YEAR;
+        a.st += ty;
+        a.stt += ty * ty;
+        a.sv += v;
+        a.stv += ty * v;
+    }
+    for (int g = 0; g < MMDX_AGG_N; g++) {
+        if (!(lab->aggs & (1u << g)))
+            continue;
+        double out = NAN;
+        switch (g) {
+        case MMDX_AGG_LATEST: out = a.n ? a.latest : NAN; break;
+        case MMDX_AGG_MEAN: out = a.n ? a.sum / (double)a.n : NAN; break;
+        case MMDX_AGG_MIN: out = a.n ? a.min : NAN; break;
+        case MMDX_AGG_MAX: out = a.n ? a.max : NAN; break;
+        case MMDX_AGG_COUNT: out = (double)a.n; break;
+        case MMDX_AGG_SLOPE:
+            if (a.n >= 2) {
+                double n = (double)a.n;
+                double sxx = a.stt - a.st * a.st / n;
+                /* all measurements at one instant: no trend can be estimated */
+                if (sxx > 1e-12)
+                    out = (a.stv - a.st * a.sv / n) / sxx;
+            }
+            break;
+        default: break;
+        }
+        values[lab->feature[g]] = out;
+    }
+}
+
+static int flag_hit(const mmdx_records_flag *fl, uint32_t fi, const mmdx_flag_fact *facts, size_t n,
+                    int64_t index_end, int is_cond)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mmdx_flag_fact *f = &facts[i];
+        if (f->flag != fi)
+            continue;
+        /* An undated record cannot be placed in time; it counts as known history. */
+        if (f->start != MMDX_TIME_NONE && f->start >= index_end)
+            continue;
+        if (is_cond && fl->active_only) {
+            if (!f->status_active)
+                continue;
+            if (f->end != MMDX_TIME_OPEN && f->end < index_end)
+                continue; /* abated before the index date */
+        }
+        if (fl->window_days > 0 && f->start != MMDX_TIME_NONE) {
+            int64_t lo = index_end - fl->window_days * (int64_t)MMDX_FHIR_SECONDS_PER_DAY;
+            int64_t end = f->end == MMDX_TIME_OPEN ? index_end : f->end;
+            if (end < f->start)
+                end = f->start;
+            if (end < lo) /* the whole interval lies before the window */
+                continue;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void mmdx_records_eval(const mmdx_records_spec *spec, const mmdx_records_patient *p,
+                       const mmdx_fhir_date *index, double *values)
+{
+    for (size_t i = 0; i < spec->n_features; i++)
+        values[i] = NAN;
+    int64_t index_end = index->end;
+    if (spec->want_age && p->has_birth) {
+        /* The middle of the birth interval: a year-only birthDate gives an unbiased age. */
+        double birth_mid = ((double)p->birth.start + (double)p->birth.end) / 2.0;
+        double idx_mid = ((double)index->start + (double)index->end) / 2.0;
+        if (index->precision == MMDX_FHIR_SECOND)
+            idx_mid = (double)index->start;
+        double age = (idx_mid - birth_mid) / MMDX_FHIR_SECONDS_PER_YEAR;
+        values[spec->f_age] = age >= 0 ? age : NAN; /* born after the index date */
+    }
+    if (spec->want_sex && p->has_resource && p->sex != MMDX_SEX_UNKNOWN) {
+        values[spec->f_female] = p->sex == MMDX_SEX_FEMALE;
+        values[spec->f_male] = p->sex == MMDX_SEX_MALE;
+    }
+    if (p->direct) {
+        /* A CSV row states what it knows; everything else is unknown, not absent. */
+        for (size_t i = 0; i < spec->n_features; i++)
+            if (!isnan(p->direct[i]))
+                values[i] = p->direct[i];
+        return;
+    }
+    if (spec->want_deceased && p->has_resource)
+        values[spec->f_deceased] = p->deceased && (p->death == MMDX_TIME_NONE || p->death < index_end);
+    for (size_t i = 0; i < spec->n_labs; i++)
+        eval_lab(&spec->labs[i], (uint32_t)i, p, index_end, values);
+    for (size_t i = 0; i < spec->n_conditions; i++)
+        values[spec->conditions[i].feature] =
+            flag_hit(&spec->conditions[i], (uint32_t)i, p->conds, p->n_conds, index_end, 1);
+    for (size_t i = 0; i < spec->n_medications; i++)
+        values[spec->medications[i].feature] =
+            flag_hit(&spec->medications[i], (uint32_t)i, p->meds, p->n_meds, index_end, 0);
+}

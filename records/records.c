@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "records.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "load.h"
+#include "spec.h"
+
+typedef struct indexed_input {
+    char *path;
+    mmdx_records_store store;
+} indexed_input;
+
+struct mmdx_records {
+    mmdx_records_spec *spec;
+    indexed_input *inputs;
+    size_t n_inputs;
+};
+
+int mmdx_records_new(mmdx_records **out, const char *spec_path)
+{
+    *out = NULL;
+    mmdx_records *r = calloc(1, sizeof *r);
+    if (!r)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    int rc = spec_path ? mmdx_records_spec_load(&r->spec, spec_path) : mmdx_records_spec_default(&r->spec);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void mmdx_records_free(mmdx_records *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_inputs; i++) {
+        free(r->inputs[i].path);
+        mmdx_records_store_clear(&r->inputs[i].store);
+    }
+    free(r->inputs);
+    mmdx_records_spec_free(r->spec);
+    free(r);
+}
+
+size_t mmdx_records_features(const mmdx_records *r, const char *const **names)
+{
+    *names = (const char *const *)r->spec->features;
+    return r->spec->n_features;
+}
+
+const char *mmdx_records_spec_name(const mmdx_records *r) { return r->spec->name; }
+
+static const indexed_input *find_input(const mmdx_records *r, const char *path)
+{
+    for (size_t i = 0; i < r->n_inputs; i++)
+        if (strcmp(r->inputs[i].path, path) == 0)
+            return &r->inputs[i];
+    return NULL;
+}
+
+int mmdx_records_is_indexed(const mmdx_records *r, const char *path) { return find_input(r, path) != NULL; }
+
+int mmdx_records_index(mmdx_records *r, const char *path)
+{
+    if (find_input(r, path))
+        return 0;
+    indexed_input *ni = realloc(r->inputs, (r->n_inputs + 1) * sizeof *ni);
+    if (!ni)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    r->inputs = ni;
+    indexed_input *in = &r->inputs[r->n_inputs];
+    if (mmdx_records_store_init(&in->store, r->spec) < 0 || !(in->path = strdup(path))) {
+        mmdx_records_store_clear(&in->store);
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    }
+    int rc = mmdx_records_load(&in->store, path);
+    if (rc < 0) {
+        free(in->path);
+        mmdx_records_store_clear(&in->store);
+        return rc;
+    }
+    r->n_inputs++;
+    return 0;
+}
+
+static int encode_from(const mmdx_records *r, const mmdx_records_store *st, const char *path,
+                       const char *patient_id, const mmdx_fhir_date *index, double *values, int32_t *present)
+{
+    const mmdx_records_patient *p = mmdx_records_store_find(st, patient_id);
+    if (!p) {
+        *present = 0;
+        return 0;
+    }
+    if (p->error)
+        return mmdx_fail(MMDX_EFORMAT, "%s", p->error);
+    mmdx_records_eval(r->spec, p, index, values);
+    *present = 1;
+    (void)path;
+    return 0;
+}
+
+int mmdx_records_encode(const mmdx_records *r, const char *path, const char *patient_id,
+                        const mmdx_fhir_date *index, double *values, int32_t *present, mmdx_records_stats *stats)
+{
+    *present = 0;
+    const indexed_input *in = find_input(r, path);
+    if (in) {
+        if (stats)
+            *stats = in->store.stats;
+        return encode_from(r, &in->store, path, patient_id, index, values, present);
+    }
+    mmdx_records_store st;
+    if (mmdx_records_store_init(&st, r->spec) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    int rc = mmdx_records_load(&st, path);
+    if (rc == 0)
+        rc = encode_from(r, &st, path, patient_id, index, values, present);
+    if (stats)
+        *stats = st.stats;
+    mmdx_records_store_clear(&st);
+    return rc;
+}
+
+int mmdx_records_list_patients(mmdx_records *r, const char *path, const char ***ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    int rc = mmdx_records_index(r, path);
+    if (rc < 0)
+        return rc;
+    const indexed_input *in = find_input(r, path);
+    const char **list = calloc(in->store.n_patients ? in->store.n_patients : 1, sizeof *list);
+    if (!list)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < in->store.n_patients; i++)
+        list[i] = in->store.patients[i].id;
+    *ids = list;
+    *n = in->store.n_patients;
+    return 0;
+}

@@ -1,0 +1,882 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The audited store against a real PostgreSQL server: migrations, storage,
+ * idempotence, pseudonyms, concurrency, roles, faults, and tampering. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "checkpoint.h"
+#include "error.h"
+#include "merkle.h"
+#include "pgtest.h"
+#include "store.h"
+#include "store_internal.h"
+#include "testsupport.h"
+
+/* ---- helpers ---- */
+
+typedef struct db {
+    char *name;
+    char *admin; /* superuser DSN */
+} db;
+
+static db new_db(const char *prefix, int migrate)
+{
+    db d;
+    d.name = mmdx_pgtest_create_db(prefix);
+    d.admin = mmdx_pgtest_admin_dsn(d.name);
+    if (migrate) {
+        mmdx_store_options o = {0};
+        o.conninfo = d.admin;
+        mmdx_store *s;
+        ck_assert_msg(mmdx_store_open(&s, &o) == 0, "%s", mmdx_last_error());
+        int n = -1, v = -1;
+        ck_assert_msg(mmdx_store_migrate(s, &n, &v) == 0, "%s", mmdx_last_error());
+        ck_assert_int_eq(n, mmdx_store_code_version());
+        mmdx_store_free(s);
+    }
+    return d;
+}
+
+static void free_db(db *d)
+{
+    char *admin = mmdx_pgtest_admin_dsn(NULL);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", d->name);
+    mmdx_pgtest_exec(admin, sql);
+    free(admin);
+    free(d->name);
+    free(d->admin);
+}
+
+static mmdx_store *open_store(const char *dsn, const char *key_file, int pseudonymise)
+{
+    mmdx_store_options o = {0};
+    o.conninfo = dsn;
+    o.site_key_file = key_file;
+    o.pseudonymise = pseudonymise;
+    mmdx_store *s = NULL;
+    ck_assert_msg(mmdx_store_open(&s, &o) == 0, "%s", mmdx_last_error());
+    return s;
+}
+
+static void begin_run(mmdx_store *s, char run[MMDX_RUN_ID_LEN])
+{
+    mmdx_store_plugin plugins[] = {{"imaging", "0.1.0", "aa11"}, {"records", "0.1.0", NULL}};
+    mmdx_store_run r = {0};
+    r.model_sha256 = "5f0c4c0d1b2a";
+    r.cohort_sha256 = "0b1c";
+    r.parameters_json = "{\"threshold\": 0.5}";
+    r.plugins = plugins;
+    r.n_plugins = 2;
+    ck_assert_msg(mmdx_store_run_begin(s, &r, run) == 0, "%s", mmdx_last_error());
+}
+
+static void store_n(mmdx_store *s, const char *run, int first, int n, mmdx_store_batch_result *res)
+{
+    mmdx_store_prediction *p = calloc((size_t)n, sizeof *p);
+    char (*ids)[32] = calloc((size_t)n, sizeof *ids);
+    for (int i = 0; i < n; i++) {
+        snprintf(ids[i], sizeof ids[i], "P%05d", first + i);
+        p[i].patient_id = ids[i];
+        p[i].probability = (double)((first + i) % 97) / 97.0;
+        p[i].decision = p[i].probability >= 0.5;
+        p[i].contributions_json = "{\"imaging\": 0.25, \"records\": -0.1}";
+        p[i].input_hashes_json = "{\"ct\": \"ab12\"}";
+    }
+    ck_assert_msg(mmdx_store_predictions(s, run, p, (size_t)n, res) == 0, "%s", mmdx_last_error());
+    free(p);
+    free(ids);
+}
+
+static int verify(mmdx_store *s, mmdx_verify_report *r, const mmdx_checkpoint *const *cps, size_t n_cps,
+                  int hmac)
+{
+    mmdx_verify_options o = {0};
+    o.checkpoints = cps;
+    o.n_checkpoints = n_cps;
+    o.check_hmac = hmac;
+    return mmdx_store_verify(s, &o, r);
+}
+
+static void assert_intact(mmdx_store *s)
+{
+    mmdx_verify_report r;
+    int rc = verify(s, &r, NULL, 0, 0);
+    ck_assert_msg(rc == 0, "verify failed: rc %d, first bad %lld: %s %s", rc, (long long)r.first_bad_seq,
+                  r.n_problems ? r.problems[0].message : "", mmdx_last_error());
+}
+
+/* A small populated log: a run of 20 predictions and a few reviews. */
+static void populate(const db *d, char run[MMDX_RUN_ID_LEN])
+{
+    mmdx_store *s = open_store(d->admin, NULL, 0);
+    begin_run(s, run);
+    store_n(s, run, 0, 20, NULL);
+    ck_assert_int_eq(mmdx_store_run_end(s, run, MMDX_OUTCOME_SUCCESS, "{\"stored\": 20}"), 0);
+    for (int i = 0; i < 3; i++) {
+        mmdx_audit_event e = {0};
+        e.action = "audit.log";
+        e.detail_json = "{\"filter\": \"none\"}";
+        ck_assert_int_eq(mmdx_store_audit(s, &e, NULL), 0);
+    }
+    assert_intact(s);
+    mmdx_store_free(s);
+}
+
+/* Superuser tampering bypasses the append-only triggers the way an intruder with superuser would. */
+static void tamper(const db *d, const char *sql)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "SET session_replication_role = replica; %s", sql);
+    mmdx_pgtest_exec(d->admin, buf);
+}
+
+static long long seq_of(const db *d, const char *where)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT seq FROM mmdx.audit_events WHERE %s ORDER BY seq LIMIT 1", where);
+    return mmdx_pgtest_count(d->admin, sql);
+}
+
+static int64_t verify_first_bad(const db *d, const mmdx_checkpoint *const *cps, size_t n)
+{
+    mmdx_store *s = open_store(d->admin, NULL, 0);
+    mmdx_verify_report r;
+    int rc = verify(s, &r, cps, n, 0);
+    ck_assert_msg(rc == MMDX_EINTEGRITY, "tampering not detected (rc %d: %s)", rc, mmdx_last_error());
+    ck_assert_int_ge((long long)r.n_problems, 1);
+    ck_assert_int_eq(r.problems[0].seq, r.first_bad_seq);
+    mmdx_store_free(s);
+    return r.first_bad_seq;
+}
+
+static char *write_key(const char *dir, const char *name, const char *text, mode_t mode)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    mmdx_test_write_file(p, text);
+    chmod(p, mode);
+    return p;
+}
+
+/* ---- migrations ---- */
+
+START_TEST(migrate_is_idempotent_and_versioned)
+{
+    db d = new_db("mig", 1);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    int n = -1, v = -1;
+    ck_assert_int_eq(mmdx_store_migrate(s, &n, &v), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(v, mmdx_store_code_version());
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.schema_migrations"),
+                     mmdx_store_code_version());
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'schema.migrate'"),
+                     mmdx_store_code_version());
+    /* A migration changed after it was applied is refused. */
+    tamper(&d, "UPDATE mmdx.schema_migrations SET script_sha256 = repeat('0', 64)");
+    mmdx_store *s2 = open_store(d.admin, NULL, 0);
+    ck_assert_int_eq(mmdx_store_migrate(s2, NULL, NULL), MMDX_ESCHEMA);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "different script"));
+    mmdx_store_free(s2);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(unmigrated_database_is_reported)
+{
+    db d = new_db("nomig", 0);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    char run[MMDX_RUN_ID_LEN];
+    mmdx_store_run r = {0};
+    ck_assert_int_eq(mmdx_store_run_begin(s, &r, run), MMDX_ESCHEMA);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "mmdx db migrate"));
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+typedef struct mig_thread {
+    const char *dsn;
+    int rc, applied;
+} mig_thread;
+
+static void *migrate_thread(void *arg)
+{
+    mig_thread *t = arg;
+    mmdx_store_options o = {0};
+    o.conninfo = t->dsn;
+    mmdx_store *s;
+    t->rc = mmdx_store_open(&s, &o);
+    if (t->rc == 0) {
+        t->rc = mmdx_store_migrate(s, &t->applied, NULL);
+        mmdx_store_free(s);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_migrations_apply_once)
+{
+    db d = new_db("migc", 0);
+    mig_thread t[3] = {{d.admin, -1, 0}, {d.admin, -1, 0}, {d.admin, -1, 0}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, migrate_thread, &t[i]);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    int total = 0;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(t[i].rc, 0);
+        total += t[i].applied;
+    }
+    ck_assert_int_eq(total, mmdx_store_code_version());
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.schema_migrations"),
+                     mmdx_store_code_version());
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    assert_intact(s);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+/* ---- storage ---- */
+
+START_TEST(store_predictions_idempotently)
+{
+    db d = new_db("store", 1);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    char run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    mmdx_store_batch_result res;
+    store_n(s, run, 0, 1500, &res); /* more than one INSERT statement */
+    ck_assert_int_eq(res.stored, 1500);
+    ck_assert_int_eq(res.duplicates, 0);
+    /* The same batch again plus 10 new: nothing duplicated, the audit says so. */
+    store_n(s, run, 1490, 20, &res);
+    ck_assert_int_eq(res.stored, 10);
+    ck_assert_int_eq(res.duplicates, 10);
+    ck_assert_int_eq(res.conflicts, 0);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), 1510);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.duplicate' AND outcome = 4"), 10);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store'"), 1510);
+    /* A different result for a stored patient is kept out and flagged. */
+    mmdx_store_prediction p = {"P00003", NULL, 0.99, 1, NULL, NULL};
+    ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), 0);
+    ck_assert_int_eq(res.conflicts, 1);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.conflict' AND outcome = 8"), 1);
+    char *prob = mmdx_pgtest_value(d.admin, "SELECT probability FROM mmdx.predictions WHERE patient = 'P00003'");
+    ck_assert_double_eq_tol(strtod(prob, NULL), 3.0 / 97.0, 1e-15);
+    free(prob);
+    /* The run ID must exist. */
+    ck_assert_int_eq(mmdx_store_predictions(s, "00000000-0000-4000-8000-000000000000", &p, 1, &res), MMDX_ENOTFOUND);
+    /* Bad input names the field. */
+    p.probability = 1.5;
+    ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "probability"));
+    p.probability = 0.5;
+    p.contributions_json = "[1, 2]";
+    ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "contributions"));
+    assert_intact(s);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+static int collect_patients(void *ctx, const mmdx_result_row *row)
+{
+    char *buf = ctx;
+    strcat(buf, row->patient);
+    strcat(buf, "\n");
+    return 0;
+}
+
+START_TEST(hostile_patient_ids_are_stored_verbatim)
+{
+    db d = new_db("hostile", 1);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    char run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    const char *ids[] = {"O'Brien\"; DROP TABLE mmdx.predictions; --", "back\\slash\\\\x", "$1 $2 %s %n",
+                         "tab\there", "ünïcødé-患者"};
+    mmdx_store_prediction p[5];
+    for (int i = 0; i < 5; i++) {
+        mmdx_store_prediction q = {ids[i], "1.2.840.99", 0.25, 0, NULL, NULL};
+        p[i] = q;
+    }
+    ck_assert_msg(mmdx_store_predictions(s, run, p, 5, NULL) == 0, "%s", mmdx_last_error());
+    char got[4096] = "";
+    size_t n = 0;
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(mmdx_store_results(s, NULL, ids[i], collect_patients, got, &n), 0);
+    char want[4096] = "";
+    for (int i = 0; i < 5; i++) {
+        strcat(want, ids[i]);
+        strcat(want, "\n");
+    }
+    ck_assert_str_eq(got, want);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), 5);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'results.view'"), 5);
+    assert_intact(s);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(pseudonyms_and_hmac)
+{
+    db d = new_db("psn", 1);
+    char *dir = mmdx_test_tmpdir();
+    char *key = write_key(dir, "site.key", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0600);
+    char *loose = write_key(dir, "loose.key", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0644);
+    char *shortk = write_key(dir, "short.key", "0011\n", 0600);
+    mmdx_store_options o = {0};
+    o.conninfo = d.admin;
+    mmdx_store *bad;
+    o.site_key_file = loose;
+    ck_assert_int_eq(mmdx_store_open(&bad, &o), MMDX_EPERM);
+    o.site_key_file = shortk;
+    ck_assert_int_eq(mmdx_store_open(&bad, &o), MMDX_EFORMAT);
+    o.site_key_file = NULL;
+    o.pseudonymise = 1;
+    ck_assert_int_eq(mmdx_store_open(&bad, &o), MMDX_EINVAL);
+
+    mmdx_store *s = open_store(d.admin, key, 1);
+    char run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    mmdx_store_prediction p = {"MRN-4711", NULL, 0.8, 1, NULL, NULL};
+    ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, NULL), 0);
+    char psn[MMDX_PSEUDONYM_LEN];
+    ck_assert_int_eq(mmdx_store_pseudonym(s, "MRN-4711", psn), 0);
+    ck_assert_int_eq(strncmp(psn, "psn:", 4), 0);
+    ck_assert_int_eq(strlen(psn), 68);
+    /* The raw ID appears nowhere in the database. */
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions WHERE patient LIKE '%MRN-4711%'"), 0);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE patient LIKE '%MRN-4711%' OR detail LIKE '%MRN-4711%'"), 0);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.predictions WHERE patient = '%s' AND pseudonymised", psn);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, sql), 1);
+    /* With the key, the raw ID finds the row; without, it does not. */
+    char got[1024] = "";
+    size_t n = 0;
+    ck_assert_int_eq(mmdx_store_results(s, NULL, "MRN-4711", collect_patients, got, &n), 0);
+    ck_assert_int_eq(n, 1);
+    mmdx_store *nokey = open_store(d.admin, NULL, 0);
+    ck_assert_int_eq(mmdx_store_results(nokey, NULL, "MRN-4711", collect_patients, got, &n), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(mmdx_store_pseudonym(nokey, "MRN-4711", psn), MMDX_EPERM);
+    /* Every event written with the key carries an HMAC, and they verify. */
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE hmac IS NULL AND action <> 'schema.migrate' AND db_role = current_user AND seq > 1 AND action NOT LIKE 'results.%'"), 0);
+    mmdx_verify_report r;
+    ck_assert_int_eq(verify(s, &r, NULL, 0, 1), 0);
+    ck_assert_int_ge(r.n_hmac_checked, 3);
+    /* Strict mode: the key-less reviewer's event after keyed ones is flagged. */
+    long long unkeyed = seq_of(&d, "hmac IS NULL AND action = 'results.view'");
+    ck_assert_int_eq(verify(s, &r, NULL, 0, 2), MMDX_EINTEGRITY);
+    ck_assert_int_eq(r.first_bad_seq, unkeyed);
+    /* A rewrite that recomputes the hash chain cannot forge the HMAC. */
+    long long seq = seq_of(&d, "action = 'prediction.store'");
+    snprintf(sql, sizeof sql,
+             "UPDATE mmdx.audit_events SET detail = '{\"probability\": 0.1}' WHERE seq = %lld;"
+             "UPDATE mmdx.audit_events SET hash = sha256(prev_hash || mmdx.audit_event_bytes(audit_events.*)) WHERE seq = %lld;",
+             seq, seq);
+    tamper(&d, sql);
+    ck_assert_int_eq(verify(s, &r, NULL, 0, 1), MMDX_EINTEGRITY);
+    ck_assert_int_eq(r.first_bad_seq, seq);
+    ck_assert_ptr_nonnull(strstr(r.problems[0].message, "HMAC"));
+    mmdx_store_free(nokey);
+    mmdx_store_free(s);
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free(key);
+    free(loose);
+    free(shortk);
+    free_db(&d);
+}
+END_TEST
+
+typedef struct writer_thread {
+    const char *dsn;
+    const char *run;
+    int first;
+    int rc;
+} writer_thread;
+
+static void *writer_main(void *arg)
+{
+    writer_thread *t = arg;
+    mmdx_store_options o = {0};
+    o.conninfo = t->dsn;
+    mmdx_store *s;
+    t->rc = mmdx_store_open(&s, &o);
+    if (t->rc)
+        return NULL;
+    for (int b = 0; b < 5 && t->rc == 0; b++) {
+        mmdx_store_prediction p[40];
+        char ids[40][32];
+        for (int i = 0; i < 40; i++) {
+            snprintf(ids[i], sizeof ids[i], "W%d-%d", t->first, b * 40 + i);
+            mmdx_store_prediction q = {ids[i], NULL, 0.5, -1, NULL, NULL};
+            p[i] = q;
+        }
+        t->rc = mmdx_store_predictions(s, t->run, p, 40, NULL);
+        mmdx_audit_event e = {0};
+        e.action = "model.load";
+        e.object_type = "model";
+        if (t->rc == 0)
+            t->rc = mmdx_store_audit(s, &e, NULL);
+    }
+    mmdx_store_free(s);
+    return NULL;
+}
+
+START_TEST(concurrent_writers_form_one_chain)
+{
+    db d = new_db("conc", 1);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    char run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    long long before = mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events");
+    writer_thread t[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        writer_thread w = {d.admin, run, i, -1};
+        t[i] = w;
+        pthread_create(&th[i], NULL, writer_main, &t[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(t[i].rc, 0);
+    long long events = mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events");
+    ck_assert_int_eq(events, before + 4 * 5 * 41);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT max(seq) FROM mmdx.audit_events"), events);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), 800);
+    assert_intact(s);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+/* ---- faults ---- */
+
+typedef struct kill_ctx {
+    const char *admin;
+    mmdx_store *s;
+    int kills_left;
+    const char *at;
+} kill_ctx;
+
+static void kill_backend(void *vctx, const char *point)
+{
+    kill_ctx *k = vctx;
+    if (k->kills_left <= 0 || strcmp(point, k->at) != 0)
+        return;
+    k->kills_left--;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", mmdx_store__backend_pid(k->s));
+    mmdx_pgtest_exec(k->admin, sql);
+}
+
+START_TEST(lost_connection_mid_batch_is_retried_or_rolled_back)
+{
+    db d = new_db("fault", 1);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    char run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    long long events = mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events");
+
+    /* No retries: the batch fails and nothing of it is stored. */
+    mmdx_store_options o = {0};
+    o.conninfo = d.admin;
+    o.max_retries = -1;
+    mmdx_store *once;
+    ck_assert_int_eq(mmdx_store_open(&once, &o), 0);
+    kill_ctx k = {d.admin, once, 1, "between-statements"};
+    mmdx_store__set_fault_hook(once, kill_backend, &k);
+    mmdx_store_prediction *p = calloc(1200, sizeof *p);
+    char (*ids)[16] = calloc(1200, sizeof *ids);
+    for (int i = 0; i < 1200; i++) {
+        snprintf(ids[i], sizeof ids[i], "F%d", i);
+        mmdx_store_prediction q = {ids[i], NULL, 0.125, 0, NULL, NULL};
+        p[i] = q;
+    }
+    ck_assert_int_eq(mmdx_store_predictions(once, run, p, 1200, NULL), MMDX_EDB);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), 0);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events"), events);
+
+    /* With retries: reconnected, the whole batch stored exactly once. */
+    kill_ctx k2 = {d.admin, s, 1, "after-events"};
+    mmdx_store__set_fault_hook(s, kill_backend, &k2);
+    mmdx_store_batch_result res;
+    ck_assert_msg(mmdx_store_predictions(s, run, p, 1200, &res) == 0, "%s", mmdx_last_error());
+    ck_assert_int_eq(res.retries, 1);
+    ck_assert_int_eq(res.stored, 1200);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), 1200);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events"), events + 1200);
+    assert_intact(s);
+    free(p);
+    free(ids);
+    mmdx_store_free(once);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(server_down_and_wrong_password_name_no_password)
+{
+    mmdx_store_options o = {0};
+    /* A port nothing listens on (the fixture's port + 1 is not guaranteed; port 1 needs root to bind). */
+    o.conninfo = "host=127.0.0.1 port=1 dbname=mmdx user=alice password=s3cr3t-PW connect_timeout=3";
+    mmdx_store *s;
+    ck_assert_int_eq(mmdx_store_open(&s, &o), MMDX_EDB);
+    const char *msg = mmdx_last_error();
+    ck_assert_ptr_nonnull(strstr(msg, "cannot connect"));
+    ck_assert_ptr_nonnull(strstr(msg, "port=1"));
+    ck_assert_ptr_null(strstr(msg, "s3cr3t-PW"));
+    /* URI form too. */
+    o.conninfo = "postgresql://alice:s3cr3t-PW@127.0.0.1:1/mmdx?connect_timeout=3";
+    ck_assert_int_eq(mmdx_store_open(&s, &o), MMDX_EDB);
+    ck_assert_ptr_null(strstr(mmdx_last_error(), "s3cr3t-PW"));
+    /* A running server, a wrong password. */
+    db d = new_db("pw", 0);
+    mmdx_pgtest_exec(d.admin, "DO $$ BEGIN CREATE ROLE pw_alice LOGIN PASSWORD 'right-one'; "
+                              "EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    char *dsn = mmdx_pgtest_role_dsn(d.name, "pw_alice", "s3cr3t-PW");
+    o.conninfo = dsn;
+    ck_assert_int_eq(mmdx_store_open(&s, &o), MMDX_EDB);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "password authentication failed"));
+    ck_assert_ptr_null(strstr(mmdx_last_error(), "s3cr3t-PW"));
+    free(dsn);
+    free_db(&d);
+}
+END_TEST
+
+/* ---- roles ---- */
+
+static void make_roles(const db *d, char **writer, char **reviewer)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "DO $$ BEGIN CREATE ROLE %s_w LOGIN PASSWORD 'wpw' IN ROLE mmdx_writer; "
+             "CREATE ROLE %s_r LOGIN PASSWORD 'rpw' IN ROLE mmdx_reviewer; END $$;"
+             "GRANT CONNECT ON DATABASE %s TO %s_w, %s_r",
+             d->name, d->name, d->name, d->name, d->name);
+    mmdx_pgtest_exec(d->admin, sql);
+    char u[160];
+    snprintf(u, sizeof u, "%s_w", d->name);
+    *writer = mmdx_pgtest_role_dsn(d->name, u, "wpw");
+    snprintf(u, sizeof u, "%s_r", d->name);
+    *reviewer = mmdx_pgtest_role_dsn(d->name, u, "rpw");
+}
+
+static void drop_roles(const db *d)
+{
+    char sql[512];
+    char *admin = mmdx_pgtest_admin_dsn(NULL);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", d->name);
+    mmdx_pgtest_exec(admin, sql);
+    snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s_w, %s_r", d->name, d->name);
+    mmdx_pgtest_exec(admin, sql);
+    free(admin);
+}
+
+static void assert_refused(const char *dsn, const char *sql)
+{
+    char *err = NULL;
+    int rc = mmdx_pgtest_try(dsn, sql, &err);
+    ck_assert_msg(rc != 0, "this should have been refused: %s", sql);
+    ck_assert_msg(strstr(err, "permission denied") || strstr(err, "not allowed") || strstr(err, "must be owner"),
+                  "%s: %s", sql, err);
+    free(err);
+}
+
+START_TEST(writer_and_reviewer_roles)
+{
+    db d = new_db("roles", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    char *writer, *reviewer;
+    make_roles(&d, &writer, &reviewer);
+
+    /* The writer stores through the library... */
+    mmdx_store *w = open_store(writer, NULL, 0);
+    char run2[MMDX_RUN_ID_LEN];
+    begin_run(w, run2);
+    store_n(w, run2, 0, 10, NULL);
+    store_n(w, run2, 5, 10, NULL); /* replay: needs only its narrow SELECT */
+    /* ...and can do nothing else. */
+    assert_refused(writer, "UPDATE mmdx.predictions SET probability = 0");
+    assert_refused(writer, "DELETE FROM mmdx.predictions");
+    assert_refused(writer, "DELETE FROM mmdx.audit_events");
+    assert_refused(writer, "UPDATE mmdx.audit_events SET detail = NULL");
+    assert_refused(writer, "TRUNCATE mmdx.audit_events");
+    assert_refused(writer, "TRUNCATE mmdx.predictions");
+    assert_refused(writer, "SELECT probability FROM mmdx.predictions");
+    assert_refused(writer, "SELECT * FROM mmdx.audit_events");
+    assert_refused(writer, "DROP TABLE mmdx.audit_events");
+
+    /* The reviewer reads, and each review is itself audited... */
+    mmdx_store *r = open_store(reviewer, NULL, 0);
+    long long views = mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'results.view'");
+    size_t n = 0;
+    ck_assert_msg(mmdx_store_results(r, run, NULL, NULL, NULL, &n) == 0, "%s", mmdx_last_error());
+    ck_assert_int_eq(n, 20);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'results.view'"), views + 1);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT db_role FROM mmdx.audit_events ORDER BY seq DESC LIMIT 1");
+    char *who = mmdx_pgtest_value(d.admin, sql);
+    char want[160];
+    snprintf(want, sizeof want, "%s_r", d.name);
+    ck_assert_str_eq(who, want);
+    free(who);
+    mmdx_verify_report rep;
+    ck_assert_int_eq(verify(r, &rep, NULL, 0, 0), 0);
+    /* ...but writes nothing else. */
+    char run3[MMDX_RUN_ID_LEN];
+    mmdx_store_run rr = {0};
+    ck_assert_int_eq(mmdx_store_run_begin(r, &rr, run3), MMDX_EDB);
+    mmdx_store_prediction p = {"X", NULL, 0.5, 0, NULL, NULL};
+    ck_assert_int_eq(mmdx_store_predictions(r, run, &p, 1, NULL), MMDX_EDB);
+    mmdx_audit_event e = {0};
+    e.action = "prediction.store";
+    ck_assert_int_eq(mmdx_store_audit(r, &e, NULL), MMDX_EDB);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "may only record reviews"));
+    assert_refused(reviewer, "UPDATE mmdx.predictions SET probability = 0");
+    assert_refused(reviewer, "DELETE FROM mmdx.audit_events");
+    assert_refused(reviewer, "TRUNCATE mmdx.audit_events");
+    /* Not even the owner may change the tables while the triggers stand. */
+    assert_refused(d.admin, "UPDATE mmdx.predictions SET probability = 0");
+    assert_refused(d.admin, "DELETE FROM mmdx.audit_events WHERE seq = 1");
+    assert_refused(d.admin, "TRUNCATE mmdx.audit_events");
+    mmdx_store_free(w);
+    mmdx_store_free(r);
+    free(writer);
+    free(reviewer);
+    drop_roles(&d);
+    free(d.name);
+    free(d.admin);
+}
+END_TEST
+
+/* ---- tampering ---- */
+
+START_TEST(tamper_update_prediction)
+{
+    db d = new_db("tp", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    long long seq = seq_of(&d, "action = 'prediction.store' AND patient = 'P00007'");
+    tamper(&d, "UPDATE mmdx.predictions SET probability = 0.01 WHERE patient = 'P00007'");
+    ck_assert_int_eq(verify_first_bad(&d, NULL, 0), seq);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(tamper_update_event)
+{
+    db d = new_db("te", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    tamper(&d, "UPDATE mmdx.audit_events SET os_user = 'someone-else' WHERE seq = 9");
+    ck_assert_int_eq(verify_first_bad(&d, NULL, 0), 9);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(tamper_delete_event)
+{
+    db d = new_db("td", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    tamper(&d, "DELETE FROM mmdx.audit_events WHERE seq = 12");
+    ck_assert_int_eq(verify_first_bad(&d, NULL, 0), 12);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(tamper_swap_events)
+{
+    db d = new_db("ts", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    tamper(&d, "UPDATE mmdx.audit_events SET seq = seq + 1000000 WHERE seq IN (14, 15);"
+               "UPDATE mmdx.audit_events SET seq = CASE seq WHEN 1000014 THEN 15 ELSE 14 END WHERE seq > 1000000");
+    ck_assert_int_eq(verify_first_bad(&d, NULL, 0), 14);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(tamper_truncate_table)
+{
+    db d = new_db("tt", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    tamper(&d, "TRUNCATE mmdx.audit_events");
+    ck_assert_int_eq(verify_first_bad(&d, NULL, 0), 1);
+    free_db(&d);
+}
+END_TEST
+
+static void sign_checkpoint(mmdx_store *s, const char *keyfile, mmdx_checkpoint *cp)
+{
+    memset(cp, 0, sizeof *cp);
+    const char *origin;
+    ck_assert_int_eq(mmdx_store_log_origin(s, &origin), 0);
+    snprintf(cp->origin, sizeof cp->origin, "%s", origin);
+    ck_assert_int_eq(mmdx_store_tree_head(s, &cp->size, cp->root), 0);
+    cp->time_us = 1700000000000000;
+    ck_assert_msg(mmdx_checkpoint_sign(cp, keyfile) == 0, "%s", mmdx_last_error());
+}
+
+START_TEST(tamper_tail_truncation_caught_by_checkpoint)
+{
+    db d = new_db("tail", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    char *dir = mmdx_test_tmpdir();
+    char priv[4096], pub[4096];
+    snprintf(priv, sizeof priv, "%s/sign.pem", dir);
+    snprintf(pub, sizeof pub, "%s/sign.pub", dir);
+    ck_assert_int_eq(mmdx_checkpoint_keygen(priv, pub), 0);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    mmdx_checkpoint cp;
+    sign_checkpoint(s, priv, &cp);
+    ck_assert_int_eq(mmdx_checkpoint_verify(&cp, pub), 0);
+    const mmdx_checkpoint *cps[] = {&cp};
+    /* The log grows: still consistent with the checkpoint. */
+    for (int i = 0; i < 3; i++) {
+        mmdx_audit_event e = {0};
+        e.action = "audit.verify";
+        ck_assert_int_eq(mmdx_store_audit(s, &e, NULL), 0);
+    }
+    mmdx_verify_report r;
+    ck_assert_int_eq(verify(s, &r, cps, 1, 0), 0);
+    ck_assert_int_eq(r.n_checkpoints, 1);
+    /* Cut the newest events, reaching below the checkpoint. */
+    long long size = (long long)cp.size;
+    char sql[256];
+    snprintf(sql, sizeof sql, "DELETE FROM mmdx.audit_events WHERE seq > %lld", size - 2);
+    tamper(&d, sql);
+    /* A plain hash chain cannot see it... */
+    ck_assert_int_eq(verify(s, &r, NULL, 0, 0), 0);
+    /* ...the checkpoint can, and names the first missing event. */
+    ck_assert_int_eq(verify_first_bad(&d, cps, 1), size - 1);
+    mmdx_store_free(s);
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(tamper_consistent_rewrite_caught_by_checkpoint)
+{
+    db d = new_db("rew", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    char *dir = mmdx_test_tmpdir();
+    char priv[4096];
+    snprintf(priv, sizeof priv, "%s/sign.pem", dir);
+    ck_assert_int_eq(mmdx_checkpoint_keygen(priv, NULL), 0);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    mmdx_checkpoint cp;
+    sign_checkpoint(s, priv, &cp);
+    const mmdx_checkpoint *cps[] = {&cp};
+    /* An intruder who knows the scheme rewrites event 10 and rehashes everything after it. */
+    tamper(&d,
+           "UPDATE mmdx.audit_events SET outcome = 12 WHERE seq = 10;"
+           "DO $$ DECLARE i bigint; p bytea; BEGIN "
+           "FOR i IN SELECT seq FROM mmdx.audit_events WHERE seq >= 10 ORDER BY seq LOOP "
+           "SELECT hash INTO p FROM mmdx.audit_events WHERE seq = i - 1; "
+           "UPDATE mmdx.audit_events SET prev_hash = p WHERE seq = i; "
+           "UPDATE mmdx.audit_events e SET hash = sha256(e.prev_hash || mmdx.audit_event_bytes(e.*)) WHERE seq = i; "
+           "END LOOP; END $$");
+    mmdx_verify_report r;
+    ck_assert_int_eq(verify(s, &r, NULL, 0, 0), 0); /* the chain alone is fooled */
+    ck_assert_int_eq(verify(s, &r, cps, 1, 0), MMDX_EINTEGRITY);
+    ck_assert_ptr_nonnull(strstr(r.problems[0].message, "rewritten"));
+    mmdx_store_free(s);
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(proofs_against_the_stored_tree)
+{
+    db d = new_db("proof", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    uint64_t n;
+    uint8_t root[32];
+    ck_assert_int_eq(mmdx_store_tree_head(s, &n, root), 0);
+    ck_assert_int_eq(n, (uint64_t)mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events"));
+    for (int64_t seq = 1; seq <= (int64_t)n; seq++) {
+        uint64_t size = 0;
+        uint8_t leaf[32], r2[32];
+        uint8_t(*proof)[32];
+        size_t np;
+        ck_assert_int_eq(mmdx_store_prove_inclusion(s, seq, &size, leaf, r2, &proof, &np), 0);
+        ck_assert_int_eq(size, n);
+        ck_assert_mem_eq(r2, root, 32);
+        ck_assert_int_eq(mmdx_merkle_verify_inclusion((uint64_t)seq - 1, size, leaf,
+                                                      (const mmdx_merkle_hash *)proof, np, root), 0);
+        free(proof);
+    }
+    for (uint64_t m = 0; m <= n; m++) {
+        uint64_t size = 0;
+        uint8_t rm[32], rn[32];
+        uint8_t(*proof)[32];
+        size_t np;
+        ck_assert_int_eq(mmdx_store_prove_consistency(s, m, &size, rm, rn, &proof, &np), 0);
+        ck_assert_int_eq(mmdx_merkle_verify_consistency(m, size, rm, rn, (const mmdx_merkle_hash *)proof, np), 0);
+        free(proof);
+    }
+    uint64_t size = 0;
+    uint8_t leaf[32];
+    uint8_t(*proof)[32];
+    size_t np;
+    ck_assert_int_eq(mmdx_store_prove_inclusion(s, (int64_t)n + 5, &size, leaf, root, &proof, &np), MMDX_ENOTFOUND);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("audit_store");
+    TCase *t = tcase_create("store");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, migrate_is_idempotent_and_versioned);
+    tcase_add_test(t, unmigrated_database_is_reported);
+    tcase_add_test(t, concurrent_migrations_apply_once);
+    tcase_add_test(t, store_predictions_idempotently);
+    tcase_add_test(t, hostile_patient_ids_are_stored_verbatim);
+    tcase_add_test(t, pseudonyms_and_hmac);
+    tcase_add_test(t, concurrent_writers_form_one_chain);
+    tcase_add_test(t, lost_connection_mid_batch_is_retried_or_rolled_back);
+    tcase_add_test(t, server_down_and_wrong_password_name_no_password);
+    tcase_add_test(t, writer_and_reviewer_roles);
+    tcase_add_test(t, tamper_update_prediction);
+    tcase_add_test(t, tamper_update_event);
+    tcase_add_test(t, tamper_delete_event);
+    tcase_add_test(t, tamper_swap_events);
+    tcase_add_test(t, tamper_truncate_table);
+    tcase_add_test(t, tamper_tail_truncation_caught_by_checkpoint);
+    tcase_add_test(t, tamper_consistent_rewrite_caught_by_checkpoint);
+    tcase_add_test(t, proofs_against_the_stored_tree);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    mmdx_pgtest_state_dir(); /* skip early without a server */
+    return mmdx_test_run_suite(suite());
+}

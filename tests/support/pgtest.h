@@ -1,0 +1,38 @@
+/*
+ * tests/support/pgtest.h — the PostgreSQL server of the `postgres` ctest
+ * fixture (tests/support/pg_server.sh), for any test that needs one.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * In CMake: mmdx_add_pg_test(name SOURCES ... LIBS ...) (tests/CMakeLists.txt)
+ * makes the test require the fixture and passes MMDX_PG_STATE. Run alone,
+ * a test without a server skips (exit 77), or fails under CI=true.
+ * Each test creates its own database(s), so tests run in parallel.
+ */
+#ifndef MMDX_PGTEST_H
+#define MMDX_PGTEST_H
+
+/** The fixture's state folder ($MMDX_PG_STATE); skips/fails when there is no server. */
+const char *mmdx_pgtest_state_dir(void);
+
+/** The superuser DSN of database `dbname` (NULL: postgres). malloc'd. */
+char *mmdx_pgtest_admin_dsn(const char *dbname);
+
+/** A new, empty database named <prefix>_<pid>_<n>; its name, malloc'd. */
+char *mmdx_pgtest_create_db(const char *prefix);
+
+/** DSN for a login role with a password on `dbname` (no passfile). malloc'd. */
+char *mmdx_pgtest_role_dsn(const char *dbname, const char *user, const char *password);
+
+/** Run SQL (several statements allowed); ck_assert on failure. */
+void mmdx_pgtest_exec(const char *dsn, const char *sql);
+
+/** Run SQL; 0 on success, else -1 with the server's message in *err (malloc'd) when err != NULL. */
+int mmdx_pgtest_try(const char *dsn, const char *sql, char **err);
+
+/** The first cell of a query's result (malloc'd), NULL when no row or SQL NULL; ck_assert on error. */
+char *mmdx_pgtest_value(const char *dsn, const char *sql);
+
+/** The first cell as a number. */
+long long mmdx_pgtest_count(const char *dsn, const char *sql);
+
+#endif
