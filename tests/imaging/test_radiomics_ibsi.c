@@ -3,8 +3,9 @@
  * IBSI-1 reference values.
  * SPDX-License-Identifier: Apache-2.0
  *
- * For the digital phantom and the CT phantom PAT1 (NIfTI copy) under IBSI
- * configurations A to E, every feature the reference table lists is
+ * For the digital phantom and the CT phantom PAT1 under IBSI configurations
+ * A to E (from its NIfTI copy, and again from the DICOM series with the
+ * RTSTRUCT contour rasterised), every feature the reference table lists is
  * computed and compared with the reference value within its tolerance. The
  * reference CSV is read at test time from the shared data folder. A row
  * without tolerance ("—" in the manual, 0 in the CSV) must match to the
@@ -19,7 +20,10 @@
 #include <string.h>
 
 #include "csv.h"
+#include "dicom_series.h"
+#include "error.h"
 #include "nifti_io.h"
+#include "roi.h"
 #include "radiomics/radiomics.h"
 #include "testsupport.h"
 
@@ -219,6 +223,10 @@ typedef struct config {
     const char *settings[12][2];
 } config;
 
+/* The CT phantom as DICOM: 60 slices and the RTSTRUCT holding GTV-1. */
+#define PAT1_DICOM_IMAGE "dicom/ibsi1_ct_phantom_PAT1/image"
+#define PAT1_DICOM_RTSTRUCT "dicom/ibsi1_ct_phantom_PAT1/rtstruct/DCM_RS_00060.dcm"
+
 #define PHANTOM "ibsi/digital_phantom/nifti/image/phantom.nii.gz", "ibsi/digital_phantom/nifti/mask/mask.nii.gz"
 #define PAT1 "ibsi/ct_phantom_PAT1_nifti/image_phantom.nii.gz", "ibsi/ct_phantom_PAT1_nifti/mask_GTV-1.nii.gz"
 
@@ -247,19 +255,38 @@ static const config configs[] = {
       {"ivh_discretisation", "fbn:1000"}, {"aggregation", "3d"}, {NULL, NULL}}},
 };
 
-static void run_config(const config *c)
+/* Load image and mask: NIfTI, or (dicom) the DICOM series and RTSTRUCT. */
+static void load_inputs(mmdx_volume **img, mmdx_mask **mask, const config *c, int dicom)
+{
+    mmdx_error err = {0};
+    if (!dicom) {
+        char *img_path = mmdx_test_data_path(c->image), *mask_path = mmdx_test_data_path(c->mask);
+        ck_assert_msg(mmdx_nifti_read_volume(img, img_path, &err) == 0, "%s", err.message);
+        ck_assert_msg(mmdx_nifti_read_mask(mask, mask_path, &err) == 0, "%s", err.message);
+        free(img_path);
+        free(mask_path);
+        return;
+    }
+    char *dir = mmdx_test_data_path(PAT1_DICOM_IMAGE), *rs = mmdx_test_data_path(PAT1_DICOM_RTSTRUCT);
+    mmdx_dicom_volume_info info;
+    ck_assert_msg(mmdx_dicom_read_volume(img, &info, dir, NULL) == 0, "%s", mmdx_last_error());
+    ck_assert_msg(mmdx_roi_load(mask, rs, "GTV-1", *img, info.frame_of_reference_uid) == 0, "%s",
+                  mmdx_last_error());
+    free(dir);
+    free(rs);
+}
+
+static void run_config(const config *c, int dicom)
 {
     const char *only = getenv("MMDX_IBSI_ONLY"); /* debugging: one data set */
     if (only && strcmp(only, c->data_set))
         return;
     mmdx_test_data_or_skip();
-    char *img_path = mmdx_test_data_path(c->image), *mask_path = mmdx_test_data_path(c->mask);
     char *ref_path = mmdx_test_data_path("ibsi/reference/ibsi1_reference_values.csv");
     mmdx_error err = {0};
     mmdx_volume *img = NULL;
     mmdx_mask *mask = NULL;
-    ck_assert_msg(mmdx_nifti_read_volume(&img, img_path, &err) == 0, "%s", err.message);
-    ck_assert_msg(mmdx_nifti_read_mask(&mask, mask_path, &err) == 0, "%s", err.message);
+    load_inputs(&img, &mask, c, dicom);
     mmdx_radiomics_settings s;
     mmdx_radiomics_settings_init(&s);
     for (int i = 0; c->settings[i][0]; i++)
@@ -306,7 +333,7 @@ static void run_config(const config *c)
         int ok = isfinite(got) && fabs(got - ref) <= tol;
         rows++;
         if (report)
-            printf("%s\t%s\t%s\t%.6g\t%.6g\t%.6g\t%s\n", c->data_set, name, fld[2], got, ref, tol, ok ? "ok" : "FAIL");
+            printf("%s%s\t%s\t%s\t%.6g\t%.6g\t%.6g\t%s\n", c->data_set, dicom ? "(dicom)" : "", name, fld[2], got, ref, tol, ok ? "ok" : "FAIL");
         if (!ok) {
             failed++;
             size_t len = strlen(failures);
@@ -317,18 +344,24 @@ static void run_config(const config *c)
     ck_assert_int_eq(rc, 0);
     mmdx_csv_close(r);
     ck_assert_msg(rows > 0, "no reference rows for %s", c->data_set);
-    ck_assert_msg(failed == 0, "%s: %zu of %zu features outside tolerance:%s", c->data_set, failed, rows, failures);
+    ck_assert_msg(failed == 0, "%s%s: %zu of %zu features outside tolerance:%s", c->data_set,
+                  dicom ? " (DICOM + RTSTRUCT)" : "", failed, rows, failures);
     mmdx_radiomics_features_free(f);
     mmdx_volume_free(img);
     mmdx_mask_free(mask);
-    free(img_path);
-    free(mask_path);
     free(ref_path);
 }
 
 START_TEST(ibsi_config)
 {
-    run_config(&configs[_i]);
+    run_config(&configs[_i], 0);
+}
+END_TEST
+
+/* Configurations A-E again from the DICOM series and the RTSTRUCT contour. */
+START_TEST(ibsi_config_dicom)
+{
+    run_config(&configs[_i], 1);
 }
 END_TEST
 
@@ -338,6 +371,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("ibsi");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, ibsi_config, 0, (int)(sizeof configs / sizeof *configs));
+    tcase_add_loop_test(tc, ibsi_config_dicom, 1, (int)(sizeof configs / sizeof *configs));
     suite_add_tcase(s, tc);
     return s;
 }
