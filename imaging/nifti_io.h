@@ -9,9 +9,9 @@
  * of the transform, direction its unit vector. Intensities are scaled by
  * scl_slope/scl_inter when the slope is set (non-zero, finite).
  *
- * Only the first 3-D volume of a file is read; a 4-D file with more than one
- * volume is refused (MMDX_EUNSUPPORTED). Complex and RGB data types are
- * refused. Thread-safety: reentrant (nifticlib's reading functions keep no
+ * A 4-D file with more than one volume is refused (MMDX_EUNSUPPORTED), as
+ * are complex and RGB data types. Voxel data shorter than the header
+ * promises is an error (nifticlib itself would fill it with zeros). Thread-safety: reentrant (nifticlib's reading functions keep no
  * shared state besides its debug level, which we never change).
  */
 #ifndef MMDX_IMAGING_NIFTI_IO_H
