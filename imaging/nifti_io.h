@@ -11,8 +11,9 @@
  *
  * A 4-D file with more than one volume is refused (MMDX_EUNSUPPORTED), as
  * are complex and RGB data types. Voxel data shorter than the header
- * promises is an error (nifticlib itself would fill it with zeros). Thread-safety: reentrant (nifticlib's reading functions keep no
- * shared state besides its debug level, which we never change).
+ * promises is an error (nifticlib itself would fill it with zeros).
+ * Thread-safety: reentrant (nifticlib's reading functions keep no shared
+ * state besides its debug level, which we never change).
  */
 #ifndef MMDX_IMAGING_NIFTI_IO_H
 #define MMDX_IMAGING_NIFTI_IO_H
@@ -28,8 +29,8 @@ extern "C" {
  * Read a NIfTI-1 image (.nii, .nii.gz, .hdr/.img) into a new volume (float).
  * On success *out is owned by the caller (mmdx_volume_free).
  * Errors: MMDX_ENOTFOUND (no such file), MMDX_EFORMAT (not NIfTI-1, bad
- * header field: the message names it), MMDX_EUNSUPPORTED (data type, 4-D),
- * MMDX_ENOMEM. `err` may be NULL.
+ * header field: the message names it; truncated data), MMDX_EUNSUPPORTED
+ * (data type, 4-D), MMDX_EIO, MMDX_ENOMEM. `err` may be NULL.
  */
 MMDX_RESULT_USED int mmdx_nifti_read_volume(mmdx_volume **out, const char *path, mmdx_error *err);
 
