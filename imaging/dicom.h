@@ -100,6 +100,13 @@ typedef struct mmdx_dicom_file mmdx_dicom_file;
 MMDX_RESULT_USED int mmdx_dicom_open(mmdx_dicom_file **out, const char *path);
 
 /**
+ * Parse a DICOM object held in memory (`name` is used in messages). The
+ * buffer is not kept: everything is read at once. Errors as mmdx_dicom_open.
+ */
+MMDX_RESULT_USED int mmdx_dicom_open_memory(mmdx_dicom_file **out, const void *data, size_t len,
+                                            const char *name);
+
+/**
  * Whether a file looks like DICOM: the 'DICM' marker at byte 128, or a raw
  * dataset starting with group 0002 or 0008. Used to skip other files found in
  * a folder. 0 for unreadable files.

@@ -185,7 +185,8 @@ static int check_pixel_format(const char *path, const mmdx_dicom_header *h)
                              path, h->photometric[0] ? h->photometric : "(missing)");
         if (h->pixel_kind != MMDX_DICOM_PIXELS_INTEGER || h->bits_allocated < 8)
             return mmdx_fail(MMDX_EFORMAT, "%s: colour pixel data must be integer of 8 bits or more", path);
-        if (photometric_is(h, "YBR_FULL_422") && (h->columns % 2 || h->bits_allocated != 8))
+        /* Native 4:2:2 only: a compressed stream says YBR_FULL_422 but decodes to full resolution. */
+        if (photometric_is(h, "YBR_FULL_422") && !h->compressed && (h->columns % 2 || h->bits_allocated != 8))
             return mmdx_fail(MMDX_EFORMAT, "%s: YBR_FULL_422 needs an even (0028,0011) Columns and 8 bits", path);
     } else {
         return mmdx_fail(MMDX_EUNSUPPORTED, "%s: (0028,0002) Samples per Pixel %u is not supported", path,
@@ -622,6 +623,9 @@ static void fill_info(const reader *r, mmdx_dicom_volume_info *info)
     info->colour = h0->samples_per_pixel == 3;
 }
 
+static int read_opened(mmdx_volume **out, mmdx_dicom_volume_info *info_out, reader *r, mmdx_dicom_volume_info *pinfo,
+                       int rc);
+
 int mmdx_dicom_read_volume(mmdx_volume **out, mmdx_dicom_volume_info *info_out, const char *path,
                            const mmdx_dicom_read_options *opt)
 {
@@ -643,6 +647,33 @@ int mmdx_dicom_read_volume(mmdx_volume **out, mmdx_dicom_volume_info *info_out, 
         if (rc == 0)
             r.n_files = 1;
     }
+    return read_opened(out, info_out, &r, &info, rc);
+}
+
+int mmdx_dicom_read_memory(mmdx_volume **out, mmdx_dicom_volume_info *info_out, const void *data, size_t len,
+                           const char *name)
+{
+    *out = NULL;
+    mmdx_dicom_volume_info info;
+    memset(&info, 0, sizeof info);
+    reader r = {.path = name, .opt = NULL};
+    r.files = calloc(1, sizeof *r.files);
+    if (!r.files)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    int rc = mmdx_dicom_open_memory(&r.files[0], data, len, name);
+    if (rc == 0)
+        r.n_files = 1;
+    return read_opened(out, info_out, &r, &info, rc);
+}
+
+/* Build the volume from the files `r` holds (rc: the opening's result). */
+static int read_opened(mmdx_volume **out, mmdx_dicom_volume_info *info_out, reader *rp, mmdx_dicom_volume_info *pinfo,
+                       int rc)
+{
+    reader r = *rp;
+    mmdx_dicom_volume_info info = *pinfo;
+    const char *path = r.path;
+    const mmdx_dicom_read_options *opt = r.opt;
     mmdx_grid g;
     if (rc == 0)
         rc = build_planes(&r, &g, &info);

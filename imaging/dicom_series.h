@@ -76,4 +76,11 @@ typedef struct mmdx_dicom_volume_info {
 MMDX_RESULT_USED int mmdx_dicom_read_volume(mmdx_volume **out, mmdx_dicom_volume_info *info,
                                             const char *path, const mmdx_dicom_read_options *opt);
 
+/**
+ * Read one DICOM object held in memory (single- or multi-frame), as
+ * mmdx_dicom_read_volume() reads a file. `name` is used in messages.
+ */
+MMDX_RESULT_USED int mmdx_dicom_read_memory(mmdx_volume **out, mmdx_dicom_volume_info *info, const void *data,
+                                            size_t len, const char *name);
+
 #endif

@@ -18,6 +18,7 @@
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcpixel.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcuid.h"
@@ -247,6 +248,46 @@ struct mmdx_dicom_file {
 
 namespace {
 
+/* Name the element where reading stopped: the last one DCMTK kept. */
+int parse_failure(mmdx_dicom_file *f, const OFCondition &c)
+{
+    const char *path = f->path.c_str();
+    DcmItem *parts[2] = {f->ff.getDataset(), f->ff.getMetaInfo()};
+    for (DcmItem *part : parts) {
+        unsigned long n_el = part ? part->card() : 0;
+        if (n_el > 0) {
+            DcmElement *last = part->getElement(n_el - 1);
+            if (last)
+                return mmdx_fail(MMDX_EFORMAT,
+                                 "%s: cannot parse DICOM (%s) at or after element %s: the file is "
+                                 "truncated or malformed",
+                                 path, c.text(), tag_name(last->getTag()).c_str());
+        }
+    }
+    return mmdx_fail(MMDX_EFORMAT, "%s: cannot parse DICOM (%s): the file is truncated or malformed", path,
+                     c.text());
+}
+
+int load_memory(mmdx_dicom_file *f, const void *data, size_t len)
+{
+    ensure_codecs();
+    const unsigned char *head = static_cast<const unsigned char *>(data);
+    bool preamble = len >= 132 && memcmp(head + 128, "DICM", 4) == 0;
+    if (!preamble && !looks_like_raw_dataset(head, len))
+        return mmdx_fail(MMDX_EFORMAT,
+                         "%s: not a DICOM file (no 'DICM' marker at byte 128 and no dataset at the start)",
+                         f->path.c_str());
+    DcmInputBufferStream in;
+    in.setBuffer(data, (offile_off_t)len);
+    in.setEos();
+    f->ff.transferInit();
+    OFCondition c = f->ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+    f->ff.transferEnd();
+    if (c.bad())
+        return parse_failure(f, c);
+    return 0;
+}
+
 int load(mmdx_dicom_file *f)
 {
     ensure_codecs();
@@ -266,23 +307,8 @@ int load(mmdx_dicom_file *f)
                          path);
     OFCondition c = f->ff.loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                    ERM_autoDetect);
-    if (c.bad()) {
-        /* Name the element where reading stopped: the last one DCMTK kept. */
-        DcmItem *parts[2] = {f->ff.getDataset(), f->ff.getMetaInfo()};
-        for (DcmItem *part : parts) {
-            unsigned long n_el = part ? part->card() : 0;
-            if (n_el > 0) {
-                DcmElement *last = part->getElement(n_el - 1);
-                if (last)
-                    return mmdx_fail(MMDX_EFORMAT,
-                                     "%s: cannot parse DICOM (%s) at or after element %s: the file is "
-                                     "truncated or malformed",
-                                     path, c.text(), tag_name(last->getTag()).c_str());
-            }
-        }
-        return mmdx_fail(MMDX_EFORMAT, "%s: cannot parse DICOM (%s): the file is truncated or malformed",
-                         path, c.text());
-    }
+    if (c.bad())
+        return parse_failure(f, c);
     /* Large values are read lazily from the file, which a deflated stream
      * cannot serve: load those at once. */
     if (DcmXfer(f->ff.getDataset()->getOriginalXfer()).getStreamCompression() != ESC_none) {
@@ -534,6 +560,29 @@ extern "C" int mmdx_dicom_open(mmdx_dicom_file **out, const char *path)
             rc = read_header(f);
     } catch (const std::bad_alloc &) {
         rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
+    }
+    if (rc < 0) {
+        delete f;
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+extern "C" int mmdx_dicom_open_memory(mmdx_dicom_file **out, const void *data, size_t len, const char *name)
+{
+    *out = nullptr;
+    mmdx_dicom_file *f = new (std::nothrow) mmdx_dicom_file;
+    if (!f)
+        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", name);
+    int rc;
+    try {
+        f->path = name;
+        rc = load_memory(f, data, len);
+        if (rc == 0)
+            rc = read_header(f);
+    } catch (const std::bad_alloc &) {
+        rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", name);
     }
     if (rc < 0) {
         delete f;

@@ -453,6 +453,44 @@ START_TEST(generated_transfer_syntaxes_read_back_identical)
 }
 END_TEST
 
+/* The fuzzer reads from memory: same outcome as from the file, for every seed. */
+START_TEST(memory_and_file_reading_agree)
+{
+    static const char *const seeds[] = {"ct_explicit_le.dcm", "ct_implicit.dcm", "ct_bigendian.dcm", "ct_deflated.dcm",
+                                        "ct_no_meta.dcm", "ct_rle.dcm", "ct_jpeg_lossless.dcm", "ct_jpegls.dcm",
+                                        "cr_monochrome1.dcm", "rgb_3x3.dcm", "rgb_jpeg_baseline.dcm",
+                                        "dose_2frames.dcm", "ct_truncated.dcm", "not_dicom.txt"};
+    int ok_count = 0;
+    mmdx_volume *ct = NULL;
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/tests/fuzz/corpus/dicom/%s", mmdx_test_source_dir(), seeds[i]);
+        size_t len = 0;
+        char *buf = mmdx_test_read_file(path, &len);
+        ck_assert_ptr_nonnull(buf);
+        mmdx_volume *a = NULL, *b = NULL;
+        int ra = mmdx_dicom_read_volume(&a, NULL, path, NULL);
+        int rb = mmdx_dicom_read_memory(&b, NULL, buf, len, path);
+        ck_assert_msg(ra == rb, "%s: file %d, memory %d (%s)", seeds[i], ra, rb, mmdx_last_error());
+        if (ra == 0) {
+            assert_same_values(a, b, 0.0, seeds[i]);
+            ok_count++;
+            if (!strcmp(seeds[i], "ct_explicit_le.dcm"))
+                ct = a;
+            else if (strncmp(seeds[i], "ct_", 3) == 0 && ct)
+                assert_same_values(ct, a, 0.0, seeds[i]);
+            if (a != ct)
+                mmdx_volume_free(a);
+            mmdx_volume_free(b);
+        }
+        free(buf);
+    }
+    /* Everything but the truncated file and the text reads. */
+    ck_assert_int_eq(ok_count, (int)(sizeof seeds / sizeof *seeds) - 2);
+    mmdx_volume_free(ct);
+}
+END_TEST
+
 START_TEST(decoding_in_parallel_matches_serial)
 {
     mmdx_test_data_or_skip();
@@ -483,6 +521,7 @@ static Suite *suite(void)
     tcase_add_test(t, multiframe_geometry);
     tcase_add_test(t, unsupported_transfer_syntax_named);
     tcase_add_test(t, decoding_in_parallel_matches_serial);
+    tcase_add_test(t, memory_and_file_reading_agree);
     tcase_add_test(t, generated_transfer_syntaxes_read_back_identical);
     suite_add_tcase(s, t);
     TCase *b = tcase_create("bad_input");
