@@ -65,9 +65,10 @@ static int nifti_open(nifti_image **out, mmdx_grid *grid, const char *path, mmdx
         return mmdx_error_set(err, MMDX_EFORMAT, "%s: NIfTI field dim: non-positive size", path);
     }
     if (nim->nvox != (size_t)nim->nx * (size_t)nim->ny * (size_t)nim->nz) {
+        int ndim = nim->ndim;
         nifti_image_free(nim);
         return mmdx_error_set(err, MMDX_EUNSUPPORTED, "%s: NIfTI field dim: %d-D data with more than one volume",
-                              path, nim->ndim);
+                              path, ndim);
     }
     int rc = read_data(nim, path, err);
     if (rc) {
@@ -84,9 +85,9 @@ static int nifti_open(nifti_image **out, mmdx_grid *grid, const char *path, mmdx
         double col[3] = {-(double)m->m[0][c], -(double)m->m[1][c], (double)m->m[2][c]};
         double len = sqrt(col[0] * col[0] + col[1] * col[1] + col[2] * col[2]);
         if (!(len > 0) || !isfinite(len)) {
+            const char *field = nim->sform_code > 0 ? "srow_x/y/z" : "qform/pixdim";
             nifti_image_free(nim);
-            return mmdx_error_set(err, MMDX_EFORMAT, "%s: NIfTI %s: degenerate voxel axis %d", path,
-                                  nim->sform_code > 0 ? "srow_x/y/z" : "qform/pixdim", c);
+            return mmdx_error_set(err, MMDX_EFORMAT, "%s: NIfTI %s: degenerate voxel axis %d", path, field, c);
         }
         grid->spacing[c] = len;
         for (int r = 0; r < 3; r++)

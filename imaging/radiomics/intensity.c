@@ -22,6 +22,9 @@ static const char *const ih_names[] = {"mean", "var", "skew", "kurt", "median", 
                                        "min_grad_g"};
 const rad_family rad_fam_ih = {"ih", ih_names, 23};
 
+/* Most intensity steps an intensity-volume histogram may have. */
+#define RAD_IVH_MAX_LEVELS 1.0e7
+
 static const char *const ivh_names[] = {"v10", "v90", "i10", "i90", "diff_v10_v90", "diff_i10_i90"};
 const rad_family rad_fam_ivh = {"ivh", ivh_names, 6};
 
@@ -251,7 +254,12 @@ int rad_ivh(double *out, const rad_roi *roi, const mmdx_radiomics_settings *s, m
         }
     }
     free(d);
-    size_t levels = (size_t)llround((gmax - gmin) / w) + 1;
+    double span_levels = (gmax - gmin) / w;
+    if (!(span_levels >= 0 && span_levels <= RAD_IVH_MAX_LEVELS)) {
+        free(x);
+        return 0; /* a range of intensities too wide for unit steps: NaN */
+    }
+    size_t levels = (size_t)llround(span_levels) + 1;
     double *below = calloc(levels + 1, sizeof *below); /* count at each level */
     if (!below) {
         free(x);

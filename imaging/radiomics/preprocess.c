@@ -20,6 +20,10 @@
 /* Radius of a 1 cm^3 sphere in mm (local intensity peak), with a margin. */
 #define RAD_PEAK_RADIUS_MM 6.3
 
+/* Largest interpolated grid accepted (per axis, in all). */
+#define RAD_MAX_AXIS 65536.0
+#define RAD_MAX_VOXELS 1.0e9
+
 /* Extra source voxels around the evaluated region for the cubic prefilter
  * (its recursive filter decays as 0.268^n: 24 voxels leave < 1e-13). */
 #define RAD_SPLINE_PAD 24
@@ -57,6 +61,7 @@ static void plan_axis(axis_plan *p, size_t n, double s, double s_new, int resamp
     p->n_src = n;
     size_t n_new;
     if (resample) {
+        /* the caller has checked that this is at most RAD_MAX_AXIS */
         n_new = (size_t)ceil((double)n * s / s_new - 1e-9);
         if (n_new < 1)
             n_new = 1;
@@ -350,8 +355,8 @@ int32_t rad_discretise(const rad_roi *roi, int32_t method, int32_t bins, double 
             g = x;
             break;
         }
-        if (g < 1)
-            g = 1; /* FBS with a lower bound above the ROI minimum */
+        if (!(g >= 1))
+            g = 1; /* FBS with a lower bound above the ROI minimum; NaN from an overflowing range */
         if (g > (double)(1 << 24))
             return mmdx_error_set(err, MMDX_EINVAL, "radiomics: discretisation gives more than %d grey levels",
                                   1 << 24);
@@ -367,7 +372,8 @@ int32_t rad_discretise(const rad_roi *roi, int32_t method, int32_t bins, double 
 static void resegment(rad_roi *roi, const mmdx_radiomics_settings *s)
 {
     for (size_t v = 0; v < roi->n; v++) {
-        uint8_t in = roi->morph[v];
+        /* a NaN or infinite intensity (a float image's missing value) has no grey level */
+        uint8_t in = roi->morph[v] && isfinite(roi->img[v]);
         if (in && !isnan(s->reseg_min) && roi->img[v] < s->reseg_min)
             in = 0;
         if (in && !isnan(s->reseg_max) && roi->img[v] > s->reseg_max)
@@ -433,8 +439,19 @@ int rad_roi_build(rad_roi *roi, const mmdx_radiomics_settings *s, const mmdx_vol
     const size_t n_src[3] = {g->nx, g->ny, g->nz};
     axis_plan plan[3];
     int resampled[3];
+    double new_voxels = 1;
     for (int a = 0; a < 3; a++) {
         resampled[a] = s->interp != MMDX_RAD_INTERP_NONE && !(a == 2 && s->interp_2d);
+        double len = resampled[a] ? ceil((double)n_src[a] * g->spacing[a] / s->spacing[a]) : (double)n_src[a];
+        new_voxels *= len;
+        if (len > RAD_MAX_AXIS || new_voxels > RAD_MAX_VOXELS)
+            return mmdx_error_set(err, MMDX_EINVAL,
+                                  "radiomics: resampling a %zux%zux%zu image of %gx%gx%g mm to %gx%gx%g mm gives "
+                                  "too large a grid",
+                                  g->nx, g->ny, g->nz, g->spacing[0], g->spacing[1], g->spacing[2], s->spacing[0],
+                                  s->spacing[1], s->spacing[2]);
+    }
+    for (int a = 0; a < 3; a++) {
         plan_axis(&plan[a], n_src[a], g->spacing[a], resampled[a] ? s->spacing[a] : g->spacing[a], resampled[a],
                   lo[a], hi[a]);
         roi->sp[a] = plan[a].spacing;
