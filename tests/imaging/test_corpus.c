@@ -244,6 +244,56 @@ START_TEST(series_folders_encode)
 }
 END_TEST
 
+/* The host encodes many patients at once on one encoder: results must not depend on it. */
+START_TEST(concurrent_encodes_match_serial)
+{
+    mmdx_test_data_or_skip();
+    static const char *const inputs[] = {
+        "dicom/pydicom_debian/CT_small.dcm",        "dicom/pydicom_data/emri_small_jpeg_ls_lossless.dcm",
+        "dicom/pydicom_debian/SC_rgb_jpeg_dcmtk.dcm", "dicom/pydicom_debian/rtdose_rle_1frame.dcm",
+        "dicom/pydicom_data/JPEG-LL.dcm",           "dicom/pydicom_debian/MR_small_bigendian.dcm",
+        "dicom/ibsi_validation_STS_025/PET/image",  "dicom/pydicom_debian/MR_small_jp2klossless.dcm",
+    };
+    enum { N = sizeof inputs / sizeof *inputs };
+    mmdx_imaging_encoder *e = encoder();
+    size_t nf;
+    const char *const *names;
+    mmdx_imaging_encoder_names(e, &nf, &names);
+    double *serial = malloc(N * nf * sizeof *serial), *parallel = malloc(N * nf * sizeof *parallel);
+    int rc_serial[N], rc_parallel[N];
+    char *paths[N];
+    for (int i = 0; i < N; i++) {
+        paths[i] = mmdx_test_data_path(inputs[i]);
+        mmdx_error err;
+        rc_serial[i] = encode(e, paths[i], serial + i * nf, &err);
+    }
+    for (int round = 0; round < 2; round++) {
+#pragma omp parallel for num_threads(4) schedule(dynamic)
+        for (int i = 0; i < N; i++) {
+            mmdx_encoder_input in = {MMDX_ABI_VERSION, sizeof in, "P", paths[i], NULL, NULL, 0, NULL, NULL};
+            int32_t present = 0;
+            mmdx_error err = {0};
+            rc_parallel[i] = mmdx_imaging_encoder_encode(e, &in, parallel + i * nf, &present, &err);
+        }
+        for (int i = 0; i < N; i++) {
+            ck_assert_msg(rc_parallel[i] == rc_serial[i], "%s: %d in parallel, %d alone", inputs[i], rc_parallel[i],
+                          rc_serial[i]);
+            for (size_t k = 0; rc_serial[i] == 0 && k < nf; k++) {
+                double a = serial[i * nf + k], b = parallel[i * nf + k];
+                ck_assert_msg((isnan(a) && isnan(b)) || a == b, "%s: %s = %g alone, %g in parallel", inputs[i],
+                              names[k], a, b);
+            }
+        }
+    }
+    ck_assert_int_eq(rc_serial[N - 1], MMDX_EUNSUPPORTED); /* the JPEG 2000 file fails the same way in both */
+    for (int i = 0; i < N; i++)
+        free(paths[i]);
+    free(serial);
+    free(parallel);
+    mmdx_imaging_encoder_free(e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("imaging_corpus");
@@ -251,6 +301,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 900);
     tcase_add_test(t, every_dicom_file_encodes_or_fails_as_predicted);
     tcase_add_test(t, series_folders_encode);
+    tcase_add_test(t, concurrent_encodes_match_serial);
     suite_add_tcase(s, t);
     return s;
 }
