@@ -489,7 +489,6 @@ static int build_planes(reader *r, mmdx_grid *g, mmdx_dicom_volume_info *info)
     double step_default = h0->spacing_between_slices > 0 ? h0->spacing_between_slices
                           : h0->slice_thickness > 0      ? h0->slice_thickness
                                                          : 1.0;
-    int positioned = 1;
     for (size_t i = 0, k = 0; i < r->n_files; i++) {
         const mmdx_dicom_header *h = mmdx_dicom_get_header(r->files[i]);
         for (uint32_t fr = 0; fr < h->frames; fr++, k++) {
@@ -509,7 +508,6 @@ static int build_planes(reader *r, mmdx_grid *g, mmdx_dicom_volume_info *info)
                     pl->pos[c] = h->position[c] + h->frame_offset[fr] * normal[c];
             } else if (h->frames > 1) {
                 /* Frames without positions: stacked at the nominal spacing. */
-                positioned = 0;
                 for (int c = 0; c < 3; c++)
                     pl->pos[c] = h->position[c] + fr * step_default * normal[c];
             } else {
@@ -518,7 +516,6 @@ static int build_planes(reader *r, mmdx_grid *g, mmdx_dicom_volume_info *info)
             pl->along = dot(pl->pos, normal);
         }
     }
-    (void)positioned;
     qsort(r->planes, r->n_planes, sizeof *r->planes, cmp_plane);
 
     double step = step_default;

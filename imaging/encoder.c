@@ -125,12 +125,11 @@ static const char *extra(const mmdx_encoder_input *in, const char *key)
     return NULL;
 }
 
-/* Copy the thread's last error into the plugin's error record, naming where the input came from. */
-static int report(mmdx_error *err, const mmdx_encoder_input *in, int rc)
+/* Copy the thread's last error into the plugin's error record. The readers'
+ * messages name the file (and tag); the host adds the manifest line. */
+static int report(mmdx_error *err, int rc)
 {
     int code = mmdx_last_error_code() < 0 ? mmdx_last_error_code() : (rc < 0 ? rc : MMDX_ERROR);
-    if (in->origin && in->origin[0] && strcmp(in->origin, in->path) != 0)
-        return mmdx_error_set(err, code, "%s: %s", in->origin, mmdx_last_error());
     return mmdx_error_set(err, code, "%s", mmdx_last_error());
 }
 
@@ -148,9 +147,8 @@ int mmdx_imaging_encoder_encode(const mmdx_imaging_encoder *e, const mmdx_encode
         series = e->series_uid;
     if (!mask_path && !e->auto_mask)
         return mmdx_error_set(err, MMDX_EINVAL,
-                              "%s%s%s: no mask given (manifest column 'mask' or --mask) and [imaging] auto_mask "
-                              "is false",
-                              in->origin ? in->origin : "", in->origin ? ": " : "", in->path);
+                              "%s: no mask given (manifest column 'mask' or --mask) and [imaging] auto_mask is false",
+                              in->path);
 
     mmdx_volume *image = NULL;
     mmdx_mask *mask = NULL;
@@ -158,7 +156,7 @@ int mmdx_imaging_encoder_encode(const mmdx_imaging_encoder *e, const mmdx_encode
     char for_uid[72];
     int rc = mmdx_imaging_read_image(&image, for_uid, sizeof for_uid, in->path, series, e->n_threads);
     if (rc < 0)
-        return report(err, in, rc);
+        return report(err, rc);
     if (mask_path)
         rc = mmdx_roi_load(&mask, mask_path, roi, image, for_uid);
     else
@@ -170,7 +168,7 @@ int mmdx_imaging_encoder_encode(const mmdx_imaging_encoder *e, const mmdx_encode
             mmdx_fail(mmdx_last_error_code(), "%s: automatic mask: %s", in->path, why);
         }
         mmdx_volume_free(image);
-        return report(err, in, rc);
+        return report(err, rc);
     }
     mmdx_error sub;
     memset(&sub, 0, sizeof sub);

@@ -44,8 +44,8 @@ void mmdx_imaging_encoder_names(const mmdx_imaging_encoder *e, size_t *n, const 
 /**
  * Encode one input into values[n] (NaN where undefined). *present = 1.
  * Errors: those of the DICOM/NIfTI readers and of the ROI loading, each
- * message naming the file and the tag (prefixed with the input's origin when
- * given), and MMDX_EINVAL when there is no mask and auto_mask is off.
+ * message naming the file and the tag, and MMDX_EINVAL when there is no mask
+ * and auto_mask is off.
  */
 MMDX_RESULT_USED int mmdx_imaging_encoder_encode(const mmdx_imaging_encoder *e, const mmdx_encoder_input *in,
                                                  double *values, int32_t *present, mmdx_error *err);

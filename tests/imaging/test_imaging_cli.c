@@ -116,6 +116,12 @@ START_TEST(bad_input_exit_codes)
     ck_assert_msg(strstr(err, "mmdx.conf:3") != NULL && strstr(err, "auto_mask") != NULL, "%s", err);
     free(out);
     free(err);
+    /* auto_mask = false: an input without a mask is refused. */
+    mmdx_test_write_file(conf, "[imaging]\nauto_mask = false\n");
+    ck_assert_int_eq(run(args, &out, &err), 3);
+    ck_assert_msg(strstr(err, "no mask given") != NULL, "%s", err);
+    free(out);
+    free(err);
     mmdx_test_rmtree(dir);
     free(dir);
     free(ct);
