@@ -98,6 +98,21 @@ START_TEST(bad_input_exit_codes)
     free(out);
     free(err);
 
+    /* A folder of several series: refused with their UIDs, then one picked with --series. */
+    char *sts = mmdx_test_data_path("dicom/ibsi_validation_STS_025");
+    snprintf(args, sizeof args, "encode imaging '%s'", sts);
+    ck_assert_int_eq(run(args, &out, &err), 3);
+    ck_assert_msg(strstr(err, "1.3.6.1.4.1.14519.5.2.1.5168.1900.544115247131657316965832847537 (PT, 47 files)") != NULL,
+                  "%s", err);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "encode imaging '%s' --series 1.3.6.1.4.1.14519.5.2.1.5168.1900.544115247131657316965832847537",
+             sts);
+    ck_assert_msg(run(args, &out, &err) == 0, "%s", err);
+    free(out);
+    free(err);
+    free(sts);
+
     /* Usage errors. */
     ck_assert_int_eq(run("encode imaging", &out, &err), 2);
     free(out);
