@@ -425,8 +425,9 @@ static int build_planes(reader *r, mmdx_grid *g, mmdx_dicom_volume_info *info)
     const char *p0 = mmdx_dicom_path(f0);
     int rc;
     if (h0->pixel_kind == MMDX_DICOM_PIXELS_NONE)
-        return mmdx_fail(MMDX_EFORMAT, "%s: no pixel data: (7FE0,0010) Pixel Data is missing (%s object)", p0,
-                         h0->modality[0] ? h0->modality : "non-image");
+        return mmdx_fail(MMDX_EFORMAT, "%s: no pixel data: (7FE0,0010) Pixel Data is missing (%s object%s)", p0,
+                         h0->modality[0] ? h0->modality : "non-image",
+                         strcmp(h0->modality, "RTSTRUCT") == 0 ? ": give it as the mask" : "");
     if (strcmp(h0->modality, "SEG") == 0)
         return mmdx_fail(MMDX_EFORMAT,
                          "%s: this is a Segmentation (0008,0060 SEG), not an image: give it as the mask", p0);
