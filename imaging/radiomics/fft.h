@@ -19,4 +19,12 @@ size_t rad_fft_good_size(size_t n);
  */
 int rad_fft3(double complex *data, const size_t dims[3], int inverse);
 
+/*
+ * The same, knowing more: forward, the data are zero outside the box
+ * [0, box[0]) x [0, box[1]) x [0, box[2]); inverse, only the result inside
+ * that box is wanted (elsewhere it is left unscaled and partly transformed).
+ * box NULL: the whole array.
+ */
+int rad_fft3_box(double complex *data, const size_t dims[3], int inverse, const size_t box[3]);
+
 #endif

@@ -55,18 +55,71 @@ static int face_make(face *f, const double *P, size_t a, size_t b, size_t c)
     return 0;
 }
 
-/* Order candidates by (y, z, x) to pick the x-extremes of each row. */
-static int cmp_yzx(const void *pa, const void *pb)
+/* Sort key order for the candidate filter: the two other axes, then `axis`. */
+static int cmp_axis0(const void *pa, const void *pb)
 {
     const double *a = pa, *b = pb;
-    for (int q = 1; q <= 3; q++) {
-        int ax = q % 3;
-        if (a[ax] < b[ax])
-            return -1;
-        if (a[ax] > b[ax])
-            return 1;
+    static const int ord[3] = {1, 2, 0};
+    for (int q = 0; q < 3; q++) {
+        if (a[ord[q]] != b[ord[q]])
+            return a[ord[q]] < b[ord[q]] ? -1 : 1;
     }
     return 0;
+}
+static int cmp_axis1(const void *pa, const void *pb)
+{
+    const double *a = pa, *b = pb;
+    static const int ord[3] = {0, 2, 1};
+    for (int q = 0; q < 3; q++) {
+        if (a[ord[q]] != b[ord[q]])
+            return a[ord[q]] < b[ord[q]] ? -1 : 1;
+    }
+    return 0;
+}
+static int cmp_axis2(const void *pa, const void *pb)
+{
+    const double *a = pa, *b = pb;
+    static const int ord[3] = {0, 1, 2};
+    for (int q = 0; q < 3; q++) {
+        if (a[ord[q]] != b[ord[q]])
+            return a[ord[q]] < b[ord[q]] ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Keep the points that are the lowest or highest along `axis` among the
+ * points sharing their two other coordinates; returns the new count. */
+static size_t keep_line_extremes(double *s, size_t n, int axis)
+{
+    int (*const cmp[3])(const void *, const void *) = {cmp_axis0, cmp_axis1, cmp_axis2};
+    qsort(s, n, 3 * sizeof *s, cmp[axis]);
+    const int o1 = (axis + 1) % 3, o2 = (axis + 2) % 3;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int first = i == 0 || s[3 * i + o1] != s[3 * (i - 1) + o1] || s[3 * i + o2] != s[3 * (i - 1) + o2];
+        int last = i + 1 == n || s[3 * i + o1] != s[3 * (i + 1) + o1] || s[3 * i + o2] != s[3 * (i + 1) + o2];
+        if (first || last) {
+            memmove(s + 3 * m, s + 3 * i, 3 * sizeof *s);
+            m++;
+        }
+    }
+    return m;
+}
+
+/* Largest distance between two of the points idx[0..k) (or all m when idx is NULL). */
+static double diameter(const double *P, const size_t *idx, size_t k)
+{
+    double best = 0;
+#pragma omp parallel for schedule(dynamic, 64) reduction(max : best)
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = i + 1; j < k; j++) {
+            double d[3];
+            sub(d, P + 3 * (idx ? idx[i] : i), P + 3 * (idx ? idx[j] : j));
+            double r = dot(d, d);
+            if (r > best)
+                best = r;
+        }
+    return sqrt(best);
 }
 
 typedef struct edge {
@@ -83,29 +136,13 @@ int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
     if (!s)
         return MMDX_ENOMEM;
     memcpy(s, pts, 3 * n * sizeof *s);
-    qsort(s, n, 3 * sizeof *s, cmp_yzx);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        int first = i == 0 || s[3 * i + 1] != s[3 * (i - 1) + 1] || s[3 * i + 2] != s[3 * (i - 1) + 2];
-        int last = i + 1 == n || s[3 * i + 1] != s[3 * (i + 1) + 1] || s[3 * i + 2] != s[3 * (i + 1) + 2];
-        if (first || last) {
-            memmove(s + 3 * m, s + 3 * i, 3 * sizeof *s);
-            m++;
-        }
-    }
+    /* A hull vertex has no point on both sides of it along any axis line:
+     * filtering the lattice points line by line keeps every hull vertex. */
+    size_t m = n;
+    for (int axis = 0; axis < 3; axis++)
+        m = keep_line_extremes(s, m, axis);
     double *P = s;
-    /* diameter over candidates (all hull vertices are among them) */
-    double best = 0;
-#pragma omp parallel for schedule(dynamic, 64) reduction(max : best)
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = i + 1; j < m; j++) {
-            double d[3];
-            sub(d, P + 3 * i, P + 3 * j);
-            double r = dot(d, d);
-            if (r > best)
-                best = r;
-        }
-    h->diameter = sqrt(best);
+    h->diameter = diameter(P, NULL, m); /* the two farthest points are hull vertices */
     if (m < 4) {
         free(s);
         return 0;

@@ -328,10 +328,19 @@ typedef struct sphere_rows {
     size_t count;
 } sphere_rows;
 
-static int sphere_make(sphere_rows *sp, const double spacing[3])
+/* Offsets beyond the crop never hit a voxel: extents are clamped to it
+ * (which also bounds the work for absurdly small voxel spacings). */
+static ptrdiff_t extent(double r, double spacing, size_t n)
+{
+    double e = floor(r / spacing);
+    return e < (double)n ? (ptrdiff_t)e : (ptrdiff_t)n;
+}
+
+static int sphere_make(sphere_rows *sp, const double spacing[3], const size_t dims[3])
 {
     const double r = 10.0 * cbrt(3.0 / (4.0 * M_PI)); /* mm */
-    const ptrdiff_t ey = (ptrdiff_t)floor(r / spacing[1]), ez = (ptrdiff_t)floor(r / spacing[2]);
+    const ptrdiff_t ey = extent(r, spacing[1], dims[1]), ez = extent(r, spacing[2], dims[2]);
+    const ptrdiff_t ex = extent(r, spacing[0], dims[0]);
     size_t cap = (size_t)((2 * ey + 1) * (2 * ez + 1));
     sp->dj = malloc(cap * sizeof *sp->dj);
     sp->dk = malloc(cap * sizeof *sp->dk);
@@ -346,8 +355,8 @@ static int sphere_make(sphere_rows *sp, const double spacing[3])
             if (rem < -1e-9)
                 continue;
             /* largest a with (a*sx)^2 <= rem, with the same slack as a direct test */
-            ptrdiff_t a = (ptrdiff_t)floor(sqrt(rem > 0 ? rem : 0) / spacing[0]);
-            while ((double)(a + 1) * spacing[0] * (double)(a + 1) * spacing[0] <= rem + 1e-9)
+            ptrdiff_t a = extent(sqrt(rem > 0 ? rem : 0), spacing[0], (size_t)ex);
+            while (a < ex && (double)(a + 1) * spacing[0] * (double)(a + 1) * spacing[0] <= rem + 1e-9)
                 a++;
             while (a > 0 && (double)a * spacing[0] * (double)a * spacing[0] > rem + 1e-9)
                 a--;
@@ -367,7 +376,8 @@ void rad_loc(double *out, const rad_roi *roi)
     const size_t nx = roi->nx, ny = roi->ny, nz = roi->nz;
     sphere_rows sp;
     double *prefix = malloc((nx + 1) * ny * nz * sizeof *prefix);
-    if (sphere_make(&sp, roi->sp) || !prefix)
+    const size_t dims[3] = {nx, ny, nz};
+    if (sphere_make(&sp, roi->sp, dims) || !prefix)
         goto done;
     for (size_t row = 0; row < ny * nz; row++) {
         double *p = prefix + row * (nx + 1);

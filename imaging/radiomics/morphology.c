@@ -153,17 +153,55 @@ static int autocorr_direct(autocorr_sums *r, const rad_roi *roi, double mean)
     return 0;
 }
 
+/*
+ * With U = w * m and V = w * z (w: the 1/distance weight as a kernel over
+ * offsets, zero at 0; *: correlation over the ROI box), the sums are
+ *   sum of weights   = sum_p m(p) U(p),   Moran numerator = sum_p z(p) V(p),
+ *   Geary numerator  = 2 sum_p z(p)^2 U(p) - 2 sum_p z(p) V(p).
+ * w is real and even, so its transform is real and one FFT of z + i m gives
+ * V + i U. The box is padded to at least 2n-1 per axis so nothing wraps.
+ */
 static int autocorr_fft(autocorr_sums *r, const rad_roi *roi, double mean, const size_t lo[3], const size_t ext[3],
                         const size_t L[3])
 {
     const size_t total = L[0] * L[1] * L[2];
-    double complex *X = calloc(total, sizeof *X), *Y = calloc(total, sizeof *Y);
-    if (!X || !Y) {
+    double complex *X = calloc(total, sizeof *X), *K = calloc(total, sizeof *K);
+    if (!X || !K) {
         free(X);
-        free(Y);
+        free(K);
         return MMDX_ENOMEM;
     }
-    /* X = z + i m, Y = q, with z the deviation, m the mask, q = z^2 */
+    for (size_t k = 0; k < ext[2]; k++)
+        for (size_t j = 0; j < ext[1]; j++)
+            for (size_t i = 0; i < ext[0]; i++) {
+                size_t v = (lo[0] + i) + roi->nx * ((lo[1] + j) + roi->ny * (lo[2] + k));
+                if (roi->imask[v])
+                    X[i + L[0] * (j + L[1] * k)] = (roi->img[v] - mean) + I;
+            }
+    for (ptrdiff_t dk = -(ptrdiff_t)ext[2] + 1; dk < (ptrdiff_t)ext[2]; dk++)
+        for (ptrdiff_t dj = -(ptrdiff_t)ext[1] + 1; dj < (ptrdiff_t)ext[1]; dj++)
+            for (ptrdiff_t di = -(ptrdiff_t)ext[0] + 1; di < (ptrdiff_t)ext[0]; di++) {
+                if (!di && !dj && !dk)
+                    continue;
+                double dx = (double)di * roi->sp[0], dy = (double)dj * roi->sp[1], dz = (double)dk * roi->sp[2];
+                size_t a = (size_t)((di + (ptrdiff_t)L[0]) % (ptrdiff_t)L[0]) +
+                           L[0] * ((size_t)((dj + (ptrdiff_t)L[1]) % (ptrdiff_t)L[1]) +
+                                   L[1] * (size_t)((dk + (ptrdiff_t)L[2]) % (ptrdiff_t)L[2]));
+                K[a] = 1.0 / sqrt(dx * dx + dy * dy + dz * dz);
+            }
+    int rc = rad_fft3_box(X, L, 0, ext);
+    if (!rc)
+        rc = rad_fft3(K, L, 0);
+    if (rc)
+        goto done;
+    /* correlation with an even real kernel: multiply by its (real) transform */
+    for (size_t q = 0; q < total; q++) {
+        double kr = creal(K[q]);
+        X[q] = kr * creal(X[q]) + I * (kr * cimag(X[q]));
+    }
+    if ((rc = rad_fft3_box(X, L, 1, ext)))
+        goto done;
+    double wsum = 0, msum = 0, qsum = 0;
     for (size_t k = 0; k < ext[2]; k++)
         for (size_t j = 0; j < ext[1]; j++)
             for (size_t i = 0; i < ext[0]; i++) {
@@ -171,58 +209,18 @@ static int autocorr_fft(autocorr_sums *r, const rad_roi *roi, double mean, const
                 if (!roi->imask[v])
                     continue;
                 double z = roi->img[v] - mean;
-                X[i + L[0] * (j + L[1] * k)] = z + I;
-                Y[i + L[0] * (j + L[1] * k)] = z * z;
-            }
-    int rc = rad_fft3(X, L, 0);
-    if (!rc)
-        rc = rad_fft3(Y, L, 0);
-    if (rc)
-        goto done;
-    /* Spectra of the correlations: |Z|^2 + i|M|^2 into X, conj(Q) M into Y.
-     * Z(k) = (X(k) + conj X(-k))/2, M(k) = (X(k) - conj X(-k))/(2i). */
-    for (size_t k = 0; k < L[2]; k++)
-        for (size_t j = 0; j < L[1]; j++)
-            for (size_t i = 0; i < L[0]; i++) {
                 size_t a = i + L[0] * (j + L[1] * k);
-                size_t b = (L[0] - i) % L[0] + L[0] * ((L[1] - j) % L[1] + L[1] * ((L[2] - k) % L[2]));
-                if (b < a)
-                    continue;
-                double complex xa = X[a], xb = X[b];
-                double complex za = (xa + conj(xb)) / 2, ma = (xa - conj(xb)) / (2 * I);
-                double complex zb = (xb + conj(xa)) / 2, mb = (xb - conj(xa)) / (2 * I);
-                Y[a] = conj(Y[a]) * ma;
-                if (b != a)
-                    Y[b] = conj(Y[b]) * mb;
-                X[a] = creal(za * conj(za)) + I * creal(ma * conj(ma));
-                X[b] = creal(zb * conj(zb)) + I * creal(mb * conj(mb));
-            }
-    if ((rc = rad_fft3(X, L, 1)) || (rc = rad_fft3(Y, L, 1)))
-        goto done;
-    double wsum = 0, msum = 0, gsum = 0;
-    for (ptrdiff_t dk = -(ptrdiff_t)ext[2] + 1; dk < (ptrdiff_t)ext[2]; dk++)
-        for (ptrdiff_t dj = -(ptrdiff_t)ext[1] + 1; dj < (ptrdiff_t)ext[1]; dj++)
-            for (ptrdiff_t di = -(ptrdiff_t)ext[0] + 1; di < (ptrdiff_t)ext[0]; di++) {
-                if (!di && !dj && !dk)
-                    continue;
-                size_t a = (size_t)((di + (ptrdiff_t)L[0]) % (ptrdiff_t)L[0]) +
-                           L[0] * ((size_t)((dj + (ptrdiff_t)L[1]) % (ptrdiff_t)L[1]) +
-                                   L[1] * (size_t)((dk + (ptrdiff_t)L[2]) % (ptrdiff_t)L[2]));
-                double cmm = cimag(X[a]);
-                if (cmm < 0.5)
-                    continue; /* no pair at this offset */
-                double dx = (double)di * roi->sp[0], dy = (double)dj * roi->sp[1], dz = (double)dk * roi->sp[2];
-                double w = 1.0 / sqrt(dx * dx + dy * dy + dz * dz);
-                wsum += w * nearbyint(cmm); /* a pair count: an integer */
-                msum += w * creal(X[a]);
-                gsum += w * (2 * creal(Y[a]) - 2 * creal(X[a]));
+                double V = creal(X[a]), U = cimag(X[a]);
+                wsum += U;
+                msum += z * V;
+                qsum += z * z * U;
             }
     r->w = wsum;
     r->m = msum;
-    r->g = gsum;
+    r->g = 2 * qsum - 2 * msum;
 done:
     free(X);
-    free(Y);
+    free(K);
     return rc;
 }
 
@@ -263,8 +261,8 @@ static void autocorrelation(double *moran, double *geary, const rad_roi *roi)
         L[a] = rad_fft_good_size(2 * ext[a] - 1);
         m *= (double)L[a];
     }
-    /* direct: ~N^2/2 pair terms; FFT: 4 transforms of M log M, two arrays of M */
-    double direct_cost = (double)n * (double)n / 2, fft_cost = 4 * 5 * m * log2(m);
+    /* direct: ~N^2/2 pair terms; FFT: about 2.2 transforms of M log M, two arrays of M */
+    double direct_cost = (double)n * (double)n / 2, fft_cost = 2.2 * 5 * m * log2(m);
     double fft_bytes = 2 * m * sizeof(double complex);
     autocorr_sums r = {0};
     int rc;

@@ -70,7 +70,7 @@ extern const char *const rad_dim_names[RAD_DIM_N];
 
 /* Largest grey-level count the texture matrices accept (dense matrices);
  * above it texture features are NaN. */
-#define RAD_MAX_TEXTURE_LEVELS 4096
+#define RAD_MAX_TEXTURE_LEVELS 1024
 
 /* Texture computations. out[a] (a = RAD_AGG_* or RAD_DIM_*) receives the
  * features of aggregation a, NULL when not requested. Return 0 or MMDX_ENOMEM. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "radiomics/fft.h"
 #include "radiomics/radiomics.h"
 #include "testsupport.h"
 
@@ -385,6 +386,52 @@ START_TEST(reentrant)
 }
 END_TEST
 
+
+/* The FFT behind Moran's I and Geary's C against a naive DFT. */
+START_TEST(fft_matches_dft)
+{
+    ck_assert_uint_eq(rad_fft_good_size(7), 8);
+    ck_assert_uint_eq(rad_fft_good_size(11), 12);
+    ck_assert_uint_eq(rad_fft_good_size(31), 32);
+    ck_assert_uint_eq(rad_fft_good_size(121), 125);
+    const size_t dims[3] = {20, 9, 5}; /* radix 4, 5, 3, 3, 5 */
+    const size_t n = dims[0] * dims[1] * dims[2];
+    double complex *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    unsigned r = 7;
+    for (size_t q = 0; q < n; q++) {
+        r = r * 1103515245u + 12345u;
+        double re = (double)((r >> 8) % 1000) / 100.0;
+        r = r * 1103515245u + 12345u;
+        x[q] = re + I * ((double)((r >> 8) % 1000) / 100.0 - 5);
+        y[q] = x[q];
+    }
+    ck_assert_int_eq(rad_fft3(y, dims, 0), 0);
+    double maxerr = 0;
+    for (size_t k2 = 0; k2 < dims[2]; k2++)
+        for (size_t k1 = 0; k1 < dims[1]; k1 += 4)
+            for (size_t k0 = 0; k0 < dims[0]; k0 += 3) {
+                double complex acc = 0;
+                for (size_t c = 0; c < dims[2]; c++)
+                    for (size_t b = 0; b < dims[1]; b++)
+                        for (size_t a = 0; a < dims[0]; a++) {
+                            double ph = -2 * M_PI *
+                                        ((double)(a * k0) / (double)dims[0] + (double)(b * k1) / (double)dims[1] +
+                                         (double)(c * k2) / (double)dims[2]);
+                            acc += x[a + dims[0] * (b + dims[1] * c)] * (cos(ph) + I * sin(ph));
+                        }
+                double e = cabs(acc - y[k0 + dims[0] * (k1 + dims[1] * k2)]);
+                if (e > maxerr)
+                    maxerr = e;
+            }
+    ck_assert_double_lt(maxerr, 1e-9);
+    ck_assert_int_eq(rad_fft3(y, dims, 1), 0);
+    for (size_t q = 0; q < n; q++)
+        ck_assert_double_lt(cabs(y[q] - x[q]), 1e-12);
+    free(x);
+    free(y);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("radiomics");
@@ -397,6 +444,7 @@ static Suite *suite(void)
     tcase_add_test(tc, box_mesh_and_hull);
     tcase_add_test(tc, resegmentation_and_errors);
     tcase_add_test(tc, reentrant);
+    tcase_add_test(tc, fft_matches_dft);
     suite_add_tcase(s, tc);
     return s;
 }
