@@ -432,6 +432,77 @@ START_TEST(fft_matches_dft)
 }
 END_TEST
 
+/* Moran's I and Geary's C: the engine (FFT for a large ROI, pair loop for a
+ * small one) against the definition summed pair by pair here. */
+static void check_autocorrelation(size_t nx, size_t ny, size_t nz, double radius)
+{
+    mmdx_grid g = grid_of(nx, ny, nz, 0.7, 0.8, 2.0);
+    mmdx_volume *v = volume(&g);
+    mmdx_mask *m = mask(&g);
+    unsigned x = 99;
+    size_t n = 0;
+    for (size_t k = 0; k < nz; k++)
+        for (size_t j = 0; j < ny; j++)
+            for (size_t i = 0; i < nx; i++) {
+                size_t q = i + nx * (j + ny * k);
+                x = x * 1103515245u + 12345u;
+                v->data[q] = (float)((x >> 16) % 100) + 200.0f * (float)sin(0.2 * (double)i) * (float)cos(0.15 * (double)j);
+                double dx = ((double)i - (double)nx / 2) * 0.7, dy = ((double)j - (double)ny / 2) * 0.8,
+                       dz = ((double)k - (double)nz / 2) * 2.0;
+                m->data[q] = dx * dx + dy * dy + dz * dz <= radius * radius;
+                n += m->data[q];
+            }
+    double *px = malloc(4 * n * sizeof *px), *py = px + n, *pz = px + 2 * n, *z = px + 3 * n;
+    size_t c = 0;
+    double mean = 0;
+    for (size_t k = 0; k < nz; k++)
+        for (size_t j = 0; j < ny; j++)
+            for (size_t i = 0; i < nx; i++) {
+                size_t q = i + nx * (j + ny * k);
+                if (!m->data[q])
+                    continue;
+                px[c] = 0.7 * (double)i;
+                py[c] = 0.8 * (double)j;
+                pz[c] = 2.0 * (double)k;
+                z[c] = v->data[q];
+                mean += z[c++];
+            }
+    mean /= (double)n;
+    double den = 0, W = 0, M = 0, G = 0;
+    for (size_t a = 0; a < n; a++) {
+        z[a] -= mean;
+        den += z[a] * z[a];
+    }
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++) {
+            if (a == b)
+                continue;
+            double d = sqrt((px[a] - px[b]) * (px[a] - px[b]) + (py[a] - py[b]) * (py[a] - py[b]) +
+                            (pz[a] - pz[b]) * (pz[a] - pz[b]));
+            W += 1 / d;
+            M += z[a] * z[b] / d;
+            G += (z[a] - z[b]) * (z[a] - z[b]) / d;
+        }
+    free(px);
+    mmdx_radiomics_settings s;
+    mmdx_radiomics_settings_init(&s);
+    s.families = MMDX_RAD_FAM_MORPH;
+    mmdx_radiomics_features *f = compute_ok(&s, v, m);
+    double moran = (double)n / W * M / den, geary = (double)(n - 1) / (2 * W) * G / den;
+    ck_assert_double_eq_tol(mmdx_radiomics_get(f, "morph.moran_i"), moran, 1e-9 * fabs(moran) + 1e-12);
+    ck_assert_double_eq_tol(mmdx_radiomics_get(f, "morph.geary_c"), geary, 1e-9 * geary);
+    mmdx_radiomics_features_free(f);
+    mmdx_volume_free(v);
+    mmdx_mask_free(m);
+}
+
+START_TEST(autocorrelation_exact)
+{
+    check_autocorrelation(12, 12, 6, 4.0);   /* ~150 voxels: pair loop */
+    check_autocorrelation(44, 40, 16, 14.0); /* ~11 000 voxels: FFT */
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("radiomics");
@@ -445,6 +516,7 @@ static Suite *suite(void)
     tcase_add_test(tc, resegmentation_and_errors);
     tcase_add_test(tc, reentrant);
     tcase_add_test(tc, fft_matches_dft);
+    tcase_add_test(tc, autocorrelation_exact);
     suite_add_tcase(s, tc);
     return s;
 }
