@@ -101,7 +101,9 @@ MMDX_RESULT_USED int mmdx_dicom_open(mmdx_dicom_file **out, const char *path);
 
 /**
  * Parse a DICOM object held in memory (`name` is used in messages). The
- * buffer is not kept: everything is read at once. Errors as mmdx_dicom_open.
+ * bytes are copied into an anonymous memory file (Linux memfd) that DCMTK
+ * reads exactly as it reads a file; the buffer is not kept. Errors as
+ * mmdx_dicom_open, and MMDX_EIO when the memory file cannot be made.
  */
 MMDX_RESULT_USED int mmdx_dicom_open_memory(mmdx_dicom_file **out, const void *data, size_t len,
                                             const char *name);

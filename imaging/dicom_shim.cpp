@@ -6,6 +6,8 @@
 #include "dicom.h"
 
 #include <cerrno>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +20,6 @@
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
-#include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcpixel.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcuid.h"
@@ -238,6 +239,13 @@ const char *syntax_name_beyond_dcmtk(const char *uid)
 
 struct mmdx_dicom_file {
     std::string path;
+    std::string source; /* what DCMTK reads when it is not `path` (memory input) */
+    int memfd = -1;
+    ~mmdx_dicom_file()
+    {
+        if (memfd >= 0)
+            close(memfd);
+    }
     DcmFileFormat ff;
     mmdx_dicom_header h;
     std::vector<uint16_t> lut;
@@ -268,44 +276,26 @@ int parse_failure(mmdx_dicom_file *f, const OFCondition &c)
                      c.text());
 }
 
-int load_memory(mmdx_dicom_file *f, const void *data, size_t len)
-{
-    ensure_codecs();
-    const unsigned char *head = static_cast<const unsigned char *>(data);
-    bool preamble = len >= 132 && memcmp(head + 128, "DICM", 4) == 0;
-    if (!preamble && !looks_like_raw_dataset(head, len))
-        return mmdx_fail(MMDX_EFORMAT,
-                         "%s: not a DICOM file (no 'DICM' marker at byte 128 and no dataset at the start)",
-                         f->path.c_str());
-    DcmInputBufferStream in;
-    in.setBuffer(data, (offile_off_t)len);
-    in.setEos();
-    f->ff.transferInit();
-    OFCondition c = f->ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
-    f->ff.transferEnd();
-    if (c.bad())
-        return parse_failure(f, c);
-    return 0;
-}
-
 int load(mmdx_dicom_file *f)
 {
     ensure_codecs();
+    /* Messages name f->path; the bytes come from f->source (a memfd for memory input). */
     const char *path = f->path.c_str();
+    const char *source = f->source.empty() ? path : f->source.c_str();
     unsigned char head[132];
     size_t n = 0;
     errno = 0;
-    FILE *probe = fopen(path, "rb");
+    FILE *probe = fopen(source, "rb");
     if (!probe)
         return mmdx_fail(errno == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO, "%s: cannot open: %s", path,
                          strerror(errno));
     fclose(probe);
-    bool preamble = file_has_preamble(path, head, &n);
+    bool preamble = file_has_preamble(source, head, &n);
     if (!preamble && !looks_like_raw_dataset(head, n))
         return mmdx_fail(MMDX_EFORMAT,
                          "%s: not a DICOM file (no 'DICM' marker at byte 128 and no dataset at the start)",
                          path);
-    OFCondition c = f->ff.loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+    OFCondition c = f->ff.loadFile(OFFilename(source), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                    ERM_autoDetect);
     if (c.bad())
         return parse_failure(f, c);
@@ -575,12 +565,29 @@ extern "C" int mmdx_dicom_open_memory(mmdx_dicom_file **out, const void *data, s
     mmdx_dicom_file *f = new (std::nothrow) mmdx_dicom_file;
     if (!f)
         return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", name);
-    int rc;
+    int rc = 0;
     try {
         f->path = name;
-        rc = load_memory(f, data, len);
-        if (rc == 0)
-            rc = read_header(f);
+        /* The bytes go through DCMTK's file reader, as a file's would: it reads
+         * large values lazily and checks lengths against what is there, where
+         * its buffer reader allocates whatever an element claims. */
+        f->memfd = memfd_create("mmdx-dicom", MFD_CLOEXEC);
+        const char *p = static_cast<const char *>(data);
+        size_t done = 0;
+        while (f->memfd >= 0 && done < len) {
+            ssize_t w = write(f->memfd, p + done, len - done);
+            if (w <= 0)
+                break;
+            done += (size_t)w;
+        }
+        if (f->memfd < 0 || done != len) {
+            rc = mmdx_fail(MMDX_EIO, "%s: cannot stage the data in memory: %s", name, strerror(errno));
+        } else {
+            f->source = "/proc/self/fd/" + std::to_string(f->memfd);
+            rc = load(f);
+            if (rc == 0)
+                rc = read_header(f);
+        }
     } catch (const std::bad_alloc &) {
         rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", name);
     }

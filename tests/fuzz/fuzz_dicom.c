@@ -2,6 +2,13 @@
  * Fuzz the DICOM reading path from memory: DCMTK parsing, our attribute
  * checks, decoding (every registered codec), pixel conversion and the
  * automatic mask. SPDX-License-Identifier: Apache-2.0
+ *
+ *   build-fuzz/fuzz/fuzz_dicom -max_len=4096 -rss_limit_mb=1024 -malloc_limit_mb=4200 CORPUS_COPY
+ *
+ * DCMTK allocates (without touching) the length an element claims, up to
+ * 4 GiB, before finding the data short; -malloc_limit_mb above that keeps
+ * such inputs from being reported while the RSS limit still catches real
+ * growth. regress_* seeds are inputs that once did so.
  */
 #include <stdint.h>
 #include <stdlib.h>
