@@ -621,7 +621,7 @@ static void fill_info(const reader *r, mmdx_dicom_volume_info *info)
     info->colour = h0->samples_per_pixel == 3;
 }
 
-static int read_opened(mmdx_volume **out, mmdx_dicom_volume_info *info_out, reader *r, mmdx_dicom_volume_info *pinfo,
+static int read_opened(mmdx_volume **out, mmdx_dicom_volume_info *info_out, reader r, mmdx_dicom_volume_info info,
                        int rc);
 
 int mmdx_dicom_read_volume(mmdx_volume **out, mmdx_dicom_volume_info *info_out, const char *path,
@@ -645,7 +645,7 @@ int mmdx_dicom_read_volume(mmdx_volume **out, mmdx_dicom_volume_info *info_out, 
         if (rc == 0)
             r.n_files = 1;
     }
-    return read_opened(out, info_out, &r, &info, rc);
+    return read_opened(out, info_out, r, info, rc);
 }
 
 int mmdx_dicom_read_memory(mmdx_volume **out, mmdx_dicom_volume_info *info_out, const void *data, size_t len,
@@ -661,15 +661,13 @@ int mmdx_dicom_read_memory(mmdx_volume **out, mmdx_dicom_volume_info *info_out, 
     int rc = mmdx_dicom_open_memory(&r.files[0], data, len, name);
     if (rc == 0)
         r.n_files = 1;
-    return read_opened(out, info_out, &r, &info, rc);
+    return read_opened(out, info_out, r, info, rc);
 }
 
 /* Build the volume from the files `r` holds (rc: the opening's result). */
-static int read_opened(mmdx_volume **out, mmdx_dicom_volume_info *info_out, reader *rp, mmdx_dicom_volume_info *pinfo,
+static int read_opened(mmdx_volume **out, mmdx_dicom_volume_info *info_out, reader r, mmdx_dicom_volume_info info,
                        int rc)
 {
-    reader r = *rp;
-    mmdx_dicom_volume_info info = *pinfo;
     const char *path = r.path;
     const mmdx_dicom_read_options *opt = r.opt;
     mmdx_grid g;
@@ -706,7 +704,7 @@ static int read_opened(mmdx_volume **out, mmdx_dicom_volume_info *info_out, read
 #pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1 && n_files > 1)
     for (long i = 0; i < n_files; i++) {
         int failed;
-#pragma omp atomic read
+#pragma omp critical(mmdx_dicom_decode_error)
         failed = first.code;
         if (!failed && decode_file(&r, (size_t)i, v, slot, base) < 0) {
 #pragma omp critical(mmdx_dicom_decode_error)
