@@ -21,6 +21,8 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcpixel.h"
+#include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
@@ -618,6 +620,57 @@ int unsupported_syntax(const mmdx_dicom_file *f)
                      f->h.transfer_syntax, f->h.transfer_syntax_name);
 }
 
+/* DCMTK's JPEG decoder (IJG) loops forever on some broken frame headers
+ * (dcmdjpeg too). Before decoding, walk each frame's header markers up to its
+ * SOF and refuse what is not a JPEG header. */
+int check_jpeg_headers(mmdx_dicom_file *f)
+{
+    const char *path = f->path.c_str();
+    DcmElement *el = nullptr;
+    if (f->ff.getDataset()->findAndGetElement(DCM_PixelData, el).bad() || !el)
+        return 0;
+    DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
+    E_TransferSyntax rep = EXS_Unknown;
+    const DcmRepresentationParameter *param = nullptr;
+    pd->getOriginalRepresentationKey(rep, param);
+    DcmPixelSequence *seq = nullptr;
+    if (pd->getEncapsulatedRepresentation(rep, param, seq).bad() || !seq)
+        return mmdx_fail(MMDX_EFORMAT, "%s: %s: encapsulated pixel data expected for %s", path,
+                         tag_name(DCM_PixelData).c_str(), f->h.transfer_syntax_name);
+    unsigned long frame = 0;
+    for (unsigned long k = 1; k < seq->card(); k++) {
+        DcmPixelItem *item = nullptr;
+        Uint8 *d = nullptr;
+        if (seq->getItem(item, k).bad() || !item || item->getUint8Array(d).bad() || !d)
+            continue;
+        size_t len = item->getLength();
+        if (len < 2 || d[0] != 0xff || d[1] != 0xd8)
+            continue; /* a continuation fragment */
+        frame++;
+        size_t pos = 2;
+        for (;;) {
+            while (pos + 1 < len && d[pos] == 0xff && d[pos + 1] == 0xff)
+                pos++;
+            if (pos + 1 >= len)
+                break; /* header continues in the next fragment: let the decoder judge */
+            unsigned m = d[pos + 1];
+            bool sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+            if (d[pos] == 0xff && sof)
+                break;
+            bool segment = m == 0xc4 || m == 0xcc || m == 0xdb || m == 0xdd || (m >= 0xe0 && m <= 0xef) ||
+                           m == 0xfe || m == 0xdc || m == 0xde || m == 0xdf || m == 0xf7 || m == 0xf8;
+            size_t seg = pos + 3 < len ? ((size_t)d[pos + 2] << 8 | d[pos + 3]) : 0;
+            if (d[pos] != 0xff || !segment || seg < 2 || pos + 2 + seg > len)
+                return mmdx_fail(MMDX_EFORMAT,
+                                 "%s: %s: frame %lu: corrupt JPEG header (byte %zu: %02X %02X where a marker "
+                                 "segment or the frame header belongs): cannot decode",
+                                 path, tag_name(DCM_PixelData).c_str(), frame, pos, d[pos], m);
+            pos += 2 + seg;
+        }
+    }
+    return 0;
+}
+
 bool syntax_decodable(const mmdx_dicom_file *f)
 {
     if (f->h.transfer_syntax[0] && DcmXfer(f->h.transfer_syntax).getXfer() == EXS_Unknown)
@@ -641,6 +694,11 @@ int decode(mmdx_dicom_file *f, const void **pixels, size_t *len)
     if (h->compressed) {
         if (!DcmCodecList::canChangeCoding(orig, EXS_LittleEndianExplicit))
             return unsupported_syntax(f);
+        if (orig >= EXS_JPEGProcess1 && orig <= EXS_JPEGProcess14SV1) {
+            int rc = check_jpeg_headers(f);
+            if (rc < 0)
+                return rc;
+        }
         OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
         if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
             return mmdx_fail(MMDX_EFORMAT, "%s: %s: cannot decode %s data: %s", path,

@@ -106,5 +106,11 @@ dcmcjpeg -q +e1 "$tmp/ct.dcm" "$out/ct_jpeg_lossless.dcm"
 dcmcjpls -q "$tmp/ct.dcm" "$out/ct_jpegls.dcm"
 dcmcjpeg -q +eb "$tmp/rgb.dcm" "$out/rgb_jpeg_baseline.dcm"
 head -c 300 "$tmp/ct.dcm" > "$out/ct_truncated.dcm"
+# A JPEG frame whose SOF3 marker is broken: DCMTK's decoder (and dcmdjpeg) loop on it forever.
+/usr/bin/python3 -c "
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+b[b.find(b'\\xff\\xc3') + 1] = 1
+open(sys.argv[2], 'wb').write(b)" "$out/ct_jpeg_lossless.dcm" "$out/regress_jpeg_bad_sof.dcm"
 printf 'patient_id,dicom\nP1,a.dcm\n' > "$out/not_dicom.txt"
 ls -l "$out"

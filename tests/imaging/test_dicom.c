@@ -491,6 +491,48 @@ START_TEST(memory_and_file_reading_agree)
 }
 END_TEST
 
+/* A corrupt JPEG frame in one slice of a series decoded on two threads: the
+ * error names that file; nothing leaks. */
+START_TEST(corrupt_slice_in_parallel_decode_named)
+{
+    mmdx_test_data_or_skip();
+    char *dir = mmdx_test_tmpdir(), cmd[4096], path[1024];
+    static const int idx[] = {20, 21, 22, 23};
+    for (int i = 0; i < 4; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "dicom/ibsi1_ct_phantom_PAT1/image/DCM_IMG_%05d.dcm", idx[i]);
+        char *from = mmdx_test_data_path(rel);
+        snprintf(cmd, sizeof cmd, "dcmcjpeg +e1 '%s' '%s/j%d.dcm' >/dev/null 2>&1", from, dir, i);
+        ck_assert_int_eq(mmdx_test_run(cmd, NULL, NULL), 0);
+        free(from);
+    }
+    /* Break slice 2's JPEG frame header: its SOF3 (lossless) marker becomes an invalid one. */
+    snprintf(path, sizeof path, "%s/j2.dcm", dir);
+    size_t len = 0;
+    char *buf = mmdx_test_read_file(path, &len);
+    ck_assert_ptr_nonnull(buf);
+    size_t sof = 0;
+    for (size_t i = 0; i + 1 < len && !sof; i++)
+        if ((unsigned char)buf[i] == 0xff && (unsigned char)buf[i + 1] == 0xc3)
+            sof = i + 1;
+    ck_assert_uint_gt(sof, 0);
+    buf[sof] = (char)0x01;
+    FILE *f = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+    fclose(f);
+    free(buf);
+    mmdx_volume *v = NULL;
+    mmdx_dicom_read_options opt = {NULL, 2};
+    int rc = mmdx_dicom_read_volume(&v, NULL, dir, &opt);
+    ck_assert_int_eq(rc, MMDX_EFORMAT);
+    ck_assert_ptr_null(v);
+    assert_message_has("j2.dcm: (7FE0,0010)");
+    assert_message_has("cannot decode");
+    mmdx_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(decoding_in_parallel_matches_serial)
 {
     mmdx_test_data_or_skip();
@@ -529,6 +571,7 @@ static Suite *suite(void)
     tcase_add_test(b, truncated_file_names_file_and_tag);
     tcase_add_test(b, not_dicom_and_no_pixels);
     tcase_add_test(b, inconsistent_series_refused);
+    tcase_add_test(b, corrupt_slice_in_parallel_decode_named);
     suite_add_tcase(s, b);
     return s;
 }
