@@ -90,8 +90,16 @@ static int run_encoders(mmdx_fusion_input *in, const mmdx_manifest *m, const mmd
         only = (const char *const *)o->model->modalities;
         n_only = o->model->n_modalities;
     }
+    const char *cohort_encoders[64];
+    if (!n_only) { /* the encoders whose input column this cohort has */
+        n_only = mmdx_encoders_for_manifest(o->registry, m, cohort_encoders, 64);
+        only = cohort_encoders;
+        if (n_only == 0)
+            return mmdx_fail(MMDX_ENOTFOUND, "%s: no column of the manifest is read by a loaded encoder",
+                             mmdx_manifest_path(m));
+    }
     mmdx_encoder_set *set = NULL;
-    int rc = mmdx_encoder_set_open(&set, o->registry, o->config, 1, n_only ? only : NULL, n_only);
+    int rc = mmdx_encoder_set_open(&set, o->registry, o->config, 1, only, n_only);
     if (rc)
         return rc;
     if (mmdx_encoder_set_count(set) == 0)
@@ -149,7 +157,7 @@ static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx
             id_index key = {mmdx_manifest_patient_id(m, r), 0};
             id_index *hit = bsearch(&key, idx, t->n_rows, sizeof *idx, cmp_id);
             if (!hit)
-                rc = mmdx_fail(MMDX_EINVAL, "%s:%ld: this patient is not in the feature table %s",
+                rc = mmdx_fail(MMDX_EINVAL, "%s: line %ld: this patient is not in the feature table %s",
                                o->cohort, mmdx_manifest_line(m, r), o->features);
             else
                 sel[r] = hit->row;
@@ -182,7 +190,7 @@ static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx
                            in->origin, m ? "the cohort manifest (or its feature table)" : "the feature table");
         for (size_t r = 0; r < n && !rc; r++)
             if (in->labels[r] != 0 && in->labels[r] != 1)
-                rc = mmdx_fail(MMDX_EINVAL, "%s:%ld: the label is empty; every patient needs 0 or 1 here",
+                rc = mmdx_fail(MMDX_EINVAL, "%s: line %ld: the label is empty; every patient needs 0 or 1 here",
                                in->origin, in->lines[r]);
     }
     if (rc) {
@@ -241,13 +249,15 @@ static int map_schema(mmdx_fusion_input *in, const mmdx_fusion_input_options *o,
         modmap[nm] = (long)k;
         in->modalities[nm++] = tmods[k];
     }
-    for (size_t c = 0; c < t->n_features; c++) {
-        long k = find_name(in->modalities, nm, tmods[t->feature_modality[c]]);
-        if (k < 0)
-            continue;
-        colmap[nf] = (long)c;
-        in->feature_names[nf] = tnames[c];
-        in->feature_modality[nf++] = (uint32_t)k;
+    /* grouped by modality (the model file lists each modality's features together) */
+    for (size_t k = 0; k < nm; k++) {
+        for (size_t c = 0; c < t->n_features; c++) {
+            if (t->feature_modality[c] != (uint32_t)modmap[k])
+                continue;
+            colmap[nf] = (long)c;
+            in->feature_names[nf] = tnames[c];
+            in->feature_modality[nf++] = (uint32_t)k;
+        }
     }
     if (nf == 0)
         return mmdx_fail(MMDX_EINVAL, "%s has no feature columns", src);
