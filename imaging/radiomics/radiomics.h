@@ -26,7 +26,11 @@
  *
  * The list of names depends only on the settings (never on the data), so a
  * cohort's feature schema is fixed: a feature that is undefined for an image
- * (empty ROI after re-segmentation, a zero denominator) is NaN.
+ * (empty ROI after re-segmentation, a zero denominator) is NaN. So are
+ * texture features when discretisation yields more than 1024 grey levels
+ * (dense matrices), and Moran's I / Geary's C for ROIs too large to compute
+ * exactly (see moran_max_voxels). Voxels with a NaN or infinite intensity
+ * are left out of the intensity mask.
  *
  * Thread-safety: every function is reentrant (no global state); one call may
  * itself use OpenMP threads inside one volume.
@@ -179,9 +183,12 @@ MMDX_RESULT_USED int mmdx_radiomics_names(mmdx_radiomics_features **out, const m
  * mmdx_grid_same, 1e-3 mm). Names and order are those of
  * mmdx_radiomics_names() for the same settings.
  * The mask is binary (non-zero = inside). The inputs are not modified.
- * Errors: MMDX_EINVAL (settings; mask on another grid; empty mask),
- * MMDX_ENOMEM. A ROI that re-segmentation empties is not an error: the
- * intensity-based features are then NaN.
+ * Errors: MMDX_EINVAL (settings; mask on another grid; empty mask; a mask
+ * that interpolation empties; a resampled grid above 1e9 voxels;
+ * discretisation "none" on intensities that are not integers >= 1),
+ * MMDX_ENOMEM. An ROI that re-segmentation empties is not an error: the
+ * intensity-based features are then NaN. On error *out is NULL and `err`
+ * (may be NULL) holds the message.
  */
 MMDX_RESULT_USED int mmdx_radiomics_compute(mmdx_radiomics_features **out, const mmdx_radiomics_settings *s,
                                             const mmdx_volume *image, const mmdx_mask *mask, mmdx_error *err);
