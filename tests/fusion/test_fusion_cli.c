@@ -287,28 +287,28 @@ START_TEST(signed_models)
     gen("f.csv", 300, 31, NULL);
     char *f = path_in("f.csv"), *m = path_in("m.mmdx"), *u = path_in("u.mmdx"), *key = path_in("site.key"),
          *other = path_in("other.key"), *err = NULL;
-    mmdx_test_write_file(key, "5c1b6f0f2d8e4a7b9c3d1e0f8a6b4c2d\n");
-    mmdx_test_write_file(other, "ffffffffffffffffffffffffffffffff\n");
+    mmdx_test_write_file(key, "5c1b6f0f2d8e4a7b9c3d1e0f8a6b4c2d5c1b6f0f2d8e4a7b9c3d1e0f8a6b4c2d\n");
+    mmdx_test_write_file(other, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n");
     chmod(key, 0600);
     chmod(other, 0600);
-    ck_assert_int_eq(sh(NULL, NULL, "%s train --features '%s' --out '%s' --key '%s'", bin(), f, m, key), 0);
+    ck_assert_int_eq(sh(NULL, NULL, "%s train --features '%s' --out '%s' --site-key '%s'", bin(), f, m, key), 0);
     ck_assert_int_eq(sh(NULL, NULL, "%s train --features '%s' --out '%s'", bin(), f, u), 0);
-    ck_assert_int_eq(sh(NULL, NULL, "%s evaluate --model '%s' --features '%s' --key '%s' --require-signed", bin(), m, f,
+    ck_assert_int_eq(sh(NULL, NULL, "%s evaluate --model '%s' --features '%s' --site-key '%s' --require-signed", bin(), m, f,
                         key), 0);
-    ck_assert_int_eq(sh(NULL, NULL, "MMDX_MODEL_KEY='%s' MMDX_REQUIRE_SIGNED_MODELS=1 %s evaluate --model '%s' --features '%s'",
+    ck_assert_int_eq(sh(NULL, NULL, "MMDX_SITE_KEY='%s' MMDX_REQUIRE_SIGNED_MODELS=1 %s evaluate --model '%s' --features '%s'",
                         key, bin(), m, f), 0);
-    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --key '%s' --require-signed", bin(), u, f,
+    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --site-key '%s' --require-signed", bin(), u, f,
                         key), MMDX_EXIT_INTEGRITY);
     ck_assert_ptr_nonnull(strstr(err, "unsigned"));
     free(err);
-    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --key '%s'", bin(), m, f, other),
+    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --site-key '%s'", bin(), m, f, other),
                      MMDX_EXIT_INTEGRITY);
     ck_assert_ptr_nonnull(strstr(err, "signature"));
     free(err);
     ck_assert_int_eq(sh(NULL, NULL, "%s evaluate --model '%s' --features '%s' --require-signed", bin(), m, f),
                      MMDX_EXIT_INTEGRITY);
     chmod(key, 0644);
-    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --key '%s'", bin(), m, f, key),
+    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --site-key '%s'", bin(), m, f, key),
                      MMDX_EXIT_FAILURE);
     ck_assert_ptr_nonnull(strstr(err, "chmod 600"));
     free(err), free(f), free(m), free(u), free(key), free(other);
