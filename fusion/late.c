@@ -110,17 +110,22 @@ static int late_fit(void **model, const mmdx_fusion_params *params, const mmdx_d
                 pos += (size_t)d->labels[i];
             }
         const char *name = d->modalities ? d->modalities[m] : "?";
-        if (pos < o.inner_folds || k - pos < o.inner_folds) {
+        if (pos < 2 || k - pos < 2) {
             rc = mmdx_error_set(err, MMDX_EINVAL,
                                 "late fusion: modality '%s' is present for %zu patients (%zu with label 1, "
-                                "%zu with label 0); its classifier needs at least %u of each class "
-                                "(inner_folds)", name, k, pos, k - pos, o.inner_folds);
+                                "%zu with label 0); its classifier needs at least 2 of each class",
+                                name, k, pos, k - pos);
             break;
         }
+        /* a small cohort gets fewer inner folds rather than a refusal: each fold needs both classes */
+        mmdx_fusion_options om = o;
+        size_t smaller = pos < k - pos ? pos : k - pos;
+        if (smaller < om.inner_folds)
+            om.inner_folds = (unsigned)smaller;
         part->used = 1;
         n_used++;
         part->prior_logit = logit((double)pos / (double)k);
-        rc = oof_logits(d, rows, k, use, &o, o.seed + 0x9e3779b97f4a7c15ULL * (m + 1), oof, err);
+        rc = oof_logits(d, rows, k, use, &om, o.seed + 0x9e3779b97f4a7c15ULL * (m + 1), oof, err);
         if (rc)
             break;
         /* Platt scaling of the out-of-fold log-odds; a mild penalty keeps it finite on separable folds */
