@@ -18,6 +18,7 @@
 #include "error.h"
 #include "fusion_input.h"
 #include "model_session.h"
+#include "path.h"
 #include "report.h"
 
 #ifndef MMDX_VERSION
@@ -100,6 +101,18 @@ static int write_cv_predictions(const char *path, const mmdx_fusion_input *in, c
     return mmdx_atomic_file_commit(&af);
 }
 
+/* Fail before a long fit, not after it, when an output cannot be written. */
+static int check_writable(const char *path)
+{
+    char *dir = mmdx_path_dirname(path);
+    int ok = dir && access(dir, W_OK | X_OK) == 0;
+    int e = errno;
+    free(dir);
+    if (!ok)
+        return mmdx_fail(MMDX_EIO, "%s: cannot write there: %s", path, strerror(e));
+    return 0;
+}
+
 static int run(const train_args *a)
 {
     mmdx_cli_env env;
@@ -129,6 +142,10 @@ static int run(const train_args *a)
             rc = mmdx_fail(MMDX_EINVAL, "--threshold '%s': expected a probability in (0, 1) or 'youden'",
                            a->threshold);
     }
+    if (!rc)
+        rc = check_writable(a->out);
+    if (!rc && a->cv_out)
+        rc = check_writable(a->cv_out);
     if (!rc && youden && !a->folds)
         rc = mmdx_fail(MMDX_EINVAL, "--threshold youden needs --folds K (it is chosen on cross-validated predictions)");
     if (!rc)
