@@ -26,7 +26,7 @@ static void help(FILE *f)
             "Shardable: --shard K/N screens the patients whose ID hashes to shard K of N, so N\n"
             "processes on N machines share one database (scripts/slurm-screen.sh).\n"
             "\n"
-            "  --model M.mmdx      signed model file (mmdx train --key)\n"
+            "  --model M.mmdx      signed model file (mmdx train --site-key)\n"
             "  --cohort C.csv      cohort manifest (patient_id,dicom,vcf,vcf_sample,record[,label])\n"
             "  --db CONNINFO       libpq connection string or URI (else [audit] db, $MMDX_DB, PG*)\n"
             "  --out F.csv         also write patient_id, probability, decision, contribution per\n"
@@ -39,8 +39,9 @@ static void help(FILE *f)
             "  --batch N           patients per stored batch (default 64)\n"
             "  --job LABEL         name a deliberate new screening of the same cohort with the same\n"
             "                      model (otherwise the command resumes the earlier run)\n"
-            "  --key FILE          site key verifying the model's signature (else $MMDX_MODEL_KEY)\n"
-            "  --site-key FILE     site key of the audit log (else [audit] site_key_file)\n"
+            "  --site-key FILE     the site key: verifies the model's signature, keys the audit\n"
+            "                      log's HMACs and pseudonyms (else $MMDX_SITE_KEY, else\n"
+            "                      [audit] site_key_file)\n"
             "  --pseudonymise      store keyed pseudonyms instead of patient IDs (needs --site-key)\n"
             "  --db-wait SECONDS   how long to keep retrying when the database goes away (default 300)\n"
             "  --no-db             no database: results only to --out (nothing is audited)\n"
@@ -182,8 +183,8 @@ int mmdx_cmd_screen(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},      {"threads", required_argument, NULL, 't'},
         {"shard", required_argument, NULL, 's'},   {"out", required_argument, NULL, 'o'},
         {"keep-going", no_argument, NULL, 'g'},    {"batch", required_argument, NULL, 'b'},
-        {"job", required_argument, NULL, 'J'},     {"key", required_argument, NULL, 'K'},
-        {"site-key", required_argument, NULL, 'S'}, {"pseudonymise", no_argument, NULL, 'p'},
+        {"job", required_argument, NULL, 'J'},     {"site-key", required_argument, NULL, 'S'},
+        {"pseudonymise", no_argument, NULL, 'p'},
         {"db-wait", required_argument, NULL, 'w'}, {"no-db", no_argument, NULL, 'n'},
         {"config", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
@@ -223,7 +224,6 @@ int mmdx_cmd_screen(int argc, char **argv)
             break;
         }
         case 'J': o.job = optarg; break;
-        case 'K': o.key_path = optarg; break;
         case 'S': site_key = optarg; break;
         case 'p': pseudonymise = 1; break;
         case 'w':
@@ -266,7 +266,10 @@ int mmdx_cmd_screen(int argc, char **argv)
     rc = mmdx_audit_settings_load(&set, env.config);
     if (rc == 0 && db)
         rc = mmdx_audit_settings_set(&set.db, db);
-    if (rc == 0 && site_key)
+    /* One site key for everything: the option, else $MMDX_SITE_KEY, else [audit] site_key_file. */
+    if (!site_key)
+        site_key = getenv("MMDX_SITE_KEY");
+    if (rc == 0 && site_key && *site_key)
         rc = mmdx_audit_settings_set(&set.site_key_file, site_key);
     if (rc < 0) {
         mmdx_audit_settings_clear(&set);
@@ -275,6 +278,7 @@ int mmdx_cmd_screen(int argc, char **argv)
     }
     o.store.conninfo = set.db;
     o.store.site_key_file = set.site_key_file;
+    o.key_path = set.site_key_file;
     o.store.pseudonymise = pseudonymise == 1 ? 1 : set.pseudonymise;
     o.threads = env.threads;
     o.registry = env.registry;

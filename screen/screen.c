@@ -197,7 +197,7 @@ static int map_schema(screen *sc)
 static int open_model_and_encoders(screen *sc)
 {
     const mmdx_screen_options *o = sc->o;
-    int rc = mmdx_model_session_open(&sc->ms, o->registry, o->model_path, o->key_path, 1);
+    int rc = mmdx_model_session_open(&sc->ms, o->registry, o->config, o->model_path, o->key_path, 1);
     if (rc < 0)
         return rc;
     sc->ms_open = 1;
@@ -205,7 +205,7 @@ static int open_model_and_encoders(screen *sc)
     sc->sum->signature_verified = sc->model->signature_verified;
     if (!sc->model->signature_verified)
         return mmdx_fail(MMDX_EINTEGRITY, "%s: the signature was not verified: screening needs a signed model and "
-                         "the site key (--key or $MMDX_MODEL_KEY)", o->model_path);
+                         "the site key (--site-key, $MMDX_SITE_KEY or [audit] site_key_file)", o->model_path);
     snprintf(sc->sum->model_sha256, sizeof sc->sum->model_sha256, "%s", sc->model->sha256);
     sc->sum->threshold = sc->model->threshold;
     sc->n_mod = sc->model->n_modalities;

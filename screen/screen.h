@@ -56,7 +56,8 @@
 typedef struct mmdx_screen_options {
     const char *model_path;       /**< signed model file */
     const char *cohort_path;      /**< manifest */
-    const char *key_path;         /**< site key verifying the model's signature; NULL: $MMDX_MODEL_KEY */
+    const char *key_path;         /**< site key file verifying the model's signature; NULL: $MMDX_SITE_KEY,
+                                       else [audit] site_key_file */
     const char *out_csv;          /**< results CSV, or NULL */
     mmdx_shard shard;             /**< {0,0} or {1,1}: the whole cohort */
     const char *job;              /**< label of a deliberate re-screening; NULL: "" */

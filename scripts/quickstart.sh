@@ -57,10 +57,10 @@ step "sample cohorts (synthetic: nothing here is real patient data)"
 rm -rf "$work/train" "$work/cohort"
 "$mmdx" synth --patients 200 --seed 2 --out "$work/train" --no-progress
 "$mmdx" synth --patients "$patients" --seed 1 --out "$work/cohort" --no-progress
-# One secret per site: it signs models (and keys audit HMACs when configured).
+# One secret per site: it signs the model and keys the audit log's HMACs.
 openssl rand -hex 32 > "$work/site.key"
 chmod 600 "$work/site.key"
-export MMDX_MODEL_KEY=$work/site.key
+export MMDX_SITE_KEY=$work/site.key
 export MMDX_CONFIG=$work/cohort/mmdx.conf
 
 if [ -z "${MMDX_DB:-}" ]; then
@@ -80,7 +80,7 @@ status=0
     --keep-going --no-progress || status=$?
 
 step "audit verify"
-"$mmdx" audit verify
+"$mmdx" audit verify --site-key "$MMDX_SITE_KEY"
 
 echo "== done in $(( $(date +%s) - start )) s; results: $work/results.csv$( [ $keep = 1 ] || echo ' (temporary: set MMDX_QUICKSTART_DIR to keep it)')"
 exit "$status"

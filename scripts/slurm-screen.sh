@@ -12,8 +12,9 @@
 # screened; every patient is stored exactly once.
 #
 # Environment (exported to the tasks by sbatch): MMDX (the mmdx program,
-# default `mmdx` on PATH), MMDX_DB (or --db / [audit] db), MMDX_MODEL_KEY
-# (the site key verifying the model's signature, or --key), MMDX_CONFIG (or
+# default `mmdx` on PATH), MMDX_DB (or --db / [audit] db), MMDX_SITE_KEY
+# (the site key: verifies the model's signature, keys the audit log; or
+# --site-key), MMDX_CONFIG (or
 # --config). MMDX_SCREEN_OUT=PREFIX also writes PREFIX.shard-K-of-N.csv.
 # The database password belongs in ~/.pgpass or PGPASSFILE, never here.
 #

@@ -29,7 +29,7 @@ echo "== generating $patients patients (all modalities) and a training cohort"
 "$mmdx" synth --patients 300 --seed 2 --out "$work/train" --no-progress
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/site.key"
 chmod 600 "$work/site.key"
-export MMDX_MODEL_KEY=$work/site.key
+export MMDX_SITE_KEY=$work/site.key
 # Same encoder settings for training and screening: the screening cohort's configuration.
 "$mmdx" train --cohort "$work/train/cohort.csv" --config "$work/cohort/mmdx.conf" --fusion late \
     --out "$work/model.mmdx" --no-progress >/dev/null

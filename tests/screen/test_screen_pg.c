@@ -51,7 +51,7 @@ static void setup(void)
     mmdx_test_write_file(key, "0123456789abcdef0123456789abcdef-screen-test-key\n");
     chmod(key, 0600);
     snprintf(cmd, sizeof cmd, "'%s' train --cohort '%s/cohort.csv' --config '%s' --modalities genomics,records "
-             "--fusion late --key '%s' --out '%s' --no-progress", mmdx_test_mmdx_bin(), cohort, conf, key, model);
+             "--fusion late --site-key '%s' --out '%s' --no-progress", mmdx_test_mmdx_bin(), cohort, conf, key, model);
     sh(cmd);
     char path[8192];
     snprintf(path, sizeof path, "%s/truth.csv", cohort);
@@ -88,7 +88,7 @@ static char *new_db(const char *prefix)
 
 static void screen_cmd(char *buf, size_t cap, const char *dsn, const char *extra)
 {
-    snprintf(buf, cap, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --key '%s' --db '%s' "
+    snprintf(buf, cap, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --site-key '%s' --db '%s' "
              "--no-progress --json %s", mmdx_test_mmdx_bin(), model, cohort, conf, key, dsn, extra);
 }
 
@@ -305,7 +305,7 @@ START_TEST(unsigned_altered_or_wrongly_keyed_models_are_refused)
     char *dsn = new_db("screen_refuse");
     char cmd[16384], unsigned_model[8192], altered[8192], other_key[8192];
     snprintf(unsigned_model, sizeof unsigned_model, "%s/unsigned.mmdx", tmp);
-    snprintf(cmd, sizeof cmd, "MMDX_MODEL_KEY= '%s' train --cohort '%s/cohort.csv' --config '%s' --modalities "
+    snprintf(cmd, sizeof cmd, "MMDX_SITE_KEY= '%s' train --cohort '%s/cohort.csv' --config '%s' --modalities "
              "genomics,records --fusion late --out '%s' --no-progress", mmdx_test_mmdx_bin(), cohort, conf,
              unsigned_model);
     sh(cmd);
@@ -328,7 +328,7 @@ START_TEST(unsigned_altered_or_wrongly_keyed_models_are_refused)
         const char *model, *key;
     } cases[] = {{unsigned_model, key}, {altered, key}, {model, other_key}};
     for (size_t i = 0; i < 3; i++) {
-        snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --key '%s' --db "
+        snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --site-key '%s' --db "
                  "'%s' --no-progress", mmdx_test_mmdx_bin(), cases[i].model, cohort, conf, cases[i].key, dsn);
         char *err = NULL;
         int rc = mmdx_test_run(cmd, NULL, &err);
@@ -435,7 +435,7 @@ START_TEST(broken_inputs_are_listed_or_screened_without_them)
     char *dsn = new_db("screen_broken");
     char cmd[16384], out[8192], sql[512];
     snprintf(out, sizeof out, "%s/broken.csv", tmp);
-    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --key '%s' --db '%s' "
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --site-key '%s' --db '%s' "
              "--no-progress --out '%s'", mmdx_test_mmdx_bin(), model, manifest, conf, key, dsn, out);
     char *err = NULL;
     int rc = mmdx_test_run(cmd, NULL, &err);
@@ -457,7 +457,7 @@ START_TEST(broken_inputs_are_listed_or_screened_without_them)
     ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 2);
 
     /* Another run's journal is not mixed into this one's CSV. */
-    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --key '%s' --db '%s' "
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --site-key '%s' --db '%s' "
              "--no-progress --out '%s' --job other", mmdx_test_mmdx_bin(), model, manifest, conf, key, dsn, out);
     err = NULL;
     rc = mmdx_test_run(cmd, NULL, &err);
@@ -467,7 +467,7 @@ START_TEST(broken_inputs_are_listed_or_screened_without_them)
 
     /* --keep-going: screened on the modality left. */
     snprintf(out, sizeof out, "%s/broken-kg.csv", tmp);
-    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --key '%s' --db '%s' "
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --site-key '%s' --db '%s' "
              "--no-progress --out '%s' --keep-going --job kg", mmdx_test_mmdx_bin(), model, manifest, conf, key, dsn,
              out);
     char *json_out = NULL;
@@ -563,11 +563,11 @@ START_TEST(all_three_modalities_when_the_imaging_plugin_is_built)
     }
     char cmd[16384], m3[8192];
     snprintf(m3, sizeof m3, "%s/model3.mmdx", tmp);
-    snprintf(cmd, sizeof cmd, "'%s' train --cohort '%s/cohort.csv' --config '%s' --fusion late --key '%s' --out '%s' "
+    snprintf(cmd, sizeof cmd, "'%s' train --cohort '%s/cohort.csv' --config '%s' --fusion late --site-key '%s' --out '%s' "
              "--no-progress", mmdx_test_mmdx_bin(), cohort, conf, key, m3);
     sh(cmd);
     char *dsn = new_db("screen_three");
-    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --key '%s' --db '%s' "
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --site-key '%s' --db '%s' "
              "--no-progress --json --threads 2", mmdx_test_mmdx_bin(), m3, cohort, conf, key, dsn);
     char *out = NULL;
     int rc = mmdx_test_run(cmd, &out, NULL);

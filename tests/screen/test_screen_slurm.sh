@@ -50,7 +50,7 @@ content="SELECT coalesce(string_agg(patient || '|' || probability::text || '|' |
 "$mmdx" synth --patients 30 --out "$tmp/cohort" --seed 5 --missing 0.2 --image-size 16 --slices 6 --no-progress 2>/dev/null
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/site.key"
 chmod 600 "$tmp/site.key"
-export MMDX_MODEL_KEY=$tmp/site.key
+export MMDX_SITE_KEY=$tmp/site.key
 export MMDX_CONFIG=$tmp/cohort/mmdx.conf
 "$mmdx" train --cohort "$tmp/cohort/cohort.csv" --modalities genomics,records --fusion early \
     --out "$tmp/model.mmdx" --no-progress >/dev/null 2>&1
