@@ -69,7 +69,7 @@ if [ -z "${MMDX_DB:-}" ]; then
     pg_started=1
 fi
 export MMDX_DB
-"$mmdx" db migrate
+"$mmdx" db migrate --site-key "$MMDX_SITE_KEY"
 
 step "train a signed late-fusion model"
 "$mmdx" train --cohort "$work/train/cohort.csv" --fusion late --out "$work/model.mmdx" --no-progress
