@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "encoders.h"
 #include "error.h"
@@ -43,6 +44,7 @@ typedef struct screen {
     size_t col_modalities, col_status, col_reason;
     size_t batch;
     double wait;
+    const char *clear_line; /* erases the progress line before a message on a terminal, else "" */
     /* the current batch */
     const size_t *rows;  /* manifest rows */
     uint32_t *fail_mask; /* per batch row: encoders that failed */
@@ -262,7 +264,7 @@ static int with_db(screen *sc, const char *what, db_op op, void *arg)
         double d = delay < left ? delay : left;
         if (sc->o->messages) {
             fprintf(sc->o->messages, "%smmdx screen: %s: database unavailable (%s); paused, retrying in %.0f s\n",
-                    sc->o->progress ? "\r\033[K" : "", what, why, ceil(d));
+                    sc->clear_line, what, why, ceil(d));
             fflush(sc->o->messages);
         }
         sc->sum->db_pauses++;
@@ -374,7 +376,7 @@ static void on_failure(void *ctx, size_t row, size_t encoder, int code, const ch
         char origin[128];
         snprintf(origin, sizeof origin, "%s:%ld", base_name(sc->o->cohort_path), mmdx_manifest_line(sc->m, r));
         const char *mod = mmdx_encoder_set_plugin(sc->set, encoder)->info.modality;
-        fprintf(sc->o->messages, "%s%s%s%s: %s%s\n", sc->o->progress ? "\r\033[K" : "",
+        fprintf(sc->o->messages, "%s%s%s%s: %s%s\n", sc->clear_line,
                 strstr(message, origin) ? "" : origin, strstr(message, origin) ? "" : ": ", mod, message,
                 sc->o->keep_going ? " (screened without it)" : " (patient not screened)");
         fflush(sc->o->messages);
@@ -494,7 +496,7 @@ static int compute_batch(screen *sc, const size_t *rows, size_t n, batch_out *b)
                 snprintf(why, sizeof why, "no input for the model's modalities");
                 if (o->messages)
                     fprintf(o->messages, "%s%s:%ld: the patient has no input for any of the model's modalities "
-                            "(patient not screened)\n", o->progress ? "\r\033[K" : "",
+                            "(patient not screened)\n", sc->clear_line,
                             base_name(o->cohort_path), mmdx_manifest_line(sc->m, rows[i]));
             }
         } else if (sc->fail_mask[i])
@@ -662,7 +664,7 @@ static int store_batch(screen *sc, batch_out *b)
             if (a.res.conflicts && o->messages)
                 fprintf(o->messages, "%smmdx screen: %zu patient(s) of this batch were already stored in this run "
                         "with a different result; the stored result is kept and the conflict is in the audit log\n",
-                        o->progress ? "\r\033[K" : "", a.res.conflicts);
+                        sc->clear_line, a.res.conflicts);
         }
     }
     /* The patients that could not be screened are audited too (reason category only, no paths). */
@@ -954,6 +956,7 @@ int mmdx_screen_run(const mmdx_screen_options *o, mmdx_screen_summary *summary)
     sc.sum = summary;
     sc.batch = o->batch ? o->batch : DEFAULT_BATCH;
     sc.wait = o->db_wait_seconds > 0 ? o->db_wait_seconds : DEFAULT_DB_WAIT;
+    sc.clear_line = o->progress && o->messages && isatty(fileno(o->messages)) ? "\r\033[K" : "";
     int rc;
     if (!o->model_path || !o->cohort_path)
         rc = mmdx_fail(MMDX_EINVAL, "screen: a model and a cohort are required");
