@@ -51,9 +51,9 @@ static void help(FILE *f)
             "\n"
             "Exit codes: 0 every patient of the shard screened; 1 runtime failure (database away\n"
             "longer than --db-wait: rerun to resume); 2 usage (or --out names another run's\n"
-            "unfinished CSV); 3 some patients could not be\n"
-            "screened (bad or missing inputs, listed), or the encoders differ from training;\n"
-            "4 the model is unsigned, altered or its signature does not verify.\n");
+            "unfinished CSV); 3 some patients could not be screened (bad or missing inputs,\n"
+            "listed), or the encoders differ from training; 4 the model is unsigned, altered\n"
+            "or its signature does not verify.\n");
 }
 
 static const char *mod_combo(const mmdx_screen_summary *s, unsigned mask, char *buf, size_t cap)
