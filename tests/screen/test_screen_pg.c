@@ -503,9 +503,14 @@ START_TEST(database_outage_pauses_then_fails_cleanly_and_a_rerun_completes)
     /* The database goes away mid-run: the writer's login is refused and its session ended. */
     char *admin = new_db("screen_outage");
     char *dbname = mmdx_pgtest_value(admin, "SELECT current_database()");
-    mmdx_pgtest_try(admin, "CREATE ROLE mmdx_screen_writer LOGIN PASSWORD 'writer-pw'", NULL);
-    mmdx_pgtest_exec(admin, "ALTER ROLE mmdx_screen_writer LOGIN; GRANT mmdx_writer TO mmdx_screen_writer");
-    char *writer = mmdx_pgtest_role_dsn(dbname, "mmdx_screen_writer", "writer-pw");
+    /* A throwaway secret for a role of the test server. */
+    char secret[64], sql[256];
+    snprintf(secret, sizeof secret, "t%ld%ld", (long)getpid(), (long)time(NULL));
+    mmdx_pgtest_try(admin, "CREATE ROLE mmdx_screen_writer LOGIN", NULL);
+    snprintf(sql, sizeof sql, "ALTER ROLE mmdx_screen_writer LOGIN PASSWORD '%s'; GRANT mmdx_writer TO "
+             "mmdx_screen_writer", secret);
+    mmdx_pgtest_exec(admin, sql);
+    char *writer = mmdx_pgtest_role_dsn(dbname, "mmdx_screen_writer", secret);
     char cmd[16384];
     screen_cmd(cmd, sizeof cmd, writer, "--batch 2 --threads 1 --db-wait 3");
     char out_path[8192], err_path[8192], full[33000];
@@ -531,7 +536,7 @@ START_TEST(database_outage_pauses_then_fails_cleanly_and_a_rerun_completes)
     char *err_text = mmdx_test_read_file(err_path, NULL);
     ck_assert_msg(WEXITSTATUS(status) == 1, "exit %d: %s", WEXITSTATUS(status), err_text);
     ck_assert_msg(strstr(err_text, "paused") && strstr(err_text, "stayed unavailable"), "%s", err_text);
-    ck_assert_ptr_null(strstr(err_text, "writer-pw"));
+    ck_assert_ptr_null(strstr(err_text, secret));
     free(err_text);
     long long kept = mmdx_pgtest_count(admin, "SELECT count(*) FROM mmdx.predictions");
     ck_assert_int_ge(kept, stored);
