@@ -557,6 +557,37 @@ START_TEST(database_outage_pauses_then_fails_cleanly_and_a_rerun_completes)
 }
 END_TEST
 
+START_TEST(without_a_database_the_csv_journal_alone_resumes)
+{
+    char out[8192], cmd[16384];
+    snprintf(out, sizeof out, "%s/nodb.csv", tmp);
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --site-key '%s' "
+             "--no-db --out '%s' --batch 5 --no-progress --json", mmdx_test_mmdx_bin(), model, cohort, conf, key, out);
+    char *text = NULL;
+    int rc = mmdx_test_run(cmd, &text, NULL);
+    ck_assert_int_eq(rc, expected_screened < N_PATIENTS ? 3 : 0);
+    json_object *s = json_tokener_parse(text);
+    free(text);
+    ck_assert_int_eq(jint(s, "screened"), (long long)expected_screened);
+    json_object_put(s);
+    char *first = mmdx_test_read_file(out, NULL);
+    ck_assert_ptr_nonnull(first);
+    rc = mmdx_test_run(cmd, &text, NULL);
+    s = json_tokener_parse(text);
+    free(text);
+    if (expected_screened < N_PATIENTS) {
+        /* The journal stayed (patients remain): only those are tried again. */
+        ck_assert_int_eq(jint(s, "screened"), 0);
+        ck_assert_int_eq(jint(s, "already_done"), (long long)expected_screened);
+    }
+    json_object_put(s);
+    char *second = mmdx_test_read_file(out, NULL);
+    ck_assert_str_eq(first, second);
+    free(first);
+    free(second);
+}
+END_TEST
+
 START_TEST(all_three_modalities_when_the_imaging_plugin_is_built)
 {
     char plugin[8192];
@@ -605,6 +636,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unsigned_altered_or_wrongly_keyed_models_are_refused);
     tcase_add_test(tc, broken_inputs_are_listed_or_screened_without_them);
     tcase_add_test(tc, database_outage_pauses_then_fails_cleanly_and_a_rerun_completes);
+    tcase_add_test(tc, without_a_database_the_csv_journal_alone_resumes);
     tcase_add_test(tc, all_three_modalities_when_the_imaging_plugin_is_built);
     suite_add_tcase(s, tc);
     return s;
