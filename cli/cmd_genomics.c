@@ -50,7 +50,8 @@ static void help_score(FILE *f)
         "  --no-mean-imputation  a missing genotype adds nothing (default: 2 x frequency)\n"
         "  --min-overlap F       refuse a score matching less than F of its rows (default 0.75)\n"
         "  --regions auto|yes|no read only the scored regions through the .tbi/.csi index\n"
-        "                        (auto: when indexed and every row has a position)\n"
+        "                        (auto: when indexed, every row has a position and the\n"
+        "                        score touches fewer than 1 in 20 of the file's records)\n"
         "  --json                print the summary as JSON on stdout (needs --out)\n"
         "  --quiet               no summary, no progress\n"
         "\n"
@@ -95,11 +96,13 @@ static json_object *stats_json(const mmdx_scorefile *sf, const mmdx_prs_stats *s
     json_object_object_add(o, "flipped", json_object_new_int64((int64_t)st->flipped));
     json_object_object_add(o, "by_rsid", json_object_new_int64((int64_t)st->by_rsid));
     json_object_object_add(o, "multiallelic", json_object_new_int64((int64_t)st->multiallelic));
+    json_object_object_add(o, "duplicates", json_object_new_int64((int64_t)st->duplicates));
     json_object_object_add(o, "ambiguous_dropped", json_object_new_int64((int64_t)st->ambiguous_dropped));
     json_object_object_add(o, "unmatched", json_object_new_int64((int64_t)st->unmatched));
     json_object_object_add(o, "unusable", json_object_new_int64((int64_t)st->unusable));
     json_object_object_add(o, "all_missing", json_object_new_int64((int64_t)st->all_missing));
     json_object_object_add(o, "overlap", json_object_new_double(st->overlap));
+    json_object_object_add(o, "records_without_dosage_field", json_object_new_int64((int64_t)st->no_dosage_field));
     return o;
 }
 
@@ -245,6 +248,15 @@ static int cmd_score(int argc, char **argv)
                         "multi-allelic; %zu strand-ambiguous excluded, %zu unmatched, %zu unusable\n",
                         scores[i]->name, st.matched, st.rows, 100.0 * st.overlap, st.flipped,
                         st.by_rsid, st.multiallelic, st.ambiguous_dropped, st.unmatched, st.unusable);
+            if (!json && st.duplicates)
+                fprintf(stderr,
+                        "mmdx genomics score: warning: %s: %zu rows score a record and allele that an "
+                        "earlier row already scored; both count (see the match log)\n",
+                        scores[i]->path, st.duplicates);
+            if (!json && i == 0 && st.no_dosage_field)
+                fprintf(stderr, "mmdx genomics score: warning: %zu scored records have no FORMAT/%s; their GT "
+                                "calls were used\n",
+                        st.no_dosage_field, opt.dosage == MMDX_DOSAGE_DS ? "DS" : "GP");
         }
         if (json) {
             json_object *root = json_object_new_object();
@@ -257,6 +269,21 @@ static int cmd_score(int argc, char **argv)
             mmdx_cli_print_json(root);
             json_object_put(root);
         }
+    }
+    /* rows that cannot be scored are warnings, not errors: name the first few */
+    for (size_t i = 0; rc == 0 && !quiet && i < n_paths; i++) {
+        size_t shown = 0;
+        for (size_t r = 0; r < scores[i]->n_rows; r++) {
+            const mmdx_pgs_row *row = &scores[i]->rows[r];
+            if (!row->problem)
+                continue;
+            if (shown++ < 3)
+                fprintf(stderr, "mmdx genomics score: warning: %s: line %ld: %s (row not scored)\n",
+                        scores[i]->path, row->line, row->problem);
+        }
+        if (shown > 3)
+            fprintf(stderr, "mmdx genomics score: warning: %s: %zu more rows not scored%s\n",
+                    scores[i]->path, shown - 3, log ? "; see the match log" : "; --log lists them");
     }
     /* the log is written even when the overlap check fails: it is what explains the failure */
     if (rc == 0 && log)

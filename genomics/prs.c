@@ -24,6 +24,7 @@ typedef struct span {
 KHASH_MAP_INIT_STR(mmdx_chrom, int)
 KHASH_MAP_INIT_INT64(mmdx_pos, span)
 KHASH_MAP_INIT_STR(mmdx_rsid, span)
+KHASH_SET_INIT_STR(mmdx_seen)
 
 enum { ST_NONE = 0, ST_MATCHED, ST_AMBIGUOUS, ST_ALLELES_DIFFER, ST_PROBLEM, ST_ABSENT };
 
@@ -37,7 +38,7 @@ static const char *const rule_names[] = {
     "refalt_flip", "altref_flip", "altalt_flip", "no_oa_ref_flip", "no_oa_alt_flip"};
 
 typedef struct row_state {
-    uint8_t status, rule, multiallelic;
+    uint8_t status, rule, multiallelic, duplicate;
     const char *reason; /* static */
     char *vcf;          /* the record matched or seen, "chr:pos:REF:ALT" */
 } row_state;
@@ -62,6 +63,7 @@ struct mmdx_prs {
     row_ref *pos_refs;
     khash_t(mmdx_rsid) *rsid;
     row_ref *rsid_refs;
+    khash_t(mmdx_seen) *seen; /* score + record + allele already scored */
     int all_positioned;
 
     row_state **state;
@@ -80,6 +82,8 @@ struct mmdx_prs {
     int last_id;
 
     size_t n_field_missing, n_scored_sites;
+    double *fallback; /* GT dosages for samples without DS/GP */
+    size_t fallback_cap;
     int finished;
 };
 
@@ -155,6 +159,12 @@ void mmdx_prs_free(mmdx_prs *p)
         kh_destroy(mmdx_pos, p->pos);
     if (p->rsid)
         kh_destroy(mmdx_rsid, p->rsid);
+    if (p->seen) {
+        for (khint_t k = kh_begin(p->seen); k != kh_end(p->seen); k++)
+            if (kh_exist(p->seen, k))
+                free((char *)kh_key(p->seen, k));
+        kh_destroy(mmdx_seen, p->seen);
+    }
     free(p->pos_refs);
     free(p->rsid_refs);
     if (p->state) {
@@ -182,6 +192,7 @@ void mmdx_prs_free(mmdx_prs *p)
     free(p->n_used);
     free(p->stats);
     free(p->scores);
+    free(p->fallback);
     free(p);
 }
 
@@ -212,12 +223,13 @@ int mmdx_prs_new(mmdx_prs **out, const mmdx_scorefile *const *scores, size_t n_s
     p->chroms = kh_init(mmdx_chrom);
     p->pos = kh_init(mmdx_pos);
     p->rsid = kh_init(mmdx_rsid);
+    p->seen = kh_init(mmdx_seen);
     p->state = calloc(n_scores, sizeof *p->state);
     p->sum = calloc(n_scores * (n_samples ? n_samples : 1), sizeof *p->sum);
     p->act = calloc(n_scores * (n_samples ? n_samples : 1), sizeof *p->act);
     p->n_used = calloc(n_scores, sizeof *p->n_used);
     p->stats = calloc(n_scores, sizeof *p->stats);
-    if (!p->chroms || !p->pos || !p->rsid || !p->state || !p->sum || !p->act || !p->n_used ||
+    if (!p->chroms || !p->pos || !p->rsid || !p->seen || !p->state || !p->sum || !p->act || !p->n_used ||
         !p->stats)
         goto nomem;
     size_t total = 0;
@@ -517,6 +529,23 @@ static int evaluate(mmdx_prs *p, row_ref ref, const group_site *sites, size_t n_
     st->status = ST_MATCHED;
     st->reason = NULL;
     st->multiallelic = sites[best_site].na > 2;
+    {
+        const group_site *g = &sites[best_site];
+        size_t len = strlen(g->chrom) + strlen(g->alleles[best_ea]) + 64;
+        char *key = malloc(len);
+        if (key) {
+            int absent;
+            snprintf(key, len, "%u\t%s\t%lld\t%s", ref.score, g->chrom, (long long)g->pos,
+                     g->alleles[best_ea]);
+            kh_put(mmdx_seen, p->seen, key, &absent);
+            if (absent == 0) {
+                st->duplicate = 1;
+                st->reason = "same record and allele as an earlier row of this score; both count";
+            }
+            if (absent <= 0)
+                free(key);
+        }
+    }
     accumulate(p, ref.score, &sites[best_site], best_ea, row->weight);
     return 0;
 }
@@ -598,12 +627,34 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
     int ret = mmdx_vcf_dosages(v, p->opt.dosage, !p->opt.exact_dosage, g->dos, err);
     if (ret == MMDX_ENOTFOUND) {
         p->n_field_missing++;
-        if (err) {
-            err->code = 0;
-            err->message[0] = '\0';
-        }
     } else if (ret < 0) {
         return ret;
+    }
+    if (p->opt.dosage != MMDX_DOSAGE_GT) {
+        /* As PLINK 2 imports dosages: a sample without DS/GP keeps its GT call. */
+        size_t n_missing = 0;
+        for (size_t i = 0; i < p->n; i++)
+            n_missing += isnan(g->dos[i]);
+        if (n_missing) {
+            if (need > p->fallback_cap) {
+                double *d = realloc(p->fallback, need * sizeof *d);
+                if (!d)
+                    return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+                p->fallback = d;
+                p->fallback_cap = need;
+            }
+            ret = mmdx_vcf_dosages(v, MMDX_DOSAGE_GT, 0, p->fallback, err);
+            if (ret < 0 && ret != MMDX_ENOTFOUND)
+                return ret;
+            for (size_t i = 0; i < p->n; i++)
+                if (isnan(g->dos[i]))
+                    for (size_t a = 0; a < g->na; a++)
+                        g->dos[a * p->n + i] = p->fallback[a * p->n + i];
+        }
+    }
+    if (err) {
+        err->code = 0;
+        err->message[0] = '\0';
     }
     p->n_scored_sites++;
     return 0;
@@ -630,6 +681,8 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
                     st->by_rsid++;
                 if (rs->multiallelic)
                     st->multiallelic++;
+                if (rs->duplicate)
+                    st->duplicates++;
                 break;
             case ST_AMBIGUOUS: st->ambiguous_dropped++; break;
             case ST_PROBLEM: st->unusable++; break;
@@ -642,13 +695,10 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
             }
         }
         st->overlap = st->rows ? (double)st->matched / (double)st->rows : 0.0;
+        st->no_dosage_field = p->opt.dosage == MMDX_DOSAGE_GT ? 0 : p->n_field_missing;
     }
     p->finished = 1;
-    if (p->opt.dosage != MMDX_DOSAGE_GT && p->n_scored_sites > 0 &&
-        p->n_field_missing == p->n_scored_sites)
-        return mmdx_error_set(err, MMDX_EFORMAT,
-                              "none of the %zu scored records has FORMAT/%s; score from GT instead",
-                              p->n_scored_sites, p->opt.dosage == MMDX_DOSAGE_DS ? "DS" : "GP");
+    (void)err;
     return 0;
 }
 
@@ -693,9 +743,10 @@ int mmdx_prs_regions(const mmdx_prs *p, mmdx_region **regions, size_t *n)
             keys[k++].chrom = row->chrom;
         }
     qsort(keys, k, sizeof *keys, region_key_cmp);
-    /* Rows closer than this share one query: a seek costs about as much as
-       skimming that many bases of a dense file. */
-    const int64_t gap = 250000;
+    /* Rows closer than this share one query: the tabix linear index has
+       16 kb windows, and a seek costs about as much as skimming a few BGZF
+       blocks, which hold a few kb of a dense multi-sample file. */
+    const int64_t gap = 20000;
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {
         if (m > 0 && keys[i].cid == keys[i - 1].cid && keys[i].pos - out[m - 1].end <= gap) {
@@ -716,8 +767,17 @@ int mmdx_prs_run(mmdx_prs *p, mmdx_vcf *v, mmdx_prs_progress_fn progress, void *
                  mmdx_error *err)
 {
     int use = p->opt.use_index;
-    if (use < 0)
-        use = mmdx_vcf_has_index(v) && p->all_positioned;
+    if (use < 0) {
+        /* An index query re-parses CHROM/POS of every line it returns and
+           stops the read-ahead at each seek: worth it only when the scored
+           regions skip most of the file (a small score on a large file). */
+        int64_t records = mmdx_vcf_indexed_records(v);
+        size_t rows = 0;
+        for (size_t s = 0; s < p->n_scores; s++)
+            rows += p->scores[s]->n_rows;
+        use = mmdx_vcf_has_index(v) && p->all_positioned &&
+              (records < 0 || (double)rows * 20.0 < (double)records);
+    }
     if (use) {
         mmdx_region *rg;
         size_t nr;
@@ -772,7 +832,8 @@ int mmdx_prs_check_overlap(const mmdx_prs *p, mmdx_error *err)
             return mmdx_error_set(err, MMDX_EINVAL,
                                   "%s (%s): only %zu of %zu variants (%.1f%%) matched the VCF, below "
                                   "the minimum overlap of %.1f%%; check the genome build and the "
-                                  "match log, or lower the minimum (--min-overlap)",
+                                  "match log, or lower the minimum (--min-overlap, or min_overlap "
+                                  "in [genomics])",
                                   p->scores[s]->name, p->scores[s]->path, st->matched, st->rows,
                                   100.0 * st->overlap, 100.0 * p->opt.min_overlap);
     }

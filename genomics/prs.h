@@ -23,7 +23,8 @@
  * frequency among the file's non-missing samples) unless mean imputation is
  * off; ALLELE_CT = 2 x non-missing scored variants; AVG = SUM / (2 x scored
  * variants) with imputation, SUM / ALLELE_CT without. DS/GP dosages are
- * rounded to 1/16384 like PLINK 2 unless exact_dosage.
+ * rounded to 1/16384 like PLINK 2 unless exact_dosage; a sample without a
+ * DS/GP value keeps its GT call, as PLINK 2 imports dosages.
  *
  * Thread-safety: one run is driven by one thread; results may then be read
  * from any thread.
@@ -57,11 +58,13 @@ typedef struct mmdx_prs_stats {
     size_t flipped;           /**< of matched, through a strand flip */
     size_t by_rsid;           /**< of matched, through rsID */
     size_t multiallelic;      /**< of matched, at multi-allelic records */
+    size_t duplicates;        /**< of matched, rows scoring a record and allele an earlier row of the score already scored */
     size_t ambiguous_dropped; /**< strand-ambiguous rows excluded */
     size_t unmatched;         /**< no record with these alleles */
     size_t unusable;          /**< rows with a problem (non-ACGT allele, ...) */
     size_t all_missing;       /**< matched variants with no called sample (imputed as frequency 0) */
     double overlap;           /**< matched / rows */
+    size_t no_dosage_field;   /**< scored records (of the whole run) without the DS/GP field asked for: GT used */
 } mmdx_prs_stats;
 
 typedef struct mmdx_prs mmdx_prs;
@@ -80,8 +83,7 @@ void mmdx_prs_free(mmdx_prs *p);
 /**
  * Read `v` once and score every sample: installs the site filter, queries
  * the index region by region when options allow, and finishes the run.
- * Errors from the reader (file and line named), MMDX_EFORMAT when a scored
- * record lacks the requested dosage field everywhere. `progress` (may be
+ * Errors from the reader (file and line named). `progress` (may be
  * NULL) is called every few thousand records read, with the current one.
  */
 typedef void (*mmdx_prs_progress_fn)(void *ctx, const mmdx_vcf_site *site, uint64_t n_sites);
