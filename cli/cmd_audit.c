@@ -364,10 +364,15 @@ static int print_event(void *ctx, const mmdx_audit_row *e)
         csv_cell(f, e->run_id, 0);
         csv_cell(f, e->detail, 1);
     } else {
-        fprintf(f, "%6lld  %.19s  %-16s %-20s %-15s %s%s%s%s%s\n", (long long)e->seq, e->time,
-                e->db_role ? e->db_role : "", e->action ? e->action : "", outcome_name(e->outcome),
-                e->patient ? "patient " : "", e->patient ? e->patient : "", e->run_id ? "  run " : "",
-                e->run_id ? e->run_id : "", "");
+        /* One line per event for people: who, what, how it ended, about whom; then the detail. */
+        char who[300];
+        snprintf(who, sizeof who, "%s (%s@%s)", e->db_role ? e->db_role : "?", e->os_user ? e->os_user : "?",
+                 e->host ? e->host : "?");
+        fprintf(f, "%6lld  %.19sZ  %-32s %-20s %-15s%s%s%s%.8s\n", (long long)e->seq, e->time, who,
+                e->action ? e->action : "", outcome_name(e->outcome), e->patient ? "  patient " : "",
+                e->patient ? e->patient : "", e->run_id ? "  run " : "", e->run_id ? e->run_id : "");
+        if (e->detail && strcmp(e->detail, "{}") != 0)
+            fprintf(f, "        %s\n", e->detail);
     }
     o->n++;
     return 0;
