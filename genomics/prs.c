@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "error.h"
 #include "chrom.h"
 
 typedef struct row_ref {
@@ -794,9 +795,9 @@ void mmdx_prs_format_double(double x, char *buf, size_t size)
 int mmdx_prs_write_table(const mmdx_prs *p, const mmdx_vcf *v, const char *path, mmdx_error *err)
 {
     mmdx_atomic_file af;
-    int ret = mmdx_atomic_file_open(&af, path, err);
+    int ret = mmdx_atomic_file_open(&af, path);
     if (ret < 0)
-        return ret;
+        return mmdx_error_set(err, ret, "%s", mmdx_last_error());
     FILE *f = af.f;
     fputs("#IID", f);
     for (size_t s = 0; s < p->n_scores; s++) {
@@ -816,7 +817,8 @@ int mmdx_prs_write_table(const mmdx_prs *p, const mmdx_vcf *v, const char *path,
         }
         fputc('\n', f);
     }
-    return mmdx_atomic_file_commit(&af, err);
+    ret = mmdx_atomic_file_commit(&af);
+    return ret < 0 ? mmdx_error_set(err, ret, "%s", mmdx_last_error()) : 0;
 }
 
 static const char *status_name(int st)
@@ -832,9 +834,9 @@ static const char *status_name(int st)
 int mmdx_prs_write_log(const mmdx_prs *p, const char *path, mmdx_error *err)
 {
     mmdx_atomic_file af;
-    int ret = mmdx_atomic_file_open(&af, path, err);
+    int ret = mmdx_atomic_file_open(&af, path);
     if (ret < 0)
-        return ret;
+        return mmdx_error_set(err, ret, "%s", mmdx_last_error());
     FILE *f = af.f;
     fputs("score\tscorefile_line\trsID\tchr\tpos\teffect_allele\tother_allele\teffect_weight\tstatus\t"
           "rule\tvcf_variant\treason\n",
@@ -856,5 +858,6 @@ int mmdx_prs_write_log(const mmdx_prs *p, const char *path, mmdx_error *err)
                     num, status_name(st->status), (!row->pos && *rule) ? "rsid_" : "", rule,
                     st->vcf ? st->vcf : "", st->reason ? st->reason : "");
         }
-    return mmdx_atomic_file_commit(&af, err);
+    ret = mmdx_atomic_file_commit(&af);
+    return ret < 0 ? mmdx_error_set(err, ret, "%s", mmdx_last_error()) : 0;
 }

@@ -18,7 +18,7 @@
 #include <json-c/json.h>
 
 #include "idmap.h"
-#include "store.h"
+#include "facts.h"
 
 /** A medication use whose medicationReference is resolved once every resource is read. */
 typedef struct mmdx_pending_med {

@@ -21,7 +21,7 @@
 
 #include <json-c/json.h>
 
-#include "store.h"
+#include "facts.h"
 
 /** What an input path holds, judged by its name (and for folders, their content). */
 typedef enum mmdx_records_kind {

@@ -19,7 +19,7 @@
 
 #include "fhir_date.h"
 #include "mmdx/common.h"
-#include "store.h"
+#include "facts.h"
 
 typedef struct mmdx_records mmdx_records;
 

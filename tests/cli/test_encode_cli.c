@@ -157,6 +157,20 @@ START_TEST(bad_manifest_and_config)
     free(out);
     free(err);
 
+    /* mmdx config check validates before a run: each plugin reports unknown keys with file:line. */
+    put("site.conf", "[testenc]\nscale = 2\n\nscael = 3\n");
+    rc = run("config check --config site.conf", &out, &err);
+    ck_assert_int_eq(rc, 3);
+    ck_assert_msg(strstr(err, "site.conf: line 4: unknown key \"scael\" in [testenc]") != NULL, "%s", err);
+    free(out);
+    free(err);
+    put("site.conf", "[testenc]\nscale = 2\n");
+    rc = run("config check --config site.conf --json", &out, &err);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(strstr(out, "\"ok\": true") != NULL && strstr(out, "\"name\": \"testenc\"") != NULL, "%s", out);
+    free(out);
+    free(err);
+
     rc = run("encode " FIXTURES "--cohort cohort.csv", &out, &err);
     ck_assert_int_eq(rc, 2);
     free(out);
@@ -196,8 +210,8 @@ START_TEST(encode_one_and_plugins)
     free(out);
     free(err);
 
-    const char *cmds[] = {"--help", "plugins --help", "encode --help"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *cmds[] = {"--help", "plugins --help", "encode --help", "config --help"};
+    for (size_t i = 0; i < 4; i++) {
         rc = run(cmds[i], &out, &err);
         ck_assert_msg(rc == 0 && strstr(out, "Usage: mmdx") != NULL, "%s: %s", cmds[i], out);
         free(out);

@@ -5,6 +5,7 @@ TCase *csv_tcase(void);
 TCase *manifest_tcase(void);
 TCase *config_tcase(void);
 TCase *feature_table_tcase(void);
+TCase *site_key_tcase(void);
 extern char *core_tmp;
 void core_setup(void);
 void core_teardown(void);

@@ -1,5 +1,5 @@
 /*
- * records/store.h — per-patient clinical facts extracted from records, and
+ * records/facts.h — per-patient clinical facts extracted from records, and
  * their evaluation into feature values at an index date (private).
  * SPDX-License-Identifier: Apache-2.0
  *
@@ -11,8 +11,8 @@
  * Thread-safety: building needs exclusive access; a built store is read-only
  * and mmdx_records_eval() may run concurrently on it.
  */
-#ifndef MMDX_RECORDS_STORE_H
-#define MMDX_RECORDS_STORE_H
+#ifndef MMDX_RECORDS_FACTS_H
+#define MMDX_RECORDS_FACTS_H
 
 #include <stddef.h>
 #include <stdint.h>
