@@ -85,7 +85,8 @@ static PGresult *run(mmdx_job_queue *q, const char *sql, int n, const char *cons
 
 static int exec_ok(mmdx_job_queue *q, const char *sql, int n, const char *const *params, const char *what)
 {
-    PGresult *res = run(q, sql, n, params);
+    /* without parameters: the simple protocol, which takes several statements (migrations) */
+    PGresult *res = n ? run(q, sql, n, params) : PQexec(q->conn, sql);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         return db_fail(q, res, what);
