@@ -19,6 +19,7 @@ libjson-c-dev
 libnifti2-dev
 zlib1g-dev
 python3 python3-numpy python3-sklearn
+orthanc orthanc-dev
 "
 
 missing=""
