@@ -61,6 +61,49 @@ static int valid_keyword(const char *k)
     return 1;
 }
 
+/*
+ * glibc's regcomp expands stacked quantifiers ("a++++") exponentially, and
+ * POSIX leaves their meaning undefined: refuse them, and overlong patterns.
+ */
+static const char *pattern_problem(const char *re)
+{
+    if (strlen(re) > 512)
+        return "longer than 512 characters";
+    int prev_quant = 0;
+    const char *bracket = NULL; /* first character inside the open bracket expression */
+    for (const char *c = re; *c; c++) {
+        if (bracket) {
+            /* a ']' right after "[" or "[^" is literal */
+            if (*c == ']' && c != bracket)
+                bracket = NULL;
+            prev_quant = 0;
+            continue;
+        }
+        if (*c == '\\' && c[1]) {
+            c++;
+            prev_quant = 0;
+            continue;
+        }
+        if (*c == '[') {
+            bracket = c[1] == '^' ? c + 2 : c + 1;
+            if (*bracket == '\0')
+                break;
+            prev_quant = 0;
+            continue;
+        }
+        int quant = *c == '*' || *c == '+' || *c == '?' || *c == '{';
+        if (quant && prev_quant)
+            return "a quantifier follows another quantifier";
+        if (*c == '{') {
+            const char *end = strchr(c, '}');
+            if (end)
+                c = end;
+        }
+        prev_quant = quant;
+    }
+    return NULL;
+}
+
 static int compile_patterns(json_object *obj, const char *path, int icase, pattern **out, size_t *n)
 {
     *out = NULL;
@@ -83,6 +126,11 @@ static int compile_patterns(json_object *obj, const char *path, int icase, patte
             return mmdx_fail(MMDX_EINVAL, "%s.%s: expected a regular expression (string)", path, key);
         }
         const char *re = json_object_get_string(val);
+        const char *problem = pattern_problem(re);
+        if (problem) {
+            free_patterns(p, k);
+            return mmdx_fail(MMDX_EINVAL, "%s.%s: invalid regular expression \"%.80s\": %s", path, key, re, problem);
+        }
         int rc = regcomp(&p[k].re, re, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
         if (rc != 0) {
             char msg[256];

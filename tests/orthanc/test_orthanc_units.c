@@ -180,6 +180,16 @@ START_TEST(selector_errors)
     ck_assert_int_eq(mmdx_series_rules_compile(&r, "[{\"Attributes\": {\"Modality\": 3}}]", "X"), MMDX_EINVAL);
     ck_assert_int_eq(mmdx_series_rules_compile(&r, "[{\"Attributes\": {\"Modality\": \"[\"}}]", "X"), MMDX_EINVAL);
     ck_assert_int_eq(mmdx_series_rules_compile(&r, "[{\"Attributes\": {}, \"MaxSlices\": -1}]", "X"), MMDX_EINVAL);
+    /* stacked quantifiers make glibc's regcomp explode: refused */
+    ck_assert_int_eq(mmdx_series_rules_compile(&r, "[{\"Attributes\": {\"Modality\": \"C+++++++++++++T\"}}]", "X"),
+                     MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "a quantifier follows another quantifier"));
+    ck_assert_int_eq(mmdx_series_rules_compile(&r, "[{\"Attributes\": {\"Modality\": \"[]x[]+*\"}}]", "X"),
+                     MMDX_EINVAL);
+    /* but a bracket holding quantifier characters, or an escaped one, is fine */
+    ck_assert_int_eq(mmdx_series_rules_compile(&r, "[{\"Attributes\": {\"Modality\": \"^[+*]+x\\\\++$\"}}]", "X"), 0);
+    mmdx_series_rules_free(r);
+    r = NULL;
     ck_assert_int_eq(mmdx_series_rules_compile(&r, "[", "X"), MMDX_EFORMAT);
     ck_assert_ptr_null(r);
 }
