@@ -79,7 +79,7 @@ void load_source(source &s, const char *path)
     // Headers only: elements longer than 4 KiB (pixel data) are not read.
     OFCondition c = s.file.loadFile(path, EXS_Unknown, EGL_noChange, 4096);
     if (c.bad())
-        throw sr_failure{MMDX_EIO, std::string(path) + ": cannot read as DICOM: " + c.text()};
+        throw sr_failure{MMDX_EFORMAT, std::string(path) + ": cannot read as DICOM: " + c.text()};
     DcmDataset *ds = s.file.getDataset();
     struct {
         const DcmTagKey &tag;

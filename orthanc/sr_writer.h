@@ -65,10 +65,11 @@ typedef struct mmdx_sr_result {
  * Files are written as tid1500_path and text_path (DICOM Part 10, explicit
  * VR little endian). The SOP Instance UIDs go into the two uid buffers, the
  * new SeriesInstanceUID into series_uid (each may be NULL).
- * Errors (in err): MMDX_EIO (a source unreadable, naming it; an output not
- * written), MMDX_EFORMAT (a source lacks StudyInstanceUID, SOPInstanceUID,
- * SeriesInstanceUID or SOPClassUID, tag named), MMDX_EINVAL (the report
- * failed dcmsr's template checks: message says which).
+ * Errors (in err): MMDX_EFORMAT (a source is not readable as DICOM, or lacks
+ * StudyInstanceUID, SOPInstanceUID, SeriesInstanceUID or SOPClassUID: file
+ * and tag named), MMDX_EIO (an output not written), MMDX_EINVAL (the report
+ * failed dcmsr's template checks: message says which). Nothing is left
+ * behind on failure.
  * Thread-safe (no shared state besides DCMTK's dictionary).
  */
 MMDX_RESULT_USED int mmdx_sr_write(const mmdx_sr_result *r, const char *const *sources, size_t n_sources,

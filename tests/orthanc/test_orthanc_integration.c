@@ -361,10 +361,6 @@ static void start_orthanc(void)
     orthanc = fork();
     ck_assert_int_ge(orthanc, 0);
     if (orthanc == 0) {
-#ifdef MMDX_ORTHANC_PRELOAD
-        /* a sanitizer build: Orthanc itself is not instrumented */
-        setenv("LD_PRELOAD", MMDX_ORTHANC_PRELOAD, 1);
-#endif
         char logarg[4300];
         snprintf(logarg, sizeof logarg, "--logfile=%s", orthanc_log);
         int devnull = open("/dev/null", O_WRONLY);
@@ -563,6 +559,14 @@ static void check_sr(const char *study, json_object *result, const expected *e, 
 START_TEST(orthanc_end_to_end)
 {
     mmdx_test_data_or_skip();
+#ifdef MMDX_SANITIZE_BUILD
+    /* Orthanc is not instrumented; with the sanitizer runtimes preloaded it
+     * deadlocks in glibc's locale lock (std::locale, json-c's newlocale)
+     * before serving. The plugin's code runs under the sanitizers in the
+     * other orthanc tests (units, queue, screening with a fake PACS). */
+    fprintf(stderr, "SKIP: a real Orthanc cannot load a sanitizer-instrumented plugin (see docs/orthanc.md)\n");
+    exit(MMDX_TEST_SKIP);
+#endif
     tmp = mmdx_test_tmpdir();
     db = mmdx_pgtest_create_db("orthanc_it");
     dsn = mmdx_pgtest_admin_dsn(db);

@@ -356,7 +356,7 @@ START_TEST(sr_writer_real_series)
     mmdx_test_write_file(bad, "hello");
     const char *srcs[] = {src[0], bad};
     memset(&err, 0, sizeof err);
-    ck_assert_int_eq(mmdx_sr_write(&r, srcs, 2, tid, txt, NULL, NULL, NULL, &err), MMDX_EIO);
+    ck_assert_int_eq(mmdx_sr_write(&r, srcs, 2, tid, txt, NULL, NULL, NULL, &err), MMDX_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, bad));
     FILE *f = fopen(tid, "rb");
     ck_assert_ptr_null(f);
