@@ -542,15 +542,20 @@ static int pick_series(mmdx_screener *sc, const mmdx_job *job, job_state *j)
     mmdx_series_candidate *cand = calloc(n ? n : 1, sizeof *cand);
     if (!cand)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    size_t *index = calloc(n ? n : 1, sizeof *index); /* candidate -> series */
+    if (!index) {
+        free(cand);
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    }
     int rc = 0;
     size_t k = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        series_info *si = &j->series[k];
+        series_info *si = &j->series[i];
+        j->n_series = i + 1;
         if (!(si->id = strdup(json_object_get_string(json_object_array_get_idx(list, i))))) {
             rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
             break;
         }
-        j->n_series = k + 1;
         rc = describe_series(sc, si);
         if (rc == MMDX_ENOTFOUND) { /* deleted meanwhile */
             mmdx_error_clear();
@@ -562,34 +567,31 @@ static int pick_series(mmdx_screener *sc, const mmdx_job *job, job_state *j)
             continue; /* reports, ours included, are never screened */
         if (!rc) {
             cand[k] = (mmdx_series_candidate){si->id, si->n_slices, si->n_attr, si->keys, si->values};
-            k++;
+            index[k++] = i;
         }
     }
     if (!rc) {
-        j->pick = mmdx_series_select(sc->s->rules, cand, k, &j->rule);
-        if (j->pick < 0) {
+        long pick = mmdx_series_select(sc->s->rules, cand, k, &j->rule);
+        if (pick < 0) {
             char seen[1024] = "";
             size_t used = 0;
-            for (size_t i = 0; i < k && used < sizeof seen - 100; i++) {
-                const char *m = series_attr(&j->series[i], "Modality");
-                const char *d = series_attr(&j->series[i], "SeriesDescription");
-                used += (size_t)snprintf(seen + used, sizeof seen - used, "%s%s \"%.40s\" (%zu slices)", i ? "; " : "",
-                                         m ? m : "?", d ? d : "", j->series[i].n_slices);
+            for (size_t c = 0; c < k && used < sizeof seen - 100; c++) {
+                const series_info *si = &j->series[index[c]];
+                const char *m = series_attr(si, "Modality");
+                const char *d = series_attr(si, "SeriesDescription");
+                used += (size_t)snprintf(seen + used, sizeof seen - used, "%s%s \"%.40s\" (%zu slices)", c ? "; " : "",
+                                         m ? m : "?", d ? d : "", si->n_slices);
             }
             rc = mmdx_fail(MMDX_ENOTFOUND,
                            "study %s: no series matches the selection rules (%zu rule(s), first \"%s\"); "
                            "series: %s",
                            job->orthanc_id, mmdx_series_rules_count(sc->s->rules),
                            mmdx_series_rules_name(sc->s->rules, 0), k ? seen : "none");
+        } else {
+            j->pick = (long)index[pick];
         }
     }
-    if (!rc) {
-        /* candidates were compacted: map back to series_info */
-        const char *id = cand[j->pick].id;
-        for (size_t i = 0; i < j->n_series; i++)
-            if (j->series[i].id == id)
-                j->pick = (long)i;
-    }
+    free(index);
     free(cand);
     return rc;
 }

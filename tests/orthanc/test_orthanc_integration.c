@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "feature_table.h"
+#include "orthanc_model.h"
 #include "pgtest.h"
 #include "testsupport.h"
 
@@ -179,128 +179,6 @@ static void dump_log(void)
 }
 
 /* --------------------------------------------------------------- the setup */
-
-static void write_records(const char *path)
-{
-    /* A small site-wide export: the CT phantom's patient (PatientID "1") with
-     * labs the records encoder's default spec reads, and another patient. */
-    mmdx_test_write_file(
-        path,
-        "{\"resourceType\": \"Bundle\", \"type\": \"collection\", \"entry\": ["
-        "{\"resource\": {\"resourceType\": \"Patient\", \"id\": \"1\", \"gender\": \"male\","
-        "  \"birthDate\": \"1951-03-04\"}},"
-        "{\"resource\": {\"resourceType\": \"Observation\", \"id\": \"o1\", \"status\": \"final\","
-        "  \"subject\": {\"reference\": \"Patient/1\"}, \"effectiveDateTime\": \"2024-05-01\","
-        "  \"code\": {\"coding\": [{\"system\": \"http://loinc.org\", \"code\": \"4548-4\"}]},"
-        "  \"valueQuantity\": {\"value\": 6.9, \"unit\": \"%\", \"system\": \"http://unitsofmeasure.org\", \"code\": \"%\"}}},"
-        "{\"resource\": {\"resourceType\": \"Observation\", \"id\": \"o2\", \"status\": \"final\","
-        "  \"subject\": {\"reference\": \"Patient/1\"}, \"effectiveDateTime\": \"2024-05-01\","
-        "  \"code\": {\"coding\": [{\"system\": \"http://loinc.org\", \"code\": \"8480-6\"}]},"
-        "  \"valueQuantity\": {\"value\": 151, \"unit\": \"mm[Hg]\", \"system\": \"http://unitsofmeasure.org\", \"code\": \"mm[Hg]\"}}}"
-        ","
-        "{\"resource\": {\"resourceType\": \"Patient\", \"id\": \"2\", \"gender\": \"female\","
-        "  \"birthDate\": \"1960-10-12\"}}"
-        "]}");
-}
-
-/* A deterministic uniform number in [-1, 1). */
-static double uniform(uint64_t *s)
-{
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
-
-/*
- * A training table with the encoders' schema: 60 patients around the
- * reference patient's features, labelled by the first feature of each
- * modality, so the model depends on both modalities.
- */
-static void write_training_table(const char *ref_path, const char *out_path)
-{
-    mmdx_feature_table *ref = NULL;
-    ck_assert_int_eq(mmdx_feature_table_read(&ref, ref_path), 0);
-    ck_assert_uint_eq(ref->n_rows, 1);
-    FILE *f = fopen(out_path, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "patient_id");
-    for (size_t m = 0; m < ref->n_modalities; m++) {
-        fprintf(f, ",%s.present", ref->modalities[m]);
-        for (size_t k = 0; k < ref->n_features; k++)
-            if (ref->feature_modality[k] == m)
-                fprintf(f, ",%s", ref->feature_names[k]);
-    }
-    fprintf(f, ",label\n");
-    uint64_t seed = 42;
-    double *u = malloc(ref->n_features * sizeof *u);
-    for (int r = 0; r < 60; r++) {
-        double score = 0;
-        for (size_t k = 0; k < ref->n_features; k++)
-            u[k] = uniform(&seed);
-        fprintf(f, "T%03d", r);
-        for (size_t m = 0; m < ref->n_modalities; m++) {
-            fprintf(f, ",1");
-            int first = 1;
-            for (size_t k = 0; k < ref->n_features; k++) {
-                if (ref->feature_modality[k] != m)
-                    continue;
-                double base = ref->x[k];
-                double v = isnan(base) ? u[k] : base + (0.2 * fabs(base) + 0.01) * u[k];
-                if (first)
-                    score += u[k];
-                first = 0;
-                fprintf(f, ",%.17g", v);
-            }
-        }
-        fprintf(f, ",%d\n", score > 0);
-    }
-    free(u);
-    ck_assert_int_eq(fclose(f), 0);
-    mmdx_feature_table_free(ref);
-}
-
-typedef struct expected {
-    double probability;
-    int decision;
-    char header[4096];
-    char row[4096];
-} expected;
-
-static void train_model(expected *e)
-{
-    const char *mmdx = mmdx_test_mmdx_bin();
-    char *ct = mmdx_test_data_path("dicom/ibsi1_ct_phantom_PAT1/image");
-    char path[4200], cmd[16384];
-    snprintf(path, sizeof path, "%s/records.json", tmp);
-    write_records(path);
-    snprintf(path, sizeof path, "%s/reference.csv", tmp);
-    char cohort[8600];
-    snprintf(cohort, sizeof cohort, "patient_id,dicom,record\n1,%s,%s/records.json\n", ct, tmp);
-    mmdx_test_write_file(path, cohort);
-    snprintf(cmd, sizeof cmd, "'%s' encode --cohort '%s/reference.csv' --out '%s/reference_features.csv' --no-progress",
-             mmdx, tmp, tmp);
-    free(run_ok(cmd));
-    snprintf(path, sizeof path, "%s/reference_features.csv", tmp);
-    char train[4200];
-    snprintf(train, sizeof train, "%s/train.csv", tmp);
-    write_training_table(path, train);
-    snprintf(cmd, sizeof cmd,
-             "'%s' train --features '%s' --fusion early --classifier logreg --out '%s/model.mmdx' --no-progress", mmdx,
-             train, tmp);
-    free(run_ok(cmd));
-    /* what `mmdx predict` says for the same patient (10 significant digits): the plugin must agree */
-    snprintf(cmd, sizeof cmd, "'%s' predict --model '%s/model.mmdx' --cohort '%s/reference.csv' --out - --no-progress",
-             mmdx, tmp, tmp);
-    char *out = run_ok(cmd);
-    char *nl = strchr(out, '\n');
-    ck_assert_ptr_nonnull(nl);
-    *nl = '\0';
-    snprintf(e->header, sizeof e->header, "%s", out);
-    snprintf(e->row, sizeof e->row, "%s", nl + 1);
-    e->row[strcspn(e->row, "\n")] = '\0';
-    ck_assert_int_eq(sscanf(e->row, "1,%lf,%d", &e->probability, &e->decision), 2);
-    free(out);
-    free(ct);
-}
 
 static void write_config(void)
 {
@@ -559,19 +437,11 @@ static void check_sr(const char *study, json_object *result, const expected *e, 
 START_TEST(orthanc_end_to_end)
 {
     mmdx_test_data_or_skip();
-#ifdef MMDX_SANITIZE_BUILD
-    /* Orthanc is not instrumented; with the sanitizer runtimes preloaded it
-     * deadlocks in glibc's locale lock (std::locale, json-c's newlocale)
-     * before serving. The plugin's code runs under the sanitizers in the
-     * other orthanc tests (units, queue, screening with a fake PACS). */
-    fprintf(stderr, "SKIP: a real Orthanc cannot load a sanitizer-instrumented plugin (see docs/orthanc.md)\n");
-    exit(MMDX_TEST_SKIP);
-#endif
     tmp = mmdx_test_tmpdir();
     db = mmdx_pgtest_create_db("orthanc_it");
     dsn = mmdx_pgtest_admin_dsn(db);
     expected e;
-    train_model(&e);
+    orthanc_test_train_model(tmp, &e);
     http_port = free_port();
     dicom_port = free_port();
     while (dicom_port == http_port)
@@ -721,6 +591,14 @@ static void cleanup(void)
 
 int main(void)
 {
+#ifdef MMDX_SANITIZE_BUILD
+    /* Orthanc is not instrumented; with the sanitizer runtimes preloaded it
+     * deadlocks in glibc's locale lock (std::locale, json-c's newlocale)
+     * before serving. The plugin's code runs under the sanitizers in the
+     * other orthanc tests (units, queue, screening with a fake PACS). */
+    fprintf(stderr, "SKIP: a real Orthanc cannot load a sanitizer-instrumented plugin (see docs/orthanc.md)\n");
+    exit(MMDX_TEST_SKIP);
+#endif
     mmdx_pgtest_state_dir();
     atexit(cleanup);
     Suite *s = suite_create("orthanc_integration");
