@@ -6,8 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
+#define MIB ((size_t)1 << 20)
+
+#include "atomic_file.h"
 #include "cli.h"
 #include "csv.h"
 #include "error.h"
@@ -37,6 +41,7 @@ static void help(FILE *f)
             "  --index-date D      index date, a FHIR date (default: [records] index_date, else today)\n"
             "  --json              print features (or the --all summary) as JSON\n"
             "  --no-progress       no progress display (--all)\n"
+            "  --threads N         threads parsing NDJSON lines (--all; default 1)\n"
             "  --config F          site configuration\n"
             "  --print-default-spec  print the built-in spec and exit\n"
             "  --list-features     print the feature names of the spec and exit\n"
@@ -53,6 +58,7 @@ static void add_warnings(json_object *o, const mmdx_records_stats *s)
     json_object_object_add(w, "resources", json_object_new_int64((int64_t)s->resources));
     json_object_object_add(w, "used", json_object_new_int64((int64_t)s->used));
     json_object_object_add(w, "skipped_type", json_object_new_int64((int64_t)s->skipped_type));
+    json_object_object_add(w, "skipped_files", json_object_new_int64((int64_t)s->skipped_files));
     json_object_object_add(w, "ignored_status", json_object_new_int64((int64_t)s->ignored_status));
     json_object_object_add(w, "unit_unconvertible", json_object_new_int64((int64_t)s->unit_unconvertible));
     json_object_object_add(w, "out_of_range", json_object_new_int64((int64_t)s->out_of_range));
@@ -70,10 +76,11 @@ static void print_warnings(const mmdx_records_stats *s)
     size_t total = s->skipped_type + s->unit_unconvertible + s->out_of_range + s->no_value + s->undated +
                    s->unresolved_reference + s->no_subject + s->bad_date;
     fprintf(stderr,
-            "mmdx encode records: %zu resources read, %zu used, %zu ignored by status; warnings: %zu "
+            "mmdx encode records: %zu resources read (%zu files of unused types skipped), %zu used, %zu ignored by "
+            "status; warnings: %zu "
             "(%zu unused type, %zu unconvertible unit, %zu out of range, %zu without value, %zu undated, "
             "%zu unresolved reference, %zu without patient subject, %zu bad date)\n",
-            s->resources, s->used, s->ignored_status, total, s->skipped_type, s->unit_unconvertible,
+            s->resources, s->skipped_files, s->used, s->ignored_status, total, s->skipped_type, s->unit_unconvertible,
             s->out_of_range, s->no_value, s->undated, s->unresolved_reference, s->no_subject, s->bad_date);
     if (s->first_warning[0])
         fprintf(stderr, "mmdx encode records: first warning: %s\n", s->first_warning);
@@ -179,6 +186,20 @@ static int encode_single(mmdx_records *enc, const char *file, const char *patien
     return MMDX_EXIT_OK;
 }
 
+/* Reading progress in MiB: the bulk of the work for a large export. */
+typedef struct read_progress {
+    mmdx_progress *p;
+    atomic_size_t bytes;
+} read_progress;
+
+static void on_bytes(void *ud, size_t n)
+{
+    read_progress *rp = ud;
+    size_t before = atomic_fetch_add(&rp->bytes, n);
+    for (size_t k = before / MIB + 1; k <= (before + n) / MIB; k++)
+        mmdx_progress_step(rp->p, 0);
+}
+
 static int encode_all(mmdx_records *enc, const char *file, const char *out_path, const mmdx_fhir_date *index,
                       int json, int progress)
 {
@@ -186,23 +207,23 @@ static int encode_all(mmdx_records *enc, const char *file, const char *out_path,
     size_t nf = mmdx_records_features(enc, &names);
     const char **ids;
     size_t n;
+    read_progress rp = {NULL, 0};
+    if (progress) {
+        rp.p = mmdx_progress_new("read records (MiB)", (mmdx_records_input_size(file) + MIB - 1) / MIB, stderr);
+        mmdx_records_set_progress(enc, on_bytes, &rp);
+    }
     int rc = mmdx_records_list_patients(enc, file, &ids, &n);
+    mmdx_records_set_progress(enc, NULL, NULL);
+    mmdx_progress_free(rp.p);
     if (rc < 0)
         return mmdx_cli_report("encode records", rc);
-    char *tmp = NULL;
-    FILE *f = stdout;
-    if (out_path && strcmp(out_path, "-") != 0) {
-        size_t len = strlen(out_path) + 32;
-        tmp = malloc(len);
-        if (tmp)
-            snprintf(tmp, len, "%s.tmp.%ld", out_path, (long)getpid());
-        f = tmp ? fopen(tmp, "w") : NULL;
-        if (!f) {
-            free(tmp);
-            free(ids);
-            return mmdx_cli_report("encode records", mmdx_fail(MMDX_EIO, "%s: cannot write", out_path));
-        }
+    mmdx_atomic_file af;
+    memset(&af, 0, sizeof af);
+    if ((rc = mmdx_atomic_file_open(&af, out_path)) < 0) {
+        free(ids);
+        return mmdx_cli_report("encode records", rc);
     }
+    FILE *f = af.f;
     double *values = calloc(nf ? nf : 1, sizeof *values);
     mmdx_progress *pg = progress ? mmdx_progress_new("encode records", n, stderr) : NULL;
     size_t n_present = 0, n_failed = 0;
@@ -236,19 +257,10 @@ static int encode_all(mmdx_records *enc, const char *file, const char *out_path,
         mmdx_progress_step(pg, r < 0);
     }
     mmdx_progress_free(pg);
-    if (f != stdout) {
-        int bad = ferror(f);
-        bad |= fclose(f) != 0;
-        if (rc == 0 && bad)
-            rc = mmdx_fail(MMDX_EIO, "%s: write error", out_path);
-        if (rc == 0 && rename(tmp, out_path) != 0)
-            rc = mmdx_fail(MMDX_EIO, "%s: cannot rename the temporary file into place", out_path);
-        if (rc < 0)
-            unlink(tmp);
-    } else if (fflush(stdout) != 0 && rc == 0) {
-        rc = mmdx_fail(MMDX_EIO, "standard output: write error");
-    }
-    free(tmp);
+    if (rc == 0)
+        rc = mmdx_atomic_file_commit(&af);
+    else
+        mmdx_atomic_file_abort(&af);
     free(values);
     free(ids);
     if (rc < 0)
@@ -284,12 +296,13 @@ int mmdx_cmd_encode_records(int argc, char **argv)
                                          {"out", required_argument, NULL, 'o'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"no-progress", no_argument, NULL, 'P'},
+                                         {"threads", required_argument, NULL, 't'},
                                          {"print-default-spec", no_argument, NULL, 'D'},
                                          {"list-features", no_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *patient = NULL, *spec = NULL, *index_arg = NULL, *out = NULL, *config = NULL;
-    int json = 0, all = 0, progress = 1, list = 0, c;
+    int json = 0, all = 0, progress = 1, list = 0, threads = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -301,6 +314,12 @@ int mmdx_cmd_encode_records(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'c': config = optarg; break;
         case 'P': progress = 0; break;
+        case 't':
+            if (!(threads = mmdx_cli_parse_threads(optarg))) {
+                fprintf(stderr, "mmdx encode records: --threads \"%s\": expected 1..1024\n", optarg);
+                return MMDX_EXIT_USAGE;
+            }
+            break;
         case 'D': fputs(mmdx_records_spec_default_text(), stdout); return MMDX_EXIT_OK;
         case 'L': list = 1; break;
         case 'h': help(stdout); return MMDX_EXIT_OK;
@@ -354,6 +373,8 @@ int mmdx_cmd_encode_records(int argc, char **argv)
             printf("records.%s\n", names[j]);
         exit_code = MMDX_EXIT_OK;
     } else if (all) {
+        if (threads)
+            mmdx_records_set_threads(enc, threads);
         exit_code = encode_all(enc, argv[optind], out, &index, json, progress);
     } else {
         exit_code = encode_single(enc, argv[optind], patient, &index, index_text, json);

@@ -50,7 +50,8 @@ static void help_score(FILE *f)
         "  --no-mean-imputation  a missing genotype adds nothing (default: 2 x frequency)\n"
         "  --min-overlap F       refuse a score matching less than F of its rows (default 0.75)\n"
         "  --regions auto|yes|no read only the scored regions through the .tbi/.csi index\n"
-        "                        (auto: when indexed and every row has a position)\n"
+        "                        (auto: when indexed, every row has a position and the\n"
+        "                        score touches fewer than 1 in 20 of the file's records)\n"
         "  --json                print the summary as JSON on stdout (needs --out)\n"
         "  --quiet               no summary, no progress\n"
         "\n"
@@ -257,6 +258,21 @@ static int cmd_score(int argc, char **argv)
             mmdx_cli_print_json(root);
             json_object_put(root);
         }
+    }
+    /* rows that cannot be scored are warnings, not errors: name the first few */
+    for (size_t i = 0; rc == 0 && !quiet && i < n_paths; i++) {
+        size_t shown = 0;
+        for (size_t r = 0; r < scores[i]->n_rows; r++) {
+            const mmdx_pgs_row *row = &scores[i]->rows[r];
+            if (!row->problem)
+                continue;
+            if (shown++ < 3)
+                fprintf(stderr, "mmdx genomics score: warning: %s: line %ld: %s (row not scored)\n",
+                        scores[i]->path, row->line, row->problem);
+        }
+        if (shown > 3)
+            fprintf(stderr, "mmdx genomics score: warning: %s: %zu more rows not scored%s\n",
+                    scores[i]->path, shown - 3, log ? "; see the match log" : "; --log lists them");
     }
     /* the log is written even when the overlap check fails: it is what explains the failure */
     if (rc == 0 && log)

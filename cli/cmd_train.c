@@ -172,6 +172,9 @@ static int run(const train_args *a)
     }
     mmdx_error err;
     memset(&err, 0, sizeof err);
+    if (!rc && msg)
+        fprintf(msg, "mmdx train: fitting %s fusion / %s on %zu patients x %zu features...\n", a->fusion,
+                a->classifier, in->n, in->n_features);
     if (!rc && (rc = plugin->fusion.fit(&model, &params, &in->ds, &err)) != 0)
         rc = mmdx_fail_from(&err, rc);
     if (!rc && (rc = plugin->fusion.save(model, &blob, &blob_len, &err)) != 0)

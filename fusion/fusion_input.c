@@ -149,7 +149,7 @@ static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx
             id_index key = {mmdx_manifest_patient_id(m, r), 0};
             id_index *hit = bsearch(&key, idx, t->n_rows, sizeof *idx, cmp_id);
             if (!hit)
-                rc = mmdx_fail(MMDX_EINVAL, "%s:%ld: this patient is not in the feature table %s",
+                rc = mmdx_fail(MMDX_EINVAL, "%s: line %ld: this patient is not in the feature table %s",
                                o->cohort, mmdx_manifest_line(m, r), o->features);
             else
                 sel[r] = hit->row;
@@ -182,7 +182,7 @@ static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx
                            in->origin, m ? "the cohort manifest (or its feature table)" : "the feature table");
         for (size_t r = 0; r < n && !rc; r++)
             if (in->labels[r] != 0 && in->labels[r] != 1)
-                rc = mmdx_fail(MMDX_EINVAL, "%s:%ld: the label is empty; every patient needs 0 or 1 here",
+                rc = mmdx_fail(MMDX_EINVAL, "%s: line %ld: the label is empty; every patient needs 0 or 1 here",
                                in->origin, in->lines[r]);
     }
     if (rc) {
@@ -241,13 +241,15 @@ static int map_schema(mmdx_fusion_input *in, const mmdx_fusion_input_options *o,
         modmap[nm] = (long)k;
         in->modalities[nm++] = tmods[k];
     }
-    for (size_t c = 0; c < t->n_features; c++) {
-        long k = find_name(in->modalities, nm, tmods[t->feature_modality[c]]);
-        if (k < 0)
-            continue;
-        colmap[nf] = (long)c;
-        in->feature_names[nf] = tnames[c];
-        in->feature_modality[nf++] = (uint32_t)k;
+    /* grouped by modality (the model file lists each modality's features together) */
+    for (size_t k = 0; k < nm; k++) {
+        for (size_t c = 0; c < t->n_features; c++) {
+            if (t->feature_modality[c] != (uint32_t)modmap[k])
+                continue;
+            colmap[nf] = (long)c;
+            in->feature_names[nf] = tnames[c];
+            in->feature_modality[nf++] = (uint32_t)k;
+        }
     }
     if (nf == 0)
         return mmdx_fail(MMDX_EINVAL, "%s has no feature columns", src);

@@ -7,6 +7,7 @@
 
 #include <omp.h>
 
+#include "hot.h"
 #include "lbfgs.h"
 
 void mmdx_logreg_options_init(mmdx_logreg_options *o)
@@ -45,17 +46,26 @@ typedef struct problem {
     double *partial;  /* n_threads x (p + 2): gradient then loss, per thread */
 } problem;
 
+/* Four running sums in a fixed order: shorter dependency chains than one,
+ * and the same result on every machine. */
 static inline double dot(const double *a, const double *b, size_t p)
 {
-    double s = 0;
-    for (size_t j = 0; j < p; j++)
-        s += a[j] * b[j];
-    return s;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t j = 0;
+    for (; j + 4 <= p; j += 4) {
+        s0 += a[j] * b[j];
+        s1 += a[j + 1] * b[j + 1];
+        s2 += a[j + 2] * b[j + 2];
+        s3 += a[j + 3] * b[j + 3];
+    }
+    for (; j < p; j++)
+        s0 += a[j] * b[j];
+    return (s0 + s1) + (s2 + s3);
 }
 
 /* One pass over the rows of [lo, hi): loss and gradient accumulated into acc
  * (p gradient entries, intercept, loss). */
-static void eval_rows(const problem *pr, const double *theta, size_t lo, size_t hi, double *acc)
+MMDX_HOT static void eval_rows(const problem *pr, const double *theta, size_t lo, size_t hi, double *acc)
 {
     size_t p = pr->p;
     double b = theta[p];
@@ -295,6 +305,13 @@ int mmdx_logreg_fit(double *coef, double *intercept, const double *x, size_t n, 
     if (!pr.partial || !theta) {
         free(pr.partial), free(theta);
         return mmdx_error_set(err, MMDX_ENOMEM, "logistic regression: out of memory (%zu x %zu)", n, p);
+    }
+    /* start from the intercept-only optimum: the weighted prevalence's log-odds */
+    if (o->fit_intercept) {
+        double pw = 0;
+        for (size_t i = 0; i < n; i++)
+            pw += y[i] ? (sw ? sw[i] : 1.0) : 0.0;
+        theta[p] = log(pw / (sw_sum - pw));
     }
     mmdx_logreg_solver solver = o->solver;
     if (solver == MMDX_LOGREG_AUTO) {

@@ -7,6 +7,7 @@
 
 #include <omp.h>
 
+#include "hot.h"
 #include "logreg.h"
 #include "rng.h"
 
@@ -48,90 +49,127 @@ void mmdx_mlp_free(mmdx_mlp *m)
     free(m);
 }
 
-/* Forward pass of one sample with parameters `par`; hidden activations go to
- * act (act_size entries, layer after layer). Returns the output log-odds. */
-static double forward(const mmdx_mlp *m, const double *par, const double *x, double *act)
+/* Samples go through the network in blocks: a weight row is then read once
+ * per block instead of once per sample, which is what bounds the speed. */
+#define MLP_BLOCK 8
+
+
+/* Input of weight layer l for sample s of a block: x for l == 0, else the
+ * (l-1)-th hidden layer's activations. */
+static const double *layer_input(const mmdx_mlp *m, const double *const *xs, const double *act, size_t s,
+                                 size_t l)
 {
-    const double *in = x;
-    double *out = act;
+    if (l == 0)
+        return xs[s];
+    size_t off = 0;
+    for (size_t k = 1; k < l; k++)
+        off += m->dims[k];
+    return act + s * m->act_size + off;
+}
+
+/* Forward pass of nb <= MLP_BLOCK samples; hidden activations go to act
+ * (nb x act_size), output log-odds to z. */
+MMDX_HOT static void forward_block(const mmdx_mlp *m, const double *par, const double *const *xs, size_t nb,
+                          double *act, double *z)
+{
+    size_t A = m->act_size, off_out = 0;
     for (size_t l = 0; l + 1 < m->n_layers; l++) {
         size_t ni = m->dims[l], no = m->dims[l + 1];
         const double *w = par + m->w_off[l];
-        memcpy(out, par + m->b_off[l], no * sizeof *out);
-        for (size_t j = 0; j < ni; j++) {
-            double v = in[j];
-            if (v == 0.0)
-                continue; /* ReLU zeros and imputed (standardised) values skip a row of W */
-            const double *wr = w + j * no;
-            for (size_t k = 0; k < no; k++)
-                out[k] += v * wr[k];
+        const double *in[MLP_BLOCK];
+        double *outs[MLP_BLOCK];
+        for (size_t s = 0; s < nb; s++) {
+            in[s] = layer_input(m, xs, act, s, l);
+            outs[s] = act + s * A + off_out;
+            memcpy(outs[s], par + m->b_off[l], no * sizeof *act);
         }
-        for (size_t k = 0; k < no; k++)
-            out[k] = out[k] > 0 ? out[k] : 0.0;
-        in = out;
-        out += no;
+        for (size_t j = 0; j < ni; j++) {
+            const double *wr = w + j * no;
+            for (size_t s = 0; s < nb; s++) {
+                double v = in[s][j];
+                if (v == 0.0)
+                    continue; /* ReLU zeros and imputed (standardised) values skip a row of W */
+                double *restrict out = outs[s];
+                for (size_t k = 0; k < no; k++)
+                    out[k] += v * wr[k];
+            }
+        }
+        for (size_t s = 0; s < nb; s++) {
+            double *out = act + s * A + off_out;
+            for (size_t k = 0; k < no; k++)
+                out[k] = out[k] > 0 ? out[k] : 0.0;
+        }
+        off_out += no;
     }
     size_t l = m->n_layers - 1, ni = m->dims[l];
     const double *w = par + m->w_off[l];
-    double z = par[m->b_off[l]];
-    for (size_t j = 0; j < ni; j++)
-        z += in[j] * w[j];
-    return z;
+    for (size_t s = 0; s < nb; s++) {
+        const double *in = layer_input(m, xs, act, s, l);
+        double zs = par[m->b_off[l]];
+        for (size_t j = 0; j < ni; j++)
+            zs += in[j] * w[j];
+        z[s] = zs;
+    }
 }
 
-/* Backward pass of one sample: add d(coef * loss)/d(params) into g. */
-static void backward(const mmdx_mlp *m, const double *par, const double *x, const double *act,
-                     double coef, double *g, double *delta, double *delta_prev)
+/* Backward pass of a block: add sum_s d(coef[s] * loss_s)/d(params) into g.
+ * delta and delta_prev hold nb x hmax values. */
+MMDX_HOT static void backward_block(const mmdx_mlp *m, const double *par, const double *const *xs, size_t nb,
+                           const double *act, const double *coef, double *g, double *delta,
+                           double *delta_prev, size_t hmax)
 {
-    size_t L = m->n_layers;
-    /* activation feeding layer l: x for l == 0, else the (l-1)-th hidden block */
-    const double *ins[MLP_MAX_LAYERS];
-    ins[0] = x;
-    size_t off = 0;
-    for (size_t l = 1; l < L; l++) {
-        ins[l] = act + off;
-        off += m->dims[l];
-    }
-    /* output layer */
-    size_t l = L - 1, ni = m->dims[l];
+    size_t L = m->n_layers, l = L - 1, ni = m->dims[l];
     const double *w = par + m->w_off[l];
     double *gw = g + m->w_off[l];
-    for (size_t j = 0; j < ni; j++)
-        gw[j] += coef * ins[l][j];
-    g[m->b_off[l]] += coef;
+    for (size_t s = 0; s < nb; s++) {
+        const double *in = layer_input(m, xs, act, s, l);
+        for (size_t j = 0; j < ni; j++)
+            gw[j] += coef[s] * in[j];
+        g[m->b_off[l]] += coef[s];
+    }
     if (L == 1)
         return;
-    for (size_t j = 0; j < ni; j++)
-        delta[j] = ins[l][j] > 0 ? w[j] * coef : 0.0;
+    for (size_t s = 0; s < nb; s++) {
+        const double *in = layer_input(m, xs, act, s, l);
+        for (size_t j = 0; j < ni; j++)
+            delta[s * hmax + j] = in[j] > 0 ? w[j] * coef[s] : 0.0;
+    }
     for (l = L - 1; l-- > 0;) {
         size_t nin = m->dims[l], no = m->dims[l + 1];
-        const double *in = ins[l];
         double *gwl = g + m->w_off[l], *gb = g + m->b_off[l];
-        for (size_t k = 0; k < no; k++)
-            gb[k] += delta[k];
-        for (size_t j = 0; j < nin; j++) {
-            double v = in[j];
-            if (v == 0.0)
-                continue;
-            double *gr = gwl + j * no;
+        for (size_t s = 0; s < nb; s++)
             for (size_t k = 0; k < no; k++)
-                gr[k] += v * delta[k];
+                gb[k] += delta[s * hmax + k];
+        const double *in[MLP_BLOCK];
+        for (size_t s = 0; s < nb; s++)
+            in[s] = layer_input(m, xs, act, s, l);
+        for (size_t j = 0; j < nin; j++) {
+            double *restrict gr = gwl + j * no;
+            for (size_t s = 0; s < nb; s++) {
+                double v = in[s][j];
+                if (v == 0.0)
+                    continue;
+                const double *restrict d = delta + s * hmax;
+                for (size_t k = 0; k < no; k++)
+                    gr[k] += v * d[k];
+            }
         }
         if (l == 0)
             break;
         const double *wl = par + m->w_off[l];
-        for (size_t j = 0; j < nin; j++) {
-            if (!(in[j] > 0)) {
-                delta_prev[j] = 0.0;
-                continue;
+        for (size_t s = 0; s < nb; s++) {
+            const double *d = delta + s * hmax;
+            for (size_t j = 0; j < nin; j++) {
+                double acc = 0;
+                if (in[s][j] > 0) {
+                    const double *wr = wl + j * no;
+                    for (size_t k = 0; k < no; k++)
+                        acc += wr[k] * d[k];
+                }
+                delta_prev[s * hmax + j] = acc;
             }
-            const double *wr = wl + j * no;
-            double s = 0;
-            for (size_t k = 0; k < no; k++)
-                s += wr[k] * delta[k];
-            delta_prev[j] = s;
         }
-        memcpy(delta, delta_prev, nin * sizeof *delta);
+        memcpy(delta, delta_prev, nb * hmax * sizeof *delta);
     }
 }
 
@@ -202,7 +240,8 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
     double *grads = malloc((size_t)T * P * sizeof *grads);
     double *mom = calloc(P, sizeof *mom), *vel = calloc(P, sizeof *vel);
     double *best = malloc(P * sizeof *best);
-    double *scratch = malloc((size_t)T * (m->act_size + 2 * hmax + 2) * sizeof *scratch);
+    size_t per_thread = MLP_BLOCK * (m->act_size + 2 * hmax) + 1;
+    double *scratch = malloc((size_t)T * per_thread * sizeof *scratch);
     double *vloss = malloc((size_t)T * 2 * sizeof *vloss);
     if (!train || !val || !tmp || !grads || !mom || !vel || !best || !scratch || !vloss) {
         free(train), free(val), free(tmp), free(grads), free(mom), free(vel), free(best), free(scratch), free(vloss);
@@ -238,8 +277,8 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
         {
             int t = omp_get_thread_num(), nt = omp_get_num_threads();
             double *g = grads + (size_t)t * P;
-            double *act = scratch + (size_t)t * (m->act_size + 2 * hmax + 2);
-            double *delta = act + m->act_size, *delta_prev = delta + hmax + 1;
+            double *act = scratch + (size_t)t * per_thread;
+            double *delta = act + MLP_BLOCK * m->act_size, *delta_prev = delta + MLP_BLOCK * hmax;
             size_t plo, phi;
             chunk(P, t, nt, &plo, &phi);
             for (size_t bi = 0; bi < n_batches; bi++) {
@@ -247,13 +286,19 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
                 size_t bs = end - start, lo, hi;
                 chunk(bs, t, nt, &lo, &hi);
                 memset(g, 0, P * sizeof *g);
-                for (size_t r = start + lo; r < start + hi; r++) {
-                    size_t i = train[r];
-                    const double *xi = x + i * p;
-                    double z = forward(m, m->params, xi, act);
-                    double wgt = sw ? sw[i] : 1.0;
-                    double coef = wgt * (mmdx_sigmoid(z) - (y[i] ? 1.0 : 0.0)) / (double)bs;
-                    backward(m, m->params, xi, act, coef, g, delta, delta_prev);
+                for (size_t r0 = start + lo; r0 < start + hi; r0 += MLP_BLOCK) {
+                    size_t nb = start + hi - r0 < MLP_BLOCK ? start + hi - r0 : MLP_BLOCK;
+                    const double *xs[MLP_BLOCK];
+                    double z[MLP_BLOCK], coef[MLP_BLOCK];
+                    for (size_t s = 0; s < nb; s++)
+                        xs[s] = x + train[r0 + s] * p;
+                    forward_block(m, m->params, xs, nb, act, z);
+                    for (size_t s = 0; s < nb; s++) {
+                        size_t i = train[r0 + s];
+                        double wgt = sw ? sw[i] : 1.0;
+                        coef[s] = wgt * (mmdx_sigmoid(z[s]) - (y[i] ? 1.0 : 0.0)) / (double)bs;
+                    }
+                    backward_block(m, m->params, xs, nb, act, coef, g, delta, delta_prev, hmax);
                 }
 #pragma omp barrier
                 /* each thread updates its slice of the parameters; thread order fixes the sum */
@@ -279,11 +324,19 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
             size_t lo, hi;
             chunk(n_val, t, nt, &lo, &hi);
             double ls = 0, ws = 0;
-            for (size_t r = lo; r < hi; r++) {
-                size_t i = val[r];
-                double wgt = sw ? sw[i] : 1.0;
-                ls += wgt * logloss(y[i], forward(m, m->params, x + i * p, act));
-                ws += wgt;
+            for (size_t r0 = lo; r0 < hi; r0 += MLP_BLOCK) {
+                size_t nb = hi - r0 < MLP_BLOCK ? hi - r0 : MLP_BLOCK;
+                const double *xs[MLP_BLOCK];
+                double z[MLP_BLOCK];
+                for (size_t s = 0; s < nb; s++)
+                    xs[s] = x + val[r0 + s] * p;
+                forward_block(m, m->params, xs, nb, act, z);
+                for (size_t s = 0; s < nb; s++) {
+                    size_t i = val[r0 + s];
+                    double wgt = sw ? sw[i] : 1.0;
+                    ls += wgt * logloss(y[i], z[s]);
+                    ws += wgt;
+                }
             }
             vloss[2 * t] = ls;
             vloss[2 * t + 1] = ws;
@@ -328,12 +381,21 @@ void mmdx_mlp_logit(const mmdx_mlp *m, const double *x, size_t n, double *out, i
     int T = (n_threads < 1 || n < 256) ? 1 : n_threads;
 #pragma omp parallel num_threads(T)
     {
-        double *act = malloc((m->act_size + 1) * sizeof *act);
+        double *act = malloc((MLP_BLOCK * m->act_size + 1) * sizeof *act);
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         size_t lo, hi;
         chunk(n, t, nt, &lo, &hi);
-        for (size_t i = lo; i < hi; i++)
-            out[i] = act ? forward(m, m->params, x + i * m->dims[0], act) : NAN;
+        for (size_t r0 = lo; r0 < hi; r0 += MLP_BLOCK) {
+            size_t nb = hi - r0 < MLP_BLOCK ? hi - r0 : MLP_BLOCK;
+            const double *xs[MLP_BLOCK];
+            for (size_t s = 0; s < nb; s++)
+                xs[s] = x + (r0 + s) * m->dims[0];
+            if (act)
+                forward_block(m, m->params, xs, nb, act, out + r0);
+            else
+                for (size_t s = 0; s < nb; s++)
+                    out[r0 + s] = NAN;
+        }
         free(act);
     }
 }

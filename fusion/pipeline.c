@@ -42,7 +42,7 @@ int mmdx_pipeline_fit(mmdx_pipeline **out, const mmdx_dataset *d, const size_t *
     if (!pl)
         return mmdx_error_set(err, MMDX_ENOMEM, "fusion: out of memory");
     pl->kind = o->classifier;
-    int rc = mmdx_prep_fit(&pl->prep, d, rows, n_rows, use, indicators, err);
+    int rc = mmdx_prep_fit(&pl->prep, d, rows, n_rows, use, indicators, o->n_threads, err);
     if (rc) {
         free(pl);
         return rc;
@@ -56,7 +56,7 @@ int mmdx_pipeline_fit(mmdx_pipeline **out, const mmdx_dataset *d, const size_t *
         mmdx_pipeline_free(pl);
         return mmdx_error_set(err, MMDX_ENOMEM, "fusion: out of memory (%zu x %zu design matrix)", n_rows, p);
     }
-    mmdx_prep_transform(&pl->prep, d, rows, n_rows, UINT32_MAX, x);
+    mmdx_prep_transform(&pl->prep, d, rows, n_rows, UINT32_MAX, x, o->n_threads);
     for (size_t r = 0; r < n_rows; r++)
         y[r] = d->labels[rows ? rows[r] : r] ? 1 : 0;
     rc = mmdx_class_weights(&sw, y, n_rows, o->class_weight_balanced, err);
@@ -99,7 +99,7 @@ int mmdx_pipeline_logit(const mmdx_pipeline *pl, const mmdx_dataset *d, const si
     for (size_t start = 0; start < n_rows; start += block) {
         size_t nb = n_rows - start < block ? n_rows - start : block;
         if (rows) {
-            mmdx_prep_transform(&pl->prep, d, rows + start, nb, mask_modality, x);
+            mmdx_prep_transform(&pl->prep, d, rows + start, nb, mask_modality, x, n_threads);
         } else {
             size_t *idx = malloc(nb * sizeof *idx);
             if (!idx) {
@@ -108,7 +108,7 @@ int mmdx_pipeline_logit(const mmdx_pipeline *pl, const mmdx_dataset *d, const si
             }
             for (size_t k = 0; k < nb; k++)
                 idx[k] = start + k;
-            mmdx_prep_transform(&pl->prep, d, idx, nb, mask_modality, x);
+            mmdx_prep_transform(&pl->prep, d, idx, nb, mask_modality, x, n_threads);
             free(idx);
         }
         if (pl->kind == MMDX_CLASSIFIER_LOGREG)

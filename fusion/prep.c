@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 static int alloc_cols(mmdx_prep *pr, size_t n)
 {
     pr->n_cols = n;
@@ -30,7 +32,7 @@ void mmdx_prep_free(mmdx_prep *pr)
 static size_t row_at(const size_t *rows, size_t r) { return rows ? rows[r] : r; }
 
 /* The raw (unstandardised) value of column c for sample i. */
-static double raw(const mmdx_prep *pr, size_t c, const mmdx_dataset *d, size_t i, uint32_t mask)
+static inline double raw(const mmdx_prep *pr, size_t c, const mmdx_dataset *d, size_t i, uint32_t mask)
 {
     uint32_t ref = pr->ref[c];
     if (pr->kind[c] == MMDX_PREP_ABSENT)
@@ -43,32 +45,80 @@ static double raw(const mmdx_prep *pr, size_t c, const mmdx_dataset *d, size_t i
     return (present && isfinite(v)) ? v : NAN;
 }
 
-/* Mean and population standard deviation (two-pass) of column c over the rows. */
-static void column_stats(mmdx_prep *pr, size_t c, const mmdx_dataset *d, const size_t *rows,
-                         size_t n_rows)
+/* Mean and population standard deviation (two-pass) of every column over the
+ * rows. Rows are walked in storage order (a column-at-a-time walk of a
+ * row-major matrix touches a new cache line per value), in a fixed number of
+ * chunks whose partial sums are added in chunk order: the result is the same
+ * whatever the thread count. */
+static void stats_chunk(const mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows, size_t lo, size_t hi,
+                        const double *mean, double *acc, size_t *k)
 {
-    double sum = 0;
-    size_t k = 0;
-    for (size_t r = 0; r < n_rows; r++) {
-        double v = raw(pr, c, d, row_at(rows, r), UINT32_MAX);
-        if (!isnan(v))
-            sum += v, k++;
+    size_t C = pr->n_cols;
+    for (size_t r = lo; r < hi; r++) {
+        size_t i = row_at(rows, r);
+        for (size_t c = 0; c < C; c++) {
+            double v = raw(pr, c, d, i, UINT32_MAX);
+            if (isnan(v))
+                continue;
+            if (mean) {
+                acc[c] += (v - mean[c]) * (v - mean[c]);
+            } else {
+                acc[c] += v;
+                k[c]++;
+            }
+        }
     }
-    double mean = k ? sum / (double)k : 0.0, ss = 0;
-    for (size_t r = 0; r < n_rows; r++) {
-        double v = raw(pr, c, d, row_at(rows, r), UINT32_MAX);
-        if (!isnan(v))
-            ss += (v - mean) * (v - mean);
+}
+
+static int column_stats(mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows, size_t n_rows, int n_threads)
+{
+    size_t C = pr->n_cols ? pr->n_cols : 1;
+    size_t chunks = (1u << 22) / C;
+    chunks = chunks > 64 ? 64 : chunks < 1 ? 1 : chunks;
+    if (chunks > n_rows)
+        chunks = n_rows ? n_rows : 1;
+    double *acc = calloc(chunks * C, sizeof *acc);
+    size_t *k = calloc(chunks * C, sizeof *k);
+    if (!acc || !k) {
+        free(acc), free(k);
+        return -1;
     }
-    double sd = k ? sqrt(ss / (double)k) : 0.0;
-    if (!(sd > 10.0 * DBL_EPSILON * fabs(mean)) || !(sd > 0))
-        sd = 1.0;
-    pr->mean[c] = mean;
-    pr->scale[c] = sd;
+    size_t per = (n_rows + chunks - 1) / chunks;
+    int T = (n_threads < 1 || n_rows < 4096) ? 1 : n_threads;
+    for (int pass = 0; pass < 2; pass++) {
+        memset(acc, 0, chunks * C * sizeof *acc);
+        const double *mean = pass ? pr->mean : NULL;
+        long long nch = (long long)chunks;
+#pragma omp parallel for num_threads(T) schedule(static)
+        for (long long ch = 0; ch < nch; ch++) {
+            size_t lo = (size_t)ch * per > n_rows ? n_rows : (size_t)ch * per;
+            size_t hi = lo + per > n_rows ? n_rows : lo + per;
+            stats_chunk(pr, d, rows, lo, hi, mean, acc + (size_t)ch * C, k + (size_t)ch * C);
+        }
+        for (size_t c = 0; c < pr->n_cols; c++) {
+            double sum = 0;
+            size_t cnt = 0;
+            for (size_t ch = 0; ch < chunks; ch++) {
+                sum += acc[ch * C + c];
+                cnt += k[ch * C + c];
+            }
+            if (!pass) {
+                pr->mean[c] = cnt ? sum / (double)cnt : 0.0;
+                k[c] = cnt; /* chunk 0's slot keeps the total for the second pass */
+            } else {
+                double m = pr->mean[c], sd = k[c] ? sqrt(sum / (double)k[c]) : 0.0;
+                if (!(sd > 0) || !(sd > 10.0 * DBL_EPSILON * fabs(m)))
+                    sd = 1.0;
+                pr->scale[c] = sd;
+            }
+        }
+    }
+    free(acc), free(k);
+    return 0;
 }
 
 int mmdx_prep_fit(mmdx_prep *out, const mmdx_dataset *d, const size_t *rows, size_t n_rows,
-                  const uint8_t *use, int with_indicators, mmdx_error *err)
+                  const uint8_t *use, int with_indicators, int n_threads, mmdx_error *err)
 {
     memset(out, 0, sizeof *out);
     size_t F = d->n_features, M = d->n_modalities;
@@ -125,21 +175,52 @@ int mmdx_prep_fit(mmdx_prep *out, const mmdx_dataset *d, const size_t *rows, siz
         }
     }
     free(missing), free(havemod);
-    for (size_t c = 0; c < n; c++)
-        column_stats(out, c, d, rows, n_rows);
+    if (column_stats(out, d, rows, n_rows, n_threads) != 0) {
+        mmdx_prep_free(out);
+        return mmdx_error_set(err, MMDX_ENOMEM, "preprocessing: out of memory");
+    }
     return 0;
 }
 
-void mmdx_prep_transform(const mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows,
-                         size_t n_rows, uint32_t mask_modality, double *out)
+static void transform_rows(const mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows, size_t lo,
+                           size_t hi, uint32_t mask, double *out)
 {
-    for (size_t r = 0; r < n_rows; r++) {
+    size_t C = pr->n_cols, F = d->n_features, M = d->n_modalities;
+    for (size_t r = lo; r < hi; r++) {
         size_t i = row_at(rows, r);
-        double *o = out + r * pr->n_cols;
-        for (size_t c = 0; c < pr->n_cols; c++) {
-            double v = raw(pr, c, d, i, mask_modality);
-            o[c] = isnan(v) ? 0.0 : (v - pr->mean[c]) / pr->scale[c];
+        const double *xr = d->x + i * F;
+        const uint8_t *pres = d->present + i * M;
+        double *o = out + r * C;
+        for (size_t c = 0; c < C; c++) {
+            uint32_t ref = pr->ref[c];
+            double v;
+            if (pr->kind[c] == MMDX_PREP_VALUE) {
+                uint32_t m = d->feature_modality[ref];
+                v = xr[ref];
+                o[c] = (m != mask && pres[m] && isfinite(v)) ? (v - pr->mean[c]) / pr->scale[c] : 0.0;
+                continue;
+            }
+            v = raw(pr, c, d, i, mask);
+            o[c] = (v - pr->mean[c]) / pr->scale[c];
         }
+    }
+}
+
+void mmdx_prep_transform(const mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows,
+                         size_t n_rows, uint32_t mask_modality, double *out, int n_threads)
+{
+    int T = (n_threads < 1 || n_rows < 4096) ? 1 : n_threads;
+    if (T == 1) {
+        transform_rows(pr, d, rows, 0, n_rows, mask_modality, out);
+        return;
+    }
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        size_t chunk = (n_rows + (size_t)nt - 1) / (size_t)nt;
+        size_t lo = (size_t)t * chunk > n_rows ? n_rows : (size_t)t * chunk;
+        size_t hi = lo + chunk > n_rows ? n_rows : lo + chunk;
+        transform_rows(pr, d, rows, lo, hi, mask_modality, out);
     }
 }
 

@@ -36,19 +36,21 @@ typedef struct mmdx_prep {
 
 /**
  * Fit on the rows `rows` (n_rows of them; NULL = all rows) of d, using the
- * features whose use[j] is non-zero (NULL = all). Errors: MMDX_ENOMEM.
+ * features whose use[j] is non-zero (NULL = all), with n_threads (the result
+ * does not depend on it). Errors: MMDX_ENOMEM.
  */
 MMDX_RESULT_USED int mmdx_prep_fit(mmdx_prep *out, const mmdx_dataset *d, const size_t *rows,
                                    size_t n_rows, const uint8_t *use, int with_indicators,
-                                   mmdx_error *err);
+                                   int n_threads, mmdx_error *err);
 
 /**
  * Transform rows into out (n_rows x n_cols). When mask_modality is a valid
  * modality index, that modality is treated as absent for every row (used to
  * measure a modality's contribution by occlusion); pass UINT32_MAX for none.
+ * Parallel over rows with n_threads (OpenMP); the result does not depend on it.
  */
 void mmdx_prep_transform(const mmdx_prep *pr, const mmdx_dataset *d, const size_t *rows,
-                         size_t n_rows, uint32_t mask_modality, double *out);
+                         size_t n_rows, uint32_t mask_modality, double *out, int n_threads);
 
 /** Whether any output column depends on modality m. */
 int mmdx_prep_uses_modality(const mmdx_prep *pr, const mmdx_dataset *d, uint32_t m);

@@ -463,10 +463,21 @@ static int g_prepare(void *state, const mmdx_encoder_input *const *inputs, size_
         if (!(cf->path = strdup(inputs[i]->path)))
             return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
         st->n_cache++;
+    }
+    /* One pass per distinct file. Several files (one VCF per patient) are read
+       in parallel, one thread each; a single cohort file gets every thread for
+       BGZF decompression. */
+    mmdx_scan_settings one = st->settings;
+    one.n_threads = 1;
+    const mmdx_scan_settings *use = st->n_cache > 1 ? &one : &st->settings;
+    long n_files = (long)st->n_cache;
+#pragma omp parallel for schedule(dynamic) num_threads(st->settings.n_threads) if (n_files > 1)
+    for (long i = 0; i < n_files; i++) {
+        cached_file *cf = &st->cache[i];
         mmdx_error e = {0};
-        cf->code = mmdx_scan_file(&cf->res, cf->path, &st->settings, &e);
-        if (cf->code < 0 && !(cf->message = strdup(e.message)))
-            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+        cf->code = mmdx_scan_file(&cf->res, cf->path, use, &e);
+        if (cf->code < 0)
+            cf->message = strdup(e.message); /* NULL on ENOMEM: encode() words a generic message */
     }
     /* Cohort standardisation: mean and sd of the raw scores of the cohort's patients. */
     for (size_t k = 0; k < st->n_scores; k++) {

@@ -80,6 +80,8 @@ struct mmdx_prs {
     int last_id;
 
     size_t n_field_missing, n_scored_sites;
+    double *fallback; /* GT dosages for samples without DS/GP */
+    size_t fallback_cap;
     int finished;
 };
 
@@ -182,6 +184,7 @@ void mmdx_prs_free(mmdx_prs *p)
     free(p->n_used);
     free(p->stats);
     free(p->scores);
+    free(p->fallback);
     free(p);
 }
 
@@ -598,12 +601,34 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
     int ret = mmdx_vcf_dosages(v, p->opt.dosage, !p->opt.exact_dosage, g->dos, err);
     if (ret == MMDX_ENOTFOUND) {
         p->n_field_missing++;
-        if (err) {
-            err->code = 0;
-            err->message[0] = '\0';
-        }
     } else if (ret < 0) {
         return ret;
+    }
+    if (p->opt.dosage != MMDX_DOSAGE_GT) {
+        /* As PLINK 2 imports dosages: a sample without DS/GP keeps its GT call. */
+        size_t n_missing = 0;
+        for (size_t i = 0; i < p->n; i++)
+            n_missing += isnan(g->dos[i]);
+        if (n_missing) {
+            if (need > p->fallback_cap) {
+                double *d = realloc(p->fallback, need * sizeof *d);
+                if (!d)
+                    return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+                p->fallback = d;
+                p->fallback_cap = need;
+            }
+            ret = mmdx_vcf_dosages(v, MMDX_DOSAGE_GT, 0, p->fallback, err);
+            if (ret < 0 && ret != MMDX_ENOTFOUND)
+                return ret;
+            for (size_t i = 0; i < p->n; i++)
+                if (isnan(g->dos[i]))
+                    for (size_t a = 0; a < g->na; a++)
+                        g->dos[a * p->n + i] = p->fallback[a * p->n + i];
+        }
+    }
+    if (err) {
+        err->code = 0;
+        err->message[0] = '\0';
     }
     p->n_scored_sites++;
     return 0;
@@ -644,11 +669,7 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
         st->overlap = st->rows ? (double)st->matched / (double)st->rows : 0.0;
     }
     p->finished = 1;
-    if (p->opt.dosage != MMDX_DOSAGE_GT && p->n_scored_sites > 0 &&
-        p->n_field_missing == p->n_scored_sites)
-        return mmdx_error_set(err, MMDX_EFORMAT,
-                              "none of the %zu scored records has FORMAT/%s; score from GT instead",
-                              p->n_scored_sites, p->opt.dosage == MMDX_DOSAGE_DS ? "DS" : "GP");
+    (void)err;
     return 0;
 }
 
@@ -693,9 +714,10 @@ int mmdx_prs_regions(const mmdx_prs *p, mmdx_region **regions, size_t *n)
             keys[k++].chrom = row->chrom;
         }
     qsort(keys, k, sizeof *keys, region_key_cmp);
-    /* Rows closer than this share one query: a seek costs about as much as
-       skimming that many bases of a dense file. */
-    const int64_t gap = 250000;
+    /* Rows closer than this share one query: the tabix linear index has
+       16 kb windows, and a seek costs about as much as skimming a few BGZF
+       blocks, which hold a few kb of a dense multi-sample file. */
+    const int64_t gap = 20000;
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {
         if (m > 0 && keys[i].cid == keys[i - 1].cid && keys[i].pos - out[m - 1].end <= gap) {
@@ -716,8 +738,17 @@ int mmdx_prs_run(mmdx_prs *p, mmdx_vcf *v, mmdx_prs_progress_fn progress, void *
                  mmdx_error *err)
 {
     int use = p->opt.use_index;
-    if (use < 0)
-        use = mmdx_vcf_has_index(v) && p->all_positioned;
+    if (use < 0) {
+        /* An index query re-parses CHROM/POS of every line it returns and
+           stops the read-ahead at each seek: worth it only when the scored
+           regions skip most of the file (a small score on a large file). */
+        int64_t records = mmdx_vcf_indexed_records(v);
+        size_t rows = 0;
+        for (size_t s = 0; s < p->n_scores; s++)
+            rows += p->scores[s]->n_rows;
+        use = mmdx_vcf_has_index(v) && p->all_positioned &&
+              (records < 0 || (double)rows * 20.0 < (double)records);
+    }
     if (use) {
         mmdx_region *rg;
         size_t nr;
@@ -772,7 +803,8 @@ int mmdx_prs_check_overlap(const mmdx_prs *p, mmdx_error *err)
             return mmdx_error_set(err, MMDX_EINVAL,
                                   "%s (%s): only %zu of %zu variants (%.1f%%) matched the VCF, below "
                                   "the minimum overlap of %.1f%%; check the genome build and the "
-                                  "match log, or lower the minimum (--min-overlap)",
+                                  "match log, or lower the minimum (--min-overlap, or min_overlap "
+                                  "in [genomics])",
                                   p->scores[s]->name, p->scores[s]->path, st->matched, st->rows,
                                   100.0 * st->overlap, 100.0 * p->opt.min_overlap);
     }

@@ -23,7 +23,8 @@
  * frequency among the file's non-missing samples) unless mean imputation is
  * off; ALLELE_CT = 2 x non-missing scored variants; AVG = SUM / (2 x scored
  * variants) with imputation, SUM / ALLELE_CT without. DS/GP dosages are
- * rounded to 1/16384 like PLINK 2 unless exact_dosage.
+ * rounded to 1/16384 like PLINK 2 unless exact_dosage; a sample without a
+ * DS/GP value keeps its GT call, as PLINK 2 imports dosages.
  *
  * Thread-safety: one run is driven by one thread; results may then be read
  * from any thread.
@@ -80,8 +81,7 @@ void mmdx_prs_free(mmdx_prs *p);
 /**
  * Read `v` once and score every sample: installs the site filter, queries
  * the index region by region when options allow, and finishes the run.
- * Errors from the reader (file and line named), MMDX_EFORMAT when a scored
- * record lacks the requested dosage field everywhere. `progress` (may be
+ * Errors from the reader (file and line named). `progress` (may be
  * NULL) is called every few thousand records read, with the current one.
  */
 typedef void (*mmdx_prs_progress_fn)(void *ctx, const mmdx_vcf_site *site, uint64_t n_sites);

@@ -262,8 +262,14 @@ int mmdx_scan_file(mmdx_scan_result **out, const char *path, const mmdx_scan_set
     if (rc < 0)
         goto fail;
     if (prs) {
-        if ((rc = mmdx_prs_finish(prs, err)) < 0 || (rc = mmdx_prs_check_overlap(prs, err)) < 0)
+        if ((rc = mmdx_prs_finish(prs, err)) < 0)
             goto fail;
+        if ((rc = mmdx_prs_check_overlap(prs, err)) < 0) {
+            char msg[MMDX_ERROR_MESSAGE_MAX];
+            snprintf(msg, sizeof msg, "%s", err->message);
+            mmdx_error_set(err, rc, "%s: %s", path, msg);
+            goto fail;
+        }
         for (size_t k = 0; k < s->n_scores; k++) {
             mmdx_prs_get_stats(prs, k, &r->prs_stats[k]);
             for (size_t i = 0; i < n; i++)

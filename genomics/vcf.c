@@ -174,6 +174,24 @@ long mmdx_vcf_sample_index(const mmdx_vcf *v, const char *name)
     return i < 0 ? -1 : (long)i;
 }
 
+int64_t mmdx_vcf_indexed_records(const mmdx_vcf *v)
+{
+    hts_idx_t *idx = v->tbx ? v->tbx->idx : v->idx;
+    if (!idx)
+        return -1;
+    int n = 0;
+    const char **names = v->tbx ? tbx_seqnames(v->tbx, &n) : bcf_hdr_seqnames(v->hdr, &n);
+    free(names);
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t mapped = 0, unmapped = 0;
+        if (hts_idx_get_stat(idx, i, &mapped, &unmapped) < 0)
+            continue;
+        total += (int64_t)mapped;
+    }
+    return total > 0 ? total : -1;
+}
+
 void mmdx_vcf_set_filter(mmdx_vcf *v, mmdx_vcf_filter_fn fn, void *ctx)
 {
     v->filter = fn;
@@ -466,6 +484,31 @@ static int parse_rec(mmdx_vcf *v, mmdx_error *err)
     return 0;
 }
 
+
+/*
+ * htslib's bcf_get_*_values() call exit() when a record stores a field with a
+ * binary type other than the one asked for (possible in a hostile BCF, or a
+ * VCF whose header declares GT as a number). Check the stored type first.
+ */
+static int stored_type_ok(int type, int want_float)
+{
+    if (want_float)
+        return type == BCF_BT_FLOAT;
+    return type == BCF_BT_INT8 || type == BCF_BT_INT16 || type == BCF_BT_INT32;
+}
+
+static int fmt_ok(mmdx_vcf *v, const char *key, int want_float, mmdx_error *err)
+{
+    bcf_fmt_t *fmt = bcf_get_fmt(v->hdr, v->rec, key);
+    if (!fmt || stored_type_ok(fmt->type, want_float))
+        return 0;
+    char where[512];
+    mmdx_vcf__where(v, where, sizeof where);
+    return mmdx_error_set(err, MMDX_EFORMAT, "%s: FORMAT/%s is stored as %s, not as the %s expected",
+                          where, key, fmt->type == BCF_BT_CHAR ? "text" : "another type",
+                          want_float ? "float" : "integer");
+}
+
 static int missing_field(mmdx_vcf *v, const char *key, mmdx_error *err)
 {
     char where[512];
@@ -481,6 +524,8 @@ static int htslib_genotypes(mmdx_vcf *v, mmdx_error *err)
         return ret;
     char where[512];
     size_t n = v->n_samples;
+    if ((ret = fmt_ok(v, "GT", 0, err)) < 0)
+        return ret;
     int ngt = bcf_get_genotypes(v->hdr, v->rec, &v->hgt, &v->hgt_cap);
     if (ngt == -3 || ngt == -1) {
         for (size_t i = 0; i < 2 * n; i++)
@@ -553,16 +598,27 @@ int mmdx_vcf__gp_dosage(const double *p, size_t n_p, size_t n_alleles, size_t n_
 {
     for (size_t a = 0; a < n_alleles; a++)
         out[a * n_samples + s] = 0.0;
+    /* probabilities that do not add up to 1 (rounded, "0.333,0.333,0.333") are
+       rescaled, as PLINK 2 does on import */
+    double total = 0;
+    for (size_t i = 0; i < n_p; i++) {
+        if (!(p[i] >= 0.0 && p[i] <= 1.0 + 1e-6))
+            return -1;
+        total += p[i];
+    }
+    if (!(total > 0))
+        return -1;
+    double scale = 1.0 / total;
     if (n_p == n_alleles * (n_alleles + 1) / 2) {
         size_t idx = 0;
         for (size_t k = 0; k < n_alleles; k++)
             for (size_t j = 0; j <= k; j++, idx++) {
-                out[j * n_samples + s] += p[idx];
-                out[k * n_samples + s] += p[idx];
+                out[j * n_samples + s] += p[idx] * scale;
+                out[k * n_samples + s] += p[idx] * scale;
             }
     } else if (n_p == n_alleles) {
         for (size_t a = 0; a < n_alleles; a++)
-            out[a * n_samples + s] = 2.0 * p[a]; /* haploid counted as homozygous */
+            out[a * n_samples + s] = 2.0 * p[a] * scale; /* haploid counted as homozygous */
     } else {
         return -1;
     }
@@ -598,6 +654,8 @@ static int htslib_dosages(mmdx_vcf *v, mmdx_dosage_source src, int quantize, dou
     if (ret < 0)
         return ret;
     const char *key = src == MMDX_DOSAGE_DS ? "DS" : "GP";
+    if ((ret = fmt_ok(v, key, 1, err)) < 0)
+        return ret;
     int nf = bcf_get_format_float(v->hdr, v->rec, key, &v->hf, &v->hf_cap);
     if (nf == -3 || nf == -1) {
         for (size_t i = 0; i < na * n; i++)
@@ -649,8 +707,8 @@ static int htslib_dosages(mmdx_vcf *v, mmdx_dosage_source src, int quantize, dou
         } else if (mmdx_vcf__gp_dosage(p, k, na, n, s, quantize, out) < 0) {
             mmdx_vcf__where(v, where, sizeof where);
             return mmdx_error_set(err, MMDX_EFORMAT,
-                                  "%s: sample %s: FORMAT/GP has %zu values, which fits no ploidy "
-                                  "for %zu alleles",
+                                  "%s: sample %s: FORMAT/GP (%zu values) is not a set of genotype "
+                                  "probabilities for %zu alleles",
                                   where, v->hdr->samples[s], k, na);
         }
     }
@@ -671,8 +729,14 @@ int mmdx_vcf_format_int(mmdx_vcf *v, const char *key, const int32_t **vals, mmdx
     if (ret < 0)
         return ret;
     size_t n = v->n_samples;
-    int ni = bcf_get_format_int32(v->hdr, v->rec, key, &v->hi, &v->hi_cap);
-    if (ni == -2) {
+    bcf_fmt_t *fmt = bcf_get_fmt(v->hdr, v->rec, key);
+    if (!fmt)
+        return MMDX_ENOTFOUND;
+    int is_float = stored_type_ok(fmt->type, 1);
+    if (!is_float && (ret = fmt_ok(v, key, 0, err)) < 0)
+        return ret;
+    int ni = is_float ? -2 : bcf_get_format_int32(v->hdr, v->rec, key, &v->hi, &v->hi_cap);
+    if (ni == -2 && is_float) {
         /* declared Float by some callers (e.g. GQ): accept and round down */
         int nf = bcf_get_format_float(v->hdr, v->rec, key, &v->hf, &v->hf_cap);
         if (nf > 0 && n && nf % (int)n == 0) {
@@ -681,7 +745,9 @@ int mmdx_vcf_format_int(mmdx_vcf *v, const char *key, const int32_t **vals, mmdx
                 float f = v->hf[s * per];
                 v->ivals[s] = (bcf_float_is_missing(f) || bcf_float_is_vector_end(f) || isnan(f))
                                   ? INT32_MIN
-                                  : (int32_t)f;
+                              : f >= 2147483647.0f ? INT32_MAX
+                              : f <= -2147483647.0f ? -INT32_MAX
+                                                    : (int32_t)f;
             }
             *vals = v->ivals;
             return 0;
@@ -714,6 +780,14 @@ int mmdx_vcf_info_string(mmdx_vcf *v, const char *key, const char **val, mmdx_er
         return 0;
     v->info_text.l = 0;
     int type = bcf_hdr_id2type(v->hdr, BCF_HL_INFO, info->key);
+    if (type != BCF_HT_FLAG && info->len > 0 &&
+        !(type == BCF_HT_STR ? info->type == BCF_BT_CHAR
+                             : stored_type_ok(info->type, type == BCF_HT_REAL))) {
+        char where[512];
+        mmdx_vcf__where(v, where, sizeof where);
+        return mmdx_error_set(err, MMDX_EFORMAT, "%s: INFO/%s is stored with another type than its header declares",
+                              where, key);
+    }
     if (type == BCF_HT_FLAG) {
         kputs("", &v->info_text);
     } else if (type == BCF_HT_STR) {

@@ -92,6 +92,13 @@ long mmdx_vcf_sample_index(const mmdx_vcf *v, const char *name);
 /** 1 when a .tbi/.csi index was found for the file. */
 int mmdx_vcf_has_index(const mmdx_vcf *v);
 
+/**
+ * Number of records the index counts (its per-chromosome statistics), or -1
+ * when there is no index or it keeps no counts. Lets a caller judge whether a
+ * region query skips enough of the file to beat streaming it.
+ */
+int64_t mmdx_vcf_indexed_records(const mmdx_vcf *v);
+
 /** Install a site filter (NULL removes it). Borrowed ctx. */
 void mmdx_vcf_set_filter(mmdx_vcf *v, mmdx_vcf_filter_fn fn, void *ctx);
 

@@ -207,6 +207,50 @@ static int gt_field(mmdx_vcf *v, size_t s, const char *b, const char *e, void *c
     return 0;
 }
 
+/*
+ * The common case, GT first in FORMAT: most calls are "a/b" or "a|b" with
+ * one-digit alleles. Handle those inline and hand anything else (missing,
+ * haploid, multi-digit, malformed) to gt_field. Returns 1 when the whole
+ * record was handled, 0 to fall back to the generic walk, <0 on error.
+ */
+static int gt_first_fast(mmdx_vcf *v, mmdx_error *err)
+{
+    const char *p = v->line.s + v->samples_off, *end = v->line.s + v->line.l;
+    size_t n = v->n_samples, na = v->site.n_alleles;
+    if (n == 0 || v->n_cols < 9 || v->samples_off >= v->line.l)
+        return 0;
+    for (size_t s = 0; s < n; s++) {
+        if (p >= end)
+            return 0;
+        int32_t a0 = p[0] - '0', a1 = p + 2 < end ? p[2] - '0' : -1;
+        const char *e = p + 3;
+        if (p + 3 <= end && (uint32_t)a0 < 10 && (p[1] == '/' || p[1] == '|') && (uint32_t)a1 < 10 &&
+            (e == end || *e == '\t' || *e == ':') && (size_t)a0 < na && (size_t)a1 < na) {
+            v->gt[2 * s] = a0;
+            v->gt[2 * s + 1] = a1;
+        } else {
+            e = p;
+            while (e < end && *e != ':' && *e != '\t')
+                e++;
+            int ret = gt_field(v, s, p, e, NULL, err);
+            if (ret < 0)
+                return ret;
+        }
+        if (e < end && *e == ':') {
+            const char *t = memchr(e, '\t', (size_t)(end - e));
+            e = t ? t : end;
+        }
+        if (s + 1 < n) {
+            if (e >= end)
+                return 0; /* too few columns: let the generic walk word the error */
+            p = e + 1;
+        } else if (e != end) {
+            return 0; /* surplus columns */
+        }
+    }
+    return 1;
+}
+
 int mmdx_vcf__text_genotypes(mmdx_vcf *v, mmdx_error *err)
 {
     int k = format_index(v, "GT");
@@ -214,6 +258,11 @@ int mmdx_vcf__text_genotypes(mmdx_vcf *v, mmdx_error *err)
         for (size_t i = 0; i < 2 * v->n_samples; i++)
             v->gt[i] = -1;
         return v->n_samples ? bad(v, err, MMDX_ENOTFOUND, "no FORMAT/GT field") : 0;
+    }
+    if (k == 0) {
+        int ret = gt_first_fast(v, err);
+        if (ret != 0)
+            return ret < 0 ? ret : 0;
     }
     return for_each_sample(v, k, gt_field, NULL, err);
 }
@@ -312,7 +361,7 @@ static int num_field(mmdx_vcf *v, size_t s, const char *b, const char *e, void *
     if (mmdx_vcf__gp_dosage(p, k, na, n, s, ctx->quantize, ctx->out) < 0) {
         mmdx_vcf__where(v, where, sizeof where);
         return mmdx_error_set(err, MMDX_EFORMAT,
-                              "%s: sample %s: FORMAT/GP has %zu values, which fits no ploidy for %zu alleles",
+                              "%s: sample %s: FORMAT/GP (%zu values) is not a set of genotype probabilities for %zu alleles",
                               where, v->hdr->samples[s], k, na);
     }
     return 0;

@@ -34,6 +34,7 @@ void mmdx_records_store_clear(mmdx_records_store *st)
         patient_free(&st->patients[i]);
     free(st->patients);
     mmdx_idmap_free(st->by_id);
+    mmdx_idmap_free(st->by_identifier);
     memset(st, 0, sizeof *st);
 }
 
@@ -120,19 +121,116 @@ void mmdx_records_patient_error(mmdx_records_patient *p, const char *fmt, ...)
     p->error = strdup(buf); /* on ENOMEM the patient simply stays valid */
 }
 
+static int append_facts(mmdx_records_patient *d, const mmdx_records_patient *p)
+{
+    for (size_t i = 0; i < p->n_labs; i++)
+        if (mmdx_records_add_lab(d, p->labs[i].lab, p->labs[i].t, p->labs[i].value) < 0)
+            return MMDX_ENOMEM;
+    for (size_t i = 0; i < p->n_conds; i++)
+        if (mmdx_records_add_cond(d, &p->conds[i]) < 0)
+            return MMDX_ENOMEM;
+    for (size_t i = 0; i < p->n_meds; i++)
+        if (mmdx_records_add_med(d, &p->meds[i]) < 0)
+            return MMDX_ENOMEM;
+    return 0;
+}
+
+int mmdx_records_store_merge(mmdx_records_store *dst, const mmdx_records_store *src, size_t **remap)
+{
+    size_t *map = calloc(src->n_patients ? src->n_patients : 1, sizeof *map);
+    if (!map)
+        return MMDX_ENOMEM;
+    for (size_t i = 0; i < src->n_patients; i++) {
+        const mmdx_records_patient *p = &src->patients[i];
+        mmdx_records_patient *d = mmdx_records_store_patient(dst, p->id);
+        if (!d) {
+            free(map);
+            return MMDX_ENOMEM;
+        }
+        map[i] = (size_t)(d - dst->patients);
+        if (p->has_resource) { /* a later Patient resource overrides, as when read in sequence */
+            d->has_resource = 1;
+            d->sex = p->sex;
+            if (p->has_birth) {
+                d->has_birth = 1;
+                d->birth = p->birth;
+            }
+            if (p->deceased) {
+                d->deceased = 1;
+                d->death = p->death;
+            }
+        }
+        for (size_t k = 0; k < p->n_identifiers; k++) {
+            char **ni = realloc(d->identifiers, (d->n_identifiers + 1) * sizeof *ni);
+            if (!ni || !(ni[d->n_identifiers] = strdup(p->identifiers[k]))) {
+                if (ni)
+                    d->identifiers = ni;
+                free(map);
+                return MMDX_ENOMEM;
+            }
+            d->identifiers = ni;
+            d->n_identifiers++;
+        }
+        if (append_facts(d, p) < 0) {
+            free(map);
+            return MMDX_ENOMEM;
+        }
+        if (!d->error && p->error && !(d->error = strdup(p->error))) {
+            free(map);
+            return MMDX_ENOMEM;
+        }
+        d->n_resources += p->n_resources;
+        if (!d->first_origin[0])
+            memcpy(d->first_origin, p->first_origin, sizeof d->first_origin);
+    }
+    mmdx_records_stats *a = &dst->stats;
+    const mmdx_records_stats *b = &src->stats;
+    a->resources += b->resources;
+    a->used += b->used;
+    a->skipped_type += b->skipped_type;
+    a->ignored_status += b->ignored_status;
+    a->unit_unconvertible += b->unit_unconvertible;
+    a->out_of_range += b->out_of_range;
+    a->no_value += b->no_value;
+    a->unresolved_reference += b->unresolved_reference;
+    a->no_subject += b->no_subject;
+    a->bad_date += b->bad_date;
+    a->skipped_files += b->skipped_files;
+    a->undated += b->undated;
+    if (!a->first_warning[0])
+        memcpy(a->first_warning, b->first_warning, sizeof a->first_warning);
+    *remap = map;
+    return 0;
+}
+
+int mmdx_records_store_index_identifiers(mmdx_records_store *st)
+{
+    mmdx_idmap_free(st->by_identifier);
+    if (!(st->by_identifier = mmdx_idmap_new()))
+        return MMDX_ENOMEM;
+    for (size_t i = 0; i < st->n_patients; i++)
+        for (size_t k = 0; k < st->patients[i].n_identifiers; k++)
+            if (mmdx_idmap_put(st->by_identifier, st->patients[i].identifiers[k], i, NULL) < 0)
+                return MMDX_ENOMEM;
+    return 0;
+}
+
 const mmdx_records_patient *mmdx_records_store_find(const mmdx_records_store *st, const char *id)
 {
     size_t idx;
     if (id && mmdx_idmap_get(st->by_id, id, &idx))
+        return st->patients[idx].orphan ? NULL : &st->patients[idx];
+    if (id && st->by_identifier && mmdx_idmap_get(st->by_identifier, id, &idx))
         return &st->patients[idx];
-    if (id)
-        for (size_t i = 0; i < st->n_patients; i++)
-            for (size_t k = 0; k < st->patients[i].n_identifiers; k++)
-                if (strcmp(st->patients[i].identifiers[k], id) == 0)
-                    return &st->patients[i];
-    if (st->n_patients == 1)
-        return &st->patients[0];
-    return NULL;
+    const mmdx_records_patient *only = NULL;
+    for (size_t i = 0; i < st->n_patients; i++) {
+        if (st->patients[i].orphan)
+            continue;
+        if (only)
+            return NULL;
+        only = &st->patients[i];
+    }
+    return only;
 }
 
 /* ------------------------------------------------------------------------ */

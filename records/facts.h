@@ -49,6 +49,7 @@ typedef struct mmdx_records_patient {
     char **identifiers;     /**< Patient.identifier[].value */
     size_t n_identifiers;
     int has_resource;       /**< a Patient resource (or CSV row) was read */
+    int orphan;             /**< only referenced, in an input that holds other Patients: not encoded */
     int has_birth;
     mmdx_fhir_date birth;
     int sex;
@@ -78,6 +79,7 @@ typedef struct mmdx_records_stats {
     size_t unresolved_reference; /**< subject/medication references naming nothing in the input */
     size_t no_subject;          /**< resources without a patient subject */
     size_t bad_date;            /**< resources with a malformed date (patient flagged in error) */
+    size_t skipped_files;       /**< bulk-export files named for a resource type that is not used, not read */
     size_t undated;             /**< matched observations without any effective date or issued time */
     char first_warning[512];    /**< text of the first warning, "" when none */
 } mmdx_records_stats;
@@ -87,7 +89,11 @@ typedef struct mmdx_records_store {
     mmdx_records_patient *patients;
     size_t n_patients, cap_patients;
     mmdx_idmap *by_id;          /**< patient id -> index */
+    mmdx_idmap *by_identifier;  /**< identifier value -> index (first patient holding it); built after loading */
     mmdx_records_stats stats;
+    /** Called with the number of bytes of input read since the last call, from any thread; may be NULL. */
+    void (*progress)(void *ud, size_t bytes);
+    void *progress_ud;
 } mmdx_records_store;
 
 MMDX_RESULT_USED int mmdx_records_store_init(mmdx_records_store *st, const mmdx_records_spec *spec);
@@ -108,8 +114,22 @@ void mmdx_records_warn(mmdx_records_stats *st, size_t *counter, const char *fmt,
 void mmdx_records_patient_error(mmdx_records_patient *p, const char *fmt, ...) MMDX_FORMAT(2, 3);
 
 /**
+ * Append everything of `src` to `dst` as if src's input had been read after
+ * dst's: patients are matched by id, facts appended, demographics of a later
+ * Patient resource win, counters add up, the first warning and the first
+ * patient error are kept. *remap (allocated, free()) gives, per src patient,
+ * its index in dst. Returns 0 or MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_records_store_merge(mmdx_records_store *dst, const mmdx_records_store *src,
+                                              size_t **remap);
+
+/** Build by_identifier once every patient is read. Returns 0 or MMDX_ENOMEM. */
+MMDX_RESULT_USED int mmdx_records_store_index_identifiers(mmdx_records_store *st);
+
+/**
  * Find the patient to encode for `id`: Patient.id, else an identifier value,
- * else, when the store holds exactly one patient, that one. NULL when none.
+ * else, when the store holds exactly one patient, that one. Orphans (see
+ * mmdx_records_patient.orphan) are never returned. NULL when none.
  */
 const mmdx_records_patient *mmdx_records_store_find(const mmdx_records_store *st, const char *id);
 

@@ -14,7 +14,9 @@ int mmdx_fhir_ctx_init(mmdx_fhir_ctx *c, mmdx_records_store *st)
     c->st = st;
     c->entry = -1;
     c->med_map = mmdx_idmap_new();
-    return c->med_map ? 0 : MMDX_ENOMEM;
+    size_t n = st->spec->n_conditions > st->spec->n_medications ? st->spec->n_conditions : st->spec->n_medications;
+    c->hits = calloc(n ? n : 1, 1);
+    return c->med_map && c->hits ? 0 : MMDX_ENOMEM;
 }
 
 void mmdx_fhir_ctx_free(mmdx_fhir_ctx *c)
@@ -25,6 +27,7 @@ void mmdx_fhir_ctx_free(mmdx_fhir_ctx *c)
     for (size_t i = 0; i < c->n_pending; i++)
         free(c->pending[i].ref);
     free(c->pending);
+    free(c->hits);
     memset(c, 0, sizeof *c);
 }
 
@@ -192,16 +195,16 @@ static int subject_of(mmdx_fhir_ctx *c, json_object *res, const char *rtype, mmd
     int r = ref ? resolve_patient(c, ref, &idx) : 0;
     if (r < 0)
         return r;
-    char origin[MMDX_ORIGIN_MAX];
-    mmdx_fhir_origin(c, origin, sizeof origin);
     if (r == 0) {
+        char origin[MMDX_ORIGIN_MAX];
+        mmdx_fhir_origin(c, origin, sizeof origin);
         mmdx_records_warn(&c->st->stats, &c->st->stats.no_subject, "%s: %s has no Patient subject; skipped",
                           origin, rtype);
         return 0;
     }
     mmdx_records_patient *p = &c->st->patients[idx];
     if (!p->first_origin[0])
-        snprintf(p->first_origin, sizeof p->first_origin, "%s", origin);
+        mmdx_fhir_origin(c, p->first_origin, sizeof p->first_origin);
     p->n_resources++;
     *out = p;
     return 0;
@@ -298,15 +301,16 @@ static int observe_value(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_object 
                 continue;
             seen[n_seen++] = li;
             const mmdx_records_lab *lab = &spec->labs[li];
-            mmdx_fhir_origin(c, origin, sizeof origin);
             json_object *q = get(holder, "valueQuantity");
             json_object *qv = get(q, "value");
             if (!qv || !(json_object_is_type(qv, json_type_double) || json_object_is_type(qv, json_type_int))) {
+                mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.no_value,
                                   "%s: Observation for lab '%s' has no numeric valueQuantity", origin, lab->name);
                 continue;
             }
             if (!dated) {
+                mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.undated,
                                   "%s: Observation for lab '%s' has no effective[x] or issued time; not used",
                                   origin, lab->name);
@@ -319,14 +323,16 @@ static int observe_value(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_object 
                                    : get_str(q, "unit");
             if (!unit)
                 unit = ucode;
-            double conv;
-            if (!unit || mmdx_unit_convert(&conv, v, unit, lab->unit, &lab->rule) < 0) {
+            double conv = v;
+            if (!unit || (strcmp(unit, lab->unit) != 0 && mmdx_unit_convert(&conv, v, unit, lab->unit, &lab->rule) < 0)) {
+                mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.unit_unconvertible,
                                   "%s: Observation for lab '%s': unit '%s' does not convert to '%s'; value not used",
                                   origin, lab->name, unit ? unit : "(none)", lab->unit);
                 continue;
             }
-            if (conv < lab->valid_min || conv > lab->valid_max) {
+            if (!isfinite(conv) || conv < lab->valid_min || conv > lab->valid_max) {
+                mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.out_of_range,
                                   "%s: Observation for lab '%s': %g %s is outside the valid range; value not used",
                                   origin, lab->name, conv, lab->unit);
@@ -378,17 +384,21 @@ static int read_observation(mmdx_fhir_ctx *c, json_object *res)
 /* Condition                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static int concept_matches(const mmdx_records_codeset *cs, json_object *cc)
+/* Flags of `kind` (0 conditions, 1 medications) a CodeableConcept matches, into c->hits. */
+static void match_concept(mmdx_fhir_ctx *c, int kind, json_object *cc)
 {
+    const mmdx_records_spec *spec = c->st->spec;
+    size_t n = kind ? spec->n_medications : spec->n_conditions;
+    memset(c->hits, 0, n);
     json_object *codings = get(cc, "coding");
     for (size_t i = 0; i < arr_len(codings); i++) {
         json_object *cd = json_object_array_get_idx(codings, i);
-        if (mmdx_records_codeset_match(cs, mmdx_records_system_of(get_str(cd, "system")), get_str(cd, "code"),
-                                       get_str(cd, "display")))
-            return 1;
+        mmdx_records_match_coding(spec, kind, mmdx_records_system_of(get_str(cd, "system")), get_str(cd, "code"),
+                                  get_str(cd, "display"), c->hits);
     }
     const char *text = get_str(cc, "text");
-    return text && mmdx_records_codeset_match(cs, MMDX_SYS_OTHER, NULL, text);
+    if (text)
+        mmdx_records_match_coding(spec, kind, MMDX_SYS_OTHER, NULL, text, c->hits);
 }
 
 static int read_condition(mmdx_fhir_ctx *c, json_object *res)
@@ -430,9 +440,9 @@ static int read_condition(mmdx_fhir_ctx *c, json_object *res)
     const char *clin = concept_code(get(res, "clinicalStatus"));
     if (clin && strcmp(clin, "active") && strcmp(clin, "recurrence") && strcmp(clin, "relapse"))
         f.status_active = 0;
-    json_object *code = get(res, "code");
+    match_concept(c, 0, get(res, "code"));
     for (size_t i = 0; i < spec->n_conditions; i++) {
-        if (!concept_matches(&spec->conditions[i].codes, code))
+        if (!c->hits[i])
             continue;
         f.flag = (uint32_t)i;
         if (mmdx_records_add_cond(p, &f) < 0)
@@ -449,8 +459,9 @@ static int add_med_matches(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_objec
                            int64_t end)
 {
     const mmdx_records_spec *spec = c->st->spec;
+    match_concept(c, 1, concept);
     for (size_t i = 0; i < spec->n_medications; i++) {
-        if (!concept_matches(&spec->medications[i].codes, concept))
+        if (!c->hits[i])
             continue;
         mmdx_flag_fact f = {(uint32_t)i, 1, start, end};
         if (mmdx_records_add_med(p, &f) < 0)
@@ -483,10 +494,10 @@ static int read_medication(mmdx_fhir_ctx *c, json_object *res, const char *fullu
 {
     const mmdx_records_spec *spec = c->st->spec;
     size_t head = SIZE_MAX;
-    json_object *code = get(res, "code");
+    match_concept(c, 1, get(res, "code"));
     /* Chain the flags this Medication matches, newest first. */
     for (size_t i = 0; i < spec->n_medications; i++) {
-        if (!concept_matches(&spec->medications[i].codes, code))
+        if (!c->hits[i])
             continue;
         if (c->n_med_links == c->cap_med_links) {
             size_t cap = c->cap_med_links ? c->cap_med_links * 2 : 64;
@@ -688,6 +699,51 @@ int mmdx_fhir_resource(mmdx_fhir_ctx *c, json_object *res, int depth)
     return read_one(c, res, NULL, depth);
 }
 
+int mmdx_fhir_ctx_merge(mmdx_fhir_ctx *dst, mmdx_fhir_ctx *src, const size_t *remap)
+{
+    for (size_t i = 0; i < mmdx_idmap_slots(src->med_map); i++) {
+        const char *key;
+        size_t head;
+        if (!mmdx_idmap_slot(src->med_map, i, &key, &head))
+            continue;
+        size_t existing;
+        if (mmdx_idmap_get(dst->med_map, key, &existing))
+            continue; /* the first Medication with an id wins, as in sequence */
+        /* copy the chain of flags */
+        size_t new_head = SIZE_MAX;
+        for (size_t e = head; e != SIZE_MAX; e = src->med_links[e].next) {
+            if (dst->n_med_links == dst->cap_med_links) {
+                size_t cap = dst->cap_med_links ? dst->cap_med_links * 2 : 64;
+                void *nl = realloc(dst->med_links, cap * sizeof *dst->med_links);
+                if (!nl)
+                    return MMDX_ENOMEM;
+                dst->med_links = nl;
+                dst->cap_med_links = cap;
+            }
+            dst->med_links[dst->n_med_links].flag = src->med_links[e].flag;
+            dst->med_links[dst->n_med_links].next = new_head;
+            new_head = dst->n_med_links++;
+        }
+        if (mmdx_idmap_put(dst->med_map, key, new_head, NULL) < 0)
+            return MMDX_ENOMEM;
+    }
+    for (size_t i = 0; i < src->n_pending; i++) {
+        if (dst->n_pending == dst->cap_pending) {
+            size_t cap = dst->cap_pending ? dst->cap_pending * 2 : 64;
+            void *np = realloc(dst->pending, cap * sizeof *dst->pending);
+            if (!np)
+                return MMDX_ENOMEM;
+            dst->pending = np;
+            dst->cap_pending = cap;
+        }
+        dst->pending[dst->n_pending] = src->pending[i];
+        dst->pending[dst->n_pending].patient = remap[src->pending[i].patient];
+        src->pending[i].ref = NULL; /* moved */
+        dst->n_pending++;
+    }
+    return 0;
+}
+
 int mmdx_fhir_finish(mmdx_fhir_ctx *c)
 {
     mmdx_records_store *st = c->st;
@@ -714,6 +770,8 @@ int mmdx_fhir_finish(mmdx_fhir_ctx *c)
             mmdx_records_patient *p = &st->patients[i];
             if (p->has_resource)
                 continue;
+            /* Its resources name a Patient the input does not hold: they are not used. */
+            p->orphan = 1;
             st->stats.unresolved_reference += p->n_resources;
             if (!st->stats.first_warning[0])
                 snprintf(st->stats.first_warning, sizeof st->stats.first_warning,

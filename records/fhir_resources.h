@@ -44,6 +44,7 @@ typedef struct mmdx_fhir_ctx {
     size_t n_med_links, cap_med_links;
     mmdx_pending_med *pending;
     size_t n_pending, cap_pending;
+    uint8_t *hits; /**< scratch: one byte per condition or medication flag */
 } mmdx_fhir_ctx;
 
 MMDX_RESULT_USED int mmdx_fhir_ctx_init(mmdx_fhir_ctx *c, mmdx_records_store *st);
@@ -58,6 +59,13 @@ void mmdx_fhir_origin(const mmdx_fhir_ctx *c, char *buf, size_t cap);
  * patient.
  */
 MMDX_RESULT_USED int mmdx_fhir_resource(mmdx_fhir_ctx *c, json_object *res, int depth);
+
+/**
+ * Take over `src`'s Medication resources and pending medication references
+ * (src read the part of the input after dst's); remap[i] is the index in
+ * dst's store of src's patient i. Returns 0 or MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_fhir_ctx_merge(mmdx_fhir_ctx *dst, mmdx_fhir_ctx *src, const size_t *remap);
 
 /**
  * After all files: resolve pending medication references and count

@@ -107,3 +107,14 @@ int mmdx_idmap_get(const mmdx_idmap *m, const char *key, size_t *value)
 }
 
 size_t mmdx_idmap_count(const mmdx_idmap *m) { return m->count; }
+
+size_t mmdx_idmap_slots(const mmdx_idmap *m) { return m->cap; }
+
+int mmdx_idmap_slot(const mmdx_idmap *m, size_t i, const char **key, size_t *value)
+{
+    if (i >= m->cap || !m->slots[i].key)
+        return 0;
+    *key = m->slots[i].key;
+    *value = m->slots[i].value;
+    return 1;
+}

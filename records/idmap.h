@@ -28,6 +28,13 @@ MMDX_RESULT_USED int mmdx_idmap_put(mmdx_idmap *m, const char *key, size_t value
 /** Look a key up: 1 and *value when found, 0 otherwise. */
 int mmdx_idmap_get(const mmdx_idmap *m, const char *key, size_t *value);
 
+/**
+ * Iterate: slots 0..mmdx_idmap_slots()-1; mmdx_idmap_slot() returns 1 and the
+ * key (borrowed) and value of an occupied slot, 0 for an empty one.
+ */
+size_t mmdx_idmap_slots(const mmdx_idmap *m);
+int mmdx_idmap_slot(const mmdx_idmap *m, size_t i, const char **key, size_t *value);
+
 /** Number of keys. */
 size_t mmdx_idmap_count(const mmdx_idmap *m);
 

@@ -33,8 +33,12 @@ typedef enum mmdx_records_kind {
 
 int mmdx_records_kind_of(const char *path);
 
-/** Read `path` into the store (the store's spec selects what is kept). */
-MMDX_RESULT_USED int mmdx_records_load(mmdx_records_store *st, const char *path);
+/**
+ * Read `path` into the store (the store's spec selects what is kept).
+ * NDJSON lines are parsed on `threads` threads (0: the OpenMP default; 1 when
+ * the caller already runs in parallel); resources are read in input order.
+ */
+MMDX_RESULT_USED int mmdx_records_load(mmdx_records_store *st, const char *path, int threads);
 
 /** Read FHIR JSON from memory (one document or NDJSON); `name` names it in messages. */
 MMDX_RESULT_USED int mmdx_records_load_mem(mmdx_records_store *st, const char *data, size_t len,

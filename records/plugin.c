@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "idmap.h"
 #include "load.h"
 #include "mmdx/plugin.h"
 #include "records.h"
@@ -107,44 +108,71 @@ static int records_features(void *state, size_t *n, const char *const **names, m
     return 0;
 }
 
+/* Index input i in prepare() when several patients share it, or it is NDJSON, a folder or CSV. */
+static int prepare_one(records_state *s, const mmdx_encoder_input *const *inputs, size_t i, const mmdx_idmap *uses,
+                       const size_t *count, mmdx_error *err)
+{
+    const char *path = inputs[i]->path;
+    if (mmdx_records_is_indexed(s->enc, path))
+        return 0;
+    size_t first = i;
+    (void)mmdx_idmap_get(uses, path, &first);
+    int shared = count[first] > 1;
+    int kind = mmdx_records_kind_of(path);
+    int failed_before = 0;
+    for (size_t k = 0; k < s->n_failed; k++)
+        failed_before |= strcmp(s->failed[k].path, path) == 0;
+    /* Per-patient bundles are read in encode(), in parallel; shared ones once, here. */
+    if (failed_before || (!shared && kind == MMDX_RECORDS_JSON))
+        return 0;
+    int rc = mmdx_records_index(s->enc, path);
+    if (rc == MMDX_ENOMEM)
+        return mmdx_error_set(err, rc, "%s", mmdx_last_error());
+    if (rc < 0) {
+        /* Reported by encode() for each patient of this input; the others go on. */
+        failed_input *nf = realloc(s->failed, (s->n_failed + 1) * sizeof *nf);
+        if (!nf)
+            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+        s->failed = nf;
+        nf[s->n_failed].path = strdup(path);
+        nf[s->n_failed].message = strdup(mmdx_last_error());
+        nf[s->n_failed].code = rc;
+        if (!nf[s->n_failed].path || !nf[s->n_failed].message) {
+            free(nf[s->n_failed].path);
+            free(nf[s->n_failed].message);
+            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+        }
+        s->n_failed++;
+    }
+    return 0;
+}
+
 static int records_prepare(void *state, const mmdx_encoder_input *const *inputs, size_t n_inputs, mmdx_error *err)
 {
     records_state *s = state;
-    for (size_t i = 0; i < n_inputs; i++) {
-        const char *path = inputs[i]->path;
-        if (mmdx_records_is_indexed(s->enc, path))
-            continue;
-        int shared = 0;
-        for (size_t k = 0; k < n_inputs && !shared; k++)
-            shared = k != i && strcmp(inputs[k]->path, path) == 0;
-        int kind = mmdx_records_kind_of(path);
-        int failed_before = 0;
-        for (size_t k = 0; k < s->n_failed; k++)
-            failed_before |= strcmp(s->failed[k].path, path) == 0;
-        /* Per-patient bundles are read in encode(), in parallel; shared ones once, here. */
-        if (failed_before || (!shared && kind == MMDX_RECORDS_JSON))
-            continue;
-        int rc = mmdx_records_index(s->enc, path);
-        if (rc == MMDX_ENOMEM)
-            return mmdx_error_set(err, rc, "%s", mmdx_last_error());
-        if (rc < 0) {
-            /* Reported by encode() for each patient of this input; the others go on. */
-            failed_input *nf = realloc(s->failed, (s->n_failed + 1) * sizeof *nf);
-            if (!nf)
-                return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-            s->failed = nf;
-            nf[s->n_failed].path = strdup(path);
-            nf[s->n_failed].message = strdup(mmdx_last_error());
-            nf[s->n_failed].code = rc;
-            if (!nf[s->n_failed].path || !nf[s->n_failed].message) {
-                free(nf[s->n_failed].path);
-                free(nf[s->n_failed].message);
-                return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-            }
-            s->n_failed++;
-        }
+    /* How many patients name each input. */
+    mmdx_idmap *uses = mmdx_idmap_new();
+    size_t *count = calloc(n_inputs ? n_inputs : 1, sizeof *count);
+    if (!uses || !count) {
+        mmdx_idmap_free(uses);
+        free(count);
+        return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     }
-    return 0;
+    for (size_t i = 0; i < n_inputs; i++) {
+        size_t first = i;
+        if (mmdx_idmap_put(uses, inputs[i]->path, i, &first) < 0) {
+            mmdx_idmap_free(uses);
+            free(count);
+            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+        }
+        count[first]++;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n_inputs && rc == 0; i++)
+        rc = prepare_one(s, inputs, i, uses, count, err);
+    mmdx_idmap_free(uses);
+    free(count);
+    return rc;
 }
 
 static const char *extra(const mmdx_encoder_input *in, const char *key)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "idmap.h"
 #include "load.h"
 #include "spec.h"
 
@@ -17,6 +18,10 @@ struct mmdx_records {
     mmdx_records_spec *spec;
     indexed_input *inputs;
     size_t n_inputs;
+    mmdx_idmap *by_path; /* path -> index in inputs */
+    int threads; /* for reading indexed inputs; 0 = OpenMP default, 1 by default */
+    void (*progress)(void *ud, size_t bytes);
+    void *progress_ud;
 };
 
 int mmdx_records_new(mmdx_records **out, const char *spec_path)
@@ -25,8 +30,16 @@ int mmdx_records_new(mmdx_records **out, const char *spec_path)
     mmdx_records *r = calloc(1, sizeof *r);
     if (!r)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    /* One thread by default: on a loaded machine the parallel parse costs more than it saves
+       (docs/BENCHMARKS.md); mmdx_records_set_threads() opts in. */
+    r->threads = 1;
+    if (!(r->by_path = mmdx_idmap_new())) {
+        free(r);
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    }
     int rc = spec_path ? mmdx_records_spec_load(&r->spec, spec_path) : mmdx_records_spec_default(&r->spec);
     if (rc < 0) {
+        mmdx_idmap_free(r->by_path);
         free(r);
         return rc;
     }
@@ -43,6 +56,7 @@ void mmdx_records_free(mmdx_records *r)
         mmdx_records_store_clear(&r->inputs[i].store);
     }
     free(r->inputs);
+    mmdx_idmap_free(r->by_path);
     mmdx_records_spec_free(r->spec);
     free(r);
 }
@@ -55,12 +69,18 @@ size_t mmdx_records_features(const mmdx_records *r, const char *const **names)
 
 const char *mmdx_records_spec_name(const mmdx_records *r) { return r->spec->name; }
 
+void mmdx_records_set_progress(mmdx_records *r, void (*cb)(void *ud, size_t bytes), void *ud)
+{
+    r->progress = cb;
+    r->progress_ud = ud;
+}
+
+void mmdx_records_set_threads(mmdx_records *r, int threads) { r->threads = threads > 0 ? threads : 0; }
+
 static const indexed_input *find_input(const mmdx_records *r, const char *path)
 {
-    for (size_t i = 0; i < r->n_inputs; i++)
-        if (strcmp(r->inputs[i].path, path) == 0)
-            return &r->inputs[i];
-    return NULL;
+    size_t i;
+    return mmdx_idmap_get(r->by_path, path, &i) ? &r->inputs[i] : NULL;
 }
 
 int mmdx_records_is_indexed(const mmdx_records *r, const char *path) { return find_input(r, path) != NULL; }
@@ -78,7 +98,11 @@ int mmdx_records_index(mmdx_records *r, const char *path)
         mmdx_records_store_clear(&in->store);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
-    int rc = mmdx_records_load(&in->store, path);
+    in->store.progress = r->progress;
+    in->store.progress_ud = r->progress_ud;
+    int rc = mmdx_records_load(&in->store, path, r->threads);
+    if (rc == 0 && mmdx_idmap_put(r->by_path, path, r->n_inputs, NULL) < 0)
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (rc < 0) {
         free(in->path);
         mmdx_records_store_clear(&in->store);
@@ -117,7 +141,8 @@ int mmdx_records_encode(const mmdx_records *r, const char *path, const char *pat
     mmdx_records_store st;
     if (mmdx_records_store_init(&st, r->spec) < 0)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    int rc = mmdx_records_load(&st, path);
+    /* per-patient inputs: the caller parallelises over patients */
+    int rc = mmdx_records_load(&st, path, 1);
     if (rc == 0)
         rc = encode_from(r, &st, path, patient_id, index, values, present);
     if (stats)
@@ -137,9 +162,11 @@ int mmdx_records_list_patients(mmdx_records *r, const char *path, const char ***
     const char **list = calloc(in->store.n_patients ? in->store.n_patients : 1, sizeof *list);
     if (!list)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    size_t k = 0;
     for (size_t i = 0; i < in->store.n_patients; i++)
-        list[i] = in->store.patients[i].id;
+        if (!in->store.patients[i].orphan)
+            list[k++] = in->store.patients[i].id;
     *ids = list;
-    *n = in->store.n_patients;
+    *n = k;
     return 0;
 }

@@ -35,6 +35,18 @@ void mmdx_records_free(mmdx_records *r);
 /** Feature names without the modality prefix; owned by the encoder. */
 size_t mmdx_records_features(const mmdx_records *r, const char *const **names);
 
+/** Threads used to parse a shared NDJSON input in mmdx_records_index(): 1 unless set (0: the OpenMP default). */
+void mmdx_records_set_threads(mmdx_records *r, int threads);
+
+/**
+ * Report reading progress of mmdx_records_index(): `cb` gets the bytes read
+ * since its last call (possibly from several threads at once). NULL: none.
+ */
+void mmdx_records_set_progress(mmdx_records *r, void (*cb)(void *ud, size_t bytes), void *ud);
+
+/** Bytes of `path` the encoder reads (a folder: its files of used types), for progress displays. */
+size_t mmdx_records_input_size(const char *path);
+
 /** The spec's name (from its "name" field). Borrowed. */
 const char *mmdx_records_spec_name(const mmdx_records *r);
 
@@ -66,7 +78,8 @@ MMDX_RESULT_USED int mmdx_records_encode(const mmdx_records *r, const char *path
                                          mmdx_records_stats *stats);
 
 /**
- * Every patient of `path` (read once): ids in input order. *ids is an array
+ * Every patient of `path` (read once): ids in input order, without patients
+ * that are only referenced in an input holding other Patient resources. *ids is an array
  * of borrowed strings, valid while the input stays indexed; free the array
  * itself with free(). The input is indexed as a side effect.
  */

@@ -342,6 +342,8 @@ static int get_string_list(const parser *p, const char *path, json_object *v, in
         }
         if (mode == LIST_ICD10) {
             const char *dash = strchr(buf, '-');
+            if (strlen(buf) > 31)
+                return fail_at(p, sub, "ICD-10 entry '%s' is too long", s);
             if (dash && (strchr(dash + 1, '-') || (size_t)(dash - buf) != strlen(dash + 1) ||
                          strncmp(buf, dash + 1, (size_t)(dash - buf)) > 0 || dash == buf))
                 return fail_at(p, sub, "ICD-10 range '%s' must be LOW-HIGH with equal lengths, LOW <= HIGH",
@@ -715,6 +717,141 @@ static int build_loinc_index(parser *p)
     return 0;
 }
 
+static char system_letter(int system)
+{
+    switch (system) {
+    case MMDX_SYS_ICD10: return 'I';
+    case MMDX_SYS_SNOMED: return 'S';
+    case MMDX_SYS_RXNORM: return 'R';
+    case MMDX_SYS_ATC: return 'A';
+    default: return 0;
+    }
+}
+
+static int index_code(mmdx_records_spec *s, uint32_t kind, uint32_t flag, int system, const char *code)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%c|%s", system_letter(system), code);
+    if (s->n_code_links == s->cap_code_links) {
+        size_t cap = s->cap_code_links ? s->cap_code_links * 2 : 64;
+        void *nl = realloc(s->code_links, cap * sizeof *s->code_links);
+        if (!nl)
+            return mmdx_fail(MMDX_ENOMEM, "out of memory");
+        s->code_links = nl;
+        s->cap_code_links = cap;
+    }
+    size_t k = s->n_code_links++;
+    s->code_links[k].kind = kind;
+    s->code_links[k].flag = flag;
+    s->code_links[k].next = SIZE_MAX;
+    size_t head;
+    int rc = mmdx_idmap_put(s->code_map, key, k, &head);
+    if (rc < 0)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    if (rc == 0) {
+        while (s->code_links[head].next != SIZE_MAX)
+            head = s->code_links[head].next;
+        s->code_links[head].next = k;
+    }
+    return 0;
+}
+
+static int build_code_index(mmdx_records_spec *s)
+{
+    if (!(s->code_map = mmdx_idmap_new()))
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    for (uint32_t kind = 0; kind < 2; kind++) {
+        const mmdx_records_flag *flags = kind ? s->medications : s->conditions;
+        size_t n = kind ? s->n_medications : s->n_conditions;
+        for (uint32_t f = 0; f < n; f++) {
+            const mmdx_records_codeset *cs = &flags[f].codes;
+            int rc = 0;
+            for (size_t i = 0; i < cs->n_icd10 && rc == 0; i++) {
+                const char *dash = strchr(cs->icd10[i], '-');
+                if (!dash) {
+                    rc = index_code(s, kind, f, MMDX_SYS_ICD10, cs->icd10[i]);
+                    continue;
+                }
+                void *nr = realloc(s->icd_ranges, (s->n_icd_ranges + 1) * sizeof *s->icd_ranges);
+                if (!nr)
+                    return mmdx_fail(MMDX_ENOMEM, "out of memory");
+                s->icd_ranges = nr;
+                size_t len = (size_t)(dash - cs->icd10[i]);
+                s->icd_ranges[s->n_icd_ranges].flag = f;
+                s->icd_ranges[s->n_icd_ranges].len = len;
+                snprintf(s->icd_ranges[s->n_icd_ranges].lo, sizeof s->icd_ranges[0].lo, "%.*s", (int)len,
+                         cs->icd10[i]);
+                snprintf(s->icd_ranges[s->n_icd_ranges].hi, sizeof s->icd_ranges[0].hi, "%s", dash + 1);
+                s->n_icd_ranges++;
+            }
+            for (size_t i = 0; i < cs->n_snomed && rc == 0; i++)
+                rc = index_code(s, kind, f, MMDX_SYS_SNOMED, cs->snomed[i]);
+            for (size_t i = 0; i < cs->n_rxnorm && rc == 0; i++)
+                rc = index_code(s, kind, f, MMDX_SYS_RXNORM, cs->rxnorm[i]);
+            for (size_t i = 0; i < cs->n_atc && rc == 0; i++)
+                rc = index_code(s, kind, f, MMDX_SYS_ATC, cs->atc[i]);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static void hit_key(const mmdx_records_spec *s, int kind, const char *key, uint8_t *hits)
+{
+    size_t e;
+    if (!mmdx_idmap_get(s->code_map, key, &e))
+        return;
+    for (; e != SIZE_MAX; e = s->code_links[e].next)
+        if ((int)s->code_links[e].kind == kind)
+            hits[s->code_links[e].flag] = 1;
+}
+
+void mmdx_records_match_coding(const mmdx_records_spec *s, int kind, int system, const char *code,
+                               const char *display, uint8_t *hits)
+{
+    char key[160];
+    char letter = system_letter(system);
+    if (code && *code && letter && strlen(code) < 120) {
+        if (system == MMDX_SYS_ICD10 || system == MMDX_SYS_ATC) {
+            /* prefix codes: look every prefix of the normalised code up */
+            char norm[128];
+            normalise_code(norm, sizeof norm, code);
+            size_t len = strlen(norm);
+            key[0] = letter;
+            key[1] = '|';
+            for (size_t l = 1; l <= len; l++) {
+                memcpy(key + 2, norm, l);
+                key[2 + l] = '\0';
+                hit_key(s, kind, key, hits);
+            }
+            if (system == MMDX_SYS_ICD10 && kind == 0)
+                for (size_t i = 0; i < s->n_icd_ranges; i++) {
+                    size_t rl = s->icd_ranges[i].len;
+                    if (len >= rl && strncmp(norm, s->icd_ranges[i].lo, rl) >= 0 &&
+                        strncmp(norm, s->icd_ranges[i].hi, rl) <= 0)
+                        hits[s->icd_ranges[i].flag] = 1;
+                }
+        } else {
+            snprintf(key, sizeof key, "%c|%s", letter, code);
+            hit_key(s, kind, key, hits);
+        }
+    }
+    if (display && *display) {
+        const mmdx_records_flag *flags = kind ? s->medications : s->conditions;
+        size_t n = kind ? s->n_medications : s->n_conditions;
+        char lower[512];
+        size_t k = 0;
+        for (; display[k] && k + 1 < sizeof lower; k++)
+            lower[k] = (char)tolower((unsigned char)display[k]);
+        lower[k] = '\0';
+        for (size_t f = 0; f < n; f++)
+            for (size_t i = 0; i < flags[f].codes.n_text && !hits[f]; i++)
+                if (strstr(lower, flags[f].codes.text[i]))
+                    hits[f] = 1;
+    }
+}
+
 static int parse_root(parser *p, json_object *root)
 {
     static const char *const keys[] = {"mmdx_records_spec", "name", "description", "demographics",
@@ -826,7 +963,7 @@ static int parse_root(parser *p, json_object *root)
     }
     if (s->n_features == 0)
         return mmdx_fail(MMDX_EFORMAT, "%s: the spec defines no features", p->file);
-    if ((rc = build_loinc_index(p)) < 0)
+    if ((rc = build_loinc_index(p)) < 0 || (rc = build_code_index(s)) < 0)
         return rc;
 
     if (!(s->csv_id_column = strdup("patient_id")))
@@ -934,6 +1071,9 @@ void mmdx_records_spec_free(mmdx_records_spec *s)
     free_list(s->features, s->n_features);
     mmdx_idmap_free(s->loinc_map);
     free(s->loinc_links);
+    mmdx_idmap_free(s->code_map);
+    free(s->code_links);
+    free(s->icd_ranges);
     free(s->csv_id_column);
     for (size_t i = 0; i < s->n_csv_columns; i++) {
         mmdx_records_csv_column *c = &s->csv_columns[i];

@@ -103,6 +103,12 @@ typedef struct mmdx_records_spec {
     /* LOINC code -> first entry of loinc_links; entries chain labs sharing a code. */
     mmdx_idmap *loinc_map;
     struct { size_t lab, next; } *loinc_links;
+    /* Condition (kind 0) and medication (kind 1) codes: "<system letter>|<code>" -> first link */
+    mmdx_idmap *code_map;
+    struct { uint32_t kind, flag; size_t next; } *code_links;
+    size_t n_code_links, cap_code_links;
+    struct { uint32_t flag; size_t len; char lo[16], hi[16]; } *icd_ranges; /* conditions only */
+    size_t n_icd_ranges;
     /* CSV mapping */
     char *csv_id_column;
     char csv_delimiter;
@@ -152,6 +158,16 @@ int mmdx_records_system_of(const char *system_uri);
  */
 int mmdx_records_codeset_match(const mmdx_records_codeset *cs, int system, const char *code,
                                const char *display);
+
+/**
+ * Mark in hits[] (one byte per condition for kind 0, per medication for
+ * kind 1) the flags one coding matches: the same answer as
+ * mmdx_records_codeset_match() on every flag, through hashed lookups.
+ * Text entries are matched against `display` (pass a CodeableConcept.text
+ * with code NULL).
+ */
+void mmdx_records_match_coding(const mmdx_records_spec *spec, int kind, int system, const char *code,
+                               const char *display, uint8_t *hits);
 
 /** Read a whole file into a NUL-terminated buffer (free()). Errors: MMDX_ENOTFOUND, MMDX_EIO, MMDX_ENOMEM. */
 MMDX_RESULT_USED int mmdx_records_read_file(char **out, size_t *len, const char *path);

@@ -363,6 +363,49 @@ START_TEST(plink2_equal_on_generated_dosages)
              g, g, T("dg.tsv"));
     mmdx_ok(args, NULL);
     compare_with_plink2(T("dg.tsv"), "SYNTH", T("dg.sscore"), 1);
+
+    /* a record without DS, and a sample whose DS is '.', keep their GT calls as in plink2 */
+    mmdx_test_write_file(T("t3.vcf"),
+                         "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+                         "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"GT\">\n"
+                         "##FORMAT=<ID=DS,Number=A,Type=Float,Description=\"DS\">\n"
+                         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\tS3\tS4\n"
+                         "1\t100\tv1\tA\tG\t.\t.\t.\tGT:DS\t0/1:0.9\t1/1:1.8\t./.:.\t0/0:0.1\n"
+                         "1\t300\tv3\tA\tC\t.\t.\t.\tGT\t1/1\t0/0\t./.\t0|1\n"
+                         "1\t400\tv4\tA\tT\t.\t.\t.\tGT:DS\t1/1:.\t0/0:0.5\t0/1:1\t0|1:1\n");
+    mmdx_test_write_file(T("t3.plink2.txt"), "ID\tA1\tW\nv1\tG\t0.5\nv3\tC\t-1\nv4\tT\t2\n");
+    mmdx_test_write_file(T("t3.pgs"), "#pgs_id=T3\nchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n"
+                                      "1\t100\tG\tA\t0.5\n1\t300\tC\tA\t-1\n1\t400\tT\tA\t2\n");
+    snprintf(args, sizeof args,
+             "--vcf '%s' dosage=DS --score '%s' 1 2 3 header cols=+scoresums --bad-freqs --out '%s'",
+             T("t3.vcf"), T("t3.plink2.txt"), T("t3p"));
+    plink2(args);
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --dosage ds --keep-ambiguous --out '%s'",
+             T("t3.vcf"), T("t3.pgs"), T("t3.tsv"));
+    mmdx_ok(args, NULL);
+    compare_with_plink2(T("t3.tsv"), "T3", T("t3p.sscore"), 1);
+
+    /* FORMAT/GP (bcftools' test file, its chr22 part: plink2 refuses the haploid chrY GP) */
+    char *gp = mmdx_test_data_path("vcf/bcftools_test/view.GP.vcf");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "awk '/^#/ || $1==\"22\"' '%s' > '%s' && "
+             "awk 'BEGIN{OFS=\"\\t\"; print \"#pgs_id=GP\"; print \"chr_name\",\"chr_position\",\"effect_allele\",\"other_allele\",\"effect_weight\"} "
+             "!/^#/ && $5 !~ /[,.<]/ {print $1,$2,$5,$4,(NR%%7)/10-0.3}' '%s' > '%s' && "
+             "awk 'BEGIN{OFS=\"\\t\"; print \"ID\",\"A1\",\"W\"} "
+             "!/^#/ && $5 !~ /[,.<]/ {print $1\":\"$2\":\"$4\":\"$5,$5,(NR%%7)/10-0.3}' '%s' > '%s'",
+             gp, T("gp.vcf"), T("gp.vcf"), T("gp.pgs"), T("gp.vcf"), T("gp.plink2.txt"));
+    ck_assert_int_eq(mmdx_test_run(cmd, NULL, NULL), 0);
+    free(gp);
+    snprintf(args, sizeof args,
+             "--vcf '%s' dosage=GP --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 1000 --bad-freqs "
+             "--score '%s' 1 2 3 header cols=+scoresums --out '%s'",
+             T("gp.vcf"), T("gp.plink2.txt"), T("gpp"));
+    plink2(args);
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --dosage gp --keep-ambiguous --out '%s'",
+             T("gp.vcf"), T("gp.pgs"), T("gp.tsv"));
+    mmdx_ok(args, NULL);
+    compare_with_plink2(T("gp.tsv"), "GP", T("gpp.sscore"), 1);
 }
 END_TEST
 
@@ -441,7 +484,7 @@ START_TEST(bad_input_is_named)
 {
     const char *g = T("e");
     generate(g, "--variants 200 --samples 10 --score-rows 100 --seed 3");
-    char args[8192];
+    char args[8192], cmd[8192];
     /* a scoring file without effect_weight */
     mmdx_test_write_file(T("noweight.txt"), "#pgs_id=X\nchr_name\tchr_position\teffect_allele\n1\t5\tA\n");
     snprintf(args, sizeof args, "genomics score --vcf '%s.vcf' --score '%s'", g, T("noweight.txt"));
@@ -474,12 +517,16 @@ START_TEST(bad_input_is_named)
     /* non-ACGT alleles are counted, not fatal */
     mmdx_test_write_file(T("odd.txt"), "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n"
                                        "1\t5\tN\tG\t1\n1\t6\t<DEL>\tG\t1\n");
-    char *json = NULL;
-    snprintf(args, sizeof args, "genomics score --vcf '%s.vcf' --score '%s' --min-overlap 0 --out '%s' --json",
-             g, T("odd.txt"), T("odd.tsv"));
-    mmdx_ok(args, &json);
+    char *json = NULL, *warn = NULL;
+    snprintf(cmd, sizeof cmd,
+             "'%s' genomics score --vcf '%s.vcf' --score '%s' --min-overlap 0 --out '%s' --json",
+             mmdx_test_mmdx_bin(), g, T("odd.txt"), T("odd.tsv"));
+    ck_assert_int_eq(run(cmd, &json, &warn), 0);
     ck_assert_int_eq(json_int(json, "unusable"), 2);
+    ck_assert_msg(strstr(warn, "odd.txt: line 2: effect allele is not made of A/C/G/T") != NULL, "%s", warn);
+    ck_assert_msg(strstr(warn, "odd.txt: line 3: effect allele") != NULL, "%s", warn);
     free(json);
+    free(warn);
     /* usage errors */
     snprintf(args, sizeof args, "genomics score --score '%s.pgs.txt'", g);
     expect_failure(args, 2, "--vcf", NULL);
@@ -508,19 +555,30 @@ START_TEST(encode_cohort_fills_genomics_columns)
     int k = snprintf(text, sizeof text, "patient_id,vcf,vcf_sample\n");
     for (int i = 0; i < 6; i++)
         k += snprintf(text + k, sizeof text - (size_t)k, "P%d,%s,%s_%s\n", i + 1, vcf, samples[i], samples[i]);
+    /* a second file (read in parallel with the first) whose overlap with the score is too low:
+       that patient fails alone */
+    char *other = mmdx_test_data_path("vcf/variantannotation/chr22.vcf.gz");
+    snprintf(text + k, sizeof text - (size_t)k, "P7,%s,HG00096\n", other);
+    free(other);
     mmdx_test_write_file(T("cohort.csv"), text);
-    char args[8192];
-    snprintf(args, sizeof args, "encode --cohort '%s' --out '%s' --config '%s' --only genomics --no-progress",
-             T("cohort.csv"), T("f.csv"), T("site.conf"));
-    mmdx_ok(args, NULL);
+    char args[8192], *err = NULL;
+    snprintf(args, sizeof args,
+             "'%s' encode --cohort '%s' --out '%s' --config '%s' --only genomics --no-progress --keep-going "
+             "--threads 2",
+             mmdx_test_mmdx_bin(), T("cohort.csv"), T("f.csv"), T("site.conf"));
+    ck_assert_int_eq(run(args, NULL, &err), 0);
+    ck_assert_msg(strstr(err, "chr22.vcf.gz") && strstr(err, "minimum overlap"), "%s", err);
+    free(err);
     /* read the CSV: header then 6 rows */
     char *csv = mmdx_test_read_file(T("f.csv"), NULL);
     ck_assert_ptr_nonnull(csv);
     char *save = NULL, *line = strtok_r(csv, "\n", &save);
     char *hdr = strdup(line);
-    int c_std = -1, c_raw = -1, c_cr = -1, c_het = -1, col = 0;
+    int c_std = -1, c_raw = -1, c_cr = -1, c_het = -1, c_present = -1, col = 0;
     for (char *s2 = NULL, *h = strtok_r(hdr, ",", &s2); h; h = strtok_r(NULL, ",", &s2), col++) {
-        if (!strcmp(h, "genomics.prs.pgs001229"))
+        if (!strcmp(h, "genomics.present"))
+            c_present = col;
+        else if (!strcmp(h, "genomics.prs.pgs001229"))
             c_std = col;
         else if (!strcmp(h, "genomics.prs.pgs001229.raw"))
             c_raw = col;
@@ -529,7 +587,8 @@ START_TEST(encode_cohort_fills_genomics_columns)
         else if (!strcmp(h, "genomics.panel.chr22demo.het"))
             c_het = col;
     }
-    ck_assert_msg(c_std >= 0 && c_raw >= 0 && c_cr >= 0 && c_het >= 0, "columns missing in %s", line);
+    ck_assert_msg(c_std >= 0 && c_raw >= 0 && c_cr >= 0 && c_het >= 0 && c_present >= 0,
+                  "columns missing in %s", line);
     table *pub = table_read(published);
     long ps = col_of(pub, "PGS001229_SUM");
     double sum = 0, sum2 = 0;
@@ -554,6 +613,15 @@ START_TEST(encode_cohort_fills_genomics_columns)
         ck_assert(v[c_cr] > 0.99 && v[c_cr] <= 1.0); /* one missing call among these samples */
         sum += v[c_std];
         sum2 += v[c_std] * v[c_std];
+    }
+    line = strtok_r(NULL, "\n", &save);
+    ck_assert_ptr_nonnull(line);
+    ck_assert_msg(!strncmp(line, "P7,", 3), "%s", line);
+    {
+        const char *p = line;
+        for (int c = 0; c < c_present; c++)
+            p = strchr(p, ',') + 1;
+        ck_assert_msg(p[0] == '0' && p[1] == ',', "P7 genomics.present: %s", line);
     }
     /* standardised by the cohort: mean 0, sample sd 1 */
     ck_assert_msg(fabs(sum / 6) < 1e-9, "mean %g", sum / 6);

@@ -478,20 +478,20 @@ START_TEST(prs_dosage_quantised_like_plink2)
     mmdx_scorefile *sf;
     mmdx_vcf *v;
     mmdx_prs *p = run_hand(&o, &sf, &v);
-    /* only rs1 has DS: S1 0.9 is stored by PLINK 2 as 14746/16384 */
+    /* only rs1 has DS: S1's 0.9 is stored by PLINK 2 as 14746/16384; the other
+       records have no DS and keep their GT calls (GT sum with rs4 kept: 4.5) */
     double q = 14746.0 / 16384.0;
     mmdx_prs_stats st;
     mmdx_prs_get_stats(p, 0, &st);
     ck_assert_uint_eq(st.matched, 6);
     double s1 = mmdx_prs_sum(p, 0, 0);
-    /* records without DS count as missing for everyone and add 0 */
-    ck_assert_msg(fabs(s1 - 0.5 * q) < 1e-15, "%.17g", s1);
+    ck_assert_msg(fabs(s1 - (4.0 + 0.5 * q)) < 1e-12, "%.17g", s1);
     mmdx_prs_free(p);
     mmdx_vcf_free(v);
     mmdx_scorefile_free(sf);
     o.exact_dosage = 1;
     p = run_hand(&o, &sf, &v);
-    ck_assert(fabs(mmdx_prs_sum(p, 0, 0) - 0.5 * (double)0.9f) < 1e-15);
+    ck_assert(fabs(mmdx_prs_sum(p, 0, 0) - (4.0 + 0.5 * (double)0.9f)) < 1e-12);
     mmdx_prs_free(p);
     mmdx_vcf_free(v);
     mmdx_scorefile_free(sf);

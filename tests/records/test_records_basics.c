@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 — records: FHIR dates, unit conversion, feature specs. */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -252,6 +253,50 @@ START_TEST(codes_match)
 }
 END_TEST
 
+START_TEST(hashed_matching_agrees)
+{
+    /* The hashed lookup the reader uses gives the reference matcher's answer for every flag. */
+    mmdx_records_spec *s;
+    ck_assert_int_eq(mmdx_records_spec_default(&s), 0);
+    static const struct {
+        int system;
+        const char *code, *display;
+    } codings[] = {
+        {MMDX_SYS_ICD10, "E11.9", NULL},       {MMDX_SYS_ICD10, "e08", NULL},        {MMDX_SYS_ICD10, "E14.0", NULL},
+        {MMDX_SYS_ICD10, "I13.2", NULL},       {MMDX_SYS_ICD10, "I16", NULL},        {MMDX_SYS_ICD10, "I17", NULL},
+        {MMDX_SYS_ICD10, "C34.90", NULL},      {MMDX_SYS_ICD10, "C97", NULL},        {MMDX_SYS_ICD10, "D00", NULL},
+        {MMDX_SYS_ICD10, "C50.911", NULL},     {MMDX_SYS_ICD10, "G45.9", NULL},      {MMDX_SYS_ICD10, "R73.03", NULL},
+        {MMDX_SYS_SNOMED, "44054006", NULL},   {MMDX_SYS_SNOMED, "254637007", NULL}, {MMDX_SYS_SNOMED, "1", NULL},
+        {MMDX_SYS_RXNORM, "314076", "lisinopril 10 MG Oral Tablet"},
+        {MMDX_SYS_RXNORM, "999", "24 HR Metformin hydrochloride 500 MG"},
+        {MMDX_SYS_ATC, "C10AA05", NULL},       {MMDX_SYS_ATC, "c09aa", NULL},        {MMDX_SYS_ATC, "L01XE", NULL},
+        {MMDX_SYS_ATC, "B01AC06", "Aspirin"},  {MMDX_SYS_OTHER, NULL, "Insulin glargine"},
+        {MMDX_SYS_OTHER, "E11", NULL},         {MMDX_SYS_SNOMED, NULL, NULL},
+    };
+    uint8_t hits[256];
+    for (size_t k = 0; k < sizeof codings / sizeof codings[0]; k++) {
+        for (int kind = 0; kind < 2; kind++) {
+            const mmdx_records_flag *flags = kind ? s->medications : s->conditions;
+            size_t n = kind ? s->n_medications : s->n_conditions;
+            memset(hits, 0, sizeof hits);
+            mmdx_records_match_coding(s, kind, codings[k].system, codings[k].code, codings[k].display, hits);
+            for (size_t f = 0; f < n; f++)
+                ck_assert_msg(hits[f] == mmdx_records_codeset_match(&flags[f].codes, codings[k].system,
+                                                                    codings[k].code, codings[k].display),
+                              "%s / %s: flag %s", codings[k].code ? codings[k].code : "-",
+                              codings[k].display ? codings[k].display : "-", flags[f].name);
+        }
+    }
+    memset(hits, 0, sizeof hits);
+    mmdx_records_match_coding(s, 0, MMDX_SYS_ICD10, "E11.9", NULL, hits);
+    int found = 0;
+    for (size_t f = 0; f < s->n_conditions; f++)
+        found += hits[f];
+    ck_assert_int_eq(found, 2); /* diabetes_t2 and diabetes_any */
+    mmdx_records_spec_free(s);
+}
+END_TEST
+
 TCase *records_basics_tcase(void)
 {
     TCase *tc = tcase_create("basics");
@@ -263,5 +308,6 @@ TCase *records_basics_tcase(void)
     tcase_add_test(tc, spec_default_parses);
     tcase_add_test(tc, spec_errors_name_the_field);
     tcase_add_test(tc, codes_match);
+    tcase_add_test(tc, hashed_matching_agrees);
     return tc;
 }

@@ -171,15 +171,20 @@ START_TEST(ndjson_matches_bundle)
     for (size_t i = 0; i < n; i++)
         ck_assert_msg((isnan(v[i]) && isnan(w[i])) || v[i] == w[i], "%s: %g vs %g", names[i], v[i], w[i]);
 
-    /* indexed once, then encoded per patient */
+    /* indexed once (lines parsed on two threads, read in order), then encoded per patient */
+    mmdx_records_set_threads(enc, 2);
     ck_assert_int_eq(mmdx_records_index(enc, path), 0);
+    encode_ok(path, "p1", "2020-06-15", v, &st);
+    check_p1(v, &st);
     ck_assert(mmdx_records_is_indexed(enc, path));
     encode_ok(path, "p2", "2020-06-15", v, &st);
     check_p2(v, "2020-06-15");
     const char **ids;
     size_t np;
     ck_assert_int_eq(mmdx_records_list_patients(enc, path, &ids, &np), 0);
-    ck_assert_uint_eq(np, 3); /* p1, ghost (referenced only), p2 */
+    ck_assert_uint_eq(np, 2); /* p1, p2; not "ghost", only referenced */
+    ck_assert_str_eq(ids[0], "p1");
+    ck_assert_str_eq(ids[1], "p2");
     free(ids);
 
     /* gzip-compressed NDJSON in a bulk-export folder */
@@ -189,6 +194,57 @@ START_TEST(ndjson_matches_bundle)
     snprintf(cmd, sizeof cmd, "%s/bulk", tmp);
     encode_ok(cmd, "p1", "2020-06-15", v, &st);
     check_p1(v, &st);
+}
+END_TEST
+
+START_TEST(ndjson_ranges_on_threads)
+{
+    /* A file cut into two byte ranges read on two threads, p1's resources in both ranges,
+       gives exactly the sequential result; an error in the second range names the right line. */
+    char src[4096], path[4096];
+    snprintf(src, sizeof src, "%s/generated.ndjson", records_fixture_dir());
+    size_t len;
+    char *text = mmdx_test_read_file(src, &len);
+    ck_assert_ptr_nonnull(text);
+    char *cut = text;
+    for (int k = 0; k < 14; k++)
+        cut = strchr(cut, '\n') + 1;
+    size_t head = (size_t)(cut - text);
+    char *big = malloc(len + 20000);
+    ck_assert_ptr_nonnull(big);
+    memcpy(big, text, head);
+    size_t n = head;
+    for (int k = 0; k < 100; k++) { /* 100 blank lines of 99 spaces */
+        memset(big + n, ' ', 99);
+        big[n + 99] = '\n';
+        n += 100;
+    }
+    memcpy(big + n, cut, len - head);
+    n += len - head;
+    big[n] = '\0';
+    snprintf(path, sizeof path, "%s/ranges.ndjson", tmp);
+    mmdx_test_write_file(path, big);
+
+    mmdx_records_set_threads(enc, 2);
+    ck_assert_int_eq(mmdx_records_index(enc, path), 0);
+    double v[256];
+    mmdx_records_stats st;
+    encode_ok(path, "p1", "2020-06-15", v, &st);
+    check_p1(v, &st);
+    encode_ok(path, "p2", "2020-06-15", v, &st);
+    check_p2(v, "2020-06-15");
+    ck_assert_msg(strstr(st.first_warning, "ranges.ndjson:line 9: Observation for lab 'glucose': unit 'mg'"), "%s",
+                  st.first_warning);
+
+    /* the fourth line after the padding (14 + 100 + 4 = 118) is broken */
+    char *third = strchr(strchr(strchr(big + head + 10000, '\n') + 1, '\n') + 1, '\n') + 1;
+    third[1] = '#';
+    snprintf(path, sizeof path, "%s/ranges_bad.ndjson", tmp);
+    mmdx_test_write_file(path, big);
+    ck_assert_int_eq(mmdx_records_index(enc, path), MMDX_EFORMAT);
+    ck_assert_msg(strstr(mmdx_last_error(), "ranges_bad.ndjson: line 118, column 2"), "%s", mmdx_last_error());
+    free(big);
+    free(text);
 }
 END_TEST
 
@@ -305,6 +361,7 @@ TCase *records_fhir_tcase(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, bundle_generated);
     tcase_add_test(tc, ndjson_matches_bundle);
+    tcase_add_test(tc, ndjson_ranges_on_threads);
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, bad_date_is_confined_to_its_patient);
     tcase_add_test(tc, unexpected_types_and_references);
