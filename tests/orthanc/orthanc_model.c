@@ -109,20 +109,36 @@ void orthanc_test_train_model(const char *tmp, expected *e)
     char cohort[8600];
     snprintf(cohort, sizeof cohort, "patient_id,dicom,record\n1,%s,%s/records.json\n", ct, tmp);
     mmdx_test_write_file(path, cohort);
-    snprintf(cmd, sizeof cmd, "'%s' encode --cohort '%s/reference.csv' --out '%s/reference_features.csv' --no-progress",
-             mmdx, tmp, tmp);
+    /* The site configuration the model is trained with, and the plugin uses:
+     * a coarse imaging grid keeps the radiomics of a whole-body CT mask fast
+     * enough for the sanitizer build. */
+    snprintf(path, sizeof path, "%s/mmdx.conf", tmp);
+    mmdx_test_write_file(path,
+#ifdef MMDX_TEST_HAVE_IMAGING
+                         "[imaging]\ninterpolation = linear\nspacing = 4\ndiscretisation = fbn:16\n"
+                         "families = morph,stat,ih,cm,rlm,szm\nmoran_max_voxels = 1000\n"
+#else
+                         "# no imaging encoder in this build\n"
+#endif
+    );
+    snprintf(cmd, sizeof cmd,
+             "'%s' encode --config '%s/mmdx.conf' --cohort '%s/reference.csv' --out '%s/reference_features.csv' "
+             "--no-progress",
+             mmdx, tmp, tmp, tmp);
     free(orthanc_test_run_ok(cmd));
     snprintf(path, sizeof path, "%s/reference_features.csv", tmp);
     char train[4200];
     snprintf(train, sizeof train, "%s/train.csv", tmp);
     write_training_table(path, train);
     snprintf(cmd, sizeof cmd,
-             "'%s' train --features '%s' --fusion early --classifier logreg --out '%s/model.mmdx' --no-progress", mmdx,
-             train, tmp);
+             "'%s' train --config '%s/mmdx.conf' --features '%s' --fusion early --classifier logreg "
+             "--out '%s/model.mmdx' --no-progress",
+             mmdx, tmp, train, tmp);
     free(orthanc_test_run_ok(cmd));
     /* what `mmdx predict` says for the same patient (10 significant digits): the plugin must agree */
-    snprintf(cmd, sizeof cmd, "'%s' predict --model '%s/model.mmdx' --cohort '%s/reference.csv' --out - --no-progress",
-             mmdx, tmp, tmp);
+    snprintf(cmd, sizeof cmd, "'%s' predict --config '%s/mmdx.conf' --model '%s/model.mmdx' --cohort '%s/reference.csv' --out - "
+             "--no-progress",
+             mmdx, tmp, tmp, tmp);
     char *out = orthanc_test_run_ok(cmd);
     char *nl = strchr(out, '\n');
     ck_assert_ptr_nonnull(nl);

@@ -15,7 +15,10 @@ typedef struct expected {
     char row[4096];
 } expected;
 
-/** In `dir`: records.json, reference.csv (patient "1" = the CT phantom), model.mmdx; fills *e. */
+/**
+ * In `dir`: mmdx.conf (the site configuration to use), records.json,
+ * reference.csv (patient "1" = the CT phantom), model.mmdx; fills *e.
+ */
 void orthanc_test_train_model(const char *dir, expected *e);
 
 /** Run a command that must succeed; its standard output (malloc'd). */

@@ -207,6 +207,8 @@ static void write_config(void)
     json_object_object_add(m, "Database", json_object_new_string(dsn));
     snprintf(buf, sizeof buf, "%s/lib/mmdx/plugins", mmdx_test_build_dir());
     json_object_object_add(m, "PluginFolder", json_object_new_string(buf));
+    snprintf(buf, sizeof buf, "%s/mmdx.conf", tmp);
+    json_object_object_add(m, "SiteConfig", json_object_new_string(buf));
     snprintf(buf, sizeof buf, "%s/records.json", tmp);
     json_object_object_add(m, "Records", json_object_new_string(buf));
     snprintf(buf, sizeof buf, "%s/work", tmp);
@@ -599,6 +601,7 @@ int main(void)
     fprintf(stderr, "SKIP: a real Orthanc cannot load a sanitizer-instrumented plugin (see docs/orthanc.md)\n");
     exit(MMDX_TEST_SKIP);
 #endif
+    mmdx_test_data_or_skip(); /* here, not inside the forked test: exit 77 must reach ctest */
     mmdx_pgtest_state_dir();
     atexit(cleanup);
     Suite *s = suite_create("orthanc_integration");

@@ -170,10 +170,10 @@ START_TEST(screen_with_fake_pacs)
     snprintf(work, sizeof work, "%s/work", tmp);
     snprintf(json, sizeof json,
              "{\"Mmdx\": {\"Model\": \"%s/model.mmdx\", \"Database\": \"%s\", \"PluginFolder\": \"%s/lib/mmdx/plugins\","
-             " \"Records\": \"%s/records.json\", \"WorkFolder\": \"%s\","
+             " \"Records\": \"%s/records.json\", \"WorkFolder\": \"%s\", \"SiteConfig\": \"%s/mmdx.conf\","
              " \"SeriesSelection\": [{\"Name\": \"CT\", \"Attributes\": {\"Modality\": \"^CT$\","
              " \"ImageType\": \"^ORIGINAL\"}, \"MinSlices\": 10}]}}",
-             tmp, dsn, mmdx_test_build_dir(), tmp, work);
+             tmp, dsn, mmdx_test_build_dir(), tmp, work, tmp);
     mmdx_orthanc_settings s;
     ck_assert_int_eq(mmdx_orthanc_settings_parse(&s, json, strlen(json)), 0);
     mmdx_screener *sc = NULL;
@@ -284,6 +284,7 @@ END_TEST
 
 int main(void)
 {
+    mmdx_test_data_or_skip(); /* here, not inside the forked test: exit 77 must reach ctest */
     mmdx_pgtest_state_dir();
     Suite *su = suite_create("orthanc_screen");
     TCase *tc = tcase_create("screen");
