@@ -576,9 +576,10 @@ MMDX_EXPORT int32_t OrthancPluginInitialize(OrthancPluginContext *context)
         log_line(MMDX_LOG_WARNING, "mmdx %s: screening stable studies with model %s", MMDX_VERSION_STRING,
                  g_settings.model);
     OrthancPluginRegisterOnChangeCallback(context, on_change);
-    OrthancPluginRegisterRestCallback(context, "/mmdx/studies/([^/]+)", rest_study);
-    OrthancPluginRegisterRestCallback(context, "/mmdx/studies/([^/]+)/screen", rest_screen);
-    OrthancPluginRegisterRestCallback(context, "/mmdx/status", rest_status);
+    /* NoLock: the handlers lock what they share themselves (spool, REST connection) */
+    OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)", rest_study);
+    OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)/screen", rest_screen);
+    OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/status", rest_status);
     return 0;
 }
 

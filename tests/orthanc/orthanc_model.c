@@ -105,9 +105,21 @@ void orthanc_test_train_model(const char *tmp, expected *e)
     char path[4200], cmd[16384];
     snprintf(path, sizeof path, "%s/records.json", tmp);
     write_records(path);
+    /* genotypes of two samples; the site's map says patient "1" is S_B */
+    snprintf(path, sizeof path, "%s/cohort.vcf", tmp);
+    mmdx_test_write_file(path, "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000000>\n"
+                               "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                               "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS_A\tS_B\n"
+                               "1\t1000\trs1\tA\tG\t.\tPASS\t.\tGT\t0/1\t1/1\n"
+                               "1\t2000\trs2\tC\tT\t.\tPASS\t.\tGT\t0/0\t0/1\n"
+                               "1\t3000\trs3\tG\tA\t.\tPASS\t.\tGT\t./.\t1/1\n"
+                               "1\t4000\trs4\tT\tC\t.\tPASS\t.\tGT\t1/1\t0/0\n");
+    snprintf(path, sizeof path, "%s/samples.csv", tmp);
+    mmdx_test_write_file(path, "patient_id,vcf_sample\n1,S_B\n2,S_A\n");
     snprintf(path, sizeof path, "%s/reference.csv", tmp);
-    char cohort[8600];
-    snprintf(cohort, sizeof cohort, "patient_id,dicom,record\n1,%s,%s/records.json\n", ct, tmp);
+    char cohort[12600];
+    snprintf(cohort, sizeof cohort, "patient_id,dicom,record,vcf,vcf_sample\n1,%s,%s/records.json,%s/cohort.vcf,S_B\n",
+             ct, tmp, tmp);
     mmdx_test_write_file(path, cohort);
     /* The site configuration the model is trained with, and the plugin uses:
      * a coarse imaging grid keeps the radiomics of a whole-body CT mask fast

@@ -17,6 +17,7 @@ typedef struct expected {
 
 /**
  * In `dir`: mmdx.conf (the site configuration to use), records.json,
+ * cohort.vcf with samples.csv (patient "1" is sample S_B),
  * reference.csv (patient "1" = the CT phantom), model.mmdx; fills *e.
  */
 void orthanc_test_train_model(const char *dir, expected *e);

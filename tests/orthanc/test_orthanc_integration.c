@@ -207,6 +207,12 @@ static void write_config(void)
     json_object_object_add(m, "Database", json_object_new_string(dsn));
     snprintf(buf, sizeof buf, "%s/lib/mmdx/plugins", mmdx_test_build_dir());
     json_object_object_add(m, "PluginFolder", json_object_new_string(buf));
+    json_object *g = json_object_new_object();
+    snprintf(buf, sizeof buf, "%s/cohort.vcf", tmp);
+    json_object_object_add(g, "Vcf", json_object_new_string(buf));
+    snprintf(buf, sizeof buf, "%s/samples.csv", tmp);
+    json_object_object_add(g, "SampleMap", json_object_new_string(buf));
+    json_object_object_add(m, "Genomics", g);
     snprintf(buf, sizeof buf, "%s/mmdx.conf", tmp);
     json_object_object_add(m, "SiteConfig", json_object_new_string(buf));
     snprintf(buf, sizeof buf, "%s/records.json", tmp);
@@ -475,6 +481,7 @@ START_TEST(orthanc_end_to_end)
     ck_assert_ptr_null(jget(res, "modalities_present.imaging")); /* this build has no imaging encoder */
 #endif
     ck_assert_str_eq(jget(res, "modalities_present.records"), "true");
+    ck_assert_str_eq(jget(res, "modalities_present.genomics"), "true"); /* sample S_B via the map */
     ck_assert_str_eq(jget(res, "series.slices"), "60");
     ck_assert_str_eq(jget(res, "series.rule"), "CT volume");
     ck_assert_str_eq(jget(res, "verified"), "false");
@@ -561,6 +568,7 @@ START_TEST(orthanc_end_to_end)
     r = wait_result(sts_study, NULL, 240);
     ck_assert_msg(strcmp(jget(r, "state"), "done") == 0, "%s", jget(r, "error"));
     ck_assert_str_eq(jget(r, "result.modalities_present.records"), "false"); /* no records for this patient */
+    ck_assert_str_eq(jget(r, "result.modalities_present.genomics"), "false"); /* nor a sample in the map */
     ck_assert_str_eq(jget(r, "result.series.slices"), "47");
     json_object_put(r);
     ck_assert_uint_eq(sr_instances(sts_study, ids, 4), 2);

@@ -171,9 +171,10 @@ START_TEST(screen_with_fake_pacs)
     snprintf(json, sizeof json,
              "{\"Mmdx\": {\"Model\": \"%s/model.mmdx\", \"Database\": \"%s\", \"PluginFolder\": \"%s/lib/mmdx/plugins\","
              " \"Records\": \"%s/records.json\", \"WorkFolder\": \"%s\", \"SiteConfig\": \"%s/mmdx.conf\","
+             " \"Genomics\": {\"Vcf\": \"%s/cohort.vcf\", \"SampleMap\": \"%s/samples.csv\"},"
              " \"SeriesSelection\": [{\"Name\": \"CT\", \"Attributes\": {\"Modality\": \"^CT$\","
              " \"ImageType\": \"^ORIGINAL\"}, \"MinSlices\": 10}]}}",
-             tmp, dsn, mmdx_test_build_dir(), tmp, work, tmp);
+             tmp, dsn, mmdx_test_build_dir(), tmp, work, tmp, tmp, tmp);
     mmdx_orthanc_settings s;
     ck_assert_int_eq(mmdx_orthanc_settings_parse(&s, json, strlen(json)), 0);
     mmdx_screener *sc = NULL;
@@ -195,6 +196,9 @@ START_TEST(screen_with_fake_pacs)
     double p = json_object_get_double(json_object_object_get(r, "probability"));
     ck_assert_msg(fabs(p - e.probability) < 1e-9, "%.17g vs %.17g", p, e.probability);
     ck_assert_int_eq(json_object_get_int(json_object_object_get(r, "decision")), e.decision);
+    json_object *present = json_object_object_get(r, "modalities_present");
+    ck_assert_int_eq(json_object_get_boolean(json_object_object_get(present, "genomics")), 1);
+    ck_assert_int_eq(json_object_get_boolean(json_object_object_get(present, "records")), 1);
     ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_object_get(r, "series"), "orthanc_id")),
                      "CT1");
     json_object_put(r);
