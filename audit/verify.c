@@ -103,6 +103,8 @@ static int cmp_covered(const void *a, const void *b)
 
 static covered *find_covered(covered *arr, size_t n, const char *run_id, const char *patient)
 {
+    if (n == 0)
+        return NULL;
     covered key = {(char *)run_id, (char *)patient, 0, {0}, 0};
     return bsearch(&key, arr, n, sizeof *arr, cmp_covered);
 }
@@ -252,7 +254,8 @@ static int64_t unattached_seq(vstate *v)
 
 static int check_runs(vstate *v)
 {
-    qsort(v->runs, v->n_runs, sizeof *v->runs, cmp_covered);
+    if (v->n_runs)
+        qsort(v->runs, v->n_runs, sizeof *v->runs, cmp_covered);
     PGresult *r;
     int rc = mmdx_store__exec(v->s, "verify: read runs",
                               "SELECT run_id::text, (extract(epoch FROM started_at) * 1000000)::bigint, "
@@ -290,7 +293,8 @@ static int check_runs(vstate *v)
 
 static int check_predictions(vstate *v, const mmdx_verify_options *o, int64_t total)
 {
-    qsort(v->preds, v->n_preds, sizeof *v->preds, cmp_covered);
+    if (v->n_preds)
+        qsort(v->preds, v->n_preds, sizeof *v->preds, cmp_covered);
     int rc = mmdx_store__exec(v->s, "verify: open predictions",
                               "DECLARE mmdx_pr NO SCROLL CURSOR FOR SELECT run_id::text, patient, "
                               "pseudonymised, study_uid, probability, decision, contributions, "

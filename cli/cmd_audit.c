@@ -185,6 +185,20 @@ static int cmd_verify(mmdx_store *s, const args *a, const mmdx_audit_settings *s
     }
     mmdx_verify_report *r = calloc(1, sizeof *r);
     int verdict = rc;
+    if (rc == MMDX_EINTEGRITY) {
+        /* A forged or altered checkpoint is itself a finding: record it, then report it. */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mmdx_last_error());
+        json_object *det = json_object_new_object();
+        json_object_object_add(det, "intact", json_object_new_boolean(0));
+        json_object_object_add(det, "checkpoint_rejected", json_object_new_string(msg));
+        if (record(s, "audit.verify", MMDX_OUTCOME_SERIOUS_FAILURE, det) < 0)
+            fprintf(stderr, "mmdx audit verify: warning: the verification could not be recorded\n");
+        json_object_put(det);
+        (void)mmdx_fail(MMDX_EINTEGRITY, "%s", msg);
+        verdict = MMDX_ERROR; /* not a verification result: reported below as an error */
+        rc = MMDX_EINTEGRITY;
+    }
     if (rc == 0) {
         progress_ctx pc = {NULL, 0};
         mmdx_verify_options o = {0};
@@ -257,7 +271,7 @@ static int cmd_verify(mmdx_store *s, const args *a, const mmdx_audit_settings *s
                     mmdx_last_error());
         rc = verdict == 0 ? MMDX_EXIT_OK : MMDX_EXIT_INTEGRITY;
     } else {
-        rc = mmdx_cli_report("audit verify", verdict);
+        rc = mmdx_cli_report("audit verify", rc < 0 ? rc : verdict);
     }
     for (size_t i = 0; i < n; i++)
         free(paths[i]);

@@ -59,11 +59,19 @@ static int encode_cohort(const char *cohort, const char *out_path, const char *c
     int rc = mmdx_cli_env_open(&env, config, threads, 0);
     if (rc < 0)
         return mmdx_cli_report("encode", rc);
+    const char *cohort_encoders[64];
     rc = mmdx_manifest_load(&m, cohort);
+    if (rc == 0 && !n_only) {
+        n_only = mmdx_encoders_for_manifest(env.registry, m, cohort_encoders, 64);
+        only = cohort_encoders;
+        if (n_only == 0)
+            rc = mmdx_fail(MMDX_ENOTFOUND,
+                           "%s: no column of the manifest is read by a loaded encoder (see mmdx "
+                           "plugins: each encoder names its input column)",
+                           cohort);
+    }
     if (rc == 0)
-        rc = mmdx_encoder_set_open(&set, env.registry, env.config, 1, n_only ? only : NULL, n_only);
-    if (rc == 0 && mmdx_encoder_set_count(set) == 0)
-        rc = mmdx_fail(MMDX_ENOTFOUND, "no encoder plugins are loaded (see mmdx plugins)");
+        rc = mmdx_encoder_set_open(&set, env.registry, env.config, 1, only, n_only);
     if (rc == 0) {
         mmdx_encode_options opt = {keep_going, stderr, progress && isatty(fileno(stderr))};
         if (progress && !opt.progress)

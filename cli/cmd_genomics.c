@@ -96,11 +96,13 @@ static json_object *stats_json(const mmdx_scorefile *sf, const mmdx_prs_stats *s
     json_object_object_add(o, "flipped", json_object_new_int64((int64_t)st->flipped));
     json_object_object_add(o, "by_rsid", json_object_new_int64((int64_t)st->by_rsid));
     json_object_object_add(o, "multiallelic", json_object_new_int64((int64_t)st->multiallelic));
+    json_object_object_add(o, "duplicates", json_object_new_int64((int64_t)st->duplicates));
     json_object_object_add(o, "ambiguous_dropped", json_object_new_int64((int64_t)st->ambiguous_dropped));
     json_object_object_add(o, "unmatched", json_object_new_int64((int64_t)st->unmatched));
     json_object_object_add(o, "unusable", json_object_new_int64((int64_t)st->unusable));
     json_object_object_add(o, "all_missing", json_object_new_int64((int64_t)st->all_missing));
     json_object_object_add(o, "overlap", json_object_new_double(st->overlap));
+    json_object_object_add(o, "records_without_dosage_field", json_object_new_int64((int64_t)st->no_dosage_field));
     return o;
 }
 
@@ -246,6 +248,15 @@ static int cmd_score(int argc, char **argv)
                         "multi-allelic; %zu strand-ambiguous excluded, %zu unmatched, %zu unusable\n",
                         scores[i]->name, st.matched, st.rows, 100.0 * st.overlap, st.flipped,
                         st.by_rsid, st.multiallelic, st.ambiguous_dropped, st.unmatched, st.unusable);
+            if (!json && st.duplicates)
+                fprintf(stderr,
+                        "mmdx genomics score: warning: %s: %zu rows score a record and allele that an "
+                        "earlier row already scored; both count (see the match log)\n",
+                        scores[i]->path, st.duplicates);
+            if (!json && i == 0 && st.no_dosage_field)
+                fprintf(stderr, "mmdx genomics score: warning: %zu scored records have no FORMAT/%s; their GT "
+                                "calls were used\n",
+                        st.no_dosage_field, opt.dosage == MMDX_DOSAGE_DS ? "DS" : "GP");
         }
         if (json) {
             json_object *root = json_object_new_object();

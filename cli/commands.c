@@ -4,8 +4,8 @@
 /* One line per subcommand; keep alphabetical within a group. */
 const mmdx_cli_command mmdx_cli_commands[] = {
     {"audit", "verify, list, export, checkpoint and prove the audit log", mmdx_cmd_audit},
-    {"db", "create or upgrade the result database; list stored results", mmdx_cmd_db},
     {"config", "check the site configuration (sections, keys, values) before a run", mmdx_cmd_config},
+    {"db", "create or upgrade the result database; list stored results", mmdx_cmd_db},
     {"encode", "encode a cohort (or one input) into a feature table", mmdx_cmd_encode},
     {"evaluate", "score a labelled cohort with a model: AUROC, calibration, confusion matrix", mmdx_cmd_evaluate},
     {"genomics", "genomics tools: polygenic scores of a VCF/BCF (plink2-compatible)", mmdx_cmd_genomics},

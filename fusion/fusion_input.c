@@ -90,8 +90,16 @@ static int run_encoders(mmdx_fusion_input *in, const mmdx_manifest *m, const mmd
         only = (const char *const *)o->model->modalities;
         n_only = o->model->n_modalities;
     }
+    const char *cohort_encoders[64];
+    if (!n_only) { /* the encoders whose input column this cohort has */
+        n_only = mmdx_encoders_for_manifest(o->registry, m, cohort_encoders, 64);
+        only = cohort_encoders;
+        if (n_only == 0)
+            return mmdx_fail(MMDX_ENOTFOUND, "%s: no column of the manifest is read by a loaded encoder",
+                             mmdx_manifest_path(m));
+    }
     mmdx_encoder_set *set = NULL;
-    int rc = mmdx_encoder_set_open(&set, o->registry, o->config, 1, n_only ? only : NULL, n_only);
+    int rc = mmdx_encoder_set_open(&set, o->registry, o->config, 1, only, n_only);
     if (rc)
         return rc;
     if (mmdx_encoder_set_count(set) == 0)

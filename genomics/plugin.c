@@ -422,10 +422,9 @@ static int pick_sample(const mmdx_scan_result *res, const mmdx_encoder_input *in
             return 0;
         }
         return mmdx_error_set(err, MMDX_EINVAL,
-                              "%s: %zu samples in the file; name the patient's sample in the "
-                              "manifest's vcf_sample column%s%s",
-                              in->path, res->n_samples, in->origin ? " at " : "",
-                              in->origin ? in->origin : "");
+                              "%s: %zu samples in the file; say which one is the patient's (manifest "
+                              "column vcf_sample, or --sample)",
+                              in->path, res->n_samples);
     }
     *idx = mmdx_scan_result_sample(res, in->sample);
     if (*idx < 0) {

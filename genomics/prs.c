@@ -24,6 +24,7 @@ typedef struct span {
 KHASH_MAP_INIT_STR(mmdx_chrom, int)
 KHASH_MAP_INIT_INT64(mmdx_pos, span)
 KHASH_MAP_INIT_STR(mmdx_rsid, span)
+KHASH_SET_INIT_STR(mmdx_seen)
 
 enum { ST_NONE = 0, ST_MATCHED, ST_AMBIGUOUS, ST_ALLELES_DIFFER, ST_PROBLEM, ST_ABSENT };
 
@@ -37,7 +38,7 @@ static const char *const rule_names[] = {
     "refalt_flip", "altref_flip", "altalt_flip", "no_oa_ref_flip", "no_oa_alt_flip"};
 
 typedef struct row_state {
-    uint8_t status, rule, multiallelic;
+    uint8_t status, rule, multiallelic, duplicate;
     const char *reason; /* static */
     char *vcf;          /* the record matched or seen, "chr:pos:REF:ALT" */
 } row_state;
@@ -62,6 +63,7 @@ struct mmdx_prs {
     row_ref *pos_refs;
     khash_t(mmdx_rsid) *rsid;
     row_ref *rsid_refs;
+    khash_t(mmdx_seen) *seen; /* score + record + allele already scored */
     int all_positioned;
 
     row_state **state;
@@ -157,6 +159,12 @@ void mmdx_prs_free(mmdx_prs *p)
         kh_destroy(mmdx_pos, p->pos);
     if (p->rsid)
         kh_destroy(mmdx_rsid, p->rsid);
+    if (p->seen) {
+        for (khint_t k = kh_begin(p->seen); k != kh_end(p->seen); k++)
+            if (kh_exist(p->seen, k))
+                free((char *)kh_key(p->seen, k));
+        kh_destroy(mmdx_seen, p->seen);
+    }
     free(p->pos_refs);
     free(p->rsid_refs);
     if (p->state) {
@@ -215,12 +223,13 @@ int mmdx_prs_new(mmdx_prs **out, const mmdx_scorefile *const *scores, size_t n_s
     p->chroms = kh_init(mmdx_chrom);
     p->pos = kh_init(mmdx_pos);
     p->rsid = kh_init(mmdx_rsid);
+    p->seen = kh_init(mmdx_seen);
     p->state = calloc(n_scores, sizeof *p->state);
     p->sum = calloc(n_scores * (n_samples ? n_samples : 1), sizeof *p->sum);
     p->act = calloc(n_scores * (n_samples ? n_samples : 1), sizeof *p->act);
     p->n_used = calloc(n_scores, sizeof *p->n_used);
     p->stats = calloc(n_scores, sizeof *p->stats);
-    if (!p->chroms || !p->pos || !p->rsid || !p->state || !p->sum || !p->act || !p->n_used ||
+    if (!p->chroms || !p->pos || !p->rsid || !p->seen || !p->state || !p->sum || !p->act || !p->n_used ||
         !p->stats)
         goto nomem;
     size_t total = 0;
@@ -520,6 +529,23 @@ static int evaluate(mmdx_prs *p, row_ref ref, const group_site *sites, size_t n_
     st->status = ST_MATCHED;
     st->reason = NULL;
     st->multiallelic = sites[best_site].na > 2;
+    {
+        const group_site *g = &sites[best_site];
+        size_t len = strlen(g->chrom) + strlen(g->alleles[best_ea]) + 64;
+        char *key = malloc(len);
+        if (key) {
+            int absent;
+            snprintf(key, len, "%u\t%s\t%lld\t%s", ref.score, g->chrom, (long long)g->pos,
+                     g->alleles[best_ea]);
+            kh_put(mmdx_seen, p->seen, key, &absent);
+            if (absent == 0) {
+                st->duplicate = 1;
+                st->reason = "same record and allele as an earlier row of this score; both count";
+            }
+            if (absent <= 0)
+                free(key);
+        }
+    }
     accumulate(p, ref.score, &sites[best_site], best_ea, row->weight);
     return 0;
 }
@@ -655,6 +681,8 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
                     st->by_rsid++;
                 if (rs->multiallelic)
                     st->multiallelic++;
+                if (rs->duplicate)
+                    st->duplicates++;
                 break;
             case ST_AMBIGUOUS: st->ambiguous_dropped++; break;
             case ST_PROBLEM: st->unusable++; break;
@@ -667,6 +695,7 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
             }
         }
         st->overlap = st->rows ? (double)st->matched / (double)st->rows : 0.0;
+        st->no_dosage_field = p->opt.dosage == MMDX_DOSAGE_GT ? 0 : p->n_field_missing;
     }
     p->finished = 1;
     (void)err;

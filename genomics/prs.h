@@ -58,11 +58,13 @@ typedef struct mmdx_prs_stats {
     size_t flipped;           /**< of matched, through a strand flip */
     size_t by_rsid;           /**< of matched, through rsID */
     size_t multiallelic;      /**< of matched, at multi-allelic records */
+    size_t duplicates;        /**< of matched, rows scoring a record and allele an earlier row of the score already scored */
     size_t ambiguous_dropped; /**< strand-ambiguous rows excluded */
     size_t unmatched;         /**< no record with these alleles */
     size_t unusable;          /**< rows with a problem (non-ACGT allele, ...) */
     size_t all_missing;       /**< matched variants with no called sample (imputed as frequency 0) */
     double overlap;           /**< matched / rows */
+    size_t no_dosage_field;   /**< scored records (of the whole run) without the DS/GP field asked for: GT used */
 } mmdx_prs_stats;
 
 typedef struct mmdx_prs mmdx_prs;

@@ -32,6 +32,8 @@ static int read_text_header(mmdx_vcf *v, mmdx_error *err)
     v->lineno = 0;
     while ((ret = hts_getline(v->fp, 2 /* KS_SEP_LINE */, &v->line)) >= 0) {
         v->lineno++;
+        if (v->line.l > 0 && v->line.s[v->line.l - 1] == '\r')
+            v->line.s[--v->line.l] = '\0'; /* files written on Windows */
         if (v->line.l == 0 || v->line.s[0] != '#') {
             v->pending = 1;
             break;

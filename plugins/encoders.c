@@ -153,6 +153,18 @@ int mmdx_encoder_set_open(mmdx_encoder_set **out, const mmdx_registry *r, const 
     return 0;
 }
 
+size_t mmdx_encoders_for_manifest(const mmdx_registry *r, const mmdx_manifest *m, const char **names,
+                                  size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < mmdx_registry_count(r) && n < max; i++) {
+        const mmdx_plugin *p = mmdx_registry_get(r, i);
+        if (p->info.kind == MMDX_PLUGIN_ENCODER && mmdx_manifest_column(m, p->info.input_column) >= 0)
+            names[n++] = p->info.name;
+    }
+    return n;
+}
+
 void mmdx_encoder_set_free(mmdx_encoder_set *s)
 {
     if (!s)

@@ -32,6 +32,15 @@ MMDX_RESULT_USED int mmdx_encoder_set_open(mmdx_encoder_set **out, const mmdx_re
                                            const mmdx_config *c, int n_threads,
                                            const char *const *only, size_t n_only);
 
+/**
+ * The names of the loaded encoders whose input column the manifest has, in
+ * registry order: what a cohort run uses when not told otherwise, so that
+ * a modality the cohort does not have adds no columns. Fills names[0..max)
+ * (borrowed from the registry) and returns how many.
+ */
+size_t mmdx_encoders_for_manifest(const mmdx_registry *r, const mmdx_manifest *m, const char **names,
+                                  size_t max);
+
 void mmdx_encoder_set_free(mmdx_encoder_set *s);
 
 size_t mmdx_encoder_set_count(const mmdx_encoder_set *s);

@@ -69,14 +69,13 @@ static void apply_cell(mmdx_records_store *st, mmdx_records_patient *p, const mm
 {
     const mmdx_records_spec *spec = st->spec;
     size_t vi;
-    char shown[48];
-    snprintf(shown, sizeof shown, "%s", cell);
+    /* Cell values are patient data: messages name the file, line and column, never the value. */
     switch (col->target) {
     case MMDX_CSV_BIRTH_DATE: {
         mmdx_fhir_date d;
         if (mmdx_fhir_date_parse(&d, cell) < 0) {
-            mmdx_records_patient_error(p, "%s:%ld: column '%s': '%s' is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)",
-                                       path, line, col->column, shown);
+            mmdx_records_patient_error(p, "%s:%ld: column '%s': not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)",
+                                       path, line, col->column);
             mmdx_records_warn(&st->stats, &st->stats.bad_date, "%s:%ld: column '%s': not a FHIR date", path, line,
                               col->column);
             return;
@@ -90,9 +89,9 @@ static void apply_cell(mmdx_records_store *st, mmdx_records_patient *p, const mm
     case MMDX_CSV_SEX: {
         int sex = map_lookup(col, cell, &vi) ? sex_of_text(col->value_texts[vi]) : default_sex(cell);
         if (sex < 0) {
-            mmdx_records_patient_error(p, "%s:%ld: column '%s': '%s' is not a sex (female/male/other/unknown, "
+            mmdx_records_patient_error(p, "%s:%ld: column '%s': not a sex (female/male/other/unknown, "
                                           "or give a \"values\" map in the spec)",
-                                       path, line, col->column, shown);
+                                       path, line, col->column);
             return;
         }
         p->sex = sex;
@@ -108,8 +107,8 @@ static void apply_cell(mmdx_records_store *st, mmdx_records_patient *p, const mm
     if (map_lookup(col, cell, &vi)) {
         v = col->value_numbers[vi];
     } else if (parse_number(cell, &v) < 0) {
-        mmdx_records_patient_error(p, "%s:%ld: column '%s': '%s' is not a number%s", path, line, col->column,
-                                   shown, col->n_values ? " nor a key of the column's \"values\" map" : "");
+        mmdx_records_patient_error(p, "%s:%ld: column '%s': not a number%s", path, line, col->column,
+                                   col->n_values ? " nor a key of the column's \"values\" map" : "");
         return;
     }
     if (col->lab && !isnan(v)) {
@@ -121,8 +120,8 @@ static void apply_cell(mmdx_records_store *st, mmdx_records_patient *p, const mm
         }
         if (conv < col->lab->valid_min || conv > col->lab->valid_max) {
             mmdx_records_warn(&st->stats, &st->stats.out_of_range,
-                              "%s:%ld: column '%s': %g %s is outside the valid range; value not used", path, line,
-                              col->column, conv, col->lab->unit);
+                              "%s:%ld: column '%s': value outside the valid range [%g, %g] %s; not used", path, line,
+                              col->column, col->lab->valid_min, col->lab->valid_max, col->lab->unit);
             return;
         }
         v = conv;

@@ -97,12 +97,11 @@ static int read_date(mmdx_fhir_ctx *c, mmdx_records_patient *p, const char *rtyp
         return DATE_OK;
     char origin[MMDX_ORIGIN_MAX];
     mmdx_fhir_origin(c, origin, sizeof origin);
-    char shown[48];
-    snprintf(shown, sizeof shown, "%s", s ? s : "(not a string)");
+    /* Dates of a person are patient data: the message names file, position and field, not the value. */
     if (p)
-        mmdx_records_patient_error(p, "%s: %s.%s: '%s' is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or "
+        mmdx_records_patient_error(p, "%s: %s.%s: %s (YYYY, YYYY-MM, YYYY-MM-DD or "
                                       "YYYY-MM-DDThh:mm:ss+zz:zz)",
-                                   origin, rtype, key, shown);
+                                   origin, rtype, key, s ? "not a FHIR date" : "not a string");
     mmdx_records_warn(&c->st->stats, &c->st->stats.bad_date, "%s: %s.%s: not a FHIR date", origin, rtype,
                       key);
     return DATE_BAD;
@@ -334,8 +333,8 @@ static int observe_value(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_object 
             if (!isfinite(conv) || conv < lab->valid_min || conv > lab->valid_max) {
                 mmdx_fhir_origin(c, origin, sizeof origin);
                 mmdx_records_warn(&c->st->stats, &c->st->stats.out_of_range,
-                                  "%s: Observation for lab '%s': %g %s is outside the valid range; value not used",
-                                  origin, lab->name, conv, lab->unit);
+                                  "%s: Observation for lab '%s': value outside the valid range [%g, %g] %s; not used",
+                                  origin, lab->name, lab->valid_min, lab->valid_max, lab->unit);
                 continue;
             }
             if (mmdx_records_add_lab(p, li, t, conv) < 0)

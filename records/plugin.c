@@ -194,8 +194,8 @@ static int records_encode(void *state, const mmdx_encoder_input *input, double *
     mmdx_fhir_date index = s->run_index;
     const char *idx = extra(input, "index_date");
     if (idx && *idx && mmdx_fhir_date_parse(&index, idx) < 0)
-        return mmdx_error_set(err, MMDX_EFORMAT, "%s: index_date '%.40s' is not a FHIR date (e.g. 2024-01-31)",
-                              input->origin ? input->origin : input->patient_id, idx);
+        return mmdx_error_set(err, MMDX_EFORMAT, "%s: index_date: not a FHIR date (e.g. 2024-01-31)",
+                              input->origin ? input->origin : input->patient_id);
     const char *who = extra(input, "record_patient");
     if (!who || !*who)
         who = input->patient_id;

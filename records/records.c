@@ -112,8 +112,8 @@ int mmdx_records_index(mmdx_records *r, const char *path)
     return 0;
 }
 
-static int encode_from(const mmdx_records *r, const mmdx_records_store *st, const char *path,
-                       const char *patient_id, const mmdx_fhir_date *index, double *values, int32_t *present)
+static int encode_from(const mmdx_records *r, const mmdx_records_store *st, const char *patient_id,
+                       const mmdx_fhir_date *index, double *values, int32_t *present)
 {
     const mmdx_records_patient *p = mmdx_records_store_find(st, patient_id);
     if (!p) {
@@ -124,7 +124,6 @@ static int encode_from(const mmdx_records *r, const mmdx_records_store *st, cons
         return mmdx_fail(MMDX_EFORMAT, "%s", p->error);
     mmdx_records_eval(r->spec, p, index, values);
     *present = 1;
-    (void)path;
     return 0;
 }
 
@@ -136,7 +135,7 @@ int mmdx_records_encode(const mmdx_records *r, const char *path, const char *pat
     if (in) {
         if (stats)
             *stats = in->store.stats;
-        return encode_from(r, &in->store, path, patient_id, index, values, present);
+        return encode_from(r, &in->store, patient_id, index, values, present);
     }
     mmdx_records_store st;
     if (mmdx_records_store_init(&st, r->spec) < 0)
@@ -144,7 +143,7 @@ int mmdx_records_encode(const mmdx_records *r, const char *path, const char *pat
     /* per-patient inputs: the caller parallelises over patients */
     int rc = mmdx_records_load(&st, path, 1);
     if (rc == 0)
-        rc = encode_from(r, &st, path, patient_id, index, values, present);
+        rc = encode_from(r, &st, patient_id, index, values, present);
     if (stats)
         *stats = st.stats;
     mmdx_records_store_clear(&st);

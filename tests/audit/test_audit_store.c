@@ -244,6 +244,49 @@ START_TEST(concurrent_migrations_apply_once)
 }
 END_TEST
 
+
+/* The server itself refuses appends that would not extend the chain. */
+static void assert_insert_refused(const db *d, const char *seq, const char *prev, const char *role,
+                                  const char *hash, const char *why)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO mmdx.audit_events (seq, ts, db_role, os_user, host, action, outcome, prev_hash, hash) "
+             "SELECT %s, now(), %s, 'x', 'h', 'audit.log', 0, %s, %s "
+             "FROM (SELECT max(seq) AS m FROM mmdx.audit_events) t, "
+             "(SELECT hash AS last FROM mmdx.audit_events ORDER BY seq DESC LIMIT 1) l",
+             seq, role, prev, hash);
+    char *err = NULL;
+    ck_assert_int_ne(mmdx_pgtest_try(d->admin, sql, &err), 0);
+    ck_assert_msg(err && strstr(err, why), "expected \"%s\", got: %s", why, err ? err : "");
+    free(err);
+}
+
+START_TEST(server_refuses_broken_appends)
+{
+    db d = new_db("refuse", 1);
+    /* A correct hash for the row the statement builds, so only the named fault remains. */
+    const char *good = "sha256(l.last || mmdx.audit_event_bytes(ROW(t.m + 1, now(), session_user, 'x', 'h', "
+                       "'audit.log', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, l.last, NULL, NULL)::mmdx.audit_events))";
+    assert_insert_refused(&d, "t.m + 1", "l.last", "session_user", "'\\x00'::bytea", "does not match its fields");
+    assert_insert_refused(&d, "t.m + 2", "l.last", "session_user", good, "out of sequence");
+    assert_insert_refused(&d, "t.m + 1", "sha256(l.last)", "session_user", good, "does not link");
+    assert_insert_refused(&d, "t.m + 1", "l.last", "'someone_else'", good, "names a role");
+    /* And the same statement with nothing wrong is accepted (the SQL and C encodings agree). */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO mmdx.audit_events (seq, ts, db_role, os_user, host, action, outcome, prev_hash, hash) "
+             "SELECT t.m + 1, now(), session_user, 'x', 'h', 'audit.log', 0, l.last, %s "
+             "FROM (SELECT max(seq) AS m FROM mmdx.audit_events) t, "
+             "(SELECT hash AS last FROM mmdx.audit_events ORDER BY seq DESC LIMIT 1) l", good);
+    mmdx_pgtest_exec(d.admin, sql);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    assert_intact(s);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
 /* ---- storage ---- */
 
 START_TEST(store_predictions_idempotently)
@@ -856,6 +899,7 @@ static Suite *suite(void)
     tcase_add_test(t, migrate_is_idempotent_and_versioned);
     tcase_add_test(t, unmigrated_database_is_reported);
     tcase_add_test(t, concurrent_migrations_apply_once);
+    tcase_add_test(t, server_refuses_broken_appends);
     tcase_add_test(t, store_predictions_idempotently);
     tcase_add_test(t, hostile_patient_ids_are_stored_verbatim);
     tcase_add_test(t, pseudonyms_and_hmac);

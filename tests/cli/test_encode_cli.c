@@ -118,6 +118,23 @@ START_TEST(failing_input)
     free(out);
     free(err);
 
+    /* Without --only, a cohort run uses the encoders whose input column the manifest has. */
+    rc = run("encode --cohort cohort.csv --out h.csv --keep-going", &out, &err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    snprintf(path, sizeof path, "%s/h.csv", tmp);
+    csv = mmdx_test_read_file(path, NULL);
+    const char *want = "patient_id,testmod.present,testmod.count,testmod.mean,testmod.min,testmod.max\n";
+    ck_assert_msg(strncmp(csv, want, strlen(want)) == 0, "%s", csv);
+    free(csv);
+    free(out);
+    free(err);
+    put("nothing.csv", "patient_id,unknown_column\nP1,x\n");
+    rc = run("encode --cohort nothing.csv --out n.csv", &out, &err);
+    ck_assert_int_eq(rc, 3);
+    ck_assert_msg(strstr(err, "no column of the manifest is read by a loaded encoder") != NULL, "%s", err);
+    free(out);
+    free(err);
+
     /* A missing input file is a failure too, never a silent drop. */
     put("cohort.csv", "patient_id,testinput\nP1,data/none.txt\n");
     rc = run("encode " FIXTURES "--cohort cohort.csv --out g.csv", &out, &err);

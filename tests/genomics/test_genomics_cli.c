@@ -414,6 +414,37 @@ static char complement(char c)
     return c == 'A' ? 'T' : c == 'T' ? 'A' : c == 'C' ? 'G' : c == 'G' ? 'C' : c;
 }
 
+/* plink2 scores by variant ID: write the rows our log says matched, as chr:pos:ref:alt IDs
+   with the effect allele in the VCF's orientation. Returns the number of rows. */
+static int plink2_score_from_log(const char *log_path, const char *out_path)
+{
+    table *log = table_read(log_path);
+    FILE *f = fopen(out_path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "ID\tA1\tW\n");
+    long st = col_of(log, "status"), vv = col_of(log, "vcf_variant"), ru = col_of(log, "rule"),
+         ea = col_of(log, "effect_allele"), w = col_of(log, "effect_weight");
+    int n = 0;
+    for (size_t r = 0; r < log->n_rows; r++) {
+        if (strcmp(cell(log, r, st), "matched"))
+            continue;
+        char id[256], allele[64];
+        snprintf(id, sizeof id, "%s", cell(log, r, vv));
+        char *sp = strchr(id, ' ');
+        if (sp)
+            *sp = '\0';
+        snprintf(allele, sizeof allele, "%s", cell(log, r, ea));
+        if (strstr(cell(log, r, ru), "flip"))
+            for (char *c = allele; *c; c++)
+                *c = complement(*c);
+        fprintf(f, "%s\t%s\t%s\n", id, allele, cell(log, r, w));
+        n++;
+    }
+    fclose(f);
+    table_free(log);
+    return n;
+}
+
 START_TEST(bcf_equals_vcf_and_plink2_on_1000g_dosages)
 {
     char *vcf = mmdx_test_data_path("vcf/variantannotation/chr22.vcf.gz");
@@ -433,28 +464,7 @@ START_TEST(bcf_equals_vcf_and_plink2_on_1000g_dosages)
     free(a);
     free(b);
     if (have_plink2()) {
-        /* plink2 scores by variant ID: write the rows we matched in the VCF's orientation */
-        table *log = table_read(T("v.log"));
-        FILE *f = fopen(T("v.plink2.txt"), "w");
-        fprintf(f, "ID\tA1\tW\n");
-        long st = col_of(log, "status"), vv = col_of(log, "vcf_variant"), ru = col_of(log, "rule"),
-             ea = col_of(log, "effect_allele"), w = col_of(log, "effect_weight");
-        int n = 0;
-        for (size_t r = 0; r < log->n_rows; r++) {
-            if (strcmp(cell(log, r, st), "matched"))
-                continue;
-            char id[256], allele[64];
-            snprintf(id, sizeof id, "%s", cell(log, r, vv));
-            *strchr(id, ' ') = '\0';
-            snprintf(allele, sizeof allele, "%s", cell(log, r, ea));
-            if (strstr(cell(log, r, ru), "flip"))
-                for (char *c = allele; *c; c++)
-                    *c = complement(*c);
-            fprintf(f, "%s\t%s\t%s\n", id, allele, cell(log, r, w));
-            n++;
-        }
-        fclose(f);
-        table_free(log);
+        int n = plink2_score_from_log(T("v.log"), T("v.plink2.txt"));
         ck_assert_int_eq(n, 26);
         snprintf(args, sizeof args,
                  "--vcf '%s' dosage=DS --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 4000 --bad-freqs "
@@ -630,6 +640,25 @@ START_TEST(encode_cohort_fills_genomics_columns)
     free(hdr);
     free(csv);
 
+    /* one pass per file: the cohort VCF is opened once for its six patients */
+    /* strace needs ptrace; where the machine forbids it, this one check cannot run */
+    if (mmdx_test_run("strace -f -o /dev/null true", NULL, NULL) == 0) {
+        snprintf(args, sizeof args,
+                 /* LeakSanitizer cannot run under ptrace; leaks are checked by the runs above */
+                 "ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat -o '%s' '%s' encode --cohort '%s' "
+                 "--out '%s' --config '%s' "
+                 "--only genomics --no-progress --keep-going",
+                 T("trace.txt"), mmdx_test_mmdx_bin(), T("cohort.csv"), T("f2.csv"), T("site.conf"));
+        ck_assert_int_eq(run(args, NULL, NULL), 0);
+        char *trace = mmdx_test_read_file(T("trace.txt"), NULL);
+        ck_assert_ptr_nonnull(trace);
+        int opens = 0;
+        for (const char *q = trace; (q = strstr(q, "cineca_synthetic_subset.vcf.gz\"")); q++)
+            opens++;
+        ck_assert_msg(opens == 1, "the cohort VCF was opened %d times", opens);
+        free(trace);
+    }
+
     /* a sample that is not in the file is an error naming it */
     snprintf(text, sizeof text, "patient_id,vcf,vcf_sample\nP1,%s,NOBODY\n", vcf);
     mmdx_test_write_file(T("bad.csv"), text);
@@ -654,6 +683,35 @@ START_TEST(encode_cohort_fills_genomics_columns)
 }
 END_TEST
 
+START_TEST(plink2_equal_on_1000g_grch38_structured_score)
+{
+    /* 3202 phased 1000 Genomes samples (GRCh38) with pygscatalog's "structured" scoring file */
+    if (!have_plink2())
+        return;
+    char *vcf = mmdx_test_data_path("pgs/target_genomes/tiny1000G.vcf.gz");
+    char *pgs = mmdx_test_data_path("pgs/scorefiles/PGS001229_hmPOS_GRCh38.structured.tiny1000G_subset.txt");
+    char args[8192], *json = NULL;
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --out '%s' --log '%s' --json", vcf, pgs,
+             T("k.tsv"), T("k.log"));
+    mmdx_ok(args, &json);
+    ck_assert_int_eq(json_int(json, "rows"), 986);
+    ck_assert_int_gt(json_int(json, "flipped"), 0); /* real strand flips */
+    ck_assert_int_eq(json_int(json, "matched") + json_int(json, "ambiguous_dropped") + json_int(json, "unmatched"),
+                     986);
+    free(json);
+    int n = plink2_score_from_log(T("k.log"), T("k.plink2.txt"));
+    ck_assert_int_gt(n, 900);
+    snprintf(args, sizeof args,
+             "--vcf '%s' --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 1000 "
+             "--score '%s' 1 2 3 header cols=+scoresums --out '%s'",
+             vcf, T("k.plink2.txt"), T("kp"));
+    plink2(args);
+    compare_with_plink2(T("k.tsv"), "PGS001229", T("kp.sscore"), 1);
+    free(vcf);
+    free(pgs);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("genomics_cli");
@@ -664,6 +722,7 @@ static Suite *suite(void)
     tcase_add_test(tc, plink2_equal_on_generated_gt_with_missing_flips_multiallelic);
     tcase_add_test(tc, plink2_equal_on_generated_dosages);
     tcase_add_test(tc, bcf_equals_vcf_and_plink2_on_1000g_dosages);
+    tcase_add_test(tc, plink2_equal_on_1000g_grch38_structured_score);
     tcase_add_test(tc, bad_input_is_named);
     tcase_add_test(tc, encode_cohort_fills_genomics_columns);
     suite_add_tcase(s, tc);

@@ -498,6 +498,35 @@ START_TEST(prs_dosage_quantised_like_plink2)
 }
 END_TEST
 
+START_TEST(prs_duplicates_counted)
+{
+    const char *dup = "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n"
+                      "1\t100\tG\tA\t1\n"
+                      "1\t100\tC\tT\t1\n"; /* the same allele, written on the other strand */
+    mmdx_test_write_file(tpath("h.vcf"), hand_vcf);
+    mmdx_scorefile *sf;
+    mmdx_vcf *v;
+    mmdx_prs *p;
+    mmdx_error e = {0};
+    mmdx_prs_options o;
+    mmdx_prs_options_init(&o);
+    ck_assert_int_eq(mmdx_scorefile_parse(&sf, dup, strlen(dup), "dup.txt", &e), 0);
+    ck_assert_int_eq(mmdx_vcf_open(&v, tpath("h.vcf"), 1, 1, &e), 0);
+    const mmdx_scorefile *s[1] = {sf};
+    ck_assert_int_eq(mmdx_prs_new(&p, s, 1, 4, &o, &e), 0);
+    ck_assert_int_eq(mmdx_prs_run(p, v, NULL, NULL, &e), 0);
+    mmdx_prs_stats st;
+    mmdx_prs_get_stats(p, 0, &st);
+    ck_assert_uint_eq(st.matched, 2);
+    ck_assert_uint_eq(st.duplicates, 1);
+    ck_assert_uint_eq(st.flipped, 1);
+    ck_assert(fabs(mmdx_prs_sum(p, 0, 1) - 4.0) < 1e-12); /* S2 is 1/1: 2 + 2 */
+    mmdx_prs_free(p);
+    mmdx_vcf_free(v);
+    mmdx_scorefile_free(sf);
+}
+END_TEST
+
 START_TEST(prs_number_format)
 {
     char b[64];
@@ -679,6 +708,7 @@ static Suite *suite(void)
     tcase_add_test(tc, vcf_regions_need_an_index);
     tcase_add_test(tc, prs_rules_and_plink2_arithmetic);
     tcase_add_test(tc, prs_dosage_quantised_like_plink2);
+    tcase_add_test(tc, prs_duplicates_counted);
     tcase_add_test(tc, prs_number_format);
     tcase_add_test(tc, clnsig_terms);
     tcase_add_test(tc, panel_bed_errors);

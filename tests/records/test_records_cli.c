@@ -224,9 +224,31 @@ START_TEST(cohort_fills_records_columns)
     put("bad.csv", text);
     rc = run("encode --cohort bad.csv --out f2.csv --only records --config mmdx.conf --no-progress", &out, &err);
     ck_assert_int_ne(rc, 0);
-    ck_assert_msg(strstr(err, "index_date '2020-13-01' is not a FHIR date"), "%s", err);
+    ck_assert_msg(strstr(err, "bad.csv:2: index_date: not a FHIR date"), "%s", err);
+    ck_assert_msg(!strstr(err, "2020-13-01"), "the date itself is patient data: %s", err);
     free(out);
     free(err);
+    /* a shared export that cannot be read fails its own rows only (with --keep-going the run goes on) */
+    put("broken.ndjson", "{\"resourceType\": \"Patient\", \"id\": \"q1\"}\n{\"resourceType\": \"Patient\", \"id\": \"q2\",}\n");
+    snprintf(text, sizeof text,
+             "patient_id,record\nq1,broken.ndjson\np1,%s/generated.ndjson\nq2,broken.ndjson\n", fixtures);
+    put("shared.csv", text);
+    rc = run("encode --cohort shared.csv --out f4.csv --only records --config mmdx.conf --no-progress --keep-going",
+             &out, &err);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    ck_assert_msg(strstr(err, "broken.ndjson: line 2, column"), "%s", err);
+    free(out);
+    free(err);
+    snprintf(path, sizeof path, "%s/f4.csv", tmp);
+    ck_assert_int_eq(mmdx_csv_open(&r, path, ','), 0);
+    ck_assert_int_eq(mmdx_csv_next(r, &f, &nf), 1);
+    static const char *const present_want[] = {"0", "1", "0"};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(mmdx_csv_next(r, &f, &nf), 1);
+        ck_assert_msg(strcmp(f[c_present], present_want[k]) == 0, "%s present %s", f[0], f[c_present]);
+    }
+    mmdx_csv_close(r);
+
     /* unknown configuration keys are refused with file and line */
     put("typo.conf", "[records]\nspecc = x.json\n");
     rc = run("encode --cohort cohort.csv --out f3.csv --only records --config typo.conf --no-progress", &out, &err);

@@ -76,13 +76,13 @@ START_TEST(csv_rows_map_to_features)
     ck_assert_double_eq(F("med.statin"), 0);
 
     ck_assert_int_eq(encode("C", v, &present), MMDX_EFORMAT);
-    ck_assert_msg(strstr(mmdx_last_error(), "registry.csv:4: column 'dob': '1960-13-01' is not a FHIR date"), "%s",
+    ck_assert_msg(strstr(mmdx_last_error(), "registry.csv:4: column 'dob': not a FHIR date"), "%s",
                   mmdx_last_error());
     ck_assert_int_eq(encode("D", v, &present), MMDX_EFORMAT);
-    ck_assert_msg(strstr(mmdx_last_error(), "registry.csv:5: column 'glucose': 'abc' is not a number"), "%s",
+    ck_assert_msg(strstr(mmdx_last_error(), "registry.csv:5: column 'glucose': not a number"), "%s",
                   mmdx_last_error());
     ck_assert_int_eq(encode("E", v, &present), MMDX_EFORMAT);
-    ck_assert_msg(strstr(mmdx_last_error(), "column 'gender': 'x' is not a sex"), "%s", mmdx_last_error());
+    ck_assert_msg(strstr(mmdx_last_error(), "column 'gender': not a sex"), "%s", mmdx_last_error());
     ck_assert_int_eq(encode("Z", v, &present), 0);
     ck_assert_int_eq(present, 0);
 }

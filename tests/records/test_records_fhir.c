@@ -301,9 +301,9 @@ START_TEST(bad_date_is_confined_to_its_patient)
     ck_assert_int_eq(mmdx_records_index(enc, path), 0);
     int rc = mmdx_records_encode(enc, path, "a", &idx, v, &present, &st);
     ck_assert_int_eq(rc, MMDX_EFORMAT);
-    ck_assert_msg(strstr(mmdx_last_error(), "dates.ndjson:line 3: Observation.effectiveDateTime: '2019-02-30' is not "
-                                            "a FHIR date"),
+    ck_assert_msg(strstr(mmdx_last_error(), "dates.ndjson:line 3: Observation.effectiveDateTime: not a FHIR date"),
                   "%s", mmdx_last_error());
+    ck_assert_msg(!strstr(mmdx_last_error(), "2019-02-30"), "%s", mmdx_last_error());
     ck_assert_uint_eq(st.bad_date, 1);
     ck_assert_int_eq(mmdx_records_encode(enc, path, "b", &idx, v, &present, &st), 0);
     ck_assert_int_eq(present, 1);

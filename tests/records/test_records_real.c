@@ -180,6 +180,17 @@ START_TEST(synthea_bundles)
     ck_assert_int_eq(mmdx_records_encode(def_enc, path, "x", &idx, v, &present, &st), 0);
     ck_assert_int_eq(present, 0);
     ck_assert_uint_eq(st.skipped_type, 17);
+    /* Synthea's output folder (per-patient bundles plus organisation bundles) read as one input */
+    snprintf(path, sizeof path, "%s/fhir/synthea_covid19_juvenile_nimbus", data);
+    const char **ids;
+    size_t n;
+    ck_assert_int_eq(mmdx_records_list_patients(def_enc, path, &ids, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    free(ids);
+    ck_assert_int_eq(mmdx_fhir_date_parse(&idx, "2021-01-01"), 0);
+    ck_assert_int_eq(mmdx_records_encode(def_enc, path, "ea2dd5fa-0e9e-4d5b-6384-13f67dc0c142", &idx, v, &present, &st), 0);
+    ck_assert_int_eq(present, 1);
+    ck_assert_double_eq(D("lab.sbp.latest"), 111);
 }
 END_TEST
 
@@ -234,6 +245,49 @@ START_TEST(synthea_bulk_export)
 }
 END_TEST
 
+START_TEST(registry_csv_pbc)
+{
+    /* The Mayo PBC trial table (tabular/survival_pbc.csv) as a registry extract: one row per patient,
+       labs in US units converted by the spec (tests/records/data/pbc_spec.json). */
+    char spec[4096], path[4096];
+    snprintf(spec, sizeof spec, "%s/pbc_spec.json", records_fixture_dir());
+    snprintf(path, sizeof path, "%s/tabular/survival_pbc.csv", data);
+    mmdx_records *pbc;
+    ck_assert_msg(mmdx_records_new(&pbc, spec) == 0, "%s", mmdx_last_error());
+    const char **ids;
+    size_t n;
+    ck_assert_int_eq(mmdx_records_list_patients(pbc, path, &ids, &n), 0);
+    ck_assert_uint_eq(n, 418);
+    free(ids);
+    mmdx_fhir_date idx = mmdx_fhir_today();
+    double v[64];
+    int32_t present;
+    /* row 1: 1,400,2,1,58.7652292950034,"f",1,1,1,1,14.5,261,2.6,156,1718,137.95,172,190,12.2,4 */
+    ck_assert_int_eq(mmdx_records_encode(pbc, path, "1", &idx, v, &present, NULL), 0);
+    ck_assert_int_eq(present, 1);
+    ck_assert_double_eq(records_feature(pbc, v, "age"), 58.7652292950034);
+    ck_assert_double_eq(records_feature(pbc, v, "sex.female"), 1);
+    ck_assert_double_eq_tol(records_feature(pbc, v, "lab.bilirubin.latest"), 14.5 * 0.01 / 584.66 * 1e6, 1e-9);
+    ck_assert_double_eq_tol(records_feature(pbc, v, "lab.bilirubin.latest"), 14.5 * 17.1, 0.1); /* the clinical factor */
+    ck_assert_double_eq_tol(records_feature(pbc, v, "lab.cholesterol.latest"), 261 / 38.665, 1e-9);
+    ck_assert_double_eq_tol(records_feature(pbc, v, "lab.albumin.latest"), 26.0, 1e-12);
+    ck_assert_double_eq_tol(records_feature(pbc, v, "lab.triglycerides.latest"), 172 / 88.57, 1e-9);
+    ck_assert_double_eq(records_feature(pbc, v, "lab.platelets.latest"), 190);
+    ck_assert_double_eq(records_feature(pbc, v, "cond.ascites"), 1);
+    ck_assert_double_eq(records_feature(pbc, v, "cond.hepatomegaly"), 1);
+    /* row 3: male */
+    ck_assert_int_eq(mmdx_records_encode(pbc, path, "3", &idx, v, &present, NULL), 0);
+    ck_assert_double_eq(records_feature(pbc, v, "sex.male"), 1);
+    /* row 418: 418,...,52.9993155373032,"f",,,,,0.7,,3.29,,,,,350,,  -> the empty cells stay missing */
+    ck_assert_int_eq(mmdx_records_encode(pbc, path, "418", &idx, v, &present, NULL), 0);
+    ck_assert_int_eq(present, 1);
+    ck_assert(isnan(records_feature(pbc, v, "lab.cholesterol.latest")));
+    ck_assert(isnan(records_feature(pbc, v, "cond.ascites")));
+    ck_assert_double_eq(records_feature(pbc, v, "lab.platelets.latest"), 350);
+    mmdx_records_free(pbc);
+}
+END_TEST
+
 int main(void)
 {
     mmdx_test_data_or_skip(); /* exit 77 without ../shared/data (1 under CI=true) */
@@ -245,6 +299,7 @@ int main(void)
     tcase_add_test(tc, hl7_bundles_split_by_patient);
     tcase_add_test(tc, synthea_bundles);
     tcase_add_test(tc, synthea_bulk_export);
+    tcase_add_test(tc, registry_csv_pbc);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return mmdx_test_run_suite(s);
