@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -833,8 +834,15 @@ static int write_reports(mmdx_screener *sc, const mmdx_job *job, job_state *j, c
     return rc;
 }
 
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static char *result_json(mmdx_screener *sc, const mmdx_job *job, job_state *j, const series_info *si,
-                         const char *fingerprint)
+                         const char *fingerprint, double started)
 {
     const mmdx_model_file *mf = sc->model.file;
     json_object *o = json_object_new_object();
@@ -881,6 +889,8 @@ static char *result_json(mmdx_screener *sc, const mmdx_job *job, job_state *j, c
     if (j->messages && *j->messages)
         json_object_object_add(o, "warnings", json_object_new_string(j->messages));
     json_object_object_add(o, "forced", json_object_new_boolean(job->force));
+    /* fetch, encode, predict, store and write back; not the wait for a stable study */
+    json_object_object_add(o, "screening_seconds", json_object_new_double(seconds_now() - started));
     char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return s;
@@ -891,6 +901,7 @@ int mmdx_screener_run(mmdx_screener *sc, const mmdx_job *job, mmdx_screen_outcom
 {
     *result = NULL;
     *outcome = MMDX_SCREEN_DONE;
+    double started = seconds_now();
     job_state j;
     memset(&j, 0, sizeof j);
     char uri[256];
@@ -931,7 +942,7 @@ int mmdx_screener_run(mmdx_screener *sc, const mmdx_job *job, mmdx_screen_outcom
         rc = store_prediction(sc, job, &j, patient_id, study_uid, suid ? suid : "", fingerprint);
     if (!rc)
         rc = write_reports(sc, job, &j, si);
-    if (!rc && !(*result = result_json(sc, job, &j, si, fingerprint)))
+    if (!rc && !(*result = result_json(sc, job, &j, si, fingerprint, started)))
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (!rc)
         logf_(sc, MMDX_LOG_INFO, "mmdx: study %s screened: probability %.4f, decision %s, SR %s", job->orthanc_id,
