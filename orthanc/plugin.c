@@ -281,7 +281,9 @@ static void *worker_main(void *arg)
     (void)arg;
     char host[256] = "localhost", worker_id[320];
     gethostname(host, sizeof host - 1);
-    snprintf(worker_id, sizeof worker_id, "%s:orthanc", host);
+    /* host and HTTP port name this Orthanc server: after a restart it takes
+       back the jobs it left running, and only those */
+    snprintf(worker_id, sizeof worker_id, "%s:%d", host, g_settings.http_port);
     mmdx_job_queue *q = NULL;
     mmdx_screener *sc = NULL;
     int db_down_logged = 0;

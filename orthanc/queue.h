@@ -37,8 +37,8 @@ void mmdx_job_clear(mmdx_job *j);
 
 /**
  * Connect (libpq conninfo or URI; connect_timeout defaults to 10 s) and
- * apply the migrations. `worker` names this process in the rows it claims
- * (e.g. "host:pid"). Errors: MMDX_EDB.
+ * apply the migrations. `worker` names this server in the rows it claims
+ * (the plugin uses "host:HttpPort"). Errors: MMDX_EDB.
  */
 MMDX_RESULT_USED int mmdx_job_queue_open(mmdx_job_queue **out, const char *conninfo, const char *worker);
 

@@ -174,6 +174,10 @@ int mmdx_orthanc_settings_parse(mmdx_orthanc_settings *out, const char *json, si
         return mmdx_fail(MMDX_EFORMAT, "Orthanc configuration: invalid JSON: %s", json_tokener_error_desc(jerr));
     }
     int rc = set_defaults(out);
+    json_object *port = NULL;
+    out->http_port = 8042;
+    if (json_object_object_get_ex(root, "HttpPort", &port) && json_object_is_type(port, json_type_int))
+        out->http_port = json_object_get_int(port);
     json_object *sec = NULL;
     if (rc == 0 && !json_object_object_get_ex(root, SECTION, &sec)) {
         out->enable = 0; /* the plugin is loaded but not configured: it stays idle */

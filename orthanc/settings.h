@@ -62,6 +62,7 @@ typedef struct mmdx_orthanc_settings {
     char *series_description;
     char *manufacturer;
     char *institution;
+    int http_port;       /**< Orthanc's own HttpPort (8042 when unset): names this server's worker */
 } mmdx_orthanc_settings;
 
 /**

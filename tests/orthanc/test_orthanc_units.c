@@ -25,7 +25,7 @@ static int parse(const char *json, mmdx_orthanc_settings *s)
 START_TEST(settings_full)
 {
     mmdx_orthanc_settings s;
-    const char *json = "{\"Name\": \"PACS\", \"Mmdx\": {\"Model\": \"m.mmdx\", \"Database\": \"dbname=x\","
+    const char *json = "{\"Name\": \"PACS\", \"HttpPort\": 8142, \"Mmdx\": {\"Model\": \"m.mmdx\", \"Database\": \"dbname=x\","
                        " \"Threads\": 2, \"MaxAttempts\": 5, \"RetryDelay\": 7, \"Records\": \"fhir\","
                        " \"Genomics\": {\"Vcf\": \"c.vcf.gz\", \"SampleMap\": \"s.csv\"},"
                        " \"SeriesSelection\": [{\"Name\": \"CT\", \"Attributes\": {\"Modality\": \"^CT$\"}}],"
@@ -42,6 +42,7 @@ START_TEST(settings_full)
     ck_assert_str_eq(s.records, "fhir");
     ck_assert_int_eq(s.series_number, 77);
     ck_assert_str_eq(s.institution, "General");
+    ck_assert_int_eq(s.http_port, 8142);
     ck_assert_uint_eq(mmdx_series_rules_count(s.rules), 1);
     ck_assert_str_eq(mmdx_series_rules_name(s.rules, 0), "CT");
     mmdx_orthanc_settings_clear(&s);
