@@ -166,7 +166,7 @@ START_TEST(screen_with_fake_pacs)
     free(v);
     mmdx_pacs pacs = {&f, fake_get, fake_post, fake_del, fake_log};
 
-    char json[8192], work[4200];
+    char json[32768], work[4200];
     snprintf(work, sizeof work, "%s/work", tmp);
     snprintf(json, sizeof json,
              "{\"Mmdx\": {\"Model\": \"%s/model.mmdx\", \"Database\": \"%s\", \"PluginFolder\": \"%s/lib/mmdx/plugins\","
@@ -188,6 +188,7 @@ START_TEST(screen_with_fake_pacs)
     job.attempts = 1;
     mmdx_screen_outcome out;
     char *result = NULL, fp[65];
+    json_object *present = NULL;
     rc = mmdx_screener_run(sc, &job, &out, &result, fp);
     ck_assert_msg(rc == 0, "%s", mmdx_last_error());
     ck_assert_int_eq(out, MMDX_SCREEN_DONE);
@@ -196,7 +197,7 @@ START_TEST(screen_with_fake_pacs)
     double p = json_object_get_double(json_object_object_get(r, "probability"));
     ck_assert_msg(fabs(p - e.probability) < 1e-9, "%.17g vs %.17g", p, e.probability);
     ck_assert_int_eq(json_object_get_int(json_object_object_get(r, "decision")), e.decision);
-    json_object *present = json_object_object_get(r, "modalities_present");
+    present = json_object_object_get(r, "modalities_present");
     ck_assert_int_eq(json_object_get_boolean(json_object_object_get(present, "genomics")), 1);
     ck_assert_int_eq(json_object_get_boolean(json_object_object_get(present, "records")), 1);
     ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_object_get(r, "series"), "orthanc_id")),
@@ -264,7 +265,36 @@ START_TEST(screen_with_fake_pacs)
                      1);
     mmdx_screener_free(sc);
 
-    /* 5. a model that is not there: an error naming it */
+    /* 5. the other modalities named per patient by a cohort manifest (relative paths) */
+    char manifest[4200];
+    snprintf(manifest, sizeof manifest, "%s/site_manifest.csv", tmp);
+    mmdx_test_write_file(manifest, "patient_id,record,vcf,vcf_sample,label\n2,,cohort.vcf,S_A,\n"
+                                   "1,records.json,cohort.vcf,S_B,1\n");
+    snprintf(json, sizeof json,
+             "{\"Mmdx\": {\"Model\": \"%s/model.mmdx\", \"Database\": \"%s\", \"PluginFolder\": \"%s/lib/mmdx/plugins\","
+             " \"Manifest\": \"%s\", \"WorkFolder\": \"%s\", \"SiteConfig\": \"%s/mmdx.conf\"}}",
+             tmp, dsn, mmdx_test_build_dir(), manifest, work, tmp);
+    mmdx_orthanc_settings sm;
+    ck_assert_int_eq(mmdx_orthanc_settings_parse(&sm, json, strlen(json)), 0);
+    f.fail_files = 0;
+    rc = mmdx_screener_new(&sc, &sm, &pacs, NULL);
+    ck_assert_msg(rc == 0, "%s", mmdx_last_error());
+    memset(&job, 0, sizeof job);
+    snprintf(job.orthanc_id, sizeof job.orthanc_id, "S1");
+    rc = mmdx_screener_run(sc, &job, &out, &result, fp);
+    ck_assert_msg(rc == 0, "%s", mmdx_last_error());
+    r = json_tokener_parse(result);
+    p = json_object_get_double(json_object_object_get(r, "probability"));
+    ck_assert_msg(fabs(p - e.probability) < 1e-9, "with the manifest: %.17g vs %.17g", p, e.probability);
+    present = json_object_object_get(r, "modalities_present");
+    ck_assert_int_eq(json_object_get_boolean(json_object_object_get(present, "genomics")), 1);
+    ck_assert_int_eq(json_object_get_boolean(json_object_object_get(present, "records")), 1);
+    json_object_put(r);
+    free(result);
+    mmdx_screener_free(sc);
+    mmdx_orthanc_settings_clear(&sm);
+
+    /* 6. a model that is not there: an error naming it */
     snprintf(json, sizeof json, "{\"Mmdx\": {\"Model\": \"%s/nope.mmdx\", \"Database\": \"%s\", \"PluginFolder\": "
                                 "\"%s/lib/mmdx/plugins\"}}",
              tmp, dsn, mmdx_test_build_dir());
