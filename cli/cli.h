@@ -62,6 +62,8 @@ void mmdx_cli_env_close(mmdx_cli_env *env);
 /* Subcommands. */
 int mmdx_cmd_plugins(int argc, char **argv);
 int mmdx_cmd_encode(int argc, char **argv);
+/** `mmdx encode imaging PATH ...` (cli/cmd_encode_imaging.c), dispatched by mmdx_cmd_encode. */
+int mmdx_cmd_encode_imaging(int argc, char **argv);
 int mmdx_cmd_config(int argc, char **argv);
 /** `mmdx encode records FILE ...` (argv[0] = "records"); see cli/cmd_encode_records.c. */
 int mmdx_cmd_encode_records(int argc, char **argv);

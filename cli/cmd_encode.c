@@ -190,6 +190,7 @@ static const struct {
     const char *modality;
     int (*run)(int argc, char **argv);
 } specialised[] = {
+    {"imaging", mmdx_cmd_encode_imaging},
     {"records", mmdx_cmd_encode_records},
     {NULL, NULL},
 };

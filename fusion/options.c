@@ -25,7 +25,7 @@ void mmdx_fusion_options_init(mmdx_fusion_options *o)
     o->patience = 10;
     o->validation_fraction = 0.1;
     o->inner_folds = 5;
-    o->combiner_C = 100.0;
+    o->combiner_C = 1.0;
     o->n_threads = 1;
 }
 

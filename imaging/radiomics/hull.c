@@ -1,0 +1,314 @@
+/*
+ * imaging/radiomics/hull.c — 3-D convex hull (incremental), its volume and
+ * area, and the largest distance between two points.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Mesh vertices of a voxel mask lie on a lattice: a hull vertex must be the
+ * lowest or highest x among the points sharing its (y, z), so only those
+ * candidates enter the hull, which keeps it fast. Points within a small
+ * tolerance of a face count as inside, which handles the many coplanar
+ * lattice points.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hull.h"
+#include "mmdx/common.h"
+
+typedef struct face {
+    size_t a, b, c;
+    double n[3], d; /* outward unit normal, offset: n.x = d on the plane */
+} face;
+
+static void sub(double *r, const double *a, const double *b)
+{
+    r[0] = a[0] - b[0];
+    r[1] = a[1] - b[1];
+    r[2] = a[2] - b[2];
+}
+
+static void cross(double *r, const double *a, const double *b)
+{
+    r[0] = a[1] * b[2] - a[2] * b[1];
+    r[1] = a[2] * b[0] - a[0] * b[2];
+    r[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+static double dot(const double *a, const double *b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+
+static int face_make(face *f, const double *P, size_t a, size_t b, size_t c)
+{
+    double u[3], v[3], n[3];
+    sub(u, P + 3 * b, P + 3 * a);
+    sub(v, P + 3 * c, P + 3 * a);
+    cross(n, u, v);
+    double len = sqrt(dot(n, n));
+    if (!(len > 0))
+        return -1;
+    f->a = a;
+    f->b = b;
+    f->c = c;
+    for (int q = 0; q < 3; q++)
+        f->n[q] = n[q] / len;
+    f->d = dot(f->n, P + 3 * a);
+    return 0;
+}
+
+/* Sort key order for the candidate filter: the two other axes, then `axis`. */
+static int cmp_axis0(const void *pa, const void *pb)
+{
+    const double *a = pa, *b = pb;
+    static const int ord[3] = {1, 2, 0};
+    for (int q = 0; q < 3; q++) {
+        if (a[ord[q]] != b[ord[q]])
+            return a[ord[q]] < b[ord[q]] ? -1 : 1;
+    }
+    return 0;
+}
+static int cmp_axis1(const void *pa, const void *pb)
+{
+    const double *a = pa, *b = pb;
+    static const int ord[3] = {0, 2, 1};
+    for (int q = 0; q < 3; q++) {
+        if (a[ord[q]] != b[ord[q]])
+            return a[ord[q]] < b[ord[q]] ? -1 : 1;
+    }
+    return 0;
+}
+static int cmp_axis2(const void *pa, const void *pb)
+{
+    const double *a = pa, *b = pb;
+    static const int ord[3] = {0, 1, 2};
+    for (int q = 0; q < 3; q++) {
+        if (a[ord[q]] != b[ord[q]])
+            return a[ord[q]] < b[ord[q]] ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Keep the points that are the lowest or highest along `axis` among the
+ * points sharing their two other coordinates; returns the new count. */
+static size_t keep_line_extremes(double *s, size_t n, int axis)
+{
+    int (*const cmp[3])(const void *, const void *) = {cmp_axis0, cmp_axis1, cmp_axis2};
+    qsort(s, n, 3 * sizeof *s, cmp[axis]);
+    const int o1 = (axis + 1) % 3, o2 = (axis + 2) % 3;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int first = i == 0 || s[3 * i + o1] != s[3 * (i - 1) + o1] || s[3 * i + o2] != s[3 * (i - 1) + o2];
+        int last = i + 1 == n || s[3 * i + o1] != s[3 * (i + 1) + o1] || s[3 * i + o2] != s[3 * (i + 1) + o2];
+        if (first || last) {
+            memmove(s + 3 * m, s + 3 * i, 3 * sizeof *s);
+            m++;
+        }
+    }
+    return m;
+}
+
+/* Largest distance between two of the points idx[0..k) (or all m when idx is NULL). */
+static double diameter(const double *P, const size_t *idx, size_t k)
+{
+    double best = 0;
+#pragma omp parallel for schedule(dynamic, 64) reduction(max : best)
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = i + 1; j < k; j++) {
+            double d[3];
+            sub(d, P + 3 * (idx ? idx[i] : i), P + 3 * (idx ? idx[j] : j));
+            double r = dot(d, d);
+            if (r > best)
+                best = r;
+        }
+    return sqrt(best);
+}
+
+typedef struct edge {
+    size_t a, b;
+} edge;
+
+int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
+{
+    h->volume = h->area = NAN;
+    h->diameter = 0;
+    if (!n)
+        return 0;
+    double *s = malloc(3 * n * sizeof *s);
+    if (!s)
+        return MMDX_ENOMEM;
+    memcpy(s, pts, 3 * n * sizeof *s);
+    /* A hull vertex has no point on both sides of it along any axis line:
+     * filtering the lattice points line by line keeps every hull vertex. */
+    size_t m = n;
+    for (int axis = 0; axis < 3; axis++)
+        m = keep_line_extremes(s, m, axis);
+    double *P = s;
+    h->diameter = diameter(P, NULL, m); /* the two farthest points are hull vertices */
+    if (m < 4) {
+        free(s);
+        return 0;
+    }
+    /* scale for tolerances */
+    double lo[3] = {P[0], P[1], P[2]}, hi[3] = {P[0], P[1], P[2]};
+    for (size_t i = 0; i < m; i++)
+        for (int q = 0; q < 3; q++) {
+            if (P[3 * i + q] < lo[q])
+                lo[q] = P[3 * i + q];
+            if (P[3 * i + q] > hi[q])
+                hi[q] = P[3 * i + q];
+        }
+    double extent = fmax(hi[0] - lo[0], fmax(hi[1] - lo[1], hi[2] - lo[2]));
+    const double eps = 1e-9 * (extent > 0 ? extent : 1);
+    /* initial tetrahedron */
+    size_t i0 = 0, i1 = 0, i2 = 0, i3 = 0;
+    for (size_t i = 1; i < m; i++)
+        if (P[3 * i] < P[3 * i0])
+            i0 = i;
+    double bd = -1;
+    for (size_t i = 0; i < m; i++) {
+        double d[3];
+        sub(d, P + 3 * i, P + 3 * i0);
+        if (dot(d, d) > bd) {
+            bd = dot(d, d);
+            i1 = i;
+        }
+    }
+    double u[3];
+    sub(u, P + 3 * i1, P + 3 * i0);
+    bd = -1;
+    for (size_t i = 0; i < m; i++) {
+        double d[3], c[3];
+        sub(d, P + 3 * i, P + 3 * i0);
+        cross(c, u, d);
+        if (dot(c, c) > bd) {
+            bd = dot(c, c);
+            i2 = i;
+        }
+    }
+    face f0;
+    if (bd <= eps * eps || face_make(&f0, P, i0, i1, i2)) {
+        free(s);
+        return 0;
+    }
+    bd = 0;
+    for (size_t i = 0; i < m; i++) {
+        double dd = fabs(dot(f0.n, P + 3 * i) - f0.d);
+        if (dd > bd) {
+            bd = dd;
+            i3 = i;
+        }
+    }
+    if (bd <= eps) {
+        free(s);
+        return 0; /* flat */
+    }
+    size_t cap = 64, nf = 0;
+    face *F = malloc(cap * sizeof *F);
+    uint8_t *vis = NULL;
+    edge *E = NULL;
+    size_t ecap = 0;
+    int rc = 0;
+    if (!F) {
+        free(s);
+        return MMDX_ENOMEM;
+    }
+    {
+        /* orient the four faces outward */
+        size_t t[4][3] = {{i0, i1, i2}, {i0, i3, i1}, {i1, i3, i2}, {i2, i3, i0}};
+        double cen[3];
+        for (int q = 0; q < 3; q++)
+            cen[q] = (P[3 * i0 + q] + P[3 * i1 + q] + P[3 * i2 + q] + P[3 * i3 + q]) / 4;
+        for (int q = 0; q < 4; q++) {
+            face f;
+            if (face_make(&f, P, t[q][0], t[q][1], t[q][2])) {
+                free(F);
+                free(s);
+                return 0;
+            }
+            if (dot(f.n, cen) - f.d > 0 && face_make(&f, P, t[q][0], t[q][2], t[q][1])) {
+                free(F);
+                free(s);
+                return 0;
+            }
+            F[nf++] = f;
+        }
+    }
+    for (size_t p = 0; p < m && !rc; p++) {
+        if (p == i0 || p == i1 || p == i2 || p == i3)
+            continue;
+        const double *x = P + 3 * p;
+        size_t nvis = 0;
+        uint8_t *nv = realloc(vis, nf);
+        if (!nv) {
+            rc = MMDX_ENOMEM;
+            break;
+        }
+        vis = nv;
+        for (size_t f = 0; f < nf; f++) {
+            vis[f] = dot(F[f].n, x) - F[f].d > eps;
+            nvis += vis[f];
+        }
+        if (!nvis)
+            continue;
+        /* horizon: edges of visible faces whose reverse is not on a visible face */
+        size_t ne = 0;
+        if (ecap < 3 * nvis) {
+            ecap = 3 * nvis * 2;
+            edge *ee = realloc(E, ecap * sizeof *E);
+            if (!ee) {
+                rc = MMDX_ENOMEM;
+                break;
+            }
+            E = ee;
+        }
+        for (size_t f = 0; f < nf; f++)
+            if (vis[f]) {
+                E[ne++] = (edge){F[f].a, F[f].b};
+                E[ne++] = (edge){F[f].b, F[f].c};
+                E[ne++] = (edge){F[f].c, F[f].a};
+            }
+        size_t keep = 0;
+        for (size_t f = 0; f < nf; f++)
+            if (!vis[f])
+                F[keep++] = F[f];
+        nf = keep;
+        for (size_t e = 0; e < ne && !rc; e++) {
+            int twin = 0;
+            for (size_t g = 0; g < ne && !twin; g++)
+                twin = E[g].a == E[e].b && E[g].b == E[e].a;
+            if (twin)
+                continue;
+            if (nf == cap) {
+                cap *= 2;
+                face *nf2 = realloc(F, cap * sizeof *F);
+                if (!nf2) {
+                    rc = MMDX_ENOMEM;
+                    break;
+                }
+                F = nf2;
+            }
+            face f;
+            if (!face_make(&f, P, E[e].a, E[e].b, p))
+                F[nf++] = f;
+        }
+    }
+    if (!rc) {
+        double vol6 = 0, area2 = 0;
+        for (size_t f = 0; f < nf; f++) {
+            const double *a = P + 3 * F[f].a, *b = P + 3 * F[f].b, *c = P + 3 * F[f].c;
+            double ab[3], ac[3], cr[3], bc[3];
+            sub(ab, b, a);
+            sub(ac, c, a);
+            cross(cr, ab, ac);
+            area2 += sqrt(dot(cr, cr));
+            cross(bc, b, c);
+            vol6 += dot(a, bc);
+        }
+        h->volume = fabs(vol6) / 6;
+        h->area = area2 / 2;
+    }
+    free(F);
+    free(vis);
+    free(E);
+    free(s);
+    return rc;
+}

@@ -1,0 +1,255 @@
+/*
+ * imaging/radiomics/texture_zone.c — grey level size zone (IBSI 3.8) and
+ * distance zone (IBSI 3.9) matrices.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Zones: connected voxels of one grey level in the intensity mask
+ * (26-connected in 3-D, 8-connected within a slice in 2-D). Distance of a
+ * voxel: the number of 6- (3-D) or 4-connected (2-D) steps to leave the
+ * morphological mask, 1 on its edge; a zone takes its smallest distance.
+ * "2d": features per slice averaged; "25d": one matrix merged over slices.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rad_internal.h"
+
+#define ZONE_N 16
+static const char *const szm_names[ZONE_N] = {"sze",    "lze",   "lgze", "hgze",      "szlge", "szhge",
+                                              "lzlge",  "lzhge", "glnu", "glnu_norm", "zsnu",  "zsnu_norm",
+                                              "z_perc", "gl_var", "zs_var", "zs_entr"};
+const rad_family rad_fam_szm = {"szm", szm_names, ZONE_N};
+static const char *const dzm_names[ZONE_N] = {"sde",    "lde",   "lgze", "hgze",      "sdlge", "sdhge",
+                                              "ldlge",  "ldhge", "glnu", "glnu_norm", "zdnu",  "zdnu_norm",
+                                              "z_perc", "gl_var", "zd_var", "zd_entr"};
+const rad_family rad_fam_dzm = {"dzm", dzm_names, ZONE_N};
+
+typedef struct zone {
+    int32_t gl;
+    uint32_t size;
+    uint32_t dist;
+} zone;
+
+typedef struct zone_list {
+    zone *z;
+    size_t n, cap;
+} zone_list;
+
+static int zone_push(zone_list *l, zone z)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        zone *p = realloc(l->z, cap * sizeof *p);
+        if (!p)
+            return MMDX_ENOMEM;
+        l->z = p;
+        l->cap = cap;
+    }
+    l->z[l->n++] = z;
+    return 0;
+}
+
+/* City-block distance to the outside of the morphological mask; in-slice
+ * only when `planar`. Breadth-first from the edge voxels. */
+static int distance_map(uint32_t *dist, const rad_roi *roi, int planar)
+{
+    const size_t nx = roi->nx, ny = roi->ny, nz = roi->nz, n = roi->n;
+    size_t *queue = malloc(n * sizeof *queue);
+    if (!queue)
+        return MMDX_ENOMEM;
+    size_t head = 0, tail = 0;
+    static const int nb[6][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
+    const int nn = planar ? 4 : 6;
+    for (size_t v = 0; v < n; v++) {
+        dist[v] = 0;
+        if (!roi->morph[v])
+            continue;
+        size_t i = v % nx, j = (v / nx) % ny, k = v / (nx * ny);
+        int edge = 0;
+        for (int q = 0; q < nn && !edge; q++) {
+            ptrdiff_t x = (ptrdiff_t)i + nb[q][0], y = (ptrdiff_t)j + nb[q][1], z = (ptrdiff_t)k + nb[q][2];
+            if (x < 0 || y < 0 || z < 0 || (size_t)x >= nx || (size_t)y >= ny || (size_t)z >= nz ||
+                !roi->morph[(size_t)x + nx * ((size_t)y + ny * (size_t)z)])
+                edge = 1;
+        }
+        if (edge) {
+            dist[v] = 1;
+            queue[tail++] = v;
+        }
+    }
+    while (head < tail) {
+        size_t v = queue[head++];
+        size_t i = v % nx, j = (v / nx) % ny, k = v / (nx * ny);
+        for (int q = 0; q < nn; q++) {
+            ptrdiff_t x = (ptrdiff_t)i + nb[q][0], y = (ptrdiff_t)j + nb[q][1], z = (ptrdiff_t)k + nb[q][2];
+            if (x < 0 || y < 0 || z < 0 || (size_t)x >= nx || (size_t)y >= ny || (size_t)z >= nz)
+                continue;
+            size_t w = (size_t)x + nx * ((size_t)y + ny * (size_t)z);
+            if (roi->morph[w] && !dist[w]) {
+                dist[w] = dist[v] + 1;
+                queue[tail++] = w;
+            }
+        }
+    }
+    free(queue);
+    return 0;
+}
+
+/* Label the zones of slices k0..k1-1 (connectivity confined to them). */
+static int find_zones(zone_list *out, const rad_roi *roi, const uint32_t *dist, size_t k0, size_t k1,
+                      uint8_t *seen, size_t *stack)
+{
+    const size_t nx = roi->nx, ny = roi->ny;
+    for (size_t k = k0; k < k1; k++)
+        for (size_t j = 0; j < ny; j++)
+            for (size_t i = 0; i < nx; i++) {
+                size_t v = i + nx * (j + ny * k);
+                int32_t g = roi->gl[v];
+                if (!g || seen[v])
+                    continue;
+                zone z = {g, 0, UINT32_MAX};
+                size_t top = 0;
+                stack[top++] = v;
+                seen[v] = 1;
+                while (top) {
+                    size_t w = stack[--top];
+                    z.size++;
+                    if (dist[w] < z.dist)
+                        z.dist = dist[w];
+                    size_t wi = w % nx, wj = (w / nx) % ny, wk = w / (nx * ny);
+                    for (int c = -1; c <= 1; c++)
+                        for (int b = -1; b <= 1; b++)
+                            for (int a = -1; a <= 1; a++) {
+                                ptrdiff_t x = (ptrdiff_t)wi + a, y = (ptrdiff_t)wj + b, zz = (ptrdiff_t)wk + c;
+                                if (x < 0 || y < 0 || zz < (ptrdiff_t)k0 || (size_t)x >= nx || (size_t)y >= ny ||
+                                    (size_t)zz >= k1)
+                                    continue;
+                                size_t u = (size_t)x + nx * ((size_t)y + ny * (size_t)zz);
+                                if (!seen[u] && roi->gl[u] == g) {
+                                    seen[u] = 1;
+                                    stack[top++] = u;
+                                }
+                            }
+                }
+                if (zone_push(out, z))
+                    return MMDX_ENOMEM;
+            }
+    return 0;
+}
+
+/* Features of a zone list: by size (szm) and by distance (dzm). */
+static int zone_features(double *szm, double *dzm, const zone_list *zl, size_t ng, double nv)
+{
+    size_t maxs = 0, maxd = 0;
+    for (size_t q = 0; q < zl->n; q++) {
+        if (zl->z[q].size > maxs)
+            maxs = zl->z[q].size;
+        if (zl->z[q].dist > maxd)
+            maxd = zl->z[q].dist;
+    }
+    double f[RAD_SIZELIKE_N];
+    int ok = 0;
+    if (szm) {
+        rad_fill_nan(szm, ZONE_N);
+        if (maxs) {
+            double *m = calloc(ng * maxs, sizeof *m);
+            if (!m)
+                return -1;
+            for (size_t q = 0; q < zl->n; q++)
+                m[(size_t)(zl->z[q].gl - 1) * maxs + zl->z[q].size - 1] += 1;
+            rad_sizelike_features(f, m, ng, maxs, nv);
+            memcpy(szm, f, ZONE_N * sizeof *szm);
+            free(m);
+            ok = 1;
+        }
+    }
+    if (dzm) {
+        rad_fill_nan(dzm, ZONE_N);
+        if (maxd) {
+            double *m = calloc(ng * maxd, sizeof *m);
+            if (!m)
+                return -1;
+            for (size_t q = 0; q < zl->n; q++)
+                m[(size_t)(zl->z[q].gl - 1) * maxd + zl->z[q].dist - 1] += 1;
+            rad_sizelike_features(f, m, ng, maxd, nv);
+            memcpy(dzm, f, ZONE_N * sizeof *dzm);
+            free(m);
+            ok = 1;
+        }
+    }
+    return ok;
+}
+
+int rad_zones(double *const szm[RAD_DIM_N], double *const dzm[RAD_DIM_N], const rad_roi *roi)
+{
+    for (int d = 0; d < RAD_DIM_N; d++) {
+        if (szm[d])
+            rad_fill_nan(szm[d], ZONE_N);
+        if (dzm[d])
+            rad_fill_nan(dzm[d], ZONE_N);
+    }
+    if (!roi->n_int || roi->ng < 1 || roi->ng > RAD_MAX_TEXTURE_LEVELS)
+        return 0;
+    const size_t ng = (size_t)roi->ng, n = roi->n, nz = roi->nz, slice = roi->nx * roi->ny;
+    uint32_t *dist = malloc(n * sizeof *dist);
+    uint8_t *seen = calloc(n, 1);
+    size_t *stack = malloc(n * sizeof *stack);
+    zone_list zl = {0};
+    int rc = 0;
+    if (!dist || !seen || !stack) {
+        rc = MMDX_ENOMEM;
+        goto done;
+    }
+    if (szm[RAD_DIM_3D] || dzm[RAD_DIM_3D]) {
+        if ((rc = distance_map(dist, roi, 0)) || (rc = find_zones(&zl, roi, dist, 0, nz, seen, stack)))
+            goto done;
+        if (zone_features(szm[RAD_DIM_3D], dzm[RAD_DIM_3D], &zl, ng, (double)roi->n_int) < 0) {
+            rc = MMDX_ENOMEM;
+            goto done;
+        }
+    }
+    if (szm[RAD_DIM_2D] || dzm[RAD_DIM_2D] || szm[RAD_DIM_25D] || dzm[RAD_DIM_25D]) {
+        memset(seen, 0, n);
+        zl.n = 0;
+        if ((rc = distance_map(dist, roi, 1)))
+            goto done;
+        double ssum[ZONE_N] = {0}, dsum[ZONE_N] = {0}, fs[ZONE_N], fd[ZONE_N];
+        size_t cnt = 0;
+        for (size_t k = 0; k < nz; k++) {
+            size_t first = zl.n;
+            if ((rc = find_zones(&zl, roi, dist, k, k + 1, seen, stack)))
+                goto done;
+            if (zl.n == first)
+                continue;
+            double nv = 0;
+            for (size_t v = k * slice; v < (k + 1) * slice; v++)
+                nv += roi->imask[v];
+            zone_list one = {zl.z + first, zl.n - first, 0};
+            int ok = zone_features(fs, fd, &one, ng, nv);
+            if (ok < 0) {
+                rc = MMDX_ENOMEM;
+                goto done;
+            }
+            for (int q = 0; q < ZONE_N; q++) {
+                ssum[q] += fs[q];
+                dsum[q] += fd[q];
+            }
+            cnt++;
+        }
+        for (int q = 0; q < ZONE_N; q++) {
+            if (szm[RAD_DIM_2D])
+                szm[RAD_DIM_2D][q] = cnt ? ssum[q] / (double)cnt : NAN;
+            if (dzm[RAD_DIM_2D])
+                dzm[RAD_DIM_2D][q] = cnt ? dsum[q] / (double)cnt : NAN;
+        }
+        if (zone_features(szm[RAD_DIM_25D], dzm[RAD_DIM_25D], &zl, ng, (double)roi->n_int) < 0)
+            rc = MMDX_ENOMEM;
+    }
+done:
+    free(dist);
+    free(seen);
+    free(stack);
+    free(zl.z);
+    return rc;
+}
