@@ -127,7 +127,9 @@ int mmdx_screener_new(mmdx_screener **out, const mmdx_orthanc_settings *s, const
     if (!rc)
         rc = s->site_config ? mmdx_config_load(&sc->config, s->site_config) : mmdx_config_new_empty(&sc->config);
     if (!rc) {
-        rc = mmdx_model_session_open(&sc->model, sc->registry, s->model, s->model_key, s->require_signed);
+        /* one site key signs models and audit events; ModelKey may name another file */
+        rc = mmdx_model_session_open(&sc->model, sc->registry, sc->config, s->model,
+                                     s->model_key ? s->model_key : s->site_key, s->require_signed);
         sc->model_open = rc == 0;
     }
     if (!rc && s->manifest)

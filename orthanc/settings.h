@@ -8,7 +8,7 @@
  *   "Mmdx": {
  *     "Enable": true,
  *     "Model": "/etc/mmdx/model.mmdx",          required: the trained fusion model
- *     "ModelKey": "/etc/mmdx/model.key",        site key verifying the model's signature
+ *     "ModelKey": "/etc/mmdx/site.key",         site key verifying the model's signature (default: SiteKey)
  *     "RequireSignedModel": false,
  *     "PluginFolder": "/usr/lib/mmdx/plugins",  mmdx encoder/fusion plugins
  *     "SiteConfig": "/etc/mmdx/mmdx.conf",      encoder settings ([imaging], [records]...)
