@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "feature_table.h"
 #include "testsupport.h"
@@ -116,6 +117,10 @@ void orthanc_test_train_model(const char *tmp, expected *e)
                                "1\t4000\trs4\tT\tC\t.\tPASS\t.\tGT\t1/1\t0/0\n");
     snprintf(path, sizeof path, "%s/samples.csv", tmp);
     mmdx_test_write_file(path, "patient_id,vcf_sample\n1,S_B\n2,S_A\n");
+    /* the site key: signs the model here, and the audit events in the plugin */
+    snprintf(path, sizeof path, "%s/site.key", tmp);
+    mmdx_test_write_file(path, "6d6d64782d6f727468616e632d746573742d736974652d6b65792d3031323334\n");
+    ck_assert_int_eq(chmod(path, 0600), 0);
     snprintf(path, sizeof path, "%s/reference.csv", tmp);
     char cohort[12600];
     snprintf(cohort, sizeof cohort, "patient_id,dicom,record,vcf,vcf_sample\n1,%s,%s/records.json,%s/cohort.vcf,S_B\n",
@@ -143,14 +148,14 @@ void orthanc_test_train_model(const char *tmp, expected *e)
     snprintf(train, sizeof train, "%s/train.csv", tmp);
     write_training_table(path, train);
     snprintf(cmd, sizeof cmd,
-             "'%s' train --config '%s/mmdx.conf' --features '%s' --fusion early --classifier logreg "
-             "--out '%s/model.mmdx' --no-progress",
-             mmdx, tmp, train, tmp);
+             "'%s' train --config '%s/mmdx.conf' --site-key '%s/site.key' --features '%s' --fusion early "
+             "--classifier logreg --out '%s/model.mmdx' --no-progress",
+             mmdx, tmp, tmp, train, tmp);
     free(orthanc_test_run_ok(cmd));
     /* what `mmdx predict` says for the same patient (10 significant digits): the plugin must agree */
-    snprintf(cmd, sizeof cmd, "'%s' predict --config '%s/mmdx.conf' --model '%s/model.mmdx' --cohort '%s/reference.csv' --out - "
-             "--no-progress",
-             mmdx, tmp, tmp, tmp);
+    snprintf(cmd, sizeof cmd, "'%s' predict --config '%s/mmdx.conf' --site-key '%s/site.key' --require-signed --model '%s/model.mmdx' "
+             "--cohort '%s/reference.csv' --out - --no-progress",
+             mmdx, tmp, tmp, tmp, tmp);
     char *out = orthanc_test_run_ok(cmd);
     char *nl = strchr(out, '\n');
     ck_assert_ptr_nonnull(nl);

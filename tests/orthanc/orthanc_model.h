@@ -17,7 +17,8 @@ typedef struct expected {
 
 /**
  * In `dir`: mmdx.conf (the site configuration to use), records.json,
- * cohort.vcf with samples.csv (patient "1" is sample S_B),
+ * cohort.vcf with samples.csv (patient "1" is sample S_B), site.key (the
+ * model is signed with it),
  * reference.csv (patient "1" = the CT phantom), model.mmdx; fills *e.
  */
 void orthanc_test_train_model(const char *dir, expected *e);

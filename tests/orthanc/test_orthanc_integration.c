@@ -213,6 +213,10 @@ static void write_config(void)
     snprintf(buf, sizeof buf, "%s/samples.csv", tmp);
     json_object_object_add(g, "SampleMap", json_object_new_string(buf));
     json_object_object_add(m, "Genomics", g);
+    snprintf(buf, sizeof buf, "%s/site.key", tmp);
+    json_object_object_add(m, "SiteKey", json_object_new_string(buf));
+    json_object_object_add(m, "RequireSignedModel", json_object_new_boolean(1));
+    json_object_object_add(m, "Pseudonymise", json_object_new_boolean(1));
     snprintf(buf, sizeof buf, "%s/mmdx.conf", tmp);
     json_object_object_add(m, "SiteConfig", json_object_new_string(buf));
     snprintf(buf, sizeof buf, "%s/records.json", tmp);
@@ -493,9 +497,12 @@ START_TEST(orthanc_end_to_end)
              "SELECT count(*) FROM mmdx.predictions WHERE study_uid = '%s' AND abs(probability - %.17g) < 1e-9",
              jget(res, "study_instance_uid"), e.probability);
     ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 1);
+    /* pseudonymised: no PatientID in the database */
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE patient LIKE 'psn:%' AND pseudonymised"), 1);
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.sr.write'"), 1);
+    ck_assert_str_eq(jget(res, "model.signature_verified"), "true");
     char cmd[8600];
-    snprintf(cmd, sizeof cmd, "'%s' audit verify --db \"%s\"", mmdx_test_mmdx_bin(), dsn);
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s/site.key' --db \"%s\"", mmdx_test_mmdx_bin(), tmp, dsn);
     free(run_ok(cmd));
 
     /* 2. StableStudy fires again (our SR changed the study): nothing new */
@@ -572,7 +579,7 @@ START_TEST(orthanc_end_to_end)
     ck_assert_str_eq(jget(r, "result.series.slices"), "47");
     json_object_put(r);
     ck_assert_uint_eq(sr_instances(sts_study, ids, 4), 2);
-    snprintf(cmd, sizeof cmd, "'%s' audit verify --db \"%s\"", mmdx_test_mmdx_bin(), dsn);
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s/site.key' --db \"%s\"", mmdx_test_mmdx_bin(), tmp, dsn);
     free(run_ok(cmd));
 
     stop_orthanc();

@@ -172,9 +172,10 @@ START_TEST(screen_with_fake_pacs)
              "{\"Mmdx\": {\"Model\": \"%s/model.mmdx\", \"Database\": \"%s\", \"PluginFolder\": \"%s/lib/mmdx/plugins\","
              " \"Records\": \"%s/records.json\", \"WorkFolder\": \"%s\", \"SiteConfig\": \"%s/mmdx.conf\","
              " \"Genomics\": {\"Vcf\": \"%s/cohort.vcf\", \"SampleMap\": \"%s/samples.csv\"},"
+             " \"SiteKey\": \"%s/site.key\", \"RequireSignedModel\": true,"
              " \"SeriesSelection\": [{\"Name\": \"CT\", \"Attributes\": {\"Modality\": \"^CT$\","
              " \"ImageType\": \"^ORIGINAL\"}, \"MinSlices\": 10}]}}",
-             tmp, dsn, mmdx_test_build_dir(), tmp, work, tmp, tmp, tmp);
+             tmp, dsn, mmdx_test_build_dir(), tmp, work, tmp, tmp, tmp, tmp);
     mmdx_orthanc_settings s;
     ck_assert_int_eq(mmdx_orthanc_settings_parse(&s, json, strlen(json)), 0);
     mmdx_screener *sc = NULL;
@@ -197,6 +198,9 @@ START_TEST(screen_with_fake_pacs)
     double p = json_object_get_double(json_object_object_get(r, "probability"));
     ck_assert_msg(fabs(p - e.probability) < 1e-9, "%.17g vs %.17g", p, e.probability);
     ck_assert_int_eq(json_object_get_int(json_object_object_get(r, "decision")), e.decision);
+    ck_assert_int_eq(json_object_get_boolean(json_object_object_get(json_object_object_get(r, "model"),
+                                                                    "signature_verified")),
+                     1);
     present = json_object_object_get(r, "modalities_present");
     ck_assert_int_eq(json_object_get_boolean(json_object_object_get(present, "genomics")), 1);
     ck_assert_int_eq(json_object_get_boolean(json_object_object_get(present, "records")), 1);
@@ -218,7 +222,9 @@ START_TEST(screen_with_fake_pacs)
     free(v);
     ck_assert_int_eq(folder_entries(work), 0); /* nothing left behind */
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions"), 1);
-    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.sr.write'"), 1);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.sr.write'"
+                                            " AND hmac IS NOT NULL"),
+                     1);
 
     /* 2. the same inputs again: unchanged, nothing posted */
     job.fingerprint = strdup(fp);
