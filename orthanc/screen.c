@@ -777,7 +777,9 @@ static void delete_previous(mmdx_screener *sc, const mmdx_job *job, const job_st
     json_object_put(prev);
 }
 
-static int write_reports(mmdx_screener *sc, const mmdx_job *job, job_state *j, const series_info *si)
+/* Write both reports into the job folder (before anything is stored: a
+ * source DICOM file that cannot be referenced fails the job cleanly). */
+static int write_reports(mmdx_screener *sc, job_state *j, const series_info *si)
 {
     size_t M = j->in->n_modalities;
     const mmdx_model_file *mf = sc->model.file;
@@ -813,8 +815,16 @@ static int write_reports(mmdx_screener *sc, const mmdx_job *job, job_state *j, c
     memset(&err, 0, sizeof err);
     int rc = mmdx_sr_write(&r, (const char *const *)j->files, j->n_files, tid, text, j->tid_uid, j->text_uid,
                            j->sr_series_uid, &err);
-    if (rc)
-        return mmdx_fail_from(&err, rc);
+    return rc ? mmdx_fail_from(&err, rc) : 0;
+}
+
+/* Upload the reports, replace last time's, and audit it. */
+static int upload_reports(mmdx_screener *sc, const mmdx_job *job, job_state *j)
+{
+    char tid[4200], text[4200];
+    snprintf(tid, sizeof tid, "%s/tid1500.dcm", j->dir);
+    snprintf(text, sizeof text, "%s/text.dcm", j->dir);
+    int rc;
     if ((rc = upload(sc, tid, &j->tid_orthanc_id)) || (rc = upload(sc, text, &j->text_orthanc_id)))
         return rc;
     delete_previous(sc, job, j);
@@ -941,9 +951,11 @@ int mmdx_screener_run(mmdx_screener *sc, const mmdx_job *job, mmdx_screen_outcom
         rc = predict(sc, &j, patient_id);
     const char *suid = si ? series_attr(si, "SeriesInstanceUID") : NULL;
     if (!rc)
+        rc = write_reports(sc, &j, si);
+    if (!rc)
         rc = store_prediction(sc, job, &j, patient_id, study_uid, suid ? suid : "", fingerprint);
     if (!rc)
-        rc = write_reports(sc, job, &j, si);
+        rc = upload_reports(sc, job, &j);
     if (!rc && !(*result = result_json(sc, job, &j, si, fingerprint, started)))
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (!rc)

@@ -25,6 +25,7 @@ typedef struct fake_pacs {
     char *ct_dir;
     char study_uid[128], series_uid[128];
     int fail_files;       /* GET .../file answers an I/O error */
+    int corrupt;          /* instance ct05 is not DICOM */
     int n_posts;
     char *posted[8];
     size_t posted_len[8];
@@ -74,6 +75,10 @@ static int fake_get(void *ctx, const char *uri, char **body, size_t *len)
     } else if (sscanf(uri, "/instances/ct%d/file", &i) == 1 && i >= 0 && i < N_CT) {
         if (f->fail_files)
             return MMDX_EIO;
+        if (f->corrupt && i == 5) {
+            *body = dup_text("this is not a DICOM file", len);
+            return 0;
+        }
         char path[4200];
         snprintf(path, sizeof path, "%s/DCM_IMG_%05d.dcm", f->ct_dir, i);
         *body = mmdx_test_read_file(path, len);
@@ -269,6 +274,17 @@ START_TEST(screen_with_fake_pacs)
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.screen'"
                                             " AND outcome = 8 AND object_id = 'S2'"),
                      1);
+    /* a broken instance in the series: a clear, permanent failure, nothing posted */
+    f.fail_files = 0;
+    f.corrupt = 1;
+    rc = mmdx_screener_run(sc, &job, &out, &result, fp);
+    ck_assert_int_eq(rc, MMDX_EFORMAT);
+    ck_assert_msg(strstr(mmdx_last_error(), "000005.dcm") != NULL, "%s", mmdx_last_error());
+    ck_assert_int_eq(mmdx_screen_error_is_transient(rc), 0);
+    ck_assert_int_eq(f.n_posts, 4);
+    ck_assert_int_eq(folder_entries(work), 0);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions"), 2); /* nothing stored */
+    f.corrupt = 0;
     mmdx_screener_free(sc);
 
     /* 5. the other modalities named per patient by a cohort manifest (relative paths) */
