@@ -178,11 +178,23 @@ int mmdx_audit__bytea(const char *text, uint8_t *out, size_t len)
 int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t)
 {
     PGresult *r;
-    int rc = mmdx_store__exec(s, "audit: lock the log",
+    int rc;
+    if (s->begin_pending) {
+        /* One round trip for BEGIN and the lock (simple protocol: several statements). */
+        s->begin_pending = 0;
+        r = PQexec(s->conn, "BEGIN; SELECT last_seq, last_hash, now_us FROM mmdx.audit_head()");
+        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = mmdx_store__fail_result(s, r, "audit: lock the log");
+            PQclear(r);
+            return rc;
+        }
+    } else {
+        rc = mmdx_store__exec(s, "audit: lock the log",
                               "SELECT last_seq, last_hash, now_us FROM mmdx.audit_head()", 0, NULL,
                               PGRES_TUPLES_OK, &r);
-    if (rc < 0)
-        return rc;
+        if (rc < 0)
+            return rc;
+    }
     t->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     t->now_us = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
     rc = mmdx_audit__bytea(PQgetvalue(r, 0, 1), t->hash, 32);
@@ -197,6 +209,49 @@ static void hexbytea(const uint8_t *b, size_t n, char *out)
     out[0] = '\\';
     out[1] = 'x';
     mmdx_hex(b, n, out + 2);
+}
+
+/* The transaction's last statement and its COMMIT in one round trip (libpq pipeline). */
+static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *const *params)
+{
+    int rc = mmdx_store__ensure_begun(s, "audit: append events");
+    if (rc < 0)
+        return rc;
+    mmdx_store__fault(s, "before-commit");
+    if (!PQenterPipelineMode(s->conn) ||
+        !PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) ||
+        !PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(s->conn)) {
+        rc = mmdx_store__fail_result(s, NULL, "audit: append events");
+        PQexitPipelineMode(s->conn);
+        return rc;
+    }
+    /* INSERT result, NULL, COMMIT result, NULL, then the sync point. */
+    int step = 0, done = 0;
+    while (!done) {
+        PGresult *r = PQgetResult(s->conn);
+        if (!r) {
+            if (mmdx_store__conn_lost(s)) {
+                if (rc == 0)
+                    rc = mmdx_store__fail_result(s, NULL, "audit: append events");
+                break;
+            }
+            step++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            done = 1;
+        } else if (st != PGRES_COMMAND_OK && rc == 0) {
+            rc = mmdx_store__fail_result(s, st == PGRES_PIPELINE_ABORTED ? NULL : r,
+                                         step == 0 ? "audit: append events" : "audit: commit");
+        }
+        PQclear(r);
+    }
+    PQexitPipelineMode(s->conn);
+    if (rc == 0)
+        s->committed = 1;
+    s->fold_commit = 0;
+    return rc;
 }
 
 int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
@@ -274,8 +329,11 @@ int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, si
             t->seq = e->seq;
             memcpy(t->hash, h, 32);
         }
-        rc = mmdx_store__exec(s, "audit: append events", sql, (int)(m * EVENT_COLUMNS), params,
-                              PGRES_COMMAND_OK, NULL);
+        if (start + m == n && s->fold_commit)
+            rc = insert_and_commit(s, sql, (int)(m * EVENT_COLUMNS), params);
+        else
+            rc = mmdx_store__exec(s, "audit: append events", sql, (int)(m * EVENT_COLUMNS), params,
+                                  PGRES_COMMAND_OK, NULL);
     }
 done:
     free(params);

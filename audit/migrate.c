@@ -71,6 +71,9 @@ typedef struct apply_ctx {
 static int apply_one(mmdx_store *s, void *vctx)
 {
     apply_ctx *c = vctx;
+    int brc = mmdx_store__ensure_begun(s, "migration");
+    if (brc < 0)
+        return brc;
     PGresult *r = PQexec(s->conn, c->m->sql);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         char what[128];

@@ -30,11 +30,29 @@ int mmdx_store__fail_result(mmdx_store *s, const PGresult *r, const char *what)
     return mmdx_fail(MMDX_EDB, "%s: %s [%s]", what, msg, s->describe);
 }
 
+int mmdx_store__ensure_begun(mmdx_store *s, const char *what)
+{
+    if (!s->begin_pending)
+        return 0;
+    s->begin_pending = 0;
+    PGresult *r = PQexec(s->conn, "BEGIN");
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        int rc = mmdx_store__fail_result(s, r, what);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    return 0;
+}
+
 int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
                      const char *const *params, ExecStatusType want, PGresult **out)
 {
     if (out)
         *out = NULL;
+    int brc = mmdx_store__ensure_begun(s, what);
+    if (brc < 0)
+        return brc;
     PGresult *r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
     if (!r || PQresultStatus(r) != want) {
         int rc = mmdx_store__fail_result(s, r, what);
@@ -229,10 +247,16 @@ int mmdx_store__transaction(mmdx_store *s, const char *what, int (*fn)(mmdx_stor
         int rc = 0;
         if (mmdx_store__conn_lost(s))
             rc = mmdx_store__reconnect(s);
-        if (rc == 0)
-            rc = mmdx_store__exec(s, what, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL);
+        s->committed = 0;
+        s->fold_commit = 1;
+        s->begin_pending = 1;
         if (rc == 0)
             rc = fn(s, ctx);
+        int began = !s->begin_pending;
+        s->begin_pending = 0;
+        s->fold_commit = 0;
+        if (rc == 0 && (s->committed || !began))
+            return 0;
         if (rc == 0) {
             mmdx_store__fault(s, "before-commit");
             rc = mmdx_store__exec(s, what, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL);
@@ -241,7 +265,8 @@ int mmdx_store__transaction(mmdx_store *s, const char *what, int (*fn)(mmdx_stor
         }
         if (!mmdx_store__conn_lost(s)) {
             /* A real error: undo and report it (the ROLLBACK's own result is moot). */
-            PQclear(PQexec(s->conn, "ROLLBACK"));
+            if (began)
+                PQclear(PQexec(s->conn, "ROLLBACK"));
             return rc;
         }
         /* The server rolled the transaction back when the connection died. */

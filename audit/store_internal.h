@@ -27,6 +27,12 @@ struct mmdx_store {
     uint8_t pseudonym_key[MMDX_STORE_KEY_LEN];
     int pseudonymise;
     int max_retries;
+    /* Round trips are the cost on a busy host: mmdx_store__transaction()
+     * defers BEGIN to the first statement (folded with the audit lock) and
+     * the last audit append sends its INSERT and COMMIT in one pipeline. */
+    int begin_pending; /* BEGIN not yet sent */
+    int fold_commit;   /* the next final append may commit */
+    int committed;     /* ...and did */
     /* Test hook: called at named points inside transactions (fault injection). */
     void (*fault_hook)(void *ctx, const char *point);
     void *fault_ctx;
@@ -41,6 +47,9 @@ int mmdx_store__fail_result(mmdx_store *s, const PGresult *r, const char *what);
 MMDX_RESULT_USED int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
                                       const char *const *params, ExecStatusType want,
                                       PGresult **out);
+
+/** Send the deferred BEGIN now, if one is pending. */
+MMDX_RESULT_USED int mmdx_store__ensure_begun(mmdx_store *s, const char *what);
 
 /** 1 when the connection is broken (worth a reconnect and retry). */
 int mmdx_store__conn_lost(mmdx_store *s);
@@ -112,7 +121,9 @@ MMDX_RESULT_USED int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t);
 /**
  * Append events after `t` (inside a transaction holding the lock): fills
  * seq, ts_us, db_role, os_user, host and prev_hash, computes hashes and
- * HMACs, inserts in multi-row statements, advances t.
+ * HMACs, inserts in multi-row statements, advances t. Inside
+ * mmdx_store__transaction() the final INSERT also commits: it must be the
+ * transaction's last statement.
  */
 MMDX_RESULT_USED int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev,
                                         size_t n);

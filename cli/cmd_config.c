@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "settings.h"
 #include "encoders.h"
 #include "error.h"
 
@@ -52,6 +53,12 @@ int mmdx_cmd_config(int argc, char **argv)
     int rc = mmdx_cli_env_open(&env, config, 1, json);
     if (rc == 0)
         rc = mmdx_encoder_set_open(&set, env.registry, env.config, 1, NULL, 0);
+    if (rc == 0) {
+        /* [audit]: unknown keys and bad values (keys are not read here). */
+        mmdx_audit_settings audit;
+        rc = mmdx_audit_settings_load(&audit, env.config);
+        mmdx_audit_settings_clear(&audit);
+    }
     const char *path = rc == 0 || env.config ? (env.config ? mmdx_config_path(env.config) : NULL) : NULL;
     if (json) {
         json_object *o = json_object_new_object();

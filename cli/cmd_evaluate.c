@@ -25,7 +25,8 @@ static void help(FILE *f)
             "  --model M.mmdx     model file (integrity always checked)\n"
             "  --cohort C.csv     cohort manifest with a 0/1 label column\n"
             "  --features F.csv   feature table instead of running the encoders\n"
-            "  --key FILE         site key to verify the model's signature (else $MMDX_MODEL_KEY)\n"
+            "  --site-key FILE    site key to verify the model's signature (else $MMDX_SITE_KEY,\n"
+            "                     else [audit] site_key_file)\n"
             "  --require-signed   refuse a model without a valid signature (also\n"
             "                     $MMDX_REQUIRE_SIGNED_MODELS=1)\n"
             "  --keep-going       encoders: a failing input marks that modality missing\n"
@@ -43,7 +44,7 @@ int mmdx_cmd_evaluate(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},   {"cohort", required_argument, NULL, 'C'},
-        {"features", required_argument, NULL, 'F'}, {"key", required_argument, NULL, 'K'},
+        {"features", required_argument, NULL, 'F'}, {"site-key", required_argument, NULL, 'K'},
         {"require-signed", no_argument, NULL, 'R'}, {"keep-going", no_argument, NULL, 'g'},
         {"threads", required_argument, NULL, 't'}, {"config", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},          {"no-progress", no_argument, NULL, 'P'},
@@ -85,7 +86,7 @@ int mmdx_cmd_evaluate(int argc, char **argv)
     mmdx_fusion_input *in = NULL;
     mmdx_report *rep = NULL;
     double *prob = NULL, *contrib = NULL;
-    rc = mmdx_model_session_open(&s, env.registry, model_path, key, require);
+    rc = mmdx_model_session_open(&s, env.registry, env.config, model_path, key, require);
     if (!rc) {
         mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_REQUIRED, s.file,
                                         env.registry, env.config, env.threads, keep_going,

@@ -9,6 +9,7 @@
 
 #include <omp.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "csv.h"
 #include "error.h"
@@ -29,7 +30,8 @@ static void help(FILE *f)
             "  --cohort C.csv     cohort manifest\n"
             "  --features F.csv   feature table instead of running the encoders\n"
             "  --out P.csv        predictions, written atomically ('-' for standard output)\n"
-            "  --key FILE         site key to verify the model's signature (else $MMDX_MODEL_KEY)\n"
+            "  --site-key FILE    site key to verify the model's signature (else $MMDX_SITE_KEY,\n"
+            "                     else [audit] site_key_file)\n"
             "  --require-signed   refuse a model without a valid signature (also\n"
             "                     $MMDX_REQUIRE_SIGNED_MODELS=1)\n"
             "  --keep-going       encoders: a failing input marks that modality missing\n"
@@ -67,34 +69,12 @@ static void write_rows(FILE *f, const mmdx_fusion_input *in, const double *prob,
 static int write_predictions(const char *path, const mmdx_fusion_input *in, const double *prob,
                              const double *contrib, double threshold)
 {
-    if (strcmp(path, "-") == 0) {
-        write_rows(stdout, in, prob, contrib, threshold);
-        return fflush(stdout) == 0 ? 0 : mmdx_fail(MMDX_EIO, "standard output: write failed");
-    }
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp)
-        return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd), unlink(tmp);
-        free(tmp);
-        return mmdx_fail(MMDX_EIO, "%s: cannot create: %s", path, strerror(e));
-    }
-    write_rows(f, in, prob, contrib, threshold);
-    int ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        free(tmp);
-        return mmdx_fail(MMDX_EIO, "%s: write failed", path);
-    }
-    free(tmp);
-    return 0;
+    mmdx_atomic_file af;
+    int rc = mmdx_atomic_file_open(&af, path);
+    if (rc)
+        return rc;
+    write_rows(af.f, in, prob, contrib, threshold);
+    return mmdx_atomic_file_commit(&af);
 }
 
 int mmdx_cmd_predict(int argc, char **argv)
@@ -102,7 +82,7 @@ int mmdx_cmd_predict(int argc, char **argv)
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},   {"cohort", required_argument, NULL, 'C'},
         {"features", required_argument, NULL, 'F'}, {"out", required_argument, NULL, 'o'},
-        {"key", required_argument, NULL, 'K'},     {"require-signed", no_argument, NULL, 'R'},
+        {"site-key", required_argument, NULL, 'K'},     {"require-signed", no_argument, NULL, 'R'},
         {"keep-going", no_argument, NULL, 'g'},    {"threads", required_argument, NULL, 't'},
         {"config", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
@@ -149,7 +129,7 @@ int mmdx_cmd_predict(int argc, char **argv)
     mmdx_model_session s;
     mmdx_fusion_input *in = NULL;
     double *prob = NULL, *contrib = NULL;
-    rc = mmdx_model_session_open(&s, env.registry, model_path, key, require);
+    rc = mmdx_model_session_open(&s, env.registry, env.config, model_path, key, require);
     if (!rc) {
         mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_OPTIONAL, s.file,
                                         env.registry, env.config, env.threads, keep_going,

@@ -11,12 +11,14 @@
 
 #include <omp.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "crossval.h"
 #include "csv.h"
 #include "error.h"
 #include "fusion_input.h"
 #include "model_session.h"
+#include "path.h"
 #include "report.h"
 
 #ifndef MMDX_VERSION
@@ -46,7 +48,8 @@ static void help(FILE *f)
             "                        'youden' (maximises sensitivity+specificity on the\n"
             "                        cross-validated predictions; needs --folds)\n"
             "  --modalities LIST     train on these modalities only (comma-separated)\n"
-            "  --key FILE            sign the model with this site key (HMAC-SHA-256; else $MMDX_MODEL_KEY)\n"
+            "  --site-key FILE       sign the model (HMAC-SHA-256 with the site key's model key;\n"
+            "                        else $MMDX_SITE_KEY, else [audit] site_key_file)\n"
             "  --keep-going          encoders: a failing input marks that modality missing\n"
             "  --threads N           threads for fitting\n"
             "  --config F            site configuration ([early]/[late] sections hold classifier settings)\n"
@@ -86,33 +89,27 @@ typedef struct train_args {
 
 static int write_cv_predictions(const char *path, const mmdx_fusion_input *in, const mmdx_cv_result *cv)
 {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp)
-        return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd), unlink(tmp);
-        free(tmp);
-        return mmdx_fail(MMDX_EIO, "%s: cannot create: %s", path, strerror(e));
-    }
-    fprintf(f, "patient_id,fold,label,probability\n");
+    mmdx_atomic_file af;
+    int rc = mmdx_atomic_file_open(&af, path);
+    if (rc)
+        return rc;
+    fprintf(af.f, "patient_id,fold,label,probability\n");
     for (size_t i = 0; i < in->n; i++) {
-        mmdx_csv_write_field(f, in->ids[i], ',');
-        fprintf(f, ",%u,%d,%.17g\n", (unsigned)cv->fold[i], (int)in->labels[i], cv->prob[i]);
+        mmdx_csv_write_field(af.f, in->ids[i], ',');
+        fprintf(af.f, ",%u,%d,%.17g\n", (unsigned)cv->fold[i], (int)in->labels[i], cv->prob[i]);
     }
-    int ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        free(tmp);
-        return mmdx_fail(MMDX_EIO, "%s: write failed", path);
-    }
-    free(tmp);
+    return mmdx_atomic_file_commit(&af);
+}
+
+/* Fail before a long fit, not after it, when an output cannot be written. */
+static int check_writable(const char *path)
+{
+    char *dir = mmdx_path_dirname(path);
+    int ok = dir && access(dir, W_OK | X_OK) == 0;
+    int e = errno;
+    free(dir);
+    if (!ok)
+        return mmdx_fail(MMDX_EIO, "%s: cannot write there: %s", path, strerror(e));
     return 0;
 }
 
@@ -145,10 +142,14 @@ static int run(const train_args *a)
             rc = mmdx_fail(MMDX_EINVAL, "--threshold '%s': expected a probability in (0, 1) or 'youden'",
                            a->threshold);
     }
+    if (!rc)
+        rc = check_writable(a->out);
+    if (!rc && a->cv_out)
+        rc = check_writable(a->cv_out);
     if (!rc && youden && !a->folds)
         rc = mmdx_fail(MMDX_EINVAL, "--threshold youden needs --folds K (it is chosen on cross-validated predictions)");
     if (!rc)
-        rc = mmdx_model_key_from_env(&key, &key_len, a->key);
+        rc = mmdx_model_key_load(&key, &key_len, a->key, env.config);
     if (!rc) {
         mmdx_fusion_input_options io = {a->cohort, a->features, a->modalities, a->n_modalities,
                                         MMDX_LABELS_REQUIRED, NULL, env.registry, env.config,
@@ -285,7 +286,7 @@ int mmdx_cmd_train(int argc, char **argv)
         {"fusion", required_argument, NULL, 'f'},     {"classifier", required_argument, NULL, 'm'},
         {"out", required_argument, NULL, 'o'},        {"folds", required_argument, NULL, 'k'},
         {"seed", required_argument, NULL, 's'},       {"threshold", required_argument, NULL, 'T'},
-        {"modalities", required_argument, NULL, 'M'}, {"key", required_argument, NULL, 'K'},
+        {"modalities", required_argument, NULL, 'M'}, {"site-key", required_argument, NULL, 'K'},
         {"cv-predictions", required_argument, NULL, 'p'}, {"keep-going", no_argument, NULL, 'g'},
         {"threads", required_argument, NULL, 't'},    {"config", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},             {"no-progress", no_argument, NULL, 'P'},

@@ -26,8 +26,10 @@ void mmdx_fusion_input_free(mmdx_fusion_input *in)
     for (size_t i = 0; in->encoders && i < in->n_encoders; i++) {
         free(in->encoders[i].name);
         free(in->encoders[i].version);
+        free(in->encoder_modalities[i]);
     }
     free(in->encoders);
+    free(in->encoder_modalities);
     free(in);
 }
 
@@ -112,16 +114,18 @@ static int run_encoders(mmdx_fusion_input *in, const mmdx_manifest *m, const mmd
         rc = mmdx_encoder_set_encode_cohort(set, m, &eo, &in->table, &sum);
     }
     size_t ne = rc ? 0 : mmdx_encoder_set_count(set);
-    if (ne && !(in->encoders = calloc(ne, sizeof *in->encoders)))
+    if (ne && (!(in->encoders = calloc(ne, sizeof *in->encoders)) ||
+               !(in->encoder_modalities = calloc(ne, sizeof *in->encoder_modalities))))
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     for (size_t k = 0; !rc && k < ne; k++) {
         const mmdx_plugin *p = mmdx_encoder_set_plugin(set, k);
         in->encoders[k].name = strdup(p->info.name);
         in->encoders[k].version = strdup(p->info.version);
+        in->encoder_modalities[k] = strdup(p->info.modality ? p->info.modality : "");
         snprintf(in->encoders[k].config_sha256, sizeof in->encoders[k].config_sha256, "%s",
                  mmdx_encoder_set_config_hash(set, k));
         in->n_encoders = k + 1;
-        if (!in->encoders[k].name || !in->encoders[k].version)
+        if (!in->encoders[k].name || !in->encoders[k].version || !in->encoder_modalities[k])
             rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
     in->from_encoders = 1;
@@ -202,7 +206,8 @@ static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx
 }
 
 /* Map the columns to use: the model's schema, or the table's (optionally a subset of modalities). */
-static int map_schema(mmdx_fusion_input *in, const mmdx_fusion_input_options *o, long *colmap, long *modmap)
+static int map_schema(mmdx_fusion_input *in, const mmdx_fusion_input_options *o, const size_t *sel, long *colmap,
+                      long *modmap)
 {
     const mmdx_feature_table *t = in->table;
     const char *src = o->features ? o->features : "the encoded cohort";
@@ -246,9 +251,21 @@ static int map_schema(mmdx_fusion_input *in, const mmdx_fusion_input_options *o,
         modmap[k] = -1;
         if (o->n_modalities && find_name(o->modalities, o->n_modalities, tmods[k]) < 0)
             continue;
+        /* a modality no selected patient has carries nothing to learn from, and would tie the
+         * model to an encoder it never used */
+        size_t have = 0;
+        for (size_t r = 0; r < in->n; r++)
+            have += t->present[sel[r] * t->n_modalities + k];
+        if (have == 0) {
+            if (o->messages)
+                fprintf(o->messages, "mmdx: note: no patient has the modality '%s'; it is left out\n", tmods[k]);
+            continue;
+        }
         modmap[nm] = (long)k;
         in->modalities[nm++] = tmods[k];
     }
+    if (nm == 0)
+        return mmdx_fail(MMDX_EINVAL, "%s: no patient has any modality", src);
     /* grouped by modality (the model file lists each modality's features together) */
     for (size_t k = 0; k < nm; k++) {
         for (size_t c = 0; c < t->n_features; c++) {
@@ -296,7 +313,28 @@ int mmdx_fusion_input_load(mmdx_fusion_input **out, const mmdx_fusion_input_opti
         if (!colmap || !modmap || !in->feature_names || !in->feature_modality || !in->modalities)
             rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
         if (!rc)
-            rc = map_schema(in, o, colmap, modmap);
+            rc = map_schema(in, o, sel, colmap, modmap);
+    }
+    /* keep the encoders of the modalities kept */
+    for (size_t e = 0, kept = 0; !rc && e < in->n_encoders; e++) {
+        if (find_name(in->modalities, in->n_modalities, in->encoder_modalities[e]) >= 0) {
+            mmdx_model_encoder me = in->encoders[e];
+            char *mod = in->encoder_modalities[e];
+            in->encoders[e] = in->encoders[kept];
+            in->encoder_modalities[e] = in->encoder_modalities[kept];
+            in->encoders[kept] = me;
+            in->encoder_modalities[kept] = mod;
+            kept++;
+        }
+        if (e + 1 == in->n_encoders) {
+            for (size_t d = kept; d < in->n_encoders; d++) {
+                free(in->encoders[d].name);
+                free(in->encoders[d].version);
+                free(in->encoder_modalities[d]);
+            }
+            in->n_encoders = kept;
+            break;
+        }
     }
     if (!rc) {
         const mmdx_feature_table *t = in->table;

@@ -49,7 +49,8 @@ typedef struct mmdx_fusion_input {
     int32_t *labels;             /**< n (-1 unknown), or NULL when there are none */
     int from_encoders;
     size_t n_encoders;
-    mmdx_model_encoder *encoders; /**< owned copies: name, version, config hash */
+    mmdx_model_encoder *encoders; /**< owned copies: name, version, config hash (of the modalities kept) */
+    char **encoder_modalities;   /**< n_encoders: each encoder's modality */
     mmdx_dataset ds;             /**< points into the arrays above */
 } mmdx_fusion_input;
 

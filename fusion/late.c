@@ -73,6 +73,38 @@ static int oof_logits(const mmdx_dataset *d, const size_t *rows, size_t k, const
     return rc;
 }
 
+/*
+ * Platt scaling of out-of-fold log-odds with Platt's smoothed targets:
+ * label 1 counts as (N+ + 1)/(N+ + 2), label 0 as 1/(N- + 2). Each patient
+ * enters twice, once per class, weighted by its target, so a modality that
+ * separates its (small) training set still gets a finite slope.
+ */
+static int platt(double *a, double *b, const double *oof, const mmdx_dataset *d, const size_t *rows, size_t k,
+                 size_t pos, mmdx_error *err)
+{
+    double hi = ((double)pos + 1.0) / ((double)pos + 2.0), lo = 1.0 / ((double)(k - pos) + 2.0);
+    double *x = malloc(2 * k * sizeof *x), *w = malloc(2 * k * sizeof *w);
+    int32_t *y = malloc(2 * k * sizeof *y);
+    int rc = 0;
+    if (!x || !w || !y) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "late fusion: out of memory");
+    } else {
+        for (size_t r = 0; r < k; r++) {
+            double t = d->labels[rows[r]] ? hi : lo;
+            x[2 * r] = x[2 * r + 1] = oof[r];
+            y[2 * r] = 1, w[2 * r] = t;
+            y[2 * r + 1] = 0, w[2 * r + 1] = 1.0 - t;
+        }
+        mmdx_logreg_options o;
+        mmdx_logreg_options_init(&o);
+        o.C = INFINITY;
+        o.solver = MMDX_LOGREG_NEWTON;
+        rc = mmdx_logreg_fit(b, a, x, 2 * k, 1, y, w, &o, NULL, err);
+    }
+    free(x), free(w), free(y);
+    return rc;
+}
+
 static int late_fit(void **model, const mmdx_fusion_params *params, const mmdx_dataset *d,
                     mmdx_error *err)
 {
@@ -88,9 +120,8 @@ static int late_fit(void **model, const mmdx_fusion_params *params, const mmdx_d
     uint8_t *use = malloc(F);
     size_t *rows = malloc(n * sizeof *rows);
     double *oof = malloc(n * sizeof *oof), *z = calloc(n * M, sizeof *z);
-    int32_t *yk = malloc(n * sizeof *yk);
-    if (!lm || !use || !rows || !oof || !z || !yk || !(lm->parts = calloc(M, sizeof *lm->parts))) {
-        free(use), free(rows), free(oof), free(z), free(yk);
+    if (!lm || !use || !rows || !oof || !z || !(lm->parts = calloc(M, sizeof *lm->parts))) {
+        free(use), free(rows), free(oof), free(z);
         late_free(lm);
         return mmdx_error_set(err, MMDX_ENOMEM, "late fusion: out of memory");
     }
@@ -110,27 +141,25 @@ static int late_fit(void **model, const mmdx_fusion_params *params, const mmdx_d
                 pos += (size_t)d->labels[i];
             }
         const char *name = d->modalities ? d->modalities[m] : "?";
-        if (pos < o.inner_folds || k - pos < o.inner_folds) {
+        if (pos < 2 || k - pos < 2) {
             rc = mmdx_error_set(err, MMDX_EINVAL,
                                 "late fusion: modality '%s' is present for %zu patients (%zu with label 1, "
-                                "%zu with label 0); its classifier needs at least %u of each class "
-                                "(inner_folds)", name, k, pos, k - pos, o.inner_folds);
+                                "%zu with label 0); its classifier needs at least 2 of each class",
+                                name, k, pos, k - pos);
             break;
         }
+        /* a small cohort gets fewer inner folds rather than a refusal: each fold needs both classes */
+        mmdx_fusion_options om = o;
+        size_t smaller = pos < k - pos ? pos : k - pos;
+        if (smaller < om.inner_folds)
+            om.inner_folds = (unsigned)smaller;
         part->used = 1;
         n_used++;
         part->prior_logit = logit((double)pos / (double)k);
-        rc = oof_logits(d, rows, k, use, &o, o.seed + 0x9e3779b97f4a7c15ULL * (m + 1), oof, err);
+        rc = oof_logits(d, rows, k, use, &om, o.seed + 0x9e3779b97f4a7c15ULL * (m + 1), oof, err);
         if (rc)
             break;
-        /* Platt scaling of the out-of-fold log-odds; a mild penalty keeps it finite on separable folds */
-        for (size_t r = 0; r < k; r++)
-            yk[r] = d->labels[rows[r]];
-        mmdx_logreg_options lo;
-        mmdx_logreg_options_init(&lo);
-        lo.C = 1e4;
-        lo.solver = MMDX_LOGREG_NEWTON;
-        rc = mmdx_logreg_fit(&part->calib_b, &part->calib_a, oof, k, 1, yk, NULL, &lo, NULL, err);
+        rc = platt(&part->calib_a, &part->calib_b, oof, d, rows, k, pos, err);
         if (rc)
             break;
         for (size_t r = 0; r < k; r++)
@@ -156,7 +185,7 @@ static int late_fit(void **model, const mmdx_fusion_params *params, const mmdx_d
             lm->parts[m].weight = lm->parts[m].used ? w[m] : 0.0;
         free(w), free(sw);
     }
-    free(use), free(rows), free(oof), free(z), free(yk);
+    free(use), free(rows), free(oof), free(z);
     if (rc) {
         late_free(lm);
         return rc;

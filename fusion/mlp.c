@@ -237,14 +237,22 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
     size_t P = m->n_params, hmax = 0;
     for (size_t l = 1; l < m->n_layers; l++)
         hmax = m->dims[l] > hmax ? m->dims[l] : hmax;
-    double *grads = malloc((size_t)T * P * sizeof *grads);
-    double *mom = calloc(P, sizeof *mom), *vel = calloc(P, sizeof *vel);
+    /* Each thread keeps its own copy of the parameters and Adam moments and applies
+     * the same update in the same order, so the copies stay identical and a
+     * minibatch needs one barrier, not two; the gradient buffers alternate between
+     * two sets so that a thread may start the next minibatch while another still
+     * reads the last one's. */
+    double *grads = malloc(2 * (size_t)T * P * sizeof *grads);
+    double *pp = malloc((size_t)T * P * sizeof *pp);
+    double *mom = calloc((size_t)T * P, sizeof *mom), *vel = calloc((size_t)T * P, sizeof *vel);
     double *best = malloc(P * sizeof *best);
+    uint8_t *decay = calloc(P, 1);
     size_t per_thread = MLP_BLOCK * (m->act_size + 2 * hmax) + 1;
     double *scratch = malloc((size_t)T * per_thread * sizeof *scratch);
     double *vloss = malloc((size_t)T * 2 * sizeof *vloss);
-    if (!train || !val || !tmp || !grads || !mom || !vel || !best || !scratch || !vloss) {
-        free(train), free(val), free(tmp), free(grads), free(mom), free(vel), free(best), free(scratch), free(vloss);
+    if (!train || !val || !tmp || !grads || !pp || !mom || !vel || !best || !decay || !scratch || !vloss) {
+        free(train), free(val), free(tmp), free(grads), free(pp), free(mom), free(vel), free(best), free(decay);
+        free(scratch), free(vloss);
         mmdx_mlp_free(m);
         return mmdx_error_set(err, MMDX_ENOMEM, "MLP: out of memory (%zu parameters)", P);
     }
@@ -268,6 +276,11 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
     int since_best = 0;
     long step = 0;
     memcpy(best, m->params, P * sizeof *best);
+    for (int t = 0; t < T; t++)
+        memcpy(pp + (size_t)t * P, m->params, P * sizeof *pp);
+    for (size_t l = 0; l < m->n_layers; l++) /* weight decay applies to weights, not biases */
+        memset(decay + m->w_off[l], 1, m->b_off[l] - m->w_off[l]);
+    int used = T;
 
     for (int epoch = 1; epoch <= o->max_epochs; epoch++) {
         mmdx_rng_shuffle(&rng, train, n_train);
@@ -276,14 +289,21 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
 #pragma omp parallel num_threads(T)
         {
             int t = omp_get_thread_num(), nt = omp_get_num_threads();
-            double *g = grads + (size_t)t * P;
+            if (t == 0)
+                used = nt;
+            double *my = pp + (size_t)t * P, *mm = mom + (size_t)t * P, *mv = vel + (size_t)t * P;
+            if (t > 0) { /* thread 0's copy is the reference (the team may differ between epochs) */
+                memcpy(my, pp, P * sizeof *my);
+                memcpy(mm, mom, P * sizeof *mm);
+                memcpy(mv, vel, P * sizeof *mv);
+            }
             double *act = scratch + (size_t)t * per_thread;
             double *delta = act + MLP_BLOCK * m->act_size, *delta_prev = delta + MLP_BLOCK * hmax;
-            size_t plo, phi;
-            chunk(P, t, nt, &plo, &phi);
             for (size_t bi = 0; bi < n_batches; bi++) {
                 size_t start = bi * B, end = start + B > n_train ? n_train : start + B;
                 size_t bs = end - start, lo, hi;
+                const double *gset = grads + (bi & 1) * (size_t)nt * P;
+                double *g = grads + ((bi & 1) * (size_t)nt + (size_t)t) * P;
                 chunk(bs, t, nt, &lo, &hi);
                 memset(g, 0, P * sizeof *g);
                 for (size_t r0 = start + lo; r0 < start + hi; r0 += MLP_BLOCK) {
@@ -292,33 +312,28 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
                     double z[MLP_BLOCK], coef[MLP_BLOCK];
                     for (size_t s = 0; s < nb; s++)
                         xs[s] = x + train[r0 + s] * p;
-                    forward_block(m, m->params, xs, nb, act, z);
+                    forward_block(m, my, xs, nb, act, z);
                     for (size_t s = 0; s < nb; s++) {
                         size_t i = train[r0 + s];
                         double wgt = sw ? sw[i] : 1.0;
                         coef[s] = wgt * (mmdx_sigmoid(z[s]) - (y[i] ? 1.0 : 0.0)) / (double)bs;
                     }
-                    backward_block(m, m->params, xs, nb, act, coef, g, delta, delta_prev, hmax);
+                    backward_block(m, my, xs, nb, act, coef, g, delta, delta_prev, hmax);
                 }
 #pragma omp barrier
-                /* each thread updates its slice of the parameters; thread order fixes the sum */
+                /* every thread applies the whole update to its own copy; thread order fixes the sum */
                 long s = step0 + (long)bi + 1;
                 double lr = o->learning_rate * sqrt(1.0 - pow(b2, (double)s)) / (1.0 - pow(b1, (double)s));
-                for (size_t k = plo; k < phi; k++) {
+                for (size_t k = 0; k < P; k++) {
                     double gk = 0;
                     for (int u = 0; u < nt; u++)
-                        gk += grads[(size_t)u * P + k];
-                    int is_weight = 0;
-                    for (size_t l = 0; l < m->n_layers; l++)
-                        if (k >= m->w_off[l] && k < m->b_off[l])
-                            is_weight = 1;
-                    if (is_weight)
-                        gk += o->alpha * m->params[k] / (double)bs;
-                    mom[k] = b1 * mom[k] + (1 - b1) * gk;
-                    vel[k] = b2 * vel[k] + (1 - b2) * gk * gk;
-                    m->params[k] -= lr * mom[k] / (sqrt(vel[k]) + eps);
+                        gk += gset[(size_t)u * P + k];
+                    if (decay[k])
+                        gk += o->alpha * my[k] / (double)bs;
+                    mm[k] = b1 * mm[k] + (1 - b1) * gk;
+                    mv[k] = b2 * mv[k] + (1 - b2) * gk * gk;
+                    my[k] -= lr * mm[k] / (sqrt(mv[k]) + eps);
                 }
-#pragma omp barrier
             }
             /* validation log-loss, per-thread partial sums */
             size_t lo, hi;
@@ -330,7 +345,7 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
                 double z[MLP_BLOCK];
                 for (size_t s = 0; s < nb; s++)
                     xs[s] = x + val[r0 + s] * p;
-                forward_block(m, m->params, xs, nb, act, z);
+                forward_block(m, my, xs, nb, act, z);
                 for (size_t s = 0; s < nb; s++) {
                     size_t i = val[r0 + s];
                     double wgt = sw ? sw[i] : 1.0;
@@ -343,7 +358,7 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
         }
         step += (long)n_batches;
         double ls = 0, ws = 0;
-        for (int t = 0; t < T; t++)
+        for (int t = 0; t < used; t++)
             ls += vloss[2 * t], ws += vloss[2 * t + 1];
         double loss = ls / ws;
         info->epochs = epoch;
@@ -352,13 +367,13 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
         }
         if (loss < best_loss - 1e-4) {
             best_loss = loss;
-            memcpy(best, m->params, P * sizeof *best);
+            memcpy(best, pp, P * sizeof *best);
             info->best_epoch = epoch;
             since_best = 0;
         } else {
             if (loss < best_loss) {
                 best_loss = loss;
-                memcpy(best, m->params, P * sizeof *best);
+                memcpy(best, pp, P * sizeof *best);
                 info->best_epoch = epoch;
             }
             if (++since_best >= o->patience)
@@ -367,7 +382,8 @@ int mmdx_mlp_fit(mmdx_mlp **out, const double *x, size_t n, size_t p, const int3
     }
     memcpy(m->params, best, P * sizeof *best);
     info->best_val_loss = best_loss;
-    free(train), free(val), free(tmp), free(grads), free(mom), free(vel), free(best), free(scratch), free(vloss);
+    free(train), free(val), free(tmp), free(grads), free(pp), free(mom), free(vel), free(best), free(decay);
+    free(scratch), free(vloss);
     if (!isfinite(best_loss)) {
         mmdx_mlp_free(m);
         return mmdx_error_set(err, MMDX_EINVAL, "MLP: training diverged (non-finite loss); lower learning_rate");

@@ -2,7 +2,6 @@
 #include "model_file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 
 #define MAGIC "MMDX-MODEL "
@@ -104,52 +104,24 @@ static void putf(buf *b, const char *fmt, ...)
     put(b, line, (size_t)n);
 }
 
+/* Through core's atomic file; a model holds no patient data and is read by the
+ * services that score with it, so it is made readable by all (0644). */
 static int write_atomic(const char *path, const void *data, size_t len)
 {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp)
-        return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    mmdx_atomic_file af;
+    int rc = mmdx_atomic_file_open(&af, path);
+    if (rc)
+        return rc;
+    if (fchmod(fileno(af.f), 0644) != 0) {
         int e = errno;
-        free(tmp);
-        return mmdx_fail(MMDX_EIO, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
-    }
-    /* mkstemp creates 0600; a model is read by the services that score with it */
-    if (fchmod(fd, 0644) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
+        mmdx_atomic_file_abort(&af);
         return mmdx_fail(MMDX_EIO, "%s: cannot set permissions: %s", path, strerror(e));
     }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, (const char *)data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        off += (size_t)w;
+    if (fwrite(data, 1, len, af.f) != len) {
+        mmdx_atomic_file_abort(&af);
+        return mmdx_fail(MMDX_EIO, "%s: write failed", path);
     }
-    int e = errno;
-    int ok = off == len && fsync(fd) == 0;
-    if (close(fd) != 0)
-        ok = 0;
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        ok = 0;
-    }
-    if (!ok) {
-        unlink(tmp);
-        free(tmp);
-        return mmdx_fail(MMDX_EIO, "%s: write failed: %s", path, strerror(e));
-    }
-    free(tmp);
-    return 0;
+    return mmdx_atomic_file_commit(&af);
 }
 
 int mmdx_model_file_write(const mmdx_model_file *m, const char *path, const uint8_t *key,
@@ -544,49 +516,4 @@ int mmdx_model_file_read(mmdx_model_file **out, const char *path, const uint8_t 
     int rc = mmdx_model_file_parse(out, data, len, path, key, key_len, require_signature);
     free(data);
     return rc;
-}
-
-int mmdx_model_key_read(uint8_t **key, size_t *key_len, const char *path)
-{
-    *key = NULL;
-    *key_len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mmdx_fail(errno == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO, "site key %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return mmdx_fail(MMDX_EIO, "site key %s: not a regular file", path);
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        close(fd);
-        return mmdx_fail(MMDX_EPERM, "site key %s: readable or writable by others (mode %03o); chmod 600 it",
-                         path, (unsigned)(st.st_mode & 0777));
-    }
-    if (st.st_size > 65536) {
-        close(fd);
-        return mmdx_fail(MMDX_EINVAL, "site key %s: larger than 64 KiB", path);
-    }
-    uint8_t *k = malloc((size_t)st.st_size + 1);
-    if (!k) {
-        close(fd);
-        return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    }
-    ssize_t n = read(fd, k, (size_t)st.st_size);
-    close(fd);
-    if (n != st.st_size) {
-        free(k);
-        return mmdx_fail(MMDX_EIO, "site key %s: read error", path);
-    }
-    size_t len = (size_t)n;
-    while (len > 0 && (k[len - 1] == '\n' || k[len - 1] == '\r' || k[len - 1] == ' ' || k[len - 1] == '\t'))
-        len--;
-    if (len < 16) {
-        free(k);
-        return mmdx_fail(MMDX_EINVAL, "site key %s: shorter than 16 bytes (make one with: openssl rand -hex 32)",
-                         path);
-    }
-    *key = k;
-    *key_len = len;
-    return 0;
 }

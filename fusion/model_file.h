@@ -83,8 +83,9 @@ MMDX_RESULT_USED int mmdx_model_file_new(mmdx_model_file **out);
 void mmdx_model_file_free(mmdx_model_file *m);
 
 /**
- * Write atomically to `path`. With key (key_len > 0) the file is signed with
- * HMAC-SHA-256. Errors: MMDX_EIO naming the path, MMDX_EINVAL (a name with
+ * Write atomically to `path` (mode 0644). With key (key_len > 0) the file is
+ * signed with HMAC-SHA-256; the key is the site key's model-signature key
+ * (mmdx_model_key_from_env). Errors: MMDX_EIO naming the path, MMDX_EINVAL (a name with
  * a space or newline), MMDX_ENOMEM.
  */
 MMDX_RESULT_USED int mmdx_model_file_write(const mmdx_model_file *m, const char *path,
@@ -107,12 +108,5 @@ MMDX_RESULT_USED int mmdx_model_file_parse(mmdx_model_file **out, const void *da
 MMDX_RESULT_USED int mmdx_model_file_read(mmdx_model_file **out, const char *path,
                                           const uint8_t *key, size_t key_len,
                                           int require_signature);
-
-/**
- * Read a site signing key: the file's bytes with trailing whitespace removed,
- * at least 16 bytes. A key file that group or others can read is refused
- * (MMDX_EPERM), as ssh does. *key is malloc'd (the caller wipes and frees it).
- */
-MMDX_RESULT_USED int mmdx_model_key_read(uint8_t **key, size_t *key_len, const char *path);
 
 #endif

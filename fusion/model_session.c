@@ -7,6 +7,8 @@
 #include <openssl/crypto.h>
 
 #include "error.h"
+#include "path.h"
+#include "site_key.h"
 
 void mmdx_model_key_free(uint8_t *key, size_t key_len)
 {
@@ -15,18 +17,52 @@ void mmdx_model_key_free(uint8_t *key, size_t key_len)
     free(key);
 }
 
-int mmdx_model_key_from_env(uint8_t **key, size_t *key_len, const char *key_path)
+/* [audit] site_key_file, resolved against the configuration's folder; malloc'd or NULL. */
+static char *configured_key_path(const mmdx_config *config)
+{
+    if (!config)
+        return NULL;
+    mmdx_plugin_config pc;
+    mmdx_config_section(config, "audit", 1, &pc);
+    const char *value = NULL;
+    for (size_t i = 0; i < pc.n_entries; i++)
+        if (strcmp(pc.entries[i].key, "site_key_file") == 0)
+            value = pc.entries[i].value;
+    return value && *value ? mmdx_path_resolve(pc.base_dir, value) : NULL;
+}
+
+int mmdx_model_key_load(uint8_t **key, size_t *key_len, const char *key_path, const mmdx_config *config)
 {
     *key = NULL;
     *key_len = 0;
-    const char *path = key_path ? key_path : getenv("MMDX_MODEL_KEY");
+    char *configured = NULL;
+    const char *path = key_path ? key_path : getenv("MMDX_SITE_KEY");
+    if (!path || !*path)
+        path = configured = configured_key_path(config);
     if (!path || !*path)
         return 0;
-    return mmdx_model_key_read(key, key_len, path);
+    mmdx_site_key *sk = NULL;
+    int rc = mmdx_site_key_read(&sk, path);
+    free(configured);
+    if (rc)
+        return rc;
+    uint8_t *k = malloc(MMDX_SHA256_LEN);
+    if (!k)
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = mmdx_site_key_derive(sk, MMDX_KEY_PURPOSE_MODEL, k);
+    mmdx_site_key_free(sk);
+    if (rc) {
+        mmdx_model_key_free(k, MMDX_SHA256_LEN);
+        return rc;
+    }
+    *key = k;
+    *key_len = MMDX_SHA256_LEN;
+    return 0;
 }
 
-int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r, const char *path,
-                            const char *key_path, int require_signed)
+int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r, const mmdx_config *config,
+                            const char *path, const char *key_path, int require_signed)
 {
     memset(s, 0, sizeof *s);
     const char *env = getenv("MMDX_REQUIRE_SIGNED_MODELS");
@@ -34,7 +70,7 @@ int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r, const
         require_signed = 1;
     uint8_t *key;
     size_t key_len;
-    int rc = mmdx_model_key_from_env(&key, &key_len, key_path);
+    int rc = mmdx_model_key_load(&key, &key_len, key_path, config);
     if (rc)
         return rc;
     rc = mmdx_model_file_read(&s->file, path, key, key_len, require_signed);

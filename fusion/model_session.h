@@ -6,6 +6,7 @@
 #ifndef MMDX_FUSION_MODEL_SESSION_H
 #define MMDX_FUSION_MODEL_SESSION_H
 
+#include "config.h"
 #include "loader.h"
 #include "model_file.h"
 
@@ -16,19 +17,25 @@ typedef struct mmdx_model_session {
 } mmdx_model_session;
 
 /**
- * Open `path`. The site key comes from key_path, else $MMDX_MODEL_KEY (a
- * file path), else none; require_signed (or $MMDX_REQUIRE_SIGNED_MODELS=1)
+ * Open `path`. The site key is found as by mmdx_model_key_load(); require_signed (or $MMDX_REQUIRE_SIGNED_MODELS=1)
  * refuses unsigned models. Errors: those of mmdx_model_file_read and
- * mmdx_model_key_read, MMDX_ENOTFOUND (the fusion plugin is not loaded),
+ * mmdx_model_key_from_env, MMDX_ENOTFOUND (the fusion plugin is not loaded),
  * the plugin's load() error.
  */
 MMDX_RESULT_USED int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r,
-                                             const char *path, const char *key_path,
-                                             int require_signed);
+                                             const mmdx_config *config, const char *path,
+                                             const char *key_path, int require_signed);
 void mmdx_model_session_close(mmdx_model_session *s);
 
-/** The site key named by key_path or $MMDX_MODEL_KEY; *key NULL when neither is set. */
-MMDX_RESULT_USED int mmdx_model_key_from_env(uint8_t **key, size_t *key_len, const char *key_path);
+/**
+ * The model-signature key derived (core/site_key.h, purpose
+ * MMDX_KEY_PURPOSE_MODEL) from the site key file: key_path (--site-key), else
+ * $MMDX_SITE_KEY, else the configuration's [audit] site_key_file (one site
+ * key for the whole site); *key NULL when none is set. Errors: those of
+ * mmdx_site_key_read (MMDX_EPERM for a file others can access).
+ */
+MMDX_RESULT_USED int mmdx_model_key_load(uint8_t **key, size_t *key_len, const char *key_path,
+                                         const mmdx_config *config);
 
 /** Wipe and free a key. */
 void mmdx_model_key_free(uint8_t *key, size_t key_len);

@@ -16,8 +16,10 @@
  *   max_epochs = 200
  *   patience = 10              epochs without validation improvement before stopping
  *   validation_fraction = 0.1  stratified share of the training data held out for early stopping
- *   inner_folds = 5            late fusion: folds for out-of-fold predictions (calibration, stacking)
- *   combiner_C = 100           late fusion: inverse L2 strength of the stacking combiner
+ *   inner_folds = 5            late fusion: folds for out-of-fold predictions (calibration, stacking);
+ *                              fewer when a modality has fewer patients of a class
+ *   combiner_C = 1             late fusion: inverse L2 strength of the stacking combiner
+ *                              (shrinks the weights of small cohorts only)
  */
 #ifndef MMDX_FUSION_OPTIONS_H
 #define MMDX_FUSION_OPTIONS_H

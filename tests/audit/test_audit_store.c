@@ -554,7 +554,7 @@ START_TEST(lost_connection_mid_batch_is_retried_or_rolled_back)
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events"), events);
 
     /* With retries: reconnected, the whole batch stored exactly once. */
-    kill_ctx k2 = {d.admin, s, 1, "after-events"};
+    kill_ctx k2 = {d.admin, s, 1, "before-commit"};
     mmdx_store__set_fault_hook(s, kill_backend, &k2);
     mmdx_store_batch_result res;
     ck_assert_msg(mmdx_store_predictions(s, run, p, 1200, &res) == 0, "%s", mmdx_last_error());

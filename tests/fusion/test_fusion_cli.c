@@ -287,28 +287,28 @@ START_TEST(signed_models)
     gen("f.csv", 300, 31, NULL);
     char *f = path_in("f.csv"), *m = path_in("m.mmdx"), *u = path_in("u.mmdx"), *key = path_in("site.key"),
          *other = path_in("other.key"), *err = NULL;
-    mmdx_test_write_file(key, "5c1b6f0f2d8e4a7b9c3d1e0f8a6b4c2d\n");
-    mmdx_test_write_file(other, "ffffffffffffffffffffffffffffffff\n");
+    mmdx_test_write_file(key, "5c1b6f0f2d8e4a7b9c3d1e0f8a6b4c2d5c1b6f0f2d8e4a7b9c3d1e0f8a6b4c2d\n");
+    mmdx_test_write_file(other, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n");
     chmod(key, 0600);
     chmod(other, 0600);
-    ck_assert_int_eq(sh(NULL, NULL, "%s train --features '%s' --out '%s' --key '%s'", bin(), f, m, key), 0);
+    ck_assert_int_eq(sh(NULL, NULL, "%s train --features '%s' --out '%s' --site-key '%s'", bin(), f, m, key), 0);
     ck_assert_int_eq(sh(NULL, NULL, "%s train --features '%s' --out '%s'", bin(), f, u), 0);
-    ck_assert_int_eq(sh(NULL, NULL, "%s evaluate --model '%s' --features '%s' --key '%s' --require-signed", bin(), m, f,
+    ck_assert_int_eq(sh(NULL, NULL, "%s evaluate --model '%s' --features '%s' --site-key '%s' --require-signed", bin(), m, f,
                         key), 0);
-    ck_assert_int_eq(sh(NULL, NULL, "MMDX_MODEL_KEY='%s' MMDX_REQUIRE_SIGNED_MODELS=1 %s evaluate --model '%s' --features '%s'",
+    ck_assert_int_eq(sh(NULL, NULL, "MMDX_SITE_KEY='%s' MMDX_REQUIRE_SIGNED_MODELS=1 %s evaluate --model '%s' --features '%s'",
                         key, bin(), m, f), 0);
-    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --key '%s' --require-signed", bin(), u, f,
+    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --site-key '%s' --require-signed", bin(), u, f,
                         key), MMDX_EXIT_INTEGRITY);
     ck_assert_ptr_nonnull(strstr(err, "unsigned"));
     free(err);
-    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --key '%s'", bin(), m, f, other),
+    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --site-key '%s'", bin(), m, f, other),
                      MMDX_EXIT_INTEGRITY);
     ck_assert_ptr_nonnull(strstr(err, "signature"));
     free(err);
     ck_assert_int_eq(sh(NULL, NULL, "%s evaluate --model '%s' --features '%s' --require-signed", bin(), m, f),
                      MMDX_EXIT_INTEGRITY);
     chmod(key, 0644);
-    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --key '%s'", bin(), m, f, key),
+    ck_assert_int_eq(sh(NULL, &err, "%s evaluate --model '%s' --features '%s' --site-key '%s'", bin(), m, f, key),
                      MMDX_EXIT_FAILURE);
     ck_assert_ptr_nonnull(strstr(err, "chmod 600"));
     free(err), free(f), free(m), free(u), free(key), free(other);
@@ -451,6 +451,50 @@ START_TEST(encoder_version_and_configuration_are_checked)
 }
 END_TEST
 
+/* The bundled sample cohort through the real encoder plugins: early and late fusion end to end. */
+START_TEST(sample_cohort_end_to_end)
+{
+    char *out = NULL;
+    ck_assert_int_eq(sh(&out, NULL, "%s plugins", bin()), 0);
+    int have = strstr(out, "genomics ") && strstr(out, "records ");
+    free(out);
+    if (!have) {
+        fprintf(stderr, "sample_cohort_end_to_end: genomics/records plugins not built here; not run\n");
+        return;
+    }
+    const char *src = mmdx_test_source_dir();
+    for (int late = 0; late < 2; late++) {
+        char *m = path_in(late ? "late.mmdx" : "early.mmdx"), *p = path_in("p.csv"), *err = NULL;
+        int rc = sh(NULL, &err, "cd '%s/examples/sample-cohort' && %s train --config mmdx.conf --cohort cohort.csv "
+                    "--fusion %s --out '%s' --no-progress", src, bin(), late ? "late" : "early", m);
+        ck_assert_msg(rc == 0, "train: %s", err);
+        free(err);
+        rc = sh(&out, &err, "cd '%s/examples/sample-cohort' && %s evaluate --config mmdx.conf --cohort cohort.csv "
+                "--model '%s' --json --no-progress", src, bin(), m);
+        ck_assert_msg(rc == 0, "evaluate: %s", err);
+        ck_assert_int_eq((int)json_num(out, "overall.n"), 8);
+        ck_assert_int_eq((int)json_num(out, "overall.positives"), 4);
+        free(out), free(err);
+        rc = sh(NULL, &err, "cd '%s/examples/sample-cohort' && %s predict --config mmdx.conf --cohort cohort.csv "
+                "--model '%s' --out '%s' --no-progress", src, bin(), m, p);
+        ck_assert_msg(rc == 0, "predict: %s", err);
+        free(err);
+        char *text = mmdx_test_read_file(p, NULL);
+        ck_assert_ptr_nonnull(strstr(text, "patient_id,probability,decision,contribution.genomics,contribution.records\n"));
+        /* DEMO-004 has no record, DEMO-007 no VCF: their contributions are empty */
+        char *r4 = strstr(text, "\nDEMO-004,"), *r7 = strstr(text, "\nDEMO-007,");
+        ck_assert(r4 && r7);
+        ck_assert(strchr(r4 + 1, '\n')[-1] == ',');
+        ck_assert(strstr(r7, ",,") && strstr(r7, ",,") < strchr(r7 + 1, '\n'));
+        char *model = mmdx_test_read_file(m, NULL);
+        ck_assert_ptr_nonnull(strstr(model, "\nsource: encoders\n"));
+        ck_assert_ptr_nonnull(strstr(model, "\nencoder: genomics "));
+        ck_assert_ptr_nonnull(strstr(model, "\nencoder: records "));
+        free(model), free(text), free(m), free(p);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fusion-cli");
@@ -465,6 +509,7 @@ static Suite *suite(void)
     tcase_add_test(tc, signed_models);
     tcase_add_test(tc, bad_input_is_refused_cleanly);
     tcase_add_test(tc, encoder_version_and_configuration_are_checked);
+    tcase_add_test(tc, sample_cohort_end_to_end);
     suite_add_tcase(s, tc);
     return s;
 }

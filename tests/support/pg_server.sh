@@ -84,7 +84,12 @@ do_start() {
         SERVER_USER=${MMDX_PG_USER:-nobody}
         id "$SERVER_USER" >/dev/null 2>&1 || die "server user $SERVER_USER does not exist (set MMDX_PG_USER)"
     fi
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/mmdx-pg-XXXXXX")
+    base=${TMPDIR:-/tmp}
+    # The server user must be able to reach its folder (a root-only TMPDIR would not do).
+    if [ "$(id -u)" -eq 0 ] && ! runuser -u "$SERVER_USER" -- test -x "$base" 2>/dev/null; then
+        base=/tmp
+    fi
+    dir=$(mktemp -d "$base/mmdx-pg-XXXXXX")
     chmod 700 "$dir"
     echo "$dir" > "$state/datadir"
 
