@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "checkpoint.h"
+#include "atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -290,17 +291,14 @@ int mmdx_checkpoint_keygen(const char *private_key_path, const char *public_key_
         close(fd);
     }
     if (rc == 0 && public_key_path) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", public_key_path);
-        FILE *pf = fopen(tmp, "wb");
-        if (!pf || PEM_write_PUBKEY(pf, k) != 1)
+        mmdx_atomic_file af;
+        rc = mmdx_atomic_file_open(&af, public_key_path);
+        if (rc == 0 && PEM_write_PUBKEY(af.f, k) != 1) {
+            mmdx_atomic_file_abort(&af);
             rc = mmdx_fail(MMDX_EIO, "public key %s: cannot write", public_key_path);
-        if (pf && fclose(pf) != 0 && rc == 0)
-            rc = mmdx_fail(MMDX_EIO, "public key %s: cannot write", public_key_path);
-        if (rc == 0 && rename(tmp, public_key_path) != 0)
-            rc = mmdx_fail(MMDX_EIO, "public key %s: %s", public_key_path, strerror(errno));
-        if (rc < 0)
-            remove(tmp);
+        } else if (rc == 0) {
+            rc = mmdx_atomic_file_commit(&af);
+        }
     }
     if (rc < 0)
         remove(private_key_path);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The site key: loading, derived keys, pseudonyms. The key never leaves this file's buffers
  * (wiped after use) and is never printed. */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,4 +52,16 @@ int mmdx_store_patient_key(mmdx_store *s, const char *patient_id, char **out)
         *out = strdup(p);
     }
     return *out ? 0 : mmdx_fail(MMDX_ENOMEM, "out of memory");
+}
+
+int mmdx_audit_pseudonym(const char *site_key_file, const char *patient_id, char out[MMDX_PSEUDONYM_LEN])
+{
+    mmdx_store tmp;
+    memset(&tmp, 0, sizeof tmp);
+    int rc = mmdx_audit__load_site_key(&tmp, site_key_file);
+    if (rc == 0)
+        rc = mmdx_store_pseudonym(&tmp, patient_id, out);
+    OPENSSL_cleanse(tmp.hmac_key, sizeof tmp.hmac_key);
+    OPENSSL_cleanse(tmp.pseudonym_key, sizeof tmp.pseudonym_key);
+    return rc;
 }

@@ -238,6 +238,13 @@ MMDX_RESULT_USED int mmdx_store_patient_key(mmdx_store *s, const char *patient_i
 MMDX_RESULT_USED int mmdx_store_pseudonym(const mmdx_store *s, const char *patient_id,
                                           char out[MMDX_PSEUDONYM_LEN]);
 
+/**
+ * The same pseudonym without a database: from the site key file directly.
+ * Errors: those of the key file (MMDX_ENOTFOUND, MMDX_EPERM, MMDX_EFORMAT, MMDX_EIO).
+ */
+MMDX_RESULT_USED int mmdx_audit_pseudonym(const char *site_key_file, const char *patient_id,
+                                          char out[MMDX_PSEUDONYM_LEN]);
+
 /** One stored event, as listed by mmdx_store_audit_query. Strings borrowed for the callback. */
 typedef struct mmdx_audit_row {
     int64_t seq;

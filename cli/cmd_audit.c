@@ -14,6 +14,7 @@
 
 #include "atna.h"
 #include "checkpoint.h"
+#include "atomic_file.h"
 #include "cli.h"
 #include "error.h"
 #include "hash.h"
@@ -364,10 +365,15 @@ static int print_event(void *ctx, const mmdx_audit_row *e)
         csv_cell(f, e->run_id, 0);
         csv_cell(f, e->detail, 1);
     } else {
-        fprintf(f, "%6lld  %.19s  %-16s %-20s %-15s %s%s%s%s%s\n", (long long)e->seq, e->time,
-                e->db_role ? e->db_role : "", e->action ? e->action : "", outcome_name(e->outcome),
-                e->patient ? "patient " : "", e->patient ? e->patient : "", e->run_id ? "  run " : "",
-                e->run_id ? e->run_id : "", "");
+        /* One line per event for people: who, what, how it ended, about whom; then the detail. */
+        char who[300];
+        snprintf(who, sizeof who, "%s (%s@%s)", e->db_role ? e->db_role : "?", e->os_user ? e->os_user : "?",
+                 e->host ? e->host : "?");
+        fprintf(f, "%6lld  %.19sZ  %-32s %-20s %-15s%s%s%s%.8s\n", (long long)e->seq, e->time, who,
+                e->action ? e->action : "", outcome_name(e->outcome), e->patient ? "  patient " : "",
+                e->patient ? e->patient : "", e->run_id ? "  run " : "", e->run_id ? e->run_id : "");
+        if (e->detail && strcmp(e->detail, "{}") != 0)
+            fprintf(f, "        %s\n", e->detail);
     }
     o->n++;
     return 0;
@@ -432,27 +438,17 @@ static int cmd_export(mmdx_store *s, const args *a, const mmdx_audit_settings *s
     gethostname(host, sizeof host);
     host[sizeof host - 1] = '\0';
     snprintf(source, sizeof source, "mmdx@%s", host);
-    char tmp[4096];
-    FILE *f = stdout;
-    if (a->out) {
-        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", a->out, (long)getpid());
-        f = fopen(tmp, "w");
-        if (!f)
-            return mmdx_cli_report("audit export", mmdx_fail(MMDX_EIO, "%s: %s", tmp, strerror(errno)));
-    }
+    mmdx_atomic_file af = {0};
+    int rc = mmdx_atomic_file_open(&af, a->out);
+    if (rc < 0)
+        return mmdx_cli_report("audit export", rc);
     mmdx_audit_filter flt = {a->patient, a->run, a->actor, a->since, a->until, a->action};
-    log_out o = {a, 0, f, source, a->site_id ? a->site_id : set->site_id, 1};
-    int rc = mmdx_store_audit_query(s, &flt, print_event, &o);
-    if (a->out) {
-        int bad = fflush(f) != 0 || ferror(f);
-        bad |= fclose(f) != 0;
-        if (rc == 0 && bad)
-            rc = mmdx_fail(MMDX_EIO, "%s: write error", tmp);
-        if (rc == 0 && rename(tmp, a->out) != 0)
-            rc = mmdx_fail(MMDX_EIO, "%s: %s", a->out, strerror(errno));
-        if (rc < 0)
-            remove(tmp);
-    }
+    log_out o = {a, 0, af.f, source, a->site_id ? a->site_id : set->site_id, 1};
+    rc = mmdx_store_audit_query(s, &flt, print_event, &o);
+    if (rc == 0)
+        rc = mmdx_atomic_file_commit(&af);
+    else
+        mmdx_atomic_file_abort(&af);
     json_object *d = filter_json(a);
     json_object_object_add(d, "messages", json_object_new_int64((int64_t)o.n));
     json_object_object_add(d, "format", json_object_new_string("DICOM PS3.15 A.5 audit messages"));
@@ -477,21 +473,15 @@ static int cmd_export(mmdx_store *s, const args *a, const mmdx_audit_settings *s
 
 static int write_file_atomic(const char *path, const char *text)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return mmdx_fail(MMDX_EIO, "%s: %s", tmp, strerror(errno));
-    int bad = fputs(text, f) < 0;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return mmdx_fail(MMDX_EIO, "%s: %s", path, strerror(e));
+    mmdx_atomic_file af;
+    int rc = mmdx_atomic_file_open(&af, path);
+    if (rc < 0)
+        return rc;
+    if (fputs(text, af.f) < 0) {
+        mmdx_atomic_file_abort(&af);
+        return mmdx_fail(MMDX_EIO, "%s: write error", path);
     }
-    return 0;
+    return mmdx_atomic_file_commit(&af);
 }
 
 static int cmd_checkpoint(mmdx_store *s, const args *a, const mmdx_audit_settings *set)

@@ -15,6 +15,7 @@ int mmdx_cli_store_open(mmdx_store **out, mmdx_audit_settings *set, const char *
                         const char *db, const char *site_key, int pseudonymise)
 {
     *out = NULL;
+    memset(set, 0, sizeof *set);
     mmdx_config *cfg = NULL;
     int rc = mmdx_config_load(&cfg, config_path);
     if (rc == 0)
@@ -172,8 +173,29 @@ int mmdx_cmd_db(int argc, char **argv)
     }
 
     mmdx_audit_settings set;
+    memset(&set, 0, sizeof set);
     mmdx_store *s = NULL;
-    int rc = mmdx_cli_store_open(&s, &set, config, db, key, -1);
+    int rc;
+    if (is_psn) {
+        /* No database needed: the key alone makes the pseudonym. */
+        mmdx_config *cfg = NULL;
+        rc = mmdx_config_load(&cfg, config);
+        if (rc == 0)
+            rc = mmdx_audit_settings_load(&set, cfg);
+        mmdx_config_free(cfg);
+        const char *kf = key ? key : (rc == 0 ? set.site_key_file : NULL);
+        char psn[MMDX_PSEUDONYM_LEN];
+        if (rc == 0 && !kf)
+            rc = mmdx_fail(MMDX_EINVAL, "pseudonyms need the site key (--site-key or [audit] site_key_file)");
+        if (rc == 0)
+            rc = mmdx_audit_pseudonym(kf, argv[optind], psn);
+        if (rc == 0)
+            printf("%s\n", psn);
+        int code = rc == 0 ? MMDX_EXIT_OK : mmdx_cli_report("db pseudonym", rc);
+        mmdx_audit_settings_clear(&set);
+        return code;
+    }
+    rc = mmdx_cli_store_open(&s, &set, config, db, key, -1);
     if (rc < 0) {
         mmdx_audit_settings_clear(&set);
         return mmdx_cli_report("db", rc);
@@ -235,11 +257,6 @@ int mmdx_cmd_db(int argc, char **argv)
             fprintf(stderr, "%zu prediction%s (this review was recorded in the audit log)\n", n,
                     n == 1 ? "" : "s");
         json_object_put(o.arr);
-    } else {
-        char psn[MMDX_PSEUDONYM_LEN];
-        rc = mmdx_store_pseudonym(s, argv[optind], psn);
-        if (rc == 0)
-            printf("%s\n", psn);
     }
     if (rc < 0 && rc != MMDX_ESCHEMA)
         exit_code = mmdx_cli_report("db", rc);

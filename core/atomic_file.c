@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -13,6 +14,17 @@ int mmdx_atomic_file_open(mmdx_atomic_file *af, const char *path)
     memset(af, 0, sizeof *af);
     if (!path || strcmp(path, "-") == 0) {
         af->f = stdout;
+        return 0;
+    }
+    /* A device, FIFO or socket (/dev/null, a pipe) is written in place: renaming a
+     * temporary file over it would replace the device node with a regular file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return mmdx_fail(MMDX_EIO, "%s: is a folder, not a file", path);
+        if (!(af->f = fopen(path, "w")))
+            return mmdx_fail(MMDX_EIO, "%s: cannot open: %s", path, strerror(errno));
+        af->direct = 1;
         return 0;
     }
     size_t n = strlen(path) + 16;
@@ -42,10 +54,13 @@ int mmdx_atomic_file_open(mmdx_atomic_file *af, const char *path)
 
 int mmdx_atomic_file_commit(mmdx_atomic_file *af)
 {
-    if (!af->path) { /* standard output */
+    if (!af->path) { /* standard output, or a device written in place */
         int bad = ferror(af->f) || fflush(af->f) != 0;
+        if (af->direct && fclose(af->f) != 0)
+            bad = 1;
         af->f = NULL;
-        return bad ? mmdx_fail(MMDX_EIO, "standard output: write error") : 0;
+        af->direct = 0;
+        return bad ? mmdx_fail(MMDX_EIO, "output: write error") : 0;
     }
     int bad = ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
     int e = errno;

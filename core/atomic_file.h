@@ -15,9 +15,14 @@ typedef struct mmdx_atomic_file {
     FILE *f;    /**< write here */
     char *path; /**< final path; NULL when writing to standard output */
     char *tmp;  /**< temporary path */
+    int direct; /**< the target is a device or FIFO, written in place (no rename) */
 } mmdx_atomic_file;
 
-/** Start writing `path` ("-" or NULL: standard output). Errors: MMDX_EIO naming the path. */
+/**
+ * Start writing `path` ("-" or NULL: standard output). A target that exists
+ * and is not a regular file (/dev/null, a FIFO) is written in place, since
+ * renaming over it would replace it. Errors: MMDX_EIO naming the path.
+ */
 MMDX_RESULT_USED int mmdx_atomic_file_open(mmdx_atomic_file *af, const char *path);
 
 /**

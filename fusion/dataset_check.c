@@ -16,8 +16,8 @@ const char *mmdx_fusion_sample_name(const mmdx_dataset *d, size_t i, char *buf, 
 int mmdx_fusion_check_dataset(const mmdx_dataset *d, int need_labels, mmdx_error *err)
 {
     char who[160];
-    if (!d || d->struct_size < sizeof(mmdx_dataset))
-        return mmdx_error_set(err, MMDX_EABI, "fusion: dataset struct too small");
+    if (!d || d->struct_size < sizeof(mmdx_dataset) || MMDX_ABI_MAJOR(d->abi_version) != MMDX_ABI_VERSION_MAJOR)
+        return mmdx_error_set(err, MMDX_EABI, "fusion: dataset of an unsupported ABI version or size");
     if (d->n_samples == 0)
         return mmdx_error_set(err, MMDX_EINVAL, "fusion: the dataset has no patients");
     if (d->n_features == 0 || d->n_modalities == 0 || !d->x || !d->present || !d->feature_modality)

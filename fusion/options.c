@@ -92,6 +92,12 @@ int mmdx_fusion_options_parse(mmdx_fusion_options *o, const mmdx_fusion_params *
                               mmdx_error *err)
 {
     mmdx_fusion_options_init(o);
+    if (!params || params->struct_size < sizeof(mmdx_fusion_params) ||
+        MMDX_ABI_MAJOR(params->abi_version) != MMDX_ABI_VERSION_MAJOR || params->reserved != 0)
+        return mmdx_error_set(err, MMDX_EABI, "fusion: training parameters of an unsupported ABI version");
+    if (params->config && (params->config->struct_size < sizeof(mmdx_plugin_config) ||
+                           MMDX_ABI_MAJOR(params->config->abi_version) != MMDX_ABI_VERSION_MAJOR))
+        return mmdx_error_set(err, MMDX_EABI, "fusion: configuration of an unsupported ABI version");
     const char *clf = params->classifier ? params->classifier : "logreg";
     if (strcmp(clf, "logreg") == 0)
         o->classifier = MMDX_CLASSIFIER_LOGREG;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "scorefile.h"
+#include "error.h"
+#include "gzfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -324,44 +326,10 @@ fail:
 int mmdx_scorefile_read(mmdx_scorefile **out, const char *path, mmdx_error *err)
 {
     *out = NULL;
-    FILE *probe = fopen(path, "rb");
-    if (!probe)
-        return mmdx_error_set(err, errno == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO, "%s: %s", path,
-                              strerror(errno));
-    fclose(probe);
-    gzFile gz = gzopen(path, "rb"); /* reads plain text as well */
-    if (!gz)
-        return mmdx_error_set(err, MMDX_EIO, "%s: cannot open", path);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    int got;
-    while (buf) {
-        if (cap - n < (1 << 15)) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        got = gzread(gz, buf + n, (unsigned)(cap - n));
-        if (got < 0) {
-            int e;
-            const char *msg = gzerror(gz, &e);
-            int rc = mmdx_error_set(err, MMDX_EIO, "%s: read error: %s", path, msg);
-            free(buf);
-            gzclose(gz);
-            return rc;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    gzclose(gz);
-    if (!buf)
-        return mmdx_error_set(err, MMDX_ENOMEM, "%s: out of memory", path);
+    char *buf;
+    size_t n;
+    if (mmdx_gz_read_all(path, &buf, &n) < 0) /* reads plain text as well */
+        return mmdx_error_set(err, mmdx_last_error_code(), "%s", mmdx_last_error());
     int rc = mmdx_scorefile_parse(out, buf, n, path, err);
     free(buf);
     return rc;

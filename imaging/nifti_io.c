@@ -24,16 +24,35 @@ static int read_data(nifti_image *nim, const char *path, mmdx_error *err)
     if (nim->nbyper <= 0 || nim->nvox > SIZE_MAX / (size_t)nim->nbyper)
         return mmdx_error_set(err, MMDX_EFORMAT, "%s: NIfTI field datatype/dim: impossible data size", path);
     const size_t bytes = nim->nvox * (size_t)nim->nbyper;
-    nim->data = malloc(bytes ? bytes : 1);
-    if (!nim->data)
-        return mmdx_error_set(err, MMDX_ENOMEM, "%s: cannot allocate %zu bytes of NIfTI data", path, bytes);
     znzFile fp = znzopen(nim->iname, "rb", nifti_is_gzfile(nim->iname));
     if (znz_isnull(fp))
         return mmdx_error_set(err, MMDX_EIO, "%s: cannot open the NIfTI data file %s", path, nim->iname);
-    size_t got = 0;
-    if (znzseek(fp, (znz_off_t)nim->iname_offset, SEEK_SET) >= 0)
-        got = znzread(nim->data, 1, bytes, fp);
+    /* Grow the buffer as data actually arrives: a header may claim terabytes
+     * that a short (or compressed) file does not hold. */
+    size_t got = 0, cap = 0;
+    char *buf = NULL;
+    if (znzseek(fp, (znz_off_t)nim->iname_offset, SEEK_SET) >= 0) {
+        while (got < bytes) {
+            if (got == cap) {
+                size_t next = cap ? (cap > bytes / 2 ? bytes : cap * 2) : (bytes < (1u << 20) ? bytes : (1u << 20));
+                char *nb = realloc(buf, next ? next : 1);
+                if (!nb) {
+                    free(buf);
+                    znzclose(fp);
+                    return mmdx_error_set(err, MMDX_ENOMEM, "%s: cannot allocate %zu bytes of NIfTI data", path,
+                                          next);
+                }
+                buf = nb;
+                cap = next;
+            }
+            size_t r = znzread(buf + got, 1, cap - got, fp);
+            if (r == 0)
+                break;
+            got += r;
+        }
+    }
     znzclose(fp);
+    nim->data = buf;
     if (got != bytes)
         return mmdx_error_set(err, MMDX_EFORMAT,
                               "%s: NIfTI data truncated (vox_offset %d: %zu of %zu bytes present)", path,

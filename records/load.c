@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "load.h"
+#include "gzfile.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -122,26 +123,6 @@ static int load_line(mmdx_fhir_ctx *c, json_tokener *tok, const char *line, size
 /* Files                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static int open_gz(gzFile *out, const char *path)
-{
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        return mmdx_fail(e == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO, "%s: cannot open: %s", path,
-                         e ? strerror(e) : "out of memory");
-    }
-    gzbuffer(f, 1 << 17);
-    *out = f;
-    return 0;
-}
-
-static int gz_error(gzFile f, const char *path)
-{
-    int code;
-    const char *msg = gzerror(f, &code);
-    return mmdx_fail(MMDX_EIO, "%s: read error: %s", path, code == Z_ERRNO ? strerror(errno) : msg);
-}
-
 typedef struct ndjson_reader {
     json_tokener **toks; /* one per thread */
     int threads;
@@ -156,11 +137,11 @@ static int read_ndjson(mmdx_fhir_ctx *c, json_tokener *tok, const char *path, in
                        long first_line)
 {
     gzFile f;
-    int rc = open_gz(&f, path);
+    int rc = mmdx_gz_open(&f, path);
     if (rc < 0)
         return rc;
     if (begin > 0 && gzseek(f, (z_off_t)begin, SEEK_SET) < 0) {
-        rc = gz_error(f, path);
+        rc = mmdx_gz_error(f, path);
         gzclose(f);
         return rc;
     }
@@ -214,7 +195,7 @@ static int read_ndjson(mmdx_fhir_ctx *c, json_tokener *tok, const char *path, in
         }
         int got = gzread(f, buf + have, (unsigned)(cap - have));
         if (got < 0) {
-            rc = gz_error(f, path);
+            rc = mmdx_gz_error(f, path);
             break;
         }
         if (got == 0)
@@ -370,38 +351,11 @@ static int load_ndjson_file(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *pat
 
 static int load_json_file(mmdx_fhir_ctx *c, json_tokener *tok, const char *path)
 {
-    gzFile f;
-    int rc = open_gz(&f, path);
+    char *buf;
+    size_t have;
+    int rc = mmdx_gz_read_all(path, &buf, &have);
     if (rc < 0)
         return rc;
-    size_t cap = READ_CHUNK, have = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (cap - have < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        int got = gzread(f, buf + have, (unsigned)(cap - have - 1));
-        if (got < 0) {
-            rc = gz_error(f, path);
-            free(buf);
-            gzclose(f);
-            return rc;
-        }
-        if (got == 0)
-            break;
-        have += (size_t)got;
-    }
-    gzclose(f);
-    if (!buf)
-        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    buf[have] = '\0';
     c->file = path;
     c->line = 0;
     c->entry = -1;

@@ -19,6 +19,7 @@ libjson-c-dev
 libnifti2-dev
 zlib1g-dev
 python3 python3-numpy python3-sklearn
+orthanc orthanc-dev
 slurm-wlm munge
 "
 
@@ -51,4 +52,16 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+# The orthanc package enables and starts a system-wide Orthanc (ports 4242,
+# 8042). The tests start their own Orthanc on free ports, so the service is
+# not needed: stop and disable it on a build machine.
+case " $missing " in
+    *" orthanc "*)
+        if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+            $SUDO systemctl disable --now orthanc >/dev/null 2>&1 || true
+        elif command -v service >/dev/null 2>&1; then
+            $SUDO service orthanc stop >/dev/null 2>&1 || true
+        fi
+        ;;
+esac
 echo "install-deps: done"

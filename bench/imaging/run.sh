@@ -30,7 +30,7 @@ tag="${nx}x${ny}x${nz}"
 mkdir -p "$work"
 cd "$work"
 
-if [ ! -s "done_$tag" ]; then
+if [ ! -e "done_$tag" ]; then
     echo "generating a ${tag} CT phantom with DCMTK (dump2dcm, dcmcjpeg) ..." >&2
     rm -rf "raw_$tag" "plain_$tag" "jpeg_$tag"
     mkdir -p "raw_$tag" "plain_$tag" "jpeg_$tag"

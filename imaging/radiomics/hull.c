@@ -10,6 +10,7 @@
  * lattice points.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,36 @@ typedef struct edge {
     size_t a, b;
 } edge;
 
+static int cmp_edge(const void *pa, const void *pb)
+{
+    const edge *x = pa, *y = pb;
+    size_t x0 = x->a < x->b ? x->a : x->b, x1 = x->a < x->b ? x->b : x->a;
+    size_t y0 = y->a < y->b ? y->a : y->b, y1 = y->a < y->b ? y->b : y->a;
+    if (x0 != y0)
+        return x0 < y0 ? -1 : 1;
+    if (x1 != y1)
+        return x1 < y1 ? -1 : 1;
+    return 0;
+}
+
+static int edge_key_eq(const edge *x, const edge *y) { return cmp_edge(x, y) == 0; }
+
+/* Shuffle the points (fixed seed: deterministic): inserting them in lattice
+ * order makes the incremental hull visit far more faces. */
+static void shuffle_points(double *P, size_t m)
+{
+    uint64_t r = 0x9E3779B97F4A7C15ull;
+    for (size_t i = m; i > 1; i--) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        size_t j = (size_t)((r >> 33) % i);
+        for (int q = 0; q < 3; q++) {
+            double t = P[3 * (i - 1) + q];
+            P[3 * (i - 1) + q] = P[3 * j + q];
+            P[3 * j + q] = t;
+        }
+    }
+}
+
 int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
 {
     h->volume = h->area = NAN;
@@ -143,6 +174,7 @@ int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
         m = keep_line_extremes(s, m, axis);
     double *P = s;
     h->diameter = diameter(P, NULL, m); /* the two farthest points are hull vertices */
+    shuffle_points(P, m);
     if (m < 4) {
         free(s);
         return 0;
@@ -271,10 +303,11 @@ int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
             if (!vis[f])
                 F[keep++] = F[f];
         nf = keep;
+        /* an edge shared by two visible faces appears once each way: sort by
+         * the unordered pair so twins are neighbours */
+        qsort(E, ne, sizeof *E, cmp_edge);
         for (size_t e = 0; e < ne && !rc; e++) {
-            int twin = 0;
-            for (size_t g = 0; g < ne && !twin; g++)
-                twin = E[g].a == E[e].b && E[g].b == E[e].a;
+            int twin = (e > 0 && edge_key_eq(&E[e - 1], &E[e])) || (e + 1 < ne && edge_key_eq(&E[e + 1], &E[e]));
             if (twin)
                 continue;
             if (nf == cap) {

@@ -342,6 +342,8 @@ int32_t rad_discretise(const rad_roi *roi, int32_t method, int32_t bins, double 
         switch (method) {
         case MMDX_RAD_DISCR_FBN:
             g = hi > lo ? (x >= hi ? bins : floor(bins * (x - lo) / (hi - lo)) + 1) : 1;
+            if (g > bins)
+                g = bins; /* rounding just below the maximum */
             break;
         case MMDX_RAD_DISCR_FBS:
             g = floor((x - lo) / width) + 1;

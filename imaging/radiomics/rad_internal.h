@@ -92,6 +92,15 @@ int rad_ngl(double *const out[RAD_DIM_N], const rad_roi *roi, int distance, int 
 #define RAD_SIZELIKE_N 17
 void rad_sizelike_features(double *out, const double *m, size_t ng, size_t nj, double nv);
 
+/* The same from the non-zero cells only (i, j 1-based, each pair once):
+ * for zone sizes, whose dense matrix could hold millions of columns. */
+typedef struct rad_sizelike_entry {
+    uint32_t i, j;
+    double count;
+} rad_sizelike_entry;
+void rad_sizelike_features_sparse(double *out, const rad_sizelike_entry *e, size_t n, size_t ng, size_t nj,
+                                  double nv);
+
 /* The 13 unique 3-D neighbour directions; the first 4 lie in a slice. */
 extern const int rad_dirs[13][3];
 

@@ -138,8 +138,19 @@ static int find_zones(zone_list *out, const rad_roi *roi, const uint32_t *dist, 
     return 0;
 }
 
-/* Features of a zone list: by size (szm) and by distance (dzm). */
-static int zone_features(double *szm, double *dzm, const zone_list *zl, size_t ng, double nv)
+static int cmp_zone(const void *pa, const void *pb)
+{
+    const zone *a = pa, *b = pb;
+    if (a->gl != b->gl)
+        return a->gl < b->gl ? -1 : 1;
+    if (a->size != b->size)
+        return a->size < b->size ? -1 : 1;
+    return 0;
+}
+
+/* Features of a zone list: by size (szm, sparse: sizes can reach millions)
+ * and by distance (dzm, dense: distances stay small). Sorts the list. */
+static int zone_features(double *szm, double *dzm, zone_list *zl, size_t ng, double nv)
 {
     size_t maxs = 0, maxd = 0;
     for (size_t q = 0; q < zl->n; q++) {
@@ -153,14 +164,24 @@ static int zone_features(double *szm, double *dzm, const zone_list *zl, size_t n
     if (szm) {
         rad_fill_nan(szm, ZONE_N);
         if (maxs) {
-            double *m = calloc(ng * maxs, sizeof *m);
-            if (!m)
+            qsort(zl->z, zl->n, sizeof *zl->z, cmp_zone);
+            rad_sizelike_entry *e = malloc(zl->n * sizeof *e);
+            if (!e)
                 return -1;
-            for (size_t q = 0; q < zl->n; q++)
-                m[(size_t)(zl->z[q].gl - 1) * maxs + zl->z[q].size - 1] += 1;
-            rad_sizelike_features(f, m, ng, maxs, nv);
+            size_t ne = 0;
+            for (size_t q = 0; q < zl->n; q++) {
+                if (ne && e[ne - 1].i == (uint32_t)zl->z[q].gl && e[ne - 1].j == zl->z[q].size) {
+                    e[ne - 1].count += 1;
+                } else {
+                    e[ne].i = (uint32_t)zl->z[q].gl;
+                    e[ne].j = zl->z[q].size;
+                    e[ne].count = 1;
+                    ne++;
+                }
+            }
+            rad_sizelike_features_sparse(f, e, ne, ng, maxs, nv);
             memcpy(szm, f, ZONE_N * sizeof *szm);
-            free(m);
+            free(e);
             ok = 1;
         }
     }

@@ -37,10 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     row.detail = text;
     char *xml = NULL;
     if (mmdx_atna_format(&xml, &row, "fuzz", NULL) == 0) {
-        const char *p = strstr(xml, "ParticipantObjectID=\"");
+        /* Element content escapes '<', so this tag cannot be faked by the detail. */
+        static const char tag[] = "<ParticipantObjectIdentification ParticipantObjectID=\"";
+        const char *p = strstr(xml, tag);
         if (!p)
             abort();
-        p += strlen("ParticipantObjectID=\"");
+        p += sizeof tag - 1;
         const char *end = strchr(p, '"');
         const char *lt = strchr(p, '<');
         if (!end || (lt && lt < end)) /* no raw '<' inside the value */

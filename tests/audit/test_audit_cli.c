@@ -293,6 +293,25 @@ START_TEST(cli_errors)
     ck_assert_int_eq(mmdx(NULL, NULL, "audit frobnicate --db '%s'", dsn), 2);
     ck_assert_int_eq(mmdx(NULL, NULL, "audit export --db '%s'", dsn), 2);
     ck_assert_int_eq(mmdx(NULL, NULL, "db results --db '%s'", dsn), 2);
+    /* Pseudonyms need only the key, and equal the library's. */
+    char *dir = mmdx_test_tmpdir();
+    char *keyf = fmt("%s/site.key", dir);
+    mmdx_test_write_file(keyf, "8f3e2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7\n");
+    ck_assert_int_eq(chmod(keyf, 0600), 0);
+    ck_assert_int_eq(mmdx(&out, NULL, "db pseudonym 'MRN 0042' --site-key '%s'", keyf), 0);
+    char want[MMDX_PSEUDONYM_LEN + 1];
+    ck_assert_int_eq(mmdx_audit_pseudonym(keyf, "MRN 0042", want), 0);
+    strcat(want, "\n");
+    ck_assert_str_eq(out, want);
+    free(out);
+    ck_assert_int_eq(chmod(keyf, 0644), 0);
+    ck_assert_int_eq(mmdx(NULL, &err, "db pseudonym X --site-key '%s'", keyf), 1);
+    ck_assert_ptr_nonnull(strstr(err, "chmod"));
+    ck_assert_ptr_null(strstr(err, "8f3e2a1b")); /* never the key */
+    free(err);
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free(keyf);
     ck_assert_int_eq(mmdx(&out, NULL, "audit --help"), 0);
     ck_assert_ptr_nonnull(strstr(out, "verify"));
     free(out);

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core_suites.h"
 #include "error.h"
@@ -82,11 +85,46 @@ START_TEST(bad_tables)
 }
 END_TEST
 
+START_TEST(write_to_fifo_in_place)
+{
+    /* A target that is not a regular file (a FIFO here; /dev/null in real use) is
+     * written in place, never replaced by renaming a temporary file over it. */
+    char fifo[4096], got[4096];
+    snprintf(fifo, sizeof fifo, "%s/pipe", core_tmp);
+    snprintf(got, sizeof got, "%s/got.csv", core_tmp);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char cmd[9000];
+        snprintf(cmd, sizeof cmd, "cat '%s' > '%s'", fifo, got);
+        _exit(system(cmd) == 0 ? 0 : 1);
+    }
+    const char *mods[] = {"m"};
+    const char *names[] = {"m.x"};
+    uint32_t fm[] = {0};
+    mmdx_feature_table *t = NULL;
+    ck_assert_int_eq(mmdx_feature_table_new(&t, 1, 1, mods, 1, names, fm, 0), 0);
+    ck_assert_int_eq(mmdx_feature_table_set_id(t, 0, "P"), 0);
+    ck_assert_int_eq(mmdx_feature_table_write(t, fifo), 0);
+    mmdx_feature_table_free(t);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(fifo, &st), 0);
+    ck_assert_msg(S_ISFIFO(st.st_mode), "the FIFO was replaced by a regular file");
+    char *text = mmdx_test_read_file(got, NULL);
+    ck_assert_str_eq(text, "patient_id,m.present,m.x\nP,0,\n");
+    free(text);
+}
+END_TEST
+
 TCase *feature_table_tcase(void)
 {
     TCase *tc = tcase_create("feature_table");
     tcase_add_checked_fixture(tc, core_setup, core_teardown);
     tcase_add_test(tc, write_read_round_trip);
     tcase_add_test(tc, bad_tables);
+    tcase_add_test(tc, write_to_fifo_in_place);
     return tc;
 }

@@ -1,7 +1,8 @@
 /*
  * Fuzz the DICOM reading path from memory: DCMTK parsing, our attribute
  * checks, decoding (every registered codec), pixel conversion and the
- * automatic mask. SPDX-License-Identifier: Apache-2.0
+ * automatic mask; then the same bytes as a mask (RTSTRUCT, SEG).
+ * SPDX-License-Identifier: Apache-2.0
  *
  *   build-fuzz/fuzz/fuzz_dicom -max_len=4096 -rss_limit_mb=1024 -malloc_limit_mb=4200 CORPUS_COPY
  *
@@ -10,11 +11,38 @@
  * such inputs from being reported while the RSS limit still catches real
  * growth. regress_* seeds are inputs that once did so.
  */
+#define _GNU_SOURCE /* memfd_create */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "dicom_series.h"
 #include "roi.h"
+
+/* The same bytes as a mask (RTSTRUCT through dcmrt + rasterisation, SEG
+ * through dcmseg) on the 4x4 grid of the CT seeds. Mask readers take a path:
+ * an anonymous memory file serves it. */
+static void fuzz_as_mask(const uint8_t *data, size_t size)
+{
+    int fd = memfd_create("fuzz-mask", MFD_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (write(fd, data, size) == (ssize_t)size) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        mmdx_grid g = {4, 4, 1, {0.5, 0.5, 1}, {-10, -10, 5}, {1, 0, 0, 0, 1, 0, 0, 0, 1}};
+        mmdx_volume *v = NULL;
+        if (mmdx_volume_new(&v, &g) == 0) {
+            mmdx_mask *m = NULL;
+            if (mmdx_roi_load(&m, path, NULL, v, "2.25.80") == 0)
+                mmdx_mask_free(m);
+            mmdx_volume_free(v);
+        }
+    }
+    close(fd);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,5 +58,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             mmdx_mask_free(m);
         mmdx_volume_free(v);
     }
+    fuzz_as_mask(data, size);
     return 0;
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Regenerate the seed corpus of fuzz_dicom (tests/fuzz/corpus/dicom) with
 # DCMTK's own tools: tiny images in every transfer syntax mmdx decodes, a
-# colour and a MONOCHROME1 image, a multi-frame RT-Dose-like object, a
-# truncated file and a non-DICOM text. Run from the repository root.
+# colour and a MONOCHROME1 image, a multi-frame RT-Dose-like object, an RT
+# Structure Set drawn on the 4x4 CT image, a truncated file and a non-DICOM
+# text. Run from the repository root.
 set -eu
 out=tests/fuzz/corpus/dicom
 tmp=$(mktemp -d)
@@ -87,7 +88,45 @@ $common
 (3004,000c) DS [0\\3]
 (7fe0,0010) OW =mf.raw
 DUMP
+cat > "$tmp/rs.dump" <<'DUMP'
+(0008,0016) UI =RTStructureSetStorage
+(0008,0018) UI [2.25.90]
+(0008,0060) CS [RTSTRUCT]
+(0020,000d) UI [2.25.78]
+(0020,000e) UI [2.25.91]
+(3006,0002) SH [RS]
+(3006,0010) SQ (Sequence with explicit length #=1)
+  (fffe,e000) na (Item with explicit length #=1)
+    (0020,0052) UI [2.25.80]
+  (fffe,e00d) na (ItemDelimitationItem for re-encoding)
+(fffe,e0dd) na (SequenceDelimitationItem for re-encod.)
+(3006,0020) SQ (Sequence with explicit length #=1)
+  (fffe,e000) na (Item with explicit length #=3)
+    (3006,0022) IS [1]
+    (3006,0024) UI [2.25.80]
+    (3006,0026) LO [GTV]
+  (fffe,e00d) na (ItemDelimitationItem for re-encoding)
+(fffe,e0dd) na (SequenceDelimitationItem for re-encod.)
+(3006,0039) SQ (Sequence with explicit length #=1)
+  (fffe,e000) na (Item with explicit length #=2)
+    (3006,0040) SQ (Sequence with explicit length #=2)
+      (fffe,e000) na (Item with explicit length #=3)
+        (3006,0042) CS [CLOSED_PLANAR]
+        (3006,0046) IS [4]
+        (3006,0050) DS [-9.5\-9.5\5\-8.6\-9.5\5\-8.6\-8.6\5\-9.5\-8.6\5]
+      (fffe,e00d) na (ItemDelimitationItem for re-encoding)
+      (fffe,e000) na (Item with explicit length #=3)
+        (3006,0042) CS [POINT]
+        (3006,0046) IS [1]
+        (3006,0050) DS [-9\-9\5]
+      (fffe,e00d) na (ItemDelimitationItem for re-encoding)
+    (fffe,e0dd) na (SequenceDelimitationItem for re-encod.)
+    (3006,0084) IS [1]
+  (fffe,e00d) na (ItemDelimitationItem for re-encoding)
+(fffe,e0dd) na (SequenceDelimitationItem for re-encod.)
+DUMP
 cd "$tmp"
+dump2dcm -q +te rs.dump rs.dcm
 dump2dcm -q +te ct.dump ct.dcm
 dump2dcm -q +te cr.dump cr.dcm
 dump2dcm -q +te rgb.dump rgb.dcm
@@ -97,6 +136,7 @@ cp "$tmp/ct.dcm" "$out/ct_explicit_le.dcm"
 cp "$tmp/cr.dcm" "$out/cr_monochrome1.dcm"
 cp "$tmp/rgb.dcm" "$out/rgb_3x3.dcm"
 cp "$tmp/dose.dcm" "$out/dose_2frames.dcm"
+cp "$tmp/rs.dcm" "$out/rtstruct_square.dcm"
 dcmconv -q +ti "$tmp/ct.dcm" "$out/ct_implicit.dcm"
 dcmconv -q +tb "$tmp/ct.dcm" "$out/ct_bigendian.dcm"
 dcmconv -q +td "$tmp/ct.dcm" "$out/ct_deflated.dcm"

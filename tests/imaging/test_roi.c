@@ -219,6 +219,25 @@ START_TEST(seg_every_encoding_same_mask)
 }
 END_TEST
 
+/* A structure set made here with dump2dcm (tests/fuzz/make_dicom_seeds.sh): a square
+ * covering voxel centres (1..2, 1..2) of a 4x4 grid, plus a POINT contour that adds nothing. */
+START_TEST(small_rtstruct_rasterised_exactly)
+{
+    char rs[2048], ct[2048];
+    snprintf(rs, sizeof rs, "%s/tests/fuzz/corpus/dicom/rtstruct_square.dcm", mmdx_test_source_dir());
+    snprintf(ct, sizeof ct, "%s/tests/fuzz/corpus/dicom/ct_explicit_le.dcm", mmdx_test_source_dir());
+    mmdx_volume *v = NULL;
+    mmdx_dicom_volume_info info;
+    ck_assert_msg(mmdx_dicom_read_volume(&v, &info, ct, NULL) == 0, "%s", mmdx_last_error());
+    mmdx_mask *m = NULL;
+    ck_assert_msg(mmdx_roi_load(&m, rs, "GTV", v, info.frame_of_reference_uid) == 0, "%s", mmdx_last_error());
+    static const uint8_t expect[16] = {0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0};
+    ck_assert_int_eq(memcmp(m->data, expect, 16), 0);
+    mmdx_mask_free(m);
+    mmdx_volume_free(v);
+}
+END_TEST
+
 START_TEST(auto_mask_is_otsu_and_largest_component)
 {
     mmdx_grid g = {20, 20, 10, {1, 1, 2}, {0, 0, 0}, {1, 0, 0, 0, 1, 0, 0, 0, 1}};
@@ -292,6 +311,7 @@ static Suite *suite(void)
     tcase_add_test(t, roi_chosen_by_name);
     tcase_add_test(t, mask_of_another_study_refused);
     tcase_add_test(t, seg_every_encoding_same_mask);
+    tcase_add_test(t, small_rtstruct_rasterised_exactly);
     tcase_add_test(t, auto_mask_is_otsu_and_largest_component);
     tcase_add_test(t, auto_mask_of_ct_is_the_body);
     suite_add_tcase(s, t);

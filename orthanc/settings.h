@@ -1,0 +1,82 @@
+/*
+ * orthanc/settings.h — the "Mmdx" section of Orthanc's JSON configuration.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Orthanc hands its whole configuration to the plugin as one JSON document;
+ * the plugin reads only its own section:
+ *
+ *   "Mmdx": {
+ *     "Enable": true,
+ *     "Model": "/etc/mmdx/model.mmdx",          required: the trained fusion model
+ *     "ModelKey": "/etc/mmdx/site.key",         site key verifying the model's signature (default: SiteKey)
+ *     "RequireSignedModel": false,
+ *     "PluginFolder": "/usr/lib/mmdx/plugins",  mmdx encoder/fusion plugins
+ *     "SiteConfig": "/etc/mmdx/mmdx.conf",      encoder settings ([imaging], [records]...)
+ *     "Database": "host=db dbname=mmdx ...",    required: libpq conninfo (queue, results, audit)
+ *     "SiteKey": "/etc/mmdx/site.key",          HMAC of audit events, pseudonyms
+ *     "Pseudonymise": false,
+ *     "WorkFolder": "/var/lib/orthanc/mmdx",    downloaded series, SR files (per job, removed after)
+ *     "Threads": 1,                             threads one screening may use
+ *     "MaxAttempts": 3, "RetryDelay": 30,       transient failures: attempts, seconds between
+ *     "PollInterval": 2,                        seconds between queue polls when idle
+ *     "SeriesSelection": [ rule, ... ],         see selector.h
+ *     "Records": "/data/fhir-export",           FHIR Bundle/NDJSON/bulk folder/CSV for every patient
+ *     "Genomics": { "Vcf": "/data/cohort.vcf.gz", "SampleMap": "/data/samples.csv" },
+ *     "Manifest": "/data/cohort.csv",           per-patient record/vcf/vcf_sample/... columns
+ *     "SeriesNumber": 9901, "SeriesDescription": "...", "Manufacturer": "...",
+ *     "InstitutionName": "..."
+ *   }
+ *
+ * Relative paths resolve against the folder Orthanc was started in (its
+ * working directory), as Orthanc resolves its own paths.
+ */
+#ifndef MMDX_ORTHANC_SETTINGS_H
+#define MMDX_ORTHANC_SETTINGS_H
+
+#include <stddef.h>
+
+#include "mmdx/common.h"
+#include "selector.h"
+
+typedef struct mmdx_orthanc_settings {
+    int enable;
+    char *model;
+    char *model_key;
+    int require_signed;
+    char *plugin_folder;
+    char *site_config;
+    char *database;
+    char *site_key;
+    int pseudonymise;
+    char *work_folder;
+    int threads;
+    int max_attempts;
+    int retry_delay;     /**< seconds */
+    int poll_interval;   /**< seconds */
+    mmdx_series_rules *rules;
+    char *records;
+    char *vcf;
+    char *sample_map;
+    char *manifest;
+    int series_number;
+    char *series_description;
+    char *manufacturer;
+    char *institution;
+    int http_port;       /**< Orthanc's own HttpPort (8042 when unset): names this server's worker */
+} mmdx_orthanc_settings;
+
+/**
+ * Parse Orthanc's configuration (the JSON text OrthancPluginGetConfiguration
+ * returns) into `out` (zeroed first; free with mmdx_orthanc_settings_clear,
+ * also after a failure). A missing "Mmdx" section or "Enable": false gives
+ * enable = 0 and no error. Errors (thread-local last error) name the JSON
+ * path, e.g. `Mmdx.SeriesSelection[1].Attributes.Modality`: an unknown key,
+ * a value of the wrong type or out of range, an invalid regular expression,
+ * a missing Model or Database (MMDX_EINVAL); invalid JSON (MMDX_EFORMAT).
+ */
+MMDX_RESULT_USED int mmdx_orthanc_settings_parse(mmdx_orthanc_settings *out, const char *json,
+                                                 size_t len);
+
+void mmdx_orthanc_settings_clear(mmdx_orthanc_settings *s);
+
+#endif
