@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "model_session.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,11 @@ int mmdx_model_session_predict(const mmdx_model_session *s, const mmdx_dataset *
         memset(&err, 0, sizeof err);
         if ((rc = s->plugin->fusion.predict(s->model, ds, *prob, *contrib, &err)) != 0)
             rc = mmdx_fail_from(&err, rc);
+        /* A plugin is code we did not write: never pass on a probability outside [0, 1]. */
+        for (size_t i = 0; rc == 0 && i < ds->n_samples; i++)
+            if (!isfinite((*prob)[i]) || (*prob)[i] < 0 || (*prob)[i] > 1)
+                rc = mmdx_fail(MMDX_ERROR, "fusion plugin %s returned an invalid probability",
+                               s->plugin->info.name);
     }
     if (rc) {
         free(*prob);
