@@ -93,18 +93,8 @@ int mmdx_cmd_evaluate(int argc, char **argv)
                                         progress ? stderr : NULL};
         rc = mmdx_fusion_input_load(&in, &io);
     }
-    if (!rc) {
-        prob = malloc((in->n + 1) * sizeof *prob);
-        contrib = malloc((in->n * in->n_modalities + 1) * sizeof *contrib);
-        if (!prob || !contrib)
-            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
-    }
-    if (!rc) {
-        mmdx_error err;
-        memset(&err, 0, sizeof err);
-        if ((rc = s.plugin->fusion.predict(s.model, &in->ds, prob, contrib, &err)) != 0)
-            rc = mmdx_fail_from(&err, rc);
-    }
+    if (!rc)
+        rc = mmdx_model_session_predict(&s, &in->ds, &prob, &contrib);
     if (!rc)
         rc = mmdx_report_new(&rep, &in->ds, prob, s.file->threshold);
     int exit_code = MMDX_EXIT_OK;

@@ -189,7 +189,7 @@ static int run(const train_args *a)
         mf->created = strdup(created);
         mf->fusion = strdup(plugin->info.name);
         mf->fusion_version = strdup(plugin->info.version);
-        mmdx_config_section_hash(&pc, mf->fusion_config_sha256);
+        rc = mmdx_config_section_hash(&pc, mf->fusion_config_sha256);
         mf->classifier = strdup(a->classifier);
         mf->seed = a->seed;
         mf->threshold = threshold;

@@ -295,3 +295,20 @@ int mmdx_config_check_host(const mmdx_config *c)
     }
     return 0;
 }
+
+int mmdx_config_section_hash(const mmdx_plugin_config *pc, char hex[MMDX_SHA256_HEX_LEN])
+{
+    size_t len = 1;
+    for (size_t i = 0; i < pc->n_entries; i++)
+        len += strlen(pc->entries[i].key) + strlen(pc->entries[i].value) + 2;
+    char *text = malloc(len), *at = text;
+    if (!text)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    for (size_t i = 0; i < pc->n_entries; i++)
+        at += sprintf(at, "%s=%s\n", pc->entries[i].key, pc->entries[i].value);
+    uint8_t d[MMDX_SHA256_LEN];
+    mmdx_sha256(text, (size_t)(at - text), d);
+    mmdx_hex(d, sizeof d, hex);
+    free(text);
+    return 0;
+}

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 
+#include "hash.h"
 #include "mmdx/plugin.h"
 
 typedef struct mmdx_config mmdx_config;
@@ -56,6 +57,14 @@ const char *mmdx_config_path(const mmdx_config *c);
  */
 void mmdx_config_section(const mmdx_config *c, const char *name, int n_threads,
                          mmdx_plugin_config *out);
+
+/**
+ * SHA-256 (hex) of a section in canonical form ("key=value\n" per entry, in
+ * file order): what a model records of each plugin's configuration.
+ * Errors: MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_config_section_hash(const mmdx_plugin_config *pc,
+                                              char hex[MMDX_SHA256_HEX_LEN]);
 
 /**
  * Check that every section is one of `known` (plugin names plus "mmdx");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "model_session.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,21 +105,30 @@ void mmdx_model_session_close(mmdx_model_session *s)
     memset(s, 0, sizeof *s);
 }
 
-void mmdx_config_section_hash(const mmdx_plugin_config *pc, char hex[MMDX_SHA256_HEX_LEN])
+
+int mmdx_model_session_predict(const mmdx_model_session *s, const mmdx_dataset *ds, double **prob,
+                               double **contrib)
 {
-    size_t len = 1;
-    for (size_t i = 0; i < pc->n_entries; i++)
-        len += strlen(pc->entries[i].key) + strlen(pc->entries[i].value) + 2;
-    char *text = malloc(len);
-    uint8_t d[MMDX_SHA256_LEN];
-    if (!text) {
-        hex[0] = '\0';
-        return;
+    *prob = malloc((ds->n_samples + 1) * sizeof **prob);
+    *contrib = malloc((ds->n_samples * ds->n_modalities + 1) * sizeof **contrib);
+    int rc = 0;
+    if (!*prob || !*contrib) {
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    } else {
+        mmdx_error err;
+        memset(&err, 0, sizeof err);
+        if ((rc = s->plugin->fusion.predict(s->model, ds, *prob, *contrib, &err)) != 0)
+            rc = mmdx_fail_from(&err, rc);
+        /* A plugin is code we did not write: never pass on a probability outside [0, 1]. */
+        for (size_t i = 0; rc == 0 && i < ds->n_samples; i++)
+            if (!isfinite((*prob)[i]) || (*prob)[i] < 0 || (*prob)[i] > 1)
+                rc = mmdx_fail(MMDX_ERROR, "fusion plugin %s returned an invalid probability",
+                               s->plugin->info.name);
     }
-    size_t off = 0;
-    for (size_t i = 0; i < pc->n_entries; i++)
-        off += (size_t)sprintf(text + off, "%s=%s\n", pc->entries[i].key, pc->entries[i].value);
-    mmdx_sha256(text, off, d);
-    mmdx_hex(d, MMDX_SHA256_LEN, hex);
-    free(text);
+    if (rc) {
+        free(*prob);
+        free(*contrib);
+        *prob = *contrib = NULL;
+    }
+    return rc;
 }

@@ -28,6 +28,15 @@ MMDX_RESULT_USED int mmdx_model_session_open(mmdx_model_session *s, const mmdx_r
 void mmdx_model_session_close(mmdx_model_session *s);
 
 /**
+ * Predict every patient of `ds` with the session's model: *prob gets
+ * n_samples probabilities, *contrib n_samples x n_modalities log-odds
+ * contributions, both malloc'd (free()). Errors: MMDX_ENOMEM, the plugin's
+ * predict() error. Thread-safe on one session.
+ */
+MMDX_RESULT_USED int mmdx_model_session_predict(const mmdx_model_session *s, const mmdx_dataset *ds,
+                                                double **prob, double **contrib);
+
+/**
  * The model-signature key derived (core/site_key.h, purpose
  * MMDX_KEY_PURPOSE_MODEL) from the site key file: key_path (--site-key), else
  * $MMDX_SITE_KEY, else the configuration's [audit] site_key_file (one site
@@ -40,7 +49,5 @@ MMDX_RESULT_USED int mmdx_model_key_load(uint8_t **key, size_t *key_len, const c
 /** Wipe and free a key. */
 void mmdx_model_key_free(uint8_t *key, size_t key_len);
 
-/** SHA-256 (hex) of a configuration section in canonical form ("key=value\n" in file order). */
-void mmdx_config_section_hash(const mmdx_plugin_config *pc, char hex[MMDX_SHA256_HEX_LEN]);
 
 #endif

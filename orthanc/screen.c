@@ -652,17 +652,11 @@ static int predict(mmdx_screener *sc, job_state *j, const char *patient_id)
     if (j->in->n != 1)
         return mmdx_fail(MMDX_ERROR, "internal: %zu patients encoded instead of 1", j->in->n);
     size_t M = j->in->n_modalities;
-    j->prob = calloc(1, sizeof *j->prob);
-    j->contrib = calloc(M ? M : 1, sizeof *j->contrib);
     j->present = calloc(M ? M : 1, sizeof *j->present);
-    if (!j->prob || !j->contrib || !j->present)
+    if (!j->present)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    mmdx_error err;
-    memset(&err, 0, sizeof err);
-    if ((rc = sc->model.plugin->fusion.predict(sc->model.model, &j->in->ds, j->prob, j->contrib, &err)) != 0)
-        return mmdx_fail_from(&err, rc);
-    if (!isfinite(j->prob[0]) || j->prob[0] < 0 || j->prob[0] > 1)
-        return mmdx_fail(MMDX_ERROR, "the fusion plugin returned an invalid probability");
+    if ((rc = mmdx_model_session_predict(&sc->model, &j->in->ds, &j->prob, &j->contrib)) != 0)
+        return rc;
     for (size_t m = 0; m < M; m++)
         j->present[m] = j->in->present[m] != 0;
     return 0;

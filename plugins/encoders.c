@@ -53,23 +53,6 @@ static int valid_feature_name(const char *s)
     return 1;
 }
 
-/* Canonical form: "key=value\n" per entry, in file order. */
-static int hash_section(const mmdx_plugin_config *pc, char *hex)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < pc->n_entries; i++)
-        len += strlen(pc->entries[i].key) + strlen(pc->entries[i].value) + 2;
-    char *buf = malloc(len), *at = buf;
-    if (!buf)
-        return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    for (size_t i = 0; i < pc->n_entries; i++)
-        at += sprintf(at, "%s=%s\n", pc->entries[i].key, pc->entries[i].value);
-    uint8_t d[MMDX_SHA256_LEN];
-    mmdx_sha256(buf, (size_t)(at - buf), d);
-    mmdx_hex(d, sizeof d, hex);
-    free(buf);
-    return 0;
-}
 
 static int check_schema(const opened *o)
 {
@@ -124,7 +107,7 @@ int mmdx_encoder_set_open(mmdx_encoder_set **out, const mmdx_registry *r, const 
         o->plugin = p;
         mmdx_plugin_config pc;
         mmdx_config_section(c, p->info.name, n_threads, &pc);
-        if ((rc = hash_section(&pc, o->config_hash)) < 0)
+        if ((rc = mmdx_config_section_hash(&pc, o->config_hash)) < 0)
             break;
         mmdx_error err = {0};
         rc = p->encoder.open(&o->state, &pc, &err);
