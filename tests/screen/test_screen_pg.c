@@ -181,6 +181,27 @@ START_TEST(single_process_run_stores_every_patient_once_with_audit)
 }
 END_TEST
 
+/*
+ * Make every stored batch take at least `seconds` (a statement trigger that
+ * sleeps), so that a test can act between two batches whatever the
+ * machine's speed. Test databases only.
+ */
+static void slow_batches(const char *dsn, double seconds)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "CREATE OR REPLACE FUNCTION public.mmdx_test_slow() RETURNS trigger LANGUAGE plpgsql AS "
+             "$$ BEGIN PERFORM pg_sleep(%g); RETURN NULL; END $$; "
+             "CREATE TRIGGER mmdx_test_slow AFTER INSERT ON mmdx.predictions FOR EACH STATEMENT "
+             "EXECUTE FUNCTION public.mmdx_test_slow()", seconds);
+    mmdx_pgtest_exec(dsn, sql);
+}
+
+static void fast_batches(const char *dsn)
+{
+    mmdx_pgtest_exec(dsn, "DROP TRIGGER mmdx_test_slow ON mmdx.predictions");
+}
+
 static pid_t start_background(const char *cmd)
 {
     pid_t pid = fork();
@@ -205,6 +226,7 @@ START_TEST(kill_9_mid_run_then_resume_stores_each_patient_exactly_once)
 {
     const char *ref = reference_content();
     char *dsn = new_db("screen_kill");
+    slow_batches(dsn, 0.2);
     char out[8192], extra[9000], cmd[32768];
     snprintf(out, sizeof out, "%s/killed.csv", tmp);
     snprintf(extra, sizeof extra, "--batch 2 --threads 1 --out '%s'", out);
@@ -227,6 +249,7 @@ START_TEST(kill_9_mid_run_then_resume_stores_each_patient_exactly_once)
     struct stat st;
     ck_assert_int_ne(stat(out, &st), 0); /* the CSV appears only when the run completes */
 
+    fast_batches(dsn);
     json_object *s;
     int rc = screen(dsn, extra, &s, NULL);
     ck_assert_int_eq(rc, expected_screened < N_PATIENTS ? 3 : 0);
@@ -511,6 +534,7 @@ START_TEST(database_outage_pauses_then_fails_cleanly_and_a_rerun_completes)
              "mmdx_screen_writer", secret);
     mmdx_pgtest_exec(admin, sql);
     char *writer = mmdx_pgtest_role_dsn(dbname, "mmdx_screen_writer", secret);
+    slow_batches(admin, 0.2);
     char cmd[16384];
     screen_cmd(cmd, sizeof cmd, writer, "--batch 2 --threads 1 --db-wait 3");
     char out_path[8192], err_path[8192], full[33000];
@@ -543,6 +567,7 @@ START_TEST(database_outage_pauses_then_fails_cleanly_and_a_rerun_completes)
     ck_assert_int_lt(kept, (long long)expected_screened);
 
     /* Back again: the same command completes, each patient stored once. */
+    fast_batches(admin);
     mmdx_pgtest_exec(admin, "ALTER ROLE mmdx_screen_writer LOGIN");
     rc = screen(writer, "--batch 2 --threads 1 --db-wait 3", &s, NULL);
     ck_assert_int_eq(rc, expected_screened < N_PATIENTS ? 3 : 0);
