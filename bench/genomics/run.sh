@@ -13,6 +13,7 @@
 # memory (GNU time) and the ratio to plink2. The script also checks that mmdx
 # and plink2 agree on every sample (6 significant digits).
 set -eu
+bench_dir=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR [WORK_DIR] [REPEATS]}" && pwd)
 work=${2:-${TMPDIR:-/tmp}/mmdx-bench-genomics}
 repeats=${3:-3}
@@ -40,19 +41,7 @@ awk '/^#/ || /^rsID/ || (++n % 100 == 0)' "big_$tag.pgs.txt" > "small_$tag.pgs.t
 small_rows=$(grep -vc '^#' "small_$tag.pgs.txt")
 small_rows=$((small_rows - 1))
 
-# measure NAME COMMAND...: REPEATS runs, prints "NAME median_s peak_MiB"
-measure() {
-    name=$1
-    shift
-    : > "times_$name"
-    i=0
-    while [ "$i" -lt "$repeats" ]; do
-        /usr/bin/time -f "%e %M" -o "one_$name" sh -c "$*" > /dev/null
-        cat "one_$name" >> "times_$name"
-        i=$((i + 1))
-    done
-    sort -n "times_$name" | awk -v n="$name" '{t[NR]=$1; if ($2>m) m=$2} END {printf "%s %.2f %.0f\n", n, t[int((NR+1)/2)], m/1024}'
-}
+. "$bench_dir/measure.sh"  # measure NAME COMMAND...
 
 {
     measure mmdx "'$mmdx' genomics score --vcf $vcf --score big_$tag.pgs.txt --out mmdx.tsv --threads $threads --min-overlap 0.5 --quiet"

@@ -16,6 +16,7 @@
 # once per file, as they are used. The script first checks that the JPEG and
 # the uncompressed series decode to identical voxels.
 set -eu
+bench_dir=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR [WORK_DIR] [REPEATS]}" && pwd)
 work=${2:-${TMPDIR:-/tmp}/mmdx-bench-imaging}
 repeats=${3:-3}
@@ -48,19 +49,7 @@ jpeg=jpeg_$tag
 mask=tumour_$tag.nii
 "$bench" same "$plain" "$jpeg" >&2
 
-# measure NAME COMMAND...: REPEATS runs, prints "NAME median_s peak_MiB"
-measure() {
-    name=$1
-    shift
-    : > "times_$name"
-    i=0
-    while [ "$i" -lt "$repeats" ]; do
-        /usr/bin/time -f "%e %M" -o "one_$name" sh -c "$*" > /dev/null
-        cat "one_$name" >> "times_$name"
-        i=$((i + 1))
-    done
-    sort -n "times_$name" | awk -v n="$name" '{t[NR]=$1; if ($2>m) m=$2} END {printf "%s %.2f %.0f\n", n, t[int((NR+1)/2)], m/1024}'
-}
+. "$bench_dir/measure.sh"  # measure NAME COMMAND...
 
 mkdir -p out
 {
