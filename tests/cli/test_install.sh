@@ -9,6 +9,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# In the build tree the host finds the built-in plugins without any environment.
+out=$(cd "$tmp" && env -u MMDX_PLUGIN_PATH MMDX_CONFIG= "$build/bin/mmdx" plugins --json)
+for name in imaging genomics records early late; do
+    echo "$out" | grep -q "\"name\": \"$name\"" || fail "build-tree mmdx does not list plugin $name: $out"
+done
+
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 p=$tmp/prefix
 for f in bin/mmdx include/mmdx/plugin.h include/mmdx/common.h lib/pkgconfig/mmdx.pc; do
@@ -16,7 +22,12 @@ for f in bin/mmdx include/mmdx/plugin.h include/mmdx/common.h lib/pkgconfig/mmdx
 done
 [ -d "$p/lib/mmdx/plugins" ] || mkdir -p "$p/lib/mmdx/plugins"
 
-# Host finds plugins relative to its executable (no MMDX_PLUGIN_PATH, no config).
+# Host finds plugins relative to its executable (no MMDX_PLUGIN_PATH, no config):
+# the installed ones, and a fixture dropped into the same folder.
+out=$(cd "$tmp" && env -u MMDX_PLUGIN_PATH MMDX_CONFIG= "$p/bin/mmdx" plugins --json)
+for name in imaging genomics records early late; do
+    echo "$out" | grep -q "\"name\": \"$name\"" || fail "installed mmdx does not list plugin $name: $out"
+done
 cp "$fixtures/good.so" "$p/lib/mmdx/plugins/mmdx_testenc.so"
 out=$(cd "$tmp" && env -u MMDX_PLUGIN_PATH MMDX_CONFIG= "$p/bin/mmdx" plugins --json)
 echo "$out" | grep -q '"name": "testenc"' || fail "installed mmdx does not list its installed plugin: $out"
