@@ -14,7 +14,7 @@ check
 libomp-dev clang libclang-rt-14-dev
 libpq-dev postgresql postgresql-contrib
 libdcmtk-dev dcmtk
-libhts-dev tabix bcftools plink2 strace
+libhts-dev tabix bcftools plink2 strace time
 libjson-c-dev
 libnifti2-dev
 zlib1g-dev
