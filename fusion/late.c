@@ -269,28 +269,8 @@ static int late_load(void **model, const void *buf, size_t len, mmdx_error *err)
     *model = NULL;
     mmdx_blob_reader r;
     mmdx_blob_reader_init(&r, buf, len, "late fusion model", err);
-    uint64_t version, nf, nm, idx, used;
-    int rc = mmdx_blob_key(&r, "mmdx-late");
-    if (!rc)
-        rc = mmdx_blob_u64(&r, &version, 1000);
-    if (!rc && version != 1)
-        rc = mmdx_error_set(err, MMDX_EUNSUPPORTED,
-                            "late fusion model version %llu is not supported (this plugin reads version 1)",
-                            (unsigned long long)version);
-    if (!rc)
-        rc = mmdx_blob_eol(&r);
-    if (!rc)
-        rc = mmdx_blob_key(&r, "features");
-    if (!rc)
-        rc = mmdx_blob_u64(&r, &nf, 1u << 24);
-    if (!rc)
-        rc = mmdx_blob_eol(&r);
-    if (!rc)
-        rc = mmdx_blob_key(&r, "modalities");
-    if (!rc)
-        rc = mmdx_blob_u64(&r, &nm, 1024);
-    if (!rc)
-        rc = mmdx_blob_eol(&r);
+    uint64_t nf, nm, idx, used;
+    int rc = mmdx_blob_read_header(&r, "mmdx-late", &nf, &nm);
     if (rc)
         return rc;
     late_model *lm = calloc(1, sizeof *lm);

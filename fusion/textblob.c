@@ -164,3 +164,34 @@ int mmdx_blob_doubles_read(mmdx_blob_reader *r, const char *key, double *v, size
             return rc;
     return mmdx_blob_eol(r);
 }
+
+/* One "key value" line whose value is an integer up to max. */
+static int key_u64_line(mmdx_blob_reader *r, const char *key, uint64_t *v, uint64_t max)
+{
+    int rc = mmdx_blob_key(r, key);
+    if (!rc)
+        rc = mmdx_blob_u64(r, v, max);
+    if (!rc)
+        rc = mmdx_blob_eol(r);
+    return rc;
+}
+
+int mmdx_blob_read_header(mmdx_blob_reader *r, const char *magic, uint64_t *n_features,
+                          uint64_t *n_modalities)
+{
+    uint64_t version;
+    int rc = mmdx_blob_key(r, magic);
+    if (!rc)
+        rc = mmdx_blob_u64(r, &version, 1000);
+    if (!rc && version != 1)
+        return mmdx_error_set(r->err, MMDX_EUNSUPPORTED,
+                              "%s: model version %llu is not supported (this plugin reads version 1)",
+                              r->name, (unsigned long long)version);
+    if (!rc)
+        rc = mmdx_blob_eol(r);
+    if (!rc)
+        rc = key_u64_line(r, "features", n_features, 1u << 24);
+    if (!rc)
+        rc = key_u64_line(r, "modalities", n_modalities, 1024);
+    return rc;
+}

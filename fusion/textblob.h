@@ -57,6 +57,13 @@ MMDX_RESULT_USED int mmdx_blob_eol(mmdx_blob_reader *r);
 MMDX_RESULT_USED int mmdx_blob_doubles_read(mmdx_blob_reader *r, const char *key, double *v,
                                             size_t expected);
 
+/**
+ * The header every fusion model blob starts with: "<magic> 1", "features N",
+ * "modalities M". A version other than 1 is MMDX_EUNSUPPORTED.
+ */
+MMDX_RESULT_USED int mmdx_blob_read_header(mmdx_blob_reader *r, const char *magic, uint64_t *n_features,
+                                           uint64_t *n_modalities);
+
 /** Fail with MMDX_EFORMAT naming the current line. */
 int mmdx_blob_fail(mmdx_blob_reader *r, const char *fmt, ...) MMDX_FORMAT(2, 3);
 
