@@ -55,7 +55,7 @@ static void print_features(const char *mod, const char *path, const char *mask, 
             json_object_object_add(fs, full, isfinite(values[j]) ? json_object_new_double(values[j]) : NULL);
         }
         json_object_object_add(o, "features", fs);
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        mmdx_cli_print_json(o);
         json_object_put(o);
         return;
     }

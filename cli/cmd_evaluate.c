@@ -82,45 +82,36 @@ int mmdx_cmd_evaluate(int argc, char **argv)
     if (rc < 0)
         return mmdx_cli_report("evaluate", rc);
     omp_set_num_threads(env.threads > 0 ? env.threads : 1);
-    mmdx_model_session s;
-    mmdx_fusion_input *in = NULL;
+    mmdx_scored_cohort sc;
     mmdx_report *rep = NULL;
-    double *prob = NULL, *contrib = NULL;
-    rc = mmdx_model_session_open(&s, env.registry, env.config, model_path, key, require);
-    if (!rc) {
-        mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_REQUIRED, s.file,
-                                        env.registry, env.config, env.threads, keep_going,
-                                        progress ? stderr : NULL};
-        rc = mmdx_fusion_input_load(&in, &io);
-    }
+    mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_REQUIRED, NULL,
+                                    env.registry, env.config, env.threads, keep_going,
+                                    progress ? stderr : NULL};
+    rc = mmdx_scored_cohort_run(&sc, model_path, key, require, &io);
+    const mmdx_model_file *mf = sc.session.file;
     if (!rc)
-        rc = mmdx_model_session_predict(&s, &in->ds, &prob, &contrib);
-    if (!rc)
-        rc = mmdx_report_new(&rep, &in->ds, prob, s.file->threshold);
+        rc = mmdx_report_new(&rep, &sc.in->ds, sc.prob, mf->threshold);
     int exit_code = MMDX_EXIT_OK;
     if (rc) {
         exit_code = mmdx_cli_report("evaluate", rc);
     } else if (json) {
         json_object *o = mmdx_report_json(rep);
         json_object_object_add(o, "model", json_object_new_string(model_path));
-        json_object_object_add(o, "model_sha256", json_object_new_string(s.file->sha256));
-        json_object_object_add(o, "fusion", json_object_new_string(s.file->fusion));
-        json_object_object_add(o, "classifier", json_object_new_string(s.file->classifier));
-        json_object_object_add(o, "signature_verified", json_object_new_boolean(s.file->signature_verified));
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_object_add(o, "model_sha256", json_object_new_string(mf->sha256));
+        json_object_object_add(o, "fusion", json_object_new_string(mf->fusion));
+        json_object_object_add(o, "classifier", json_object_new_string(mf->classifier));
+        json_object_object_add(o, "signature_verified", json_object_new_boolean(mf->signature_verified));
+        mmdx_cli_print_json(o);
         json_object_put(o);
     } else {
         printf("model %s: %s fusion / %s, trained %s on %zu patients; signature %s\n", model_path,
-               s.file->fusion, s.file->classifier, s.file->created, s.file->n_train,
-               s.file->signature_verified ? "verified" : s.file->is_signed ? "present, not verified (no key)"
+               mf->fusion, mf->classifier, mf->created, mf->n_train,
+               mf->signature_verified ? "verified" : mf->is_signed ? "present, not verified (no key)"
                                                                            : "none");
         mmdx_report_print(rep, stdout);
     }
-    free(prob);
-    free(contrib);
     mmdx_report_free(rep);
-    mmdx_fusion_input_free(in);
-    mmdx_model_session_close(&s);
+    mmdx_scored_cohort_free(&sc);
     mmdx_cli_env_close(&env);
     return exit_code;
 }

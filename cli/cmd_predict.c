@@ -126,47 +126,40 @@ int mmdx_cmd_predict(int argc, char **argv)
     if (rc < 0)
         return mmdx_cli_report("predict", rc);
     omp_set_num_threads(env.threads > 0 ? env.threads : 1);
-    mmdx_model_session s;
-    mmdx_fusion_input *in = NULL;
-    double *prob = NULL, *contrib = NULL;
-    rc = mmdx_model_session_open(&s, env.registry, env.config, model_path, key, require);
-    if (!rc) {
-        mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_OPTIONAL, s.file,
-                                        env.registry, env.config, env.threads, keep_going,
-                                        progress ? stderr : NULL};
-        rc = mmdx_fusion_input_load(&in, &io);
-    }
+    mmdx_scored_cohort sc;
+    mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_OPTIONAL, NULL,
+                                    env.registry, env.config, env.threads, keep_going,
+                                    progress ? stderr : NULL};
+    rc = mmdx_scored_cohort_run(&sc, model_path, key, require, &io);
+    const mmdx_model_file *mf = sc.session.file;
+    const mmdx_fusion_input *in = sc.in;
+    const double *prob = sc.prob;
     if (!rc)
-        rc = mmdx_model_session_predict(&s, &in->ds, &prob, &contrib);
-    if (!rc)
-        rc = write_predictions(out, in, prob, contrib, s.file->threshold);
+        rc = write_predictions(out, in, prob, sc.contrib, mf->threshold);
     int exit_code = MMDX_EXIT_OK;
     if (rc) {
         exit_code = mmdx_cli_report("predict", rc);
     } else {
         size_t positive = 0;
         for (size_t i = 0; i < in->n; i++)
-            positive += prob[i] >= s.file->threshold;
+            positive += prob[i] >= mf->threshold;
         if (json) {
             json_object *o = json_object_new_object();
             json_object_object_add(o, "model", json_object_new_string(model_path));
-            json_object_object_add(o, "model_sha256", json_object_new_string(s.file->sha256));
+            json_object_object_add(o, "model_sha256", json_object_new_string(mf->sha256));
             json_object_object_add(o, "patients", json_object_new_int64((int64_t)in->n));
             json_object_object_add(o, "positive_decisions", json_object_new_int64((int64_t)positive));
-            json_object_object_add(o, "threshold", json_object_new_double(s.file->threshold));
-            json_object_object_add(o, "signature_verified", json_object_new_boolean(s.file->signature_verified));
+            json_object_object_add(o, "threshold", json_object_new_double(mf->threshold));
+            json_object_object_add(o, "signature_verified", json_object_new_boolean(mf->signature_verified));
             json_object_object_add(o, "out", json_object_new_string(out));
-            puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            mmdx_cli_print_json(o);
             json_object_put(o);
         } else {
             fprintf(stderr, "mmdx predict: %zu patients, %zu at or above the threshold %.4g -> %s\n", in->n,
-                    positive, s.file->threshold, out);
+                    positive, mf->threshold, out);
         }
     }
-    free(prob);
-    free(contrib);
-    mmdx_fusion_input_free(in);
-    mmdx_model_session_close(&s);
+    mmdx_scored_cohort_free(&sc);
     mmdx_cli_env_close(&env);
     return exit_code;
 }

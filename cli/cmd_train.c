@@ -249,7 +249,7 @@ static int run(const train_args *a)
             json_object_object_add(c, "fold_auroc_sd", json_object_new_double(sqrt(sd)));
             json_object_object_add(o, "cross_validation", c);
         }
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        mmdx_cli_print_json(o);
         json_object_put(o);
     } else {
         if (rep) {

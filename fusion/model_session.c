@@ -105,7 +105,6 @@ void mmdx_model_session_close(mmdx_model_session *s)
     memset(s, 0, sizeof *s);
 }
 
-
 int mmdx_model_session_predict(const mmdx_model_session *s, const mmdx_dataset *ds, double **prob,
                                double **contrib)
 {
@@ -131,4 +130,30 @@ int mmdx_model_session_predict(const mmdx_model_session *s, const mmdx_dataset *
         *prob = *contrib = NULL;
     }
     return rc;
+}
+
+int mmdx_scored_cohort_run(mmdx_scored_cohort *out, const char *model_path, const char *key_path,
+                           int require_signed, mmdx_fusion_input_options *io)
+{
+    memset(out, 0, sizeof *out);
+    int rc = mmdx_model_session_open(&out->session, io->registry, io->config, model_path, key_path,
+                                      require_signed);
+    if (rc)
+        return rc;
+    io->model = out->session.file;
+    rc = mmdx_fusion_input_load(&out->in, io);
+    if (!rc)
+        rc = mmdx_model_session_predict(&out->session, &out->in->ds, &out->prob, &out->contrib);
+    if (rc)
+        mmdx_scored_cohort_free(out);
+    return rc;
+}
+
+void mmdx_scored_cohort_free(mmdx_scored_cohort *sc)
+{
+    free(sc->prob);
+    free(sc->contrib);
+    mmdx_fusion_input_free(sc->in);
+    mmdx_model_session_close(&sc->session);
+    memset(sc, 0, sizeof *sc);
 }

@@ -7,6 +7,7 @@
 #define MMDX_FUSION_MODEL_SESSION_H
 
 #include "config.h"
+#include "fusion_input.h"
 #include "loader.h"
 #include "model_file.h"
 
@@ -49,5 +50,24 @@ MMDX_RESULT_USED int mmdx_model_key_load(uint8_t **key, size_t *key_len, const c
 /** Wipe and free a key. */
 void mmdx_model_key_free(uint8_t *key, size_t key_len);
 
+
+/** A cohort scored with a model: what `mmdx evaluate` and `mmdx predict` both need. */
+typedef struct mmdx_scored_cohort {
+    mmdx_model_session session;
+    mmdx_fusion_input *in;   /**< the patients, aligned to the model's schema */
+    double *prob;            /**< in->n probabilities */
+    double *contrib;         /**< in->n x in->n_modalities log-odds contributions */
+} mmdx_scored_cohort;
+
+/**
+ * Open the model at `model_path` (as mmdx_model_session_open, with
+ * io->registry and io->config), load the cohort described by `io` aligned to
+ * it (io->model is set here), and predict every patient. On failure nothing
+ * is left allocated. Release with mmdx_scored_cohort_free().
+ */
+MMDX_RESULT_USED int mmdx_scored_cohort_run(mmdx_scored_cohort *out, const char *model_path,
+                                            const char *key_path, int require_signed,
+                                            mmdx_fusion_input_options *io);
+void mmdx_scored_cohort_free(mmdx_scored_cohort *sc);
 
 #endif
