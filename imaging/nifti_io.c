@@ -159,18 +159,27 @@ static void scaling(const nifti_image *nim, double *slope, double *inter)
     }
 }
 
+/* Open a NIfTI file whose voxels are real scalars of a supported type. */
+static int open_scalar(nifti_image **nim, mmdx_grid *grid, const char *path, mmdx_error *err)
+{
+    int rc = nifti_open(nim, grid, path, err);
+    if (rc)
+        return rc;
+    if ((rc = check_datatype(*nim, path, err))) {
+        nifti_image_free(*nim);
+        *nim = NULL;
+    }
+    return rc;
+}
+
 int mmdx_nifti_read_volume(mmdx_volume **out, const char *path, mmdx_error *err)
 {
     *out = NULL;
     nifti_image *nim;
     mmdx_grid grid;
-    int rc = nifti_open(&nim, &grid, path, err);
+    int rc = open_scalar(&nim, &grid, path, err);
     if (rc)
         return rc;
-    if ((rc = check_datatype(nim, path, err))) {
-        nifti_image_free(nim);
-        return rc;
-    }
     mmdx_volume *v;
     if ((rc = mmdx_volume_new(&v, &grid))) {
         nifti_image_free(nim);
@@ -190,13 +199,9 @@ int mmdx_nifti_read_mask(mmdx_mask **out, const char *path, mmdx_error *err)
     *out = NULL;
     nifti_image *nim;
     mmdx_grid grid;
-    int rc = nifti_open(&nim, &grid, path, err);
+    int rc = open_scalar(&nim, &grid, path, err);
     if (rc)
         return rc;
-    if ((rc = check_datatype(nim, path, err))) {
-        nifti_image_free(nim);
-        return rc;
-    }
     mmdx_mask *m;
     if ((rc = mmdx_mask_new(&m, &grid))) {
         nifti_image_free(nim);
