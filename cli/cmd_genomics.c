@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config_values.h"
 #include "error.h"
+#include "path.h"
 #include "prs.h"
 #include "scorefile.h"
 #include "vcf.h"
@@ -54,6 +56,10 @@ static void help_score(FILE *f)
         "                        score touches fewer than 1 in 20 of the file's records)\n"
         "  --json                print the summary as JSON on stdout (needs --out)\n"
         "  --quiet               no summary, no progress\n"
+        "  --config F            site configuration: [genomics] score lines are the scores when\n"
+        "                        no --score is given; keep_ambiguous, mean_impute, exact_dosage,\n"
+        "                        min_overlap and dosage set the defaults; [mmdx] threads too.\n"
+        "                        Options on the command line override them.\n"
         "\n"
         "Exit codes: 0 ok; 2 bad command line; 3 bad input (malformed file, sample or column\n"
         "missing, overlap below the minimum); 1 other failures.\n");
@@ -112,6 +118,66 @@ static int fail_with(const mmdx_error *e, int rc)
     return mmdx_cli_report("genomics score", rc);
 }
 
+/* What the site configuration contributes to `genomics score`. */
+typedef struct config_defaults {
+    char **scores; /* [genomics] score lines, resolved against the configuration's folder */
+    size_t n_scores;
+} config_defaults;
+
+static void config_defaults_free(config_defaults *cd)
+{
+    for (size_t i = 0; i < cd->n_scores; i++)
+        free(cd->scores[i]);
+    free(cd->scores);
+    memset(cd, 0, sizeof *cd);
+}
+
+/*
+ * Read --config (else $MMDX_CONFIG, else the default file) before the other
+ * options, so that the command line overrides it: the same [genomics] keys the
+ * encoder reads set the scoring defaults, [mmdx] threads the thread count.
+ * Returns an exit code (MMDX_EXIT_OK to go on).
+ */
+static int load_config_defaults(config_defaults *cd, int argc, char **argv, mmdx_prs_options *opt,
+                                int *threads)
+{
+    memset(cd, 0, sizeof *cd);
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            path = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9))
+            path = argv[i] + 9;
+    }
+    mmdx_cli_env env;
+    int rc = mmdx_cli_env_open(&env, path, 0, 1);
+    if (rc < 0)
+        return mmdx_cli_report("genomics score", rc);
+    const char *t = mmdx_config_host_value(env.config, "threads");
+    if (t)
+        *threads = mmdx_cli_parse_threads(t);
+    mmdx_plugin_config pc;
+    mmdx_config_section(env.config, "genomics", 1, &pc);
+    if (pc.n_entries && !(cd->scores = calloc(pc.n_entries, sizeof *cd->scores)))
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < pc.n_entries; i++) {
+        const mmdx_config_entry *e = &pc.entries[i];
+        mmdx_error err = {0};
+        int r = mmdx_prs_options_set(opt, e, &err);
+        if (r < 0)
+            rc = mmdx_fail_from(&err, r);
+        else if (r == 0 && !strcmp(e->key, "score") &&
+                 !(cd->scores[cd->n_scores++] = mmdx_path_resolve(pc.base_dir, e->value)))
+            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    }
+    mmdx_cli_env_close(&env);
+    if (rc < 0) {
+        config_defaults_free(cd);
+        return mmdx_cli_report("genomics score", rc);
+    }
+    return MMDX_EXIT_OK;
+}
+
 static int cmd_score(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -123,6 +189,7 @@ static int cmd_score(int argc, char **argv)
         {"min-overlap", required_argument, NULL, 'm'},
         {"regions", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0}};
     const char *vcf = NULL, *out = NULL, *log = NULL;
     const char **score_paths = calloc((size_t)argc + 1, sizeof *score_paths);
@@ -132,8 +199,14 @@ static int cmd_score(int argc, char **argv)
     mmdx_prs_options_init(&opt);
     if (!score_paths)
         return MMDX_EXIT_FAILURE;
+    config_defaults cd;
+    int crc = load_config_defaults(&cd, argc, argv, &opt, &threads);
+    if (crc != MMDX_EXIT_OK) {
+        free(score_paths);
+        return crc;
+    }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hv:s:o:l:t:d:xanm:r:jq", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hv:s:o:l:t:d:xanm:r:jqc:", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'v': vcf = optarg; break;
@@ -143,6 +216,7 @@ static int cmd_score(int argc, char **argv)
         case 't':
             if (!(threads = mmdx_cli_parse_threads(optarg))) {
                 fprintf(stderr, "mmdx genomics score: --threads '%s' is not a positive integer\n", optarg);
+                config_defaults_free(&cd);
                 free(score_paths);
                 return MMDX_EXIT_USAGE;
             }
@@ -156,6 +230,7 @@ static int cmd_score(int argc, char **argv)
                 opt.dosage = MMDX_DOSAGE_GP;
             else {
                 fprintf(stderr, "mmdx genomics score: --dosage '%s': expected gt, ds or gp\n", optarg);
+                config_defaults_free(&cd);
                 free(score_paths);
                 return MMDX_EXIT_USAGE;
             }
@@ -168,6 +243,7 @@ static int cmd_score(int argc, char **argv)
             if (end == optarg || *end || !(opt.min_overlap >= 0 && opt.min_overlap <= 1)) {
                 fprintf(stderr, "mmdx genomics score: --min-overlap '%s': expected a number in [0,1]\n",
                         optarg);
+                config_defaults_free(&cd);
                 free(score_paths);
                 return MMDX_EXIT_USAGE;
             }
@@ -181,28 +257,34 @@ static int cmd_score(int argc, char **argv)
                 opt.use_index = 0;
             else {
                 fprintf(stderr, "mmdx genomics score: --regions '%s': expected auto, yes or no\n", optarg);
+                config_defaults_free(&cd);
                 free(score_paths);
                 return MMDX_EXIT_USAGE;
             }
             break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': help_score(stdout); free(score_paths); return MMDX_EXIT_OK;
-        default: help_score(stderr); free(score_paths); return MMDX_EXIT_USAGE;
+        case 'c': break; /* read before the other options, by load_config_defaults */
+        case 'h': help_score(stdout); config_defaults_free(&cd); free(score_paths); return MMDX_EXIT_OK;
+        default: help_score(stderr); config_defaults_free(&cd); free(score_paths); return MMDX_EXIT_USAGE;
         }
     }
+    if (n_paths == 0) /* the configuration's scores */
+        for (size_t i = 0; i < cd.n_scores; i++)
+            score_paths[n_paths++] = cd.scores[i];
     const char *problem = NULL;
     if (optind < argc)
         problem = "unexpected argument";
     else if (!vcf)
         problem = "--vcf is required";
     else if (n_paths == 0)
-        problem = "at least one --score is required";
+        problem = "at least one --score (or a [genomics] score line in --config) is required";
     else if (json && (!out || !strcmp(out, "-")))
         problem = "--json prints on stdout, so the table needs --out FILE";
     if (problem) {
         fprintf(stderr, "mmdx genomics score: %s%s%s (see --help)\n", problem,
                 optind < argc ? " " : "", optind < argc ? argv[optind] : "");
+        config_defaults_free(&cd);
         free(score_paths);
         return MMDX_EXIT_USAGE;
     }
@@ -214,6 +296,7 @@ static int cmd_score(int argc, char **argv)
     mmdx_vcf *v = NULL;
     mmdx_prs *p = NULL;
     if (!scores) {
+        config_defaults_free(&cd);
         free(score_paths);
         return MMDX_EXIT_FAILURE;
     }
@@ -298,6 +381,7 @@ static int cmd_score(int argc, char **argv)
     for (size_t i = 0; i < n_paths; i++)
         mmdx_scorefile_free(scores[i]);
     free(scores);
+    config_defaults_free(&cd);
     free(score_paths);
     return exit_code;
 }

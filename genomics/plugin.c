@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_values.h"
 #include "mmdx/plugin.h"
 #include "panel.h"
 #include "prs.h"
@@ -89,32 +90,6 @@ static char *resolve(const mmdx_plugin_config *c, const char *v)
     return p;
 }
 
-static int parse_bool(const mmdx_config_entry *e, int *out, mmdx_error *err)
-{
-    if (!strcmp(e->value, "true") || !strcmp(e->value, "yes") || !strcmp(e->value, "1"))
-        *out = 1;
-    else if (!strcmp(e->value, "false") || !strcmp(e->value, "no") || !strcmp(e->value, "0"))
-        *out = 0;
-    else
-        return mmdx_error_set(err, MMDX_EINVAL, "%s:%d: %s = '%s': expected true or false", e->file,
-                              (int)e->line, e->key, e->value);
-    return 0;
-}
-
-static int parse_num(const mmdx_config_entry *e, const char *text, double lo, double hi, double *out,
-                     mmdx_error *err)
-{
-    char *end;
-    errno = 0;
-    double x = strtod(text, &end);
-    while (*end == ' ' || *end == '\t')
-        end++;
-    if (end == text || *end || errno || !isfinite(x) || x < lo || x > hi)
-        return mmdx_error_set(err, MMDX_EINVAL, "%s:%d: %s = '%s': expected a number in [%g, %g]",
-                              e->file, (int)e->line, e->key, e->value, lo, hi);
-    *out = x;
-    return 0;
-}
 
 /* Split "a b c" into up to max whitespace-separated words (in place). */
 static size_t words(char *s, char **w, size_t max)
@@ -250,25 +225,8 @@ static int g_open(void **state, const mmdx_plugin_config *c, mmdx_error *err)
             st->scores[st->n_scores++] = sf;
         } else if (!strcmp(e->key, "score_reference")) {
             refs[n_refs++] = e;
-        } else if (!strcmp(e->key, "keep_ambiguous")) {
-            rc = parse_bool(e, &s->prs.keep_ambiguous, err);
-        } else if (!strcmp(e->key, "mean_impute")) {
-            rc = parse_bool(e, &s->prs.mean_impute, err);
-        } else if (!strcmp(e->key, "exact_dosage")) {
-            rc = parse_bool(e, &s->prs.exact_dosage, err);
-        } else if (!strcmp(e->key, "min_overlap")) {
-            if ((rc = parse_num(e, e->value, 0, 1, &x, err)) == 0)
-                s->prs.min_overlap = x;
-        } else if (!strcmp(e->key, "dosage")) {
-            if (!strcasecmp(e->value, "gt"))
-                s->prs.dosage = MMDX_DOSAGE_GT;
-            else if (!strcasecmp(e->value, "ds"))
-                s->prs.dosage = MMDX_DOSAGE_DS;
-            else if (!strcasecmp(e->value, "gp"))
-                s->prs.dosage = MMDX_DOSAGE_GP;
-            else
-                rc = mmdx_error_set(err, MMDX_EINVAL, "%s:%d: dosage = '%s': expected gt, ds or gp",
-                                    e->file, (int)e->line, e->value);
+        } else if ((rc = mmdx_prs_options_set(&s->prs, e, err)) != 0) {
+            rc = rc < 0 ? rc : 0; /* keep_ambiguous, mean_impute, exact_dosage, min_overlap, dosage */
         } else if (!strcmp(e->key, "panel") || !strcmp(e->key, "panel_region")) {
             char *copy = strdup(e->value);
             char *w[4];
@@ -307,11 +265,11 @@ static int g_open(void **state, const mmdx_plugin_config *c, mmdx_error *err)
             if (!(st->terms_text = strdup(e->value)))
                 rc = mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
         } else if (!strcmp(e->key, "qc")) {
-            rc = parse_bool(e, &s->qc, err);
+            rc = mmdx_genomics_cfg_bool(e, &s->qc, err);
         } else if (!strcmp(e->key, "pass_only")) {
-            rc = parse_bool(e, &s->pass_only, err);
+            rc = mmdx_genomics_cfg_bool(e, &s->pass_only, err);
         } else if (!strcmp(e->key, "min_gq") || !strcmp(e->key, "min_dp")) {
-            if ((rc = parse_num(e, e->value, 0, 100000, &x, err)) == 0) {
+            if ((rc = mmdx_genomics_cfg_num(e, e->value, 0, 100000, &x, err)) == 0) {
                 if (!strcmp(e->key, "min_gq"))
                     s->min_gq = (int)x;
                 else
@@ -354,8 +312,8 @@ static int g_open(void **state, const mmdx_plugin_config *c, mmdx_error *err)
                 rc = mmdx_error_set(err, MMDX_EINVAL,
                                     "%s:%d: score_reference names '%s', which no score line defines",
                                     e->file, (int)e->line, w[0]);
-            else if ((rc = parse_num(e, w[1], -1e300, 1e300, &mean, err)) == 0 &&
-                     (rc = parse_num(e, w[2], 1e-300, 1e300, &sd, err)) == 0) {
+            else if ((rc = mmdx_genomics_cfg_num(e, w[1], -1e300, 1e300, &mean, err)) == 0 &&
+                     (rc = mmdx_genomics_cfg_num(e, w[2], 1e-300, 1e300, &sd, err)) == 0) {
                 st->ref_mean[k] = mean;
                 st->ref_sd[k] = sd;
             }
