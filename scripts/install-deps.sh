@@ -21,6 +21,10 @@ zlib1g-dev
 python3 python3-numpy python3-sklearn
 orthanc orthanc-dev
 slurm-wlm munge
+libopenblas-dev libfaiss-dev
+libcairo2-dev libmicrohttpd-dev libxml2-dev
+chromium tidy
+linux-perf hyperfine
 "
 
 missing=""
