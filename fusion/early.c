@@ -140,5 +140,5 @@ const double *mmdx_fusion_early_coef(const void *model, size_t *n_cols, double *
 
 const mmdx_fusion_vtable mmdx_fusion_early_vtable = {
     sizeof(mmdx_fusion_vtable), 0, early_fit, early_predict, early_save, free_buffer, early_load,
-    early_free,
+    early_free, NULL, NULL, NULL, /* no shared representation (ABI 1.1) */
 };

@@ -320,4 +320,5 @@ static int late_load(void **model, const void *buf, size_t len, mmdx_error *err)
 
 const mmdx_fusion_vtable mmdx_fusion_late_vtable = {
     sizeof(mmdx_fusion_vtable), 0, late_fit, late_predict, late_save, free_buffer, late_load, late_free,
+    NULL, NULL, NULL, /* no shared representation (ABI 1.1) */
 };

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define MMDX_ABI_VERSION_MAJOR 1
-#define MMDX_ABI_VERSION_MINOR 0
+#define MMDX_ABI_VERSION_MINOR 1
 #define MMDX_ABI_VERSION ((uint32_t)((MMDX_ABI_VERSION_MAJOR << 16) | MMDX_ABI_VERSION_MINOR))
 #define MMDX_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
 #define MMDX_ABI_MINOR(v) ((uint32_t)(v)&0xffffu)
@@ -201,7 +201,7 @@ typedef struct mmdx_fusion_params {
 } mmdx_fusion_params;
 
 /**
- * Fusion function table. Since ABI 1.0.
+ * Fusion function table. Since ABI 1.0; embed_dim, embed and impute since 1.1.
  *
  * Thread-safety: fit, save, load and free_model are called from one thread;
  * predict may be called concurrently on the same model.
@@ -232,6 +232,37 @@ typedef struct mmdx_fusion_vtable {
 
     /** Release a model. NULL is a no-op. */
     void (*free_model)(void *model);
+
+    /* ---- Since ABI 1.1: a shared representation. All three are optional:
+     * a plugin without one leaves them NULL (a 1.0 plugin's table is shorter
+     * and the host zero-fills them). They may be called concurrently on one
+     * model, like predict. */
+
+    /**
+     * Size of the model's patient embedding: the fused vector has *dim
+     * components, and so has each modality's token. *dim = 0 means that this
+     * model has no embedding (embed() must then not be called).
+     */
+    int (*embed_dim)(const void *model, uint32_t *dim, mmdx_error *err);
+
+    /**
+     * Embed patients in the shared space. fused has n_samples x dim slots;
+     * per_modality, when not NULL, has n_samples x n_modalities x dim slots
+     * (patient-major, then modality, then component) and receives each
+     * present modality's token, NaN in every component of an absent one.
+     * Both are owned by the host.
+     */
+    int (*embed)(const void *model, const mmdx_dataset *data, double *fused,
+                 double *per_modality, mmdx_error *err);
+
+    /**
+     * Fill in absent modalities. x_out has n_samples x n_features slots
+     * (row-major, the dataset's feature order) and is owned by the host: a
+     * feature of a modality the patient has is copied from data->x; every
+     * feature of an absent modality receives the model's estimate from the
+     * present ones, in the encoder's own units (not standardised).
+     */
+    int (*impute)(const void *model, const mmdx_dataset *data, double *x_out, mmdx_error *err);
 } mmdx_fusion_vtable;
 
 /* ------------------------------------------------------------------------ */
