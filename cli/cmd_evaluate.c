@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "error.h"
-#include "fusion_input.h"
+#include "cohort_input.h"
 #include "model_session.h"
 #include "report.h"
 
@@ -84,7 +84,7 @@ int mmdx_cmd_evaluate(int argc, char **argv)
     omp_set_num_threads(env.threads > 0 ? env.threads : 1);
     mmdx_scored_cohort sc;
     mmdx_report *rep = NULL;
-    mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_REQUIRED, NULL,
+    mmdx_cohort_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_REQUIRED, NULL,
                                     env.registry, env.config, env.threads, keep_going,
                                     progress ? stderr : NULL};
     rc = mmdx_scored_cohort_run(&sc, model_path, key, require, &io);

@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "csv.h"
 #include "error.h"
-#include "fusion_input.h"
+#include "cohort_input.h"
 #include "model_session.h"
 
 static void help(FILE *f)
@@ -45,7 +45,7 @@ static void help(FILE *f)
             "or its signature does not verify.\n");
 }
 
-static void write_rows(FILE *f, const mmdx_fusion_input *in, const double *prob, const double *contrib,
+static void write_rows(FILE *f, const mmdx_cohort_input *in, const double *prob, const double *contrib,
                        double threshold)
 {
     size_t M = in->n_modalities;
@@ -66,7 +66,7 @@ static void write_rows(FILE *f, const mmdx_fusion_input *in, const double *prob,
     }
 }
 
-static int write_predictions(const char *path, const mmdx_fusion_input *in, const double *prob,
+static int write_predictions(const char *path, const mmdx_cohort_input *in, const double *prob,
                              const double *contrib, double threshold)
 {
     mmdx_atomic_file af;
@@ -127,12 +127,12 @@ int mmdx_cmd_predict(int argc, char **argv)
         return mmdx_cli_report("predict", rc);
     omp_set_num_threads(env.threads > 0 ? env.threads : 1);
     mmdx_scored_cohort sc;
-    mmdx_fusion_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_OPTIONAL, NULL,
+    mmdx_cohort_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_OPTIONAL, NULL,
                                     env.registry, env.config, env.threads, keep_going,
                                     progress ? stderr : NULL};
     rc = mmdx_scored_cohort_run(&sc, model_path, key, require, &io);
     const mmdx_model_file *mf = sc.session.file;
-    const mmdx_fusion_input *in = sc.in;
+    const mmdx_cohort_input *in = sc.in;
     const double *prob = sc.prob;
     if (!rc)
         rc = write_predictions(out, in, prob, sc.contrib, mf->threshold);

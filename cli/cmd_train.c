@@ -16,7 +16,7 @@
 #include "crossval.h"
 #include "csv.h"
 #include "error.h"
-#include "fusion_input.h"
+#include "cohort_input.h"
 #include "model_session.h"
 #include "path.h"
 #include "report.h"
@@ -87,7 +87,7 @@ typedef struct train_args {
     int threads, json, progress, keep_going;
 } train_args;
 
-static int write_cv_predictions(const char *path, const mmdx_fusion_input *in, const mmdx_cv_result *cv)
+static int write_cv_predictions(const char *path, const mmdx_cohort_input *in, const mmdx_cv_result *cv)
 {
     mmdx_atomic_file af;
     int rc = mmdx_atomic_file_open(&af, path);
@@ -120,7 +120,7 @@ static int run(const train_args *a)
     if (rc < 0)
         return mmdx_cli_report("train", rc);
     FILE *msg = a->progress ? stderr : NULL;
-    mmdx_fusion_input *in = NULL;
+    mmdx_cohort_input *in = NULL;
     mmdx_model_file *mf = NULL;
     mmdx_report *rep = NULL;
     mmdx_cv_result cv;
@@ -151,10 +151,10 @@ static int run(const train_args *a)
     if (!rc)
         rc = mmdx_model_key_load(&key, &key_len, a->key, env.config);
     if (!rc) {
-        mmdx_fusion_input_options io = {a->cohort, a->features, a->modalities, a->n_modalities,
+        mmdx_cohort_input_options io = {a->cohort, a->features, a->modalities, a->n_modalities,
                                         MMDX_LABELS_REQUIRED, NULL, env.registry, env.config,
                                         env.threads, a->keep_going, msg};
-        rc = mmdx_fusion_input_load(&in, &io);
+        rc = mmdx_cohort_input_load(&in, &io);
     }
     mmdx_plugin_config pc;
     if (!rc)
@@ -194,7 +194,7 @@ static int run(const train_args *a)
         mf->seed = a->seed;
         mf->threshold = threshold;
         mf->from_encoders = in->from_encoders;
-        mmdx_fusion_input_hash(in, mf->training_sha256);
+        mmdx_cohort_input_hash(in, mf->training_sha256);
         mf->n_train = in->n;
         for (size_t i = 0; i < in->n; i++)
             mf->n_train_pos += (size_t)in->labels[i];
@@ -273,7 +273,7 @@ static int run(const train_args *a)
     mmdx_model_file_free(mf);
     mmdx_report_free(rep);
     mmdx_cv_result_free(&cv);
-    mmdx_fusion_input_free(in);
+    mmdx_cohort_input_free(in);
     mmdx_model_key_free(key, key_len);
     mmdx_cli_env_close(&env);
     return exit_code;

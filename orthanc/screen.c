@@ -14,7 +14,7 @@
 #include "config.h"
 #include "csv.h"
 #include "error.h"
-#include "fusion_input.h"
+#include "cohort_input.h"
 #include "hash.h"
 #include "loader.h"
 #include "manifest.h"
@@ -501,7 +501,7 @@ typedef struct job_state {
     size_t n_series;
     long pick;
     size_t rule;
-    mmdx_fusion_input *in;
+    mmdx_cohort_input *in;
     double *prob, *contrib;
     int *present;
     char *messages;
@@ -522,7 +522,7 @@ static void job_state_free(job_state *j)
     free(j->files);
     json_object_put(j->study);
     series_free(j->series, j->n_series);
-    mmdx_fusion_input_free(j->in);
+    mmdx_cohort_input_free(j->in);
     free(j->prob);
     free(j->contrib);
     free(j->present);
@@ -641,10 +641,10 @@ static int predict(mmdx_screener *sc, job_state *j, const char *patient_id)
     if (rc)
         return rc;
     FILE *msg = open_memstream(&j->messages, &j->messages_len);
-    mmdx_fusion_input_options io = {manifest, NULL, NULL, 0, MMDX_LABELS_OPTIONAL, sc->model.file, sc->registry,
+    mmdx_cohort_input_options io = {manifest, NULL, NULL, 0, MMDX_LABELS_OPTIONAL, sc->model.file, sc->registry,
                                     sc->config, sc->s->threads, 1 /* keep going: a broken modality is missing */,
                                     msg};
-    rc = mmdx_fusion_input_load(&j->in, &io);
+    rc = mmdx_cohort_input_load(&j->in, &io);
     if (msg)
         fclose(msg);
     if (rc)

@@ -1,5 +1,5 @@
 /*
- * plugins/loader.h — discovering, checking and loading plugins.
+ * plugins/host/loader.h — discovering, checking and loading plugins.
  * SPDX-License-Identifier: Apache-2.0
  *
  * The registry scans folders for `*.so`, in this order: the folder next to

@@ -1,5 +1,5 @@
 /*
- * fusion/model_file.h — the .mmdx model file: self-describing, versioned,
+ * model/model_file.h — the .mmdx model file: self-describing, versioned,
  * integrity-checked and optionally signed.
  * SPDX-License-Identifier: Apache-2.0
  *

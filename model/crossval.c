@@ -7,7 +7,7 @@
 
 #include "error.h"
 #include "folds.h"
-#include "fusion_input.h"
+#include "cohort_input.h"
 #include "metrics.h"
 #include "progress.h"
 

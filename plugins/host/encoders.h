@@ -1,5 +1,5 @@
 /*
- * plugins/encoders.h — running encoder plugins over patients.
+ * plugins/host/encoders.h — running encoder plugins over patients.
  * SPDX-License-Identifier: Apache-2.0
  *
  * An encoder set holds the opened state of every encoder plugin (or a chosen

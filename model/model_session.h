@@ -1,5 +1,5 @@
 /*
- * fusion/model_session.h — a model file opened for use: integrity and
+ * model/model_session.h — a model file opened for use: integrity and
  * signature checked, its fusion plugin found, its blob loaded.
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -7,7 +7,7 @@
 #define MMDX_FUSION_MODEL_SESSION_H
 
 #include "config.h"
-#include "fusion_input.h"
+#include "cohort_input.h"
 #include "loader.h"
 #include "model_file.h"
 
@@ -54,7 +54,7 @@ void mmdx_model_key_free(uint8_t *key, size_t key_len);
 /** A cohort scored with a model: what `mmdx evaluate` and `mmdx predict` both need. */
 typedef struct mmdx_scored_cohort {
     mmdx_model_session session;
-    mmdx_fusion_input *in;   /**< the patients, aligned to the model's schema */
+    mmdx_cohort_input *in;   /**< the patients, aligned to the model's schema */
     double *prob;            /**< in->n probabilities */
     double *contrib;         /**< in->n x in->n_modalities log-odds contributions */
 } mmdx_scored_cohort;
@@ -67,7 +67,7 @@ typedef struct mmdx_scored_cohort {
  */
 MMDX_RESULT_USED int mmdx_scored_cohort_run(mmdx_scored_cohort *out, const char *model_path,
                                             const char *key_path, int require_signed,
-                                            mmdx_fusion_input_options *io);
+                                            mmdx_cohort_input_options *io);
 void mmdx_scored_cohort_free(mmdx_scored_cohort *sc);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * fusion/fusion_input.h — the patients `mmdx train`, `evaluate` and `predict`
+ * model/cohort_input.h — the patients `mmdx train`, `evaluate` and `predict`
  * work on: a cohort manifest and/or a feature table, or a cohort run through
  * the encoder plugins, turned into the dataset the fusion plugins take.
  * SPDX-License-Identifier: Apache-2.0
  */
-#ifndef MMDX_FUSION_INPUT_H
-#define MMDX_FUSION_INPUT_H
+#ifndef MMDX_COHORT_INPUT_H
+#define MMDX_COHORT_INPUT_H
 
 #include <stdio.h>
 
@@ -20,7 +20,7 @@ typedef enum mmdx_label_need {
     MMDX_LABELS_REQUIRED = 1  /**< train, evaluate: every patient needs 0 or 1 */
 } mmdx_label_need;
 
-typedef struct mmdx_fusion_input_options {
+typedef struct mmdx_cohort_input_options {
     const char *cohort;              /**< manifest path, or NULL (then features is required) */
     const char *features;            /**< feature table path, or NULL (then run the encoders) */
     const char *const *modalities;   /**< train: keep only these modalities (NULL = all) */
@@ -32,9 +32,9 @@ typedef struct mmdx_fusion_input_options {
     int threads;
     int keep_going;                  /**< encoders: a failing input marks the modality missing */
     FILE *messages;                  /**< progress and warnings (stderr), or NULL */
-} mmdx_fusion_input_options;
+} mmdx_cohort_input_options;
 
-typedef struct mmdx_fusion_input {
+typedef struct mmdx_cohort_input {
     mmdx_feature_table *table;   /**< as read or encoded (owned) */
     size_t n;                    /**< patients selected */
     const char **ids;            /**< n, borrowed from table */
@@ -52,7 +52,7 @@ typedef struct mmdx_fusion_input {
     mmdx_model_encoder *encoders; /**< owned copies: name, version, config hash (of the modalities kept) */
     char **encoder_modalities;   /**< n_encoders: each encoder's modality */
     mmdx_dataset ds;             /**< points into the arrays above */
-} mmdx_fusion_input;
+} mmdx_cohort_input;
 
 /**
  * Load. Errors name the file and line: a patient of the cohort missing from
@@ -62,13 +62,13 @@ typedef struct mmdx_fusion_input {
  * (MMDX_ESCHEMA), an encoder version or configuration that differs from the
  * model's (MMDX_ESCHEMA), and the errors of the manifest/table readers.
  */
-MMDX_RESULT_USED int mmdx_fusion_input_load(mmdx_fusion_input **out,
-                                            const mmdx_fusion_input_options *o);
+MMDX_RESULT_USED int mmdx_cohort_input_load(mmdx_cohort_input **out,
+                                            const mmdx_cohort_input_options *o);
 
-void mmdx_fusion_input_free(mmdx_fusion_input *in);
+void mmdx_cohort_input_free(mmdx_cohort_input *in);
 
 /** SHA-256 (hex) of the dataset in canonical form (schema, ids, labels, presence, values). */
-void mmdx_fusion_input_hash(const mmdx_fusion_input *in, char hex[MMDX_SHA256_HEX_LEN]);
+void mmdx_cohort_input_hash(const mmdx_cohort_input *in, char hex[MMDX_SHA256_HEX_LEN]);
 
 /**
  * A copy of the rows `rows` (k of them) of a dataset, for cross-validation.

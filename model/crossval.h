@@ -1,5 +1,5 @@
 /*
- * fusion/crossval.h — K-fold cross-validation of a fusion plugin (host side).
+ * model/crossval.h — K-fold cross-validation of a fusion plugin (host side).
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef MMDX_FUSION_CROSSVAL_H

@@ -1,5 +1,5 @@
 /*
- * fusion/report.h — the evaluation report of `mmdx evaluate` and of the
+ * model/report.h — the evaluation report of `mmdx evaluate` and of the
  * cross-validation of `mmdx train --folds`: metrics over all patients and
  * broken down by which modalities each patient had.
  * SPDX-License-Identifier: Apache-2.0

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "fusion_input.h"
+#include "cohort_input.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include "hash.h"
 #include "manifest.h"
 
-void mmdx_fusion_input_free(mmdx_fusion_input *in)
+void mmdx_cohort_input_free(mmdx_cohort_input *in)
 {
     if (!in)
         return;
@@ -84,7 +84,7 @@ static int check_encoders(const mmdx_encoder_set *set, const mmdx_model_file *mo
     return 0;
 }
 
-static int run_encoders(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx_fusion_input_options *o)
+static int run_encoders(mmdx_cohort_input *in, const mmdx_manifest *m, const mmdx_cohort_input_options *o)
 {
     const char *const *only = o->modalities;
     size_t n_only = o->n_modalities;
@@ -134,7 +134,7 @@ static int run_encoders(mmdx_fusion_input *in, const mmdx_manifest *m, const mmd
 }
 
 /* Which patients, in which order, with which labels. */
-static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx_fusion_input_options *o,
+static int select_rows(mmdx_cohort_input *in, const mmdx_manifest *m, const mmdx_cohort_input_options *o,
                        size_t **sel_out)
 {
     const mmdx_feature_table *t = in->table;
@@ -206,7 +206,7 @@ static int select_rows(mmdx_fusion_input *in, const mmdx_manifest *m, const mmdx
 }
 
 /* Map the columns to use: the model's schema, or the table's (optionally a subset of modalities). */
-static int map_schema(mmdx_fusion_input *in, const mmdx_fusion_input_options *o, const size_t *sel, long *colmap,
+static int map_schema(mmdx_cohort_input *in, const mmdx_cohort_input_options *o, const size_t *sel, long *colmap,
                       long *modmap)
 {
     const mmdx_feature_table *t = in->table;
@@ -283,12 +283,12 @@ static int map_schema(mmdx_fusion_input *in, const mmdx_fusion_input_options *o,
     return 0;
 }
 
-int mmdx_fusion_input_load(mmdx_fusion_input **out, const mmdx_fusion_input_options *o)
+int mmdx_cohort_input_load(mmdx_cohort_input **out, const mmdx_cohort_input_options *o)
 {
     *out = NULL;
     if (!o->cohort && !o->features)
         return mmdx_fail(MMDX_EINVAL, "give a cohort manifest (--cohort) or a feature table (--features)");
-    mmdx_fusion_input *in = calloc(1, sizeof *in);
+    mmdx_cohort_input *in = calloc(1, sizeof *in);
     if (!in)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     mmdx_manifest *m = NULL;
@@ -356,7 +356,7 @@ int mmdx_fusion_input_load(mmdx_fusion_input **out, const mmdx_fusion_input_opti
     free(modmap);
     mmdx_manifest_free(m);
     if (rc) {
-        mmdx_fusion_input_free(in);
+        mmdx_cohort_input_free(in);
         return rc;
     }
     mmdx_dataset *d = &in->ds;
@@ -376,7 +376,7 @@ int mmdx_fusion_input_load(mmdx_fusion_input **out, const mmdx_fusion_input_opti
     return 0;
 }
 
-void mmdx_fusion_input_hash(const mmdx_fusion_input *in, char hex[MMDX_SHA256_HEX_LEN])
+void mmdx_cohort_input_hash(const mmdx_cohort_input *in, char hex[MMDX_SHA256_HEX_LEN])
 {
     size_t n = in->n, F = in->n_features, M = in->n_modalities;
     uint8_t *digests = malloc((n + 1) * MMDX_SHA256_LEN);

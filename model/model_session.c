@@ -133,7 +133,7 @@ int mmdx_model_session_predict(const mmdx_model_session *s, const mmdx_dataset *
 }
 
 int mmdx_scored_cohort_run(mmdx_scored_cohort *out, const char *model_path, const char *key_path,
-                           int require_signed, mmdx_fusion_input_options *io)
+                           int require_signed, mmdx_cohort_input_options *io)
 {
     memset(out, 0, sizeof *out);
     int rc = mmdx_model_session_open(&out->session, io->registry, io->config, model_path, key_path,
@@ -141,7 +141,7 @@ int mmdx_scored_cohort_run(mmdx_scored_cohort *out, const char *model_path, cons
     if (rc)
         return rc;
     io->model = out->session.file;
-    rc = mmdx_fusion_input_load(&out->in, io);
+    rc = mmdx_cohort_input_load(&out->in, io);
     if (!rc)
         rc = mmdx_model_session_predict(&out->session, &out->in->ds, &out->prob, &out->contrib);
     if (rc)
@@ -153,7 +153,7 @@ void mmdx_scored_cohort_free(mmdx_scored_cohort *sc)
 {
     free(sc->prob);
     free(sc->contrib);
-    mmdx_fusion_input_free(sc->in);
+    mmdx_cohort_input_free(sc->in);
     mmdx_model_session_close(&sc->session);
     memset(sc, 0, sizeof *sc);
 }
