@@ -182,7 +182,7 @@ int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t)
     if (s->begin_pending) {
         /* One round trip for BEGIN and the lock (simple protocol: several statements). */
         s->begin_pending = 0;
-        r = PQexec(s->conn, "BEGIN; SELECT last_seq, last_hash, now_us FROM mmdx.audit_head()");
+        r = PQexec(s->conn, "BEGIN; SELECT * FROM mmdx.audit_head()");
         if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
             rc = mmdx_store__fail_result(s, r, "audit: lock the log");
             PQclear(r);
@@ -190,14 +190,22 @@ int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t)
         }
     } else {
         rc = mmdx_store__exec(s, "audit: lock the log",
-                              "SELECT last_seq, last_hash, now_us FROM mmdx.audit_head()", 0, NULL,
+                              "SELECT * FROM mmdx.audit_head()", 0, NULL,
                               PGRES_TUPLES_OK, &r);
         if (rc < 0)
             return rc;
     }
-    t->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    t->now_us = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-    rc = mmdx_audit__bytea(PQgetvalue(r, 0, 1), t->hash, 32);
+    /* by name: schema 1's audit_head() has no last_keyed */
+    int f_seq = PQfnumber(r, "last_seq"), f_hash = PQfnumber(r, "last_hash"), f_now = PQfnumber(r, "now_us");
+    int f_keyed = PQfnumber(r, "last_keyed");
+    if (f_seq < 0 || f_hash < 0 || f_now < 0 || PQntuples(r) != 1) {
+        PQclear(r);
+        return mmdx_fail(MMDX_ESCHEMA, "audit: mmdx.audit_head() has an unexpected shape [%s]", s->describe);
+    }
+    t->seq = strtoll(PQgetvalue(r, 0, f_seq), NULL, 10);
+    t->now_us = strtoll(PQgetvalue(r, 0, f_now), NULL, 10);
+    t->keyed = f_keyed >= 0 && PQgetvalue(r, 0, f_keyed)[0] == 't';
+    rc = mmdx_audit__bytea(PQgetvalue(r, 0, f_hash), t->hash, 32);
     PQclear(r);
     if (rc < 0)
         return mmdx_fail(MMDX_EDB, "audit: the log's last hash is not 32 bytes [%s]", s->describe);
@@ -254,8 +262,38 @@ static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *
     return rc;
 }
 
+static int refuse_unkeyed(const mmdx_store *s)
+{
+    return mmdx_fail(MMDX_EINVAL,
+                     "audit: the log's events carry HMACs made with the site key, and no site key was given: "
+                     "an event without one would weaken the log's keyed protection, so it is refused. Give "
+                     "the site key (--site-key, $MMDX_SITE_KEY or [audit] site_key_file) [%s]", s->describe);
+}
+
+int mmdx_store_check_can_audit(mmdx_store *s)
+{
+    if (s->have_key)
+        return 0;
+    int version = 0;
+    int rc = mmdx_store_schema_version(s, &version);
+    if (rc < 0 || version == 0)
+        return rc;
+    PGresult *r;
+    /* outside a transaction: audit_head()'s lock ends with the statement */
+    rc = mmdx_store__exec(s, "audit: read the log's head", "SELECT * FROM mmdx.audit_head()", 0, NULL,
+                          PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    int f = PQfnumber(r, "last_keyed");
+    int keyed = f >= 0 && PQntuples(r) == 1 && PQgetvalue(r, 0, f)[0] == 't';
+    PQclear(r);
+    return keyed ? refuse_unkeyed(s) : 0;
+}
+
 int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
 {
+    if (t->keyed && !s->have_key)
+        return refuse_unkeyed(s);
     int rc = 0;
     size_t max = n < EVENTS_PER_STATEMENT ? n : EVENTS_PER_STATEMENT;
     const char **params = calloc(max * EVENT_COLUMNS, sizeof *params);

@@ -166,8 +166,6 @@ int mmdx_store_open(mmdx_store **out, const mmdx_store_options *opt)
     if (!s)
         return mmdx_fail(MMDX_ENOMEM, "database: out of memory");
     const char *ci = opt->conninfo;
-    if (!ci || !*ci)
-        ci = getenv("MMDX_DB");
     s->conninfo = strdup(ci ? ci : "");
     s->max_retries = opt->max_retries == 0 ? DEFAULT_RETRIES : (opt->max_retries < 0 ? 0 : opt->max_retries);
     s->pseudonymise = opt->pseudonymise;

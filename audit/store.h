@@ -55,8 +55,9 @@ enum {
 
 /** Options of mmdx_store_open. Zero-initialise, then set what you need. */
 typedef struct mmdx_store_options {
-    /** libpq conninfo ("host=... dbname=...") or URI; NULL: $MMDX_DB, else
-     *  libpq's defaults and PG* variables. sslmode etc. are honoured. */
+    /** libpq conninfo ("host=... dbname=...") or URI; NULL: libpq's defaults
+     *  and PG* variables (programs resolve --db, $MMDX_DB and [audit] db with
+     *  mmdx_audit_settings_resolve). sslmode etc. are honoured. */
     const char *conninfo;
     /** File holding the site key (>= 32 bytes, raw or hex; mode 0600), or
      *  NULL. With a key, events carry an HMAC and pseudonyms are possible. */
@@ -90,6 +91,16 @@ const char *mmdx_store_role(const mmdx_store *s);
 
 /** 1 when a site key is loaded. */
 int mmdx_store_has_key(const mmdx_store *s);
+
+/**
+ * Whether this connection may add events to the log: 0, or MMDX_EINVAL
+ * (with advice) when the log's last event carries an HMAC and this store
+ * has no site key — its events would then weaken the log's keyed
+ * protection, so they are refused. 0 on a database without the schema.
+ * Review commands call it before they show anything, so that nothing is
+ * seen that cannot be recorded. Errors: MMDX_EDB.
+ */
+MMDX_RESULT_USED int mmdx_store_check_can_audit(mmdx_store *s);
 
 /** The schema version this program creates. */
 int mmdx_store_code_version(void);

@@ -114,6 +114,7 @@ typedef struct mmdx_chain_tail {
     int64_t seq;
     uint8_t hash[32];
     int64_t now_us;
+    int keyed;  /* the last event carries an HMAC (schema 2 and later; 0 before) */
 } mmdx_chain_tail;
 
 MMDX_RESULT_USED int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t);

@@ -74,13 +74,34 @@ int mmdx_cmd_predict(int argc, char **argv);
 int mmdx_cmd_db(int argc, char **argv);
 int mmdx_cmd_audit(int argc, char **argv);
 
-/* Open the audited store for `mmdx db` / `mmdx audit` (cmd_db.c): [audit] settings from
- * the configuration, overridden by the given options (NULL: not given; pseudonymise -1). */
-struct mmdx_store;
+/**
+ * The site settings of every command (cli/env.c): the command line's
+ * `cmdline` (NULL: none given), else $MMDX_DB, $MMDX_SITE_KEY and
+ * $MMDX_REQUIRE_SIGNED_MODELS=1, else [audit] of `config`. Release `out`
+ * with mmdx_audit_settings_clear().
+ */
 struct mmdx_audit_settings;
+struct mmdx_site_overrides;
+MMDX_RESULT_USED int mmdx_cli_site_settings(struct mmdx_audit_settings *out, const mmdx_config *config,
+                                            const struct mmdx_site_overrides *cmdline);
+
+/**
+ * evaluate and predict: resolve the site key (--site-key, $MMDX_SITE_KEY,
+ * [audit] site_key_file) and the signature requirement (--require-signed,
+ * $MMDX_REQUIRE_SIGNED_MODELS=1), open the model and score the cohort of
+ * `io` with it (model/model_session.h). `sc` is zeroed on failure.
+ */
+struct mmdx_scored_cohort;
+struct mmdx_cohort_input_options;
+MMDX_RESULT_USED int mmdx_cli_score_cohort(struct mmdx_scored_cohort *sc, const mmdx_cli_env *env,
+                                           const char *model_path, const char *site_key, int require_signed,
+                                           struct mmdx_cohort_input_options *io);
+
+/* Open the audited store for `mmdx db` / `mmdx audit` (cmd_db.c) with the
+ * site settings resolved by mmdx_cli_site_settings() from `cmdline`. */
+struct mmdx_store;
 MMDX_RESULT_USED int mmdx_cli_store_open(struct mmdx_store **out, struct mmdx_audit_settings *set,
-                                         const char *config_path, const char *db,
-                                         const char *site_key, int pseudonymise);
+                                         const char *config_path, const struct mmdx_site_overrides *cmdline);
 
 /** `mmdx synth`: the synthetic cohort generator (cli/cmd_synth.c). */
 int mmdx_cmd_synth(int argc, char **argv);

@@ -20,7 +20,8 @@
 #include "hash.h"
 #include "merkle.h"
 #include "progress.h"
-#include "settings.h"
+#include "site_settings.h"
+#include "verify_site.h"
 #include "store.h"
 
 static void help(FILE *f)
@@ -54,7 +55,7 @@ static void help(FILE *f)
             "Options:\n"
             "  --db CONNINFO      libpq connection string or URI (else [audit] db, $MMDX_DB, PG*)\n"
             "  --config F         site configuration ([audit] section)\n"
-            "  --site-key F       site key file (else [audit] site_key_file)\n"
+            "  --site-key F       site key file (else $MMDX_SITE_KEY, else [audit] site_key_file)\n"
             "  --signing-key PEM  Ed25519 private key (else [audit] signing_key)\n"
             "  --verify-key PEM   Ed25519 public key (else [audit] verify_key)\n"
             "  --checkpoint F     an earlier checkpoint (repeatable; verify also reads every\n"
@@ -135,109 +136,46 @@ static void on_progress(void *ctx, int64_t done, int64_t total)
         mmdx_progress_step(pc->p, 0);
 }
 
-static int has_suffix(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 static int cmd_verify(mmdx_store *s, const args *a, const mmdx_audit_settings *set)
 {
-    /* Collect checkpoints: given files, plus the configured folder. */
-    size_t cap = a->n_checkpoints + 16, n = 0;
-    char **paths = calloc(cap, sizeof *paths);
-    for (size_t i = 0; i < a->n_checkpoints; i++)
-        paths[n++] = strdup(a->checkpoints[i]);
-    if (set->checkpoint_dir) {
-        DIR *d = opendir(set->checkpoint_dir);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (!has_suffix(de->d_name, ".checkpoint"))
-                continue;
-            if (n == cap) {
-                cap *= 2;
-                paths = realloc(paths, cap * sizeof *paths);
-            }
-            size_t len = strlen(set->checkpoint_dir) + strlen(de->d_name) + 2;
-            paths[n] = malloc(len);
-            snprintf(paths[n++], len, "%s/%s", set->checkpoint_dir, de->d_name);
-        }
-        if (d)
-            closedir(d);
-    }
-    mmdx_checkpoint *cps = calloc(n ? n : 1, sizeof *cps);
-    const mmdx_checkpoint **cpp = calloc(n ? n : 1, sizeof *cpp);
-    int rc = 0;
-    const char *vkey = a->verify_key ? a->verify_key : set->verify_key;
-    if (n && !vkey)
-        rc = mmdx_fail(MMDX_EINVAL, "verify: checkpoints need the public key to check their signatures "
-                                    "(--verify-key or [audit] verify_key)");
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = mmdx_checkpoint_load(&cps[i], paths[i]);
-        if (rc == 0) {
-            rc = mmdx_checkpoint_verify(&cps[i], vkey);
-            if (rc < 0) {
-                char msg[600];
-                snprintf(msg, sizeof msg, "%s", mmdx_last_error());
-                rc = mmdx_fail(rc, "%s: %s", paths[i], msg);
-            }
-        }
-        cpp[i] = &cps[i];
-    }
-    mmdx_verify_report *r = calloc(1, sizeof *r);
-    int verdict = rc;
-    if (rc == MMDX_EINTEGRITY) {
-        /* A forged or altered checkpoint is itself a finding: record it, then report it. */
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mmdx_last_error());
-        json_object *det = json_object_new_object();
-        json_object_object_add(det, "intact", json_object_new_boolean(0));
-        json_object_object_add(det, "checkpoint_rejected", json_object_new_string(msg));
-        if (record(s, "audit.verify", MMDX_OUTCOME_SERIOUS_FAILURE, det) < 0)
-            fprintf(stderr, "mmdx audit verify: warning: the verification could not be recorded\n");
-        json_object_put(det);
-        (void)mmdx_fail(MMDX_EINTEGRITY, "%s", msg);
-        verdict = MMDX_ERROR; /* not a verification result: reported below as an error */
-        rc = MMDX_EINTEGRITY;
-    }
-    if (rc == 0) {
-        progress_ctx pc = {NULL, 0};
-        mmdx_verify_options o = {0};
-        o.checkpoints = cpp;
-        o.n_checkpoints = n;
-        o.check_hmac = mmdx_store_has_key(s) ? (a->require_hmac ? 2 : 1) : 0;
-        o.progress = a->json ? NULL : on_progress;
-        o.progress_ctx = &pc;
-        if (a->require_hmac && !mmdx_store_has_key(s))
-            verdict = mmdx_fail(MMDX_EINVAL, "verify: --require-hmac needs the site key");
-        else
-            verdict = mmdx_store_verify(s, &o, r);
-        mmdx_progress_free(pc.p);
-    }
-    if (verdict == 0 || verdict == MMDX_EINTEGRITY) {
+    progress_ctx pc = {NULL, 0};
+    mmdx_site_verify_options o = {0};
+    o.site = set;
+    o.checkpoints = a->checkpoints;
+    o.n_checkpoints = a->n_checkpoints;
+    o.require_hmac = a->require_hmac;
+    o.progress = a->json ? NULL : on_progress;
+    o.progress_ctx = &pc;
+    mmdx_site_verify_result *res = calloc(1, sizeof *res);
+    if (!res)
+        return mmdx_cli_report("audit verify", mmdx_fail(MMDX_ENOMEM, "out of memory"));
+    int verdict = mmdx_audit_verify_site(s, &o, res);
+    mmdx_progress_free(pc.p);
+    const mmdx_verify_report *r = &res->report;
+    int rc;
+    if (res->walked) {
         char root[65];
         mmdx_hex(r->root, 32, root);
-        json_object *det = json_object_new_object();
-        json_object_object_add(det, "events", json_object_new_int64(r->n_events));
-        json_object_object_add(det, "intact", json_object_new_boolean(verdict == 0));
-        if (verdict)
-            json_object_object_add(det, "first_broken_seq", json_object_new_int64(r->first_bad_seq));
-        json_object_object_add(det, "checkpoints", json_object_new_int64(r->n_checkpoints));
-        int rec = record(s, "audit.verify", verdict == 0 ? MMDX_OUTCOME_SUCCESS : MMDX_OUTCOME_SERIOUS_FAILURE, det);
-        json_object_put(det);
         if (a->json) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "intact", json_object_new_boolean(verdict == 0));
-            json_object_object_add(o, "events", json_object_new_int64(r->n_events));
-            json_object_object_add(o, "runs", json_object_new_int64(r->n_runs));
-            json_object_object_add(o, "predictions", json_object_new_int64(r->n_predictions));
-            json_object_object_add(o, "hmacs_checked", json_object_new_int64(r->n_hmac_checked));
-            json_object_object_add(o, "events_without_hmac", json_object_new_int64(r->n_unkeyed));
-            json_object_object_add(o, "checkpoints", json_object_new_int64(r->n_checkpoints));
-            json_object_object_add(o, "tree_size", json_object_new_int64(r->n_events));
-            json_object_object_add(o, "root", json_object_new_string(root));
-            json_object_object_add(o, "first_broken_seq",
-                                   verdict ? json_object_new_int64(r->first_bad_seq) : NULL);
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "intact", json_object_new_boolean(verdict == 0));
+            json_object_object_add(j, "events", json_object_new_int64(r->n_events));
+            json_object_object_add(j, "runs", json_object_new_int64(r->n_runs));
+            json_object_object_add(j, "predictions", json_object_new_int64(r->n_predictions));
+            json_object_object_add(j, "hmacs_verified", json_object_new_boolean(res->hmacs_checked));
+            json_object_object_add(j, "hmacs_checked", json_object_new_int64(r->n_hmac_checked));
+            json_object_object_add(j, "events_without_hmac", json_object_new_int64(r->n_unkeyed));
+            json_object_object_add(j, "hmac_required", json_object_new_boolean(a->require_hmac));
+            json_object *nc = json_object_new_array();
+            if (!res->hmacs_checked)
+                json_object_array_add(nc, json_object_new_string("hmac"));
+            if (!r->n_checkpoints)
+                json_object_array_add(nc, json_object_new_string("tail-truncation"));
+            json_object_object_add(j, "not_checked", nc);
+            json_object_object_add(j, "checkpoints", json_object_new_int64(r->n_checkpoints));
+            json_object_object_add(j, "tree_size", json_object_new_int64(r->n_events));
+            json_object_object_add(j, "root", json_object_new_string(root));
+            json_object_object_add(j, "first_broken_seq", verdict ? json_object_new_int64(r->first_bad_seq) : NULL);
             json_object *pl = json_object_new_array();
             for (size_t i = 0; i < r->n_problems && i < MMDX_VERIFY_MAX_PROBLEMS; i++) {
                 json_object *p = json_object_new_object();
@@ -245,9 +183,9 @@ static int cmd_verify(mmdx_store *s, const args *a, const mmdx_audit_settings *s
                 json_object_object_add(p, "message", json_object_new_string(r->problems[i].message));
                 json_object_array_add(pl, p);
             }
-            json_object_object_add(o, "problems", pl);
-            mmdx_cli_print_json(o);
-            json_object_put(o);
+            json_object_object_add(j, "problems", pl);
+            mmdx_cli_print_json(j);
+            json_object_put(j);
         } else if (verdict == 0) {
             printf("The audit log is intact: %lld events, %lld runs, %lld predictions", (long long)r->n_events,
                    (long long)r->n_runs, (long long)r->n_predictions);
@@ -257,8 +195,16 @@ static int cmd_verify(mmdx_store *s, const args *a, const mmdx_audit_settings *s
                 printf(", consistent with %lld checkpoint%s", (long long)r->n_checkpoints,
                        r->n_checkpoints == 1 ? "" : "s");
             printf(".\nTree head: size %lld, root %s\n", (long long)r->n_events, root);
-            if (r->n_unkeyed && mmdx_store_has_key(s))
-                printf("Note: %lld events carry no HMAC (written without the site key).\n", (long long)r->n_unkeyed);
+            if (!res->hmacs_checked)
+                printf("Not checked: the events' HMACs (no site key was given, so the chain shows the events "
+                       "were not changed, but not that they were written by a holder of the site key; give "
+                       "--site-key, and --require-hmac to also require one on every event).\n");
+            else if (r->n_unkeyed)
+                printf("Note: %lld events carry no HMAC (written without the site key)%s.\n",
+                       (long long)r->n_unkeyed, a->require_hmac ? "" : "; --require-hmac refuses that");
+            if (!r->n_checkpoints)
+                printf("Not checked: that no events were cut off the end of the log (that needs a checkpoint "
+                       "kept outside the database: mmdx audit checkpoint, then --checkpoint F).\n");
         } else {
             printf("The audit log is NOT intact: first broken link at sequence number %lld.\n",
                    (long long)r->first_bad_seq);
@@ -267,19 +213,14 @@ static int cmd_verify(mmdx_store *s, const args *a, const mmdx_audit_settings *s
             if (r->n_problems > MMDX_VERIFY_MAX_PROBLEMS)
                 printf("  ... and %zu more problems\n", r->n_problems - MMDX_VERIFY_MAX_PROBLEMS);
         }
-        if (rec < 0)
-            fprintf(stderr, "mmdx audit verify: warning: the verification could not be recorded: %s\n",
-                    mmdx_last_error());
         rc = verdict == 0 ? MMDX_EXIT_OK : MMDX_EXIT_INTEGRITY;
     } else {
-        rc = mmdx_cli_report("audit verify", rc < 0 ? rc : verdict);
+        rc = mmdx_cli_report("audit verify", verdict);
     }
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
-    free(cps);
-    free(cpp);
-    free(r);
+    if ((res->walked || res->checkpoint_rejected) && !res->recorded)
+        fprintf(stderr, "mmdx audit verify: warning: the verification could not be recorded: %s\n",
+                res->record_error);
+    free(res);
     return rc;
 }
 
@@ -443,7 +384,7 @@ static int cmd_export(mmdx_store *s, const args *a, const mmdx_audit_settings *s
     if (rc < 0)
         return mmdx_cli_report("audit export", rc);
     mmdx_audit_filter flt = {a->patient, a->run, a->actor, a->since, a->until, a->action};
-    log_out o = {a, 0, af.f, source, a->site_id ? a->site_id : set->site_id, 1};
+    log_out o = {a, 0, af.f, source, set->site_id, 1};
     rc = mmdx_store_audit_query(s, &flt, print_event, &o);
     if (rc == 0)
         rc = mmdx_atomic_file_commit(&af);
@@ -486,7 +427,7 @@ static int write_file_atomic(const char *path, const char *text)
 
 static int cmd_checkpoint(mmdx_store *s, const args *a, const mmdx_audit_settings *set)
 {
-    const char *key = a->signing_key ? a->signing_key : set->signing_key;
+    const char *key = set->signing_key;
     if (!key)
         return mmdx_cli_report("audit checkpoint",
                                mmdx_fail(MMDX_EINVAL, "a checkpoint needs the Ed25519 signing key "
@@ -769,7 +710,13 @@ int mmdx_cmd_audit(int argc, char **argv)
     }
     mmdx_audit_settings set;
     mmdx_store *s = NULL;
-    int orc = mmdx_cli_store_open(&s, &set, a.config, a.db, a.site_key, -1);
+    mmdx_site_overrides cmdline = MMDX_SITE_OVERRIDES_NONE;
+    cmdline.db = a.db;
+    cmdline.site_key_file = a.site_key;
+    cmdline.signing_key = a.signing_key;
+    cmdline.verify_key = a.verify_key;
+    cmdline.site_id = a.site_id;
+    int orc = mmdx_cli_store_open(&s, &set, a.config, &cmdline);
     if (orc < 0) {
         rc = mmdx_cli_report("audit", orc);
     } else if (strcmp(sub, "verify") == 0) {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "settings.h"
+#include "site_settings.h"
 #include "encoders.h"
 #include "error.h"
 

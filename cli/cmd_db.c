@@ -8,32 +8,31 @@
 
 #include "cli.h"
 #include "error.h"
-#include "settings.h"
+#include "site_settings.h"
 #include "store.h"
 
 int mmdx_cli_store_open(mmdx_store **out, mmdx_audit_settings *set, const char *config_path,
-                        const char *db, const char *site_key, int pseudonymise)
+                        const mmdx_site_overrides *cmdline)
 {
     *out = NULL;
     memset(set, 0, sizeof *set);
     mmdx_config *cfg = NULL;
     int rc = mmdx_config_load(&cfg, config_path);
     if (rc == 0)
-        rc = mmdx_audit_settings_load(set, cfg);
+        rc = mmdx_cli_site_settings(set, cfg, cmdline);
     mmdx_config_free(cfg);
-    if (rc == 0 && db)
-        rc = mmdx_audit_settings_set(&set->db, db);
-    if (rc == 0 && site_key)
-        rc = mmdx_audit_settings_set(&set->site_key_file, site_key);
-    if (rc == 0 && pseudonymise >= 0)
-        set->pseudonymise = pseudonymise;
     if (rc < 0)
         return rc;
     mmdx_store_options o = {0};
     o.conninfo = set->db; /* NULL: $MMDX_DB, then libpq's PG* variables */
     o.site_key_file = set->site_key_file;
     o.pseudonymise = set->pseudonymise;
-    return mmdx_store_open(out, &o);
+    rc = mmdx_store_open(out, &o);
+    if (rc == 0 && (rc = mmdx_store_check_can_audit(*out)) < 0) {
+        mmdx_store_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static void help(FILE *f)
@@ -50,7 +49,7 @@ static void help(FILE *f)
             "                   else the PG* environment variables). Prefer a ~/.pgpass file or\n"
             "                   PGPASSFILE to a password in the string; it is never printed.\n"
             "  --config F       site configuration ([audit] section)\n"
-            "  --site-key F     site key file (else [audit] site_key_file)\n"
+            "  --site-key F     site key file (else $MMDX_SITE_KEY, else [audit] site_key_file)\n"
             "  --json           machine-readable output\n"
             "  --csv            (results) CSV output\n"
             "\n"
@@ -175,18 +174,22 @@ int mmdx_cmd_db(int argc, char **argv)
     mmdx_audit_settings set;
     memset(&set, 0, sizeof set);
     mmdx_store *s = NULL;
+    mmdx_site_overrides cmdline = MMDX_SITE_OVERRIDES_NONE;
+    cmdline.db = db;
+    cmdline.site_key_file = key;
     int rc;
     if (is_psn) {
         /* No database needed: the key alone makes the pseudonym. */
         mmdx_config *cfg = NULL;
         rc = mmdx_config_load(&cfg, config);
         if (rc == 0)
-            rc = mmdx_audit_settings_load(&set, cfg);
+            rc = mmdx_cli_site_settings(&set, cfg, &cmdline);
         mmdx_config_free(cfg);
-        const char *kf = key ? key : (rc == 0 ? set.site_key_file : NULL);
+        const char *kf = rc == 0 ? set.site_key_file : NULL;
         char psn[MMDX_PSEUDONYM_LEN];
         if (rc == 0 && !kf)
-            rc = mmdx_fail(MMDX_EINVAL, "pseudonyms need the site key (--site-key or [audit] site_key_file)");
+            rc = mmdx_fail(MMDX_EINVAL,
+                           "pseudonyms need the site key (--site-key, $MMDX_SITE_KEY or [audit] site_key_file)");
         if (rc == 0)
             rc = mmdx_audit_pseudonym(kf, argv[optind], psn);
         if (rc == 0)
@@ -195,7 +198,7 @@ int mmdx_cmd_db(int argc, char **argv)
         mmdx_audit_settings_clear(&set);
         return code;
     }
-    rc = mmdx_cli_store_open(&s, &set, config, db, key, -1);
+    rc = mmdx_cli_store_open(&s, &set, config, &cmdline);
     if (rc < 0) {
         mmdx_audit_settings_clear(&set);
         return mmdx_cli_report("db", rc);

@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "cli.h"
+#include "site_settings.h"
 #include "error.h"
 #include "cohort_input.h"
 #include "model_session.h"
@@ -86,8 +87,8 @@ int mmdx_cmd_evaluate(int argc, char **argv)
     mmdx_report *rep = NULL;
     mmdx_cohort_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_REQUIRED, NULL,
                                     env.registry, env.config, env.threads, keep_going,
-                                    progress ? stderr : NULL};
-    rc = mmdx_scored_cohort_run(&sc, model_path, key, require, &io);
+                                    progress ? stderr : NULL, NULL};
+    rc = mmdx_cli_score_cohort(&sc, &env, model_path, key, require, &io);
     const mmdx_model_file *mf = sc.session.file;
     if (!rc)
         rc = mmdx_report_new(&rep, &sc.in->ds, sc.prob, mf->threshold);

@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 #include "cli.h"
+#include "site_settings.h"
 #include "csv.h"
 #include "error.h"
 #include "cohort_input.h"
@@ -129,8 +130,8 @@ int mmdx_cmd_predict(int argc, char **argv)
     mmdx_scored_cohort sc;
     mmdx_cohort_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_OPTIONAL, NULL,
                                     env.registry, env.config, env.threads, keep_going,
-                                    progress ? stderr : NULL};
-    rc = mmdx_scored_cohort_run(&sc, model_path, key, require, &io);
+                                    progress ? stderr : NULL, NULL};
+    rc = mmdx_cli_score_cohort(&sc, &env, model_path, key, require, &io);
     const mmdx_model_file *mf = sc.session.file;
     const mmdx_cohort_input *in = sc.in;
     const double *prob = sc.prob;

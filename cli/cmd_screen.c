@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "error.h"
 #include "screen.h"
-#include "settings.h"
+#include "site_settings.h"
 
 static void help(FILE *f)
 {
@@ -261,25 +261,20 @@ int mmdx_cmd_screen(int argc, char **argv)
     int rc = mmdx_cli_env_open(&env, config, threads, json);
     if (rc < 0)
         return mmdx_cli_report("screen", rc);
+    mmdx_site_overrides cmdline = MMDX_SITE_OVERRIDES_NONE;
+    cmdline.db = db;
+    cmdline.site_key_file = site_key;
+    cmdline.pseudonymise = pseudonymise;
     mmdx_audit_settings set;
-    memset(&set, 0, sizeof set);
-    rc = mmdx_audit_settings_load(&set, env.config);
-    if (rc == 0 && db)
-        rc = mmdx_audit_settings_set(&set.db, db);
-    /* One site key for everything: the option, else $MMDX_SITE_KEY, else [audit] site_key_file. */
-    if (!site_key)
-        site_key = getenv("MMDX_SITE_KEY");
-    if (rc == 0 && site_key && *site_key)
-        rc = mmdx_audit_settings_set(&set.site_key_file, site_key);
+    rc = mmdx_cli_site_settings(&set, env.config, &cmdline);
     if (rc < 0) {
-        mmdx_audit_settings_clear(&set);
         mmdx_cli_env_close(&env);
         return mmdx_cli_report("screen", rc);
     }
     o.store.conninfo = set.db;
     o.store.site_key_file = set.site_key_file;
     o.key_path = set.site_key_file;
-    o.store.pseudonymise = pseudonymise == 1 ? 1 : set.pseudonymise;
+    o.store.pseudonymise = set.pseudonymise;
     o.threads = env.threads;
     o.registry = env.registry;
     o.config = env.config;

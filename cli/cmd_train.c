@@ -13,6 +13,7 @@
 
 #include "atomic_file.h"
 #include "cli.h"
+#include "site_settings.h"
 #include "crossval.h"
 #include "csv.h"
 #include "error.h"
@@ -113,6 +114,19 @@ static int check_writable(const char *path)
     return 0;
 }
 
+/* The model-signing key: --site-key, else $MMDX_SITE_KEY, else [audit] site_key_file. */
+static int load_site_key(uint8_t **key, size_t *key_len, const char *option, const mmdx_config *config)
+{
+    mmdx_site_overrides cmdline = MMDX_SITE_OVERRIDES_NONE;
+    cmdline.site_key_file = option;
+    mmdx_audit_settings site;
+    int rc = mmdx_cli_site_settings(&site, config, &cmdline);
+    if (rc == 0)
+        rc = mmdx_model_key_load(key, key_len, site.site_key_file);
+    mmdx_audit_settings_clear(&site);
+    return rc;
+}
+
 static int run(const train_args *a)
 {
     mmdx_cli_env env;
@@ -149,11 +163,11 @@ static int run(const train_args *a)
     if (!rc && youden && !a->folds)
         rc = mmdx_fail(MMDX_EINVAL, "--threshold youden needs --folds K (it is chosen on cross-validated predictions)");
     if (!rc)
-        rc = mmdx_model_key_load(&key, &key_len, a->key, env.config);
+        rc = load_site_key(&key, &key_len, a->key, env.config);
     if (!rc) {
         mmdx_cohort_input_options io = {a->cohort, a->features, a->modalities, a->n_modalities,
                                         MMDX_LABELS_REQUIRED, NULL, env.registry, env.config,
-                                        env.threads, a->keep_going, msg};
+                                        env.threads, a->keep_going, msg, NULL};
         rc = mmdx_cohort_input_load(&in, &io);
     }
     mmdx_plugin_config pc;

@@ -5,6 +5,8 @@
 
 #include "cli.h"
 #include "error.h"
+#include "model_session.h"
+#include "site_settings.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -119,4 +121,30 @@ void mmdx_cli_env_close(mmdx_cli_env *env)
     mmdx_registry_free(env->registry);
     mmdx_config_free(env->config);
     memset(env, 0, sizeof *env);
+}
+
+int mmdx_cli_site_settings(mmdx_audit_settings *out, const mmdx_config *config, const mmdx_site_overrides *cmdline)
+{
+    mmdx_site_overrides env = MMDX_SITE_OVERRIDES_NONE;
+    env.db = getenv("MMDX_DB");
+    env.site_key_file = getenv("MMDX_SITE_KEY");
+    const char *require = getenv("MMDX_REQUIRE_SIGNED_MODELS");
+    if (require && strcmp(require, "1") == 0)
+        env.require_signed_models = 1;
+    return mmdx_audit_settings_resolve(out, config, cmdline, &env);
+}
+
+int mmdx_cli_score_cohort(struct mmdx_scored_cohort *sc, const mmdx_cli_env *env, const char *model_path,
+                          const char *site_key, int require_signed, struct mmdx_cohort_input_options *io)
+{
+    mmdx_site_overrides cmdline = MMDX_SITE_OVERRIDES_NONE;
+    cmdline.site_key_file = site_key;
+    cmdline.require_signed_models = require_signed ? 1 : -1;
+    mmdx_audit_settings site;
+    memset(sc, 0, sizeof *sc);
+    int rc = mmdx_cli_site_settings(&site, env->config, &cmdline);
+    if (rc == 0)
+        rc = mmdx_scored_cohort_run(sc, model_path, site.site_key_file, site.require_signed_models, io);
+    mmdx_audit_settings_clear(&site);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "encoders.h"
+#include "binding.h"
 #include "error.h"
 #include "hash.h"
 #include "manifest.h"
@@ -51,37 +52,20 @@ static long find_name(const char *const *names, size_t n, const char *name)
     return -1;
 }
 
-/* Compare the encoders about to run with those recorded in the model. */
-static int check_encoders(const mmdx_encoder_set *set, const mmdx_model_file *model, FILE *messages)
+/* Training: say which encoders run without a section of their own, since the model records it. */
+static void note_default_sections(const mmdx_encoder_set *set, const mmdx_config *config, FILE *messages)
 {
-    if (!model->from_encoders) {
-        if (messages)
-            fprintf(messages, "mmdx: note: the model was trained from a feature table; only the feature "
-                              "names of the encoders can be checked, not their versions\n");
-        return 0;
+    const char *path = config ? mmdx_config_path(config) : NULL;
+    for (size_t k = 0; k < mmdx_encoder_set_count(set); k++) {
+        if (!mmdx_config_hash_is_empty(mmdx_encoder_set_config_hash(set, k)))
+            continue;
+        const char *name = mmdx_encoder_set_plugin(set, k)->info.name;
+        fprintf(messages, "mmdx: warning: %s%s has no [%s] section: the %s encoder runs with its built-in "
+                "defaults (e.g. genomics then computes no polygenic score), and the model records that; "
+                "pass --config with the site configuration to use it\n",
+                path ? "the configuration " : "no configuration was given, so it", path ? path : "",
+                name, name);
     }
-    for (size_t e = 0; e < model->n_encoders; e++) {
-        const mmdx_model_encoder *me = &model->encoders[e];
-        size_t k, n = mmdx_encoder_set_count(set);
-        for (k = 0; k < n; k++)
-            if (strcmp(mmdx_encoder_set_plugin(set, k)->info.name, me->name) == 0)
-                break;
-        if (k == n)
-            return mmdx_fail(MMDX_ENOTFOUND, "the encoder plugin '%s' the model was trained with is not loaded",
-                             me->name);
-        const mmdx_plugin *p = mmdx_encoder_set_plugin(set, k);
-        if (strcmp(p->info.version, me->version) != 0)
-            return mmdx_fail(MMDX_ESCHEMA,
-                             "encoder '%s' is version %s but the model was trained with version %s; "
-                             "retrain the model or install encoder %s",
-                             me->name, p->info.version, me->version, me->version);
-        if (strcmp(mmdx_encoder_set_config_hash(set, k), me->config_sha256) != 0)
-            return mmdx_fail(MMDX_ESCHEMA,
-                             "encoder '%s': its configuration section [%s] differs from the one the model "
-                             "was trained with (sha256 %.12s... now, %.12s... at training)",
-                             me->name, me->name, mmdx_encoder_set_config_hash(set, k), me->config_sha256);
-    }
-    return 0;
 }
 
 static int run_encoders(mmdx_cohort_input *in, const mmdx_manifest *m, const mmdx_cohort_input_options *o)
@@ -107,7 +91,10 @@ static int run_encoders(mmdx_cohort_input *in, const mmdx_manifest *m, const mmd
     if (mmdx_encoder_set_count(set) == 0)
         rc = mmdx_fail(MMDX_ENOTFOUND, "no encoder plugins are loaded (see mmdx plugins)");
     if (!rc && o->model)
-        rc = check_encoders(set, o->model, o->messages);
+        rc = mmdx_model_check_encoders(set, o->model, o->model_path ? o->model_path : "the model",
+                                       MMDX_PROVENANCE_OPTIONAL, o->messages);
+    if (!rc && !o->model && o->messages)
+        note_default_sections(set, o->config, o->messages);
     if (!rc) {
         mmdx_encode_options eo = {o->keep_going, o->messages, o->messages != NULL};
         mmdx_encode_summary sum;

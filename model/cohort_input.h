@@ -32,6 +32,7 @@ typedef struct mmdx_cohort_input_options {
     int threads;
     int keep_going;                  /**< encoders: a failing input marks the modality missing */
     FILE *messages;                  /**< progress and warnings (stderr), or NULL */
+    const char *model_path;          /**< the model's file, for messages (may be NULL) */
 } mmdx_cohort_input_options;
 
 typedef struct mmdx_cohort_input {

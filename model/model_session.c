@@ -8,7 +8,6 @@
 #include <openssl/crypto.h>
 
 #include "error.h"
-#include "path.h"
 #include "site_key.h"
 
 void mmdx_model_key_free(uint8_t *key, size_t key_len)
@@ -18,33 +17,14 @@ void mmdx_model_key_free(uint8_t *key, size_t key_len)
     free(key);
 }
 
-/* [audit] site_key_file, resolved against the configuration's folder; malloc'd or NULL. */
-static char *configured_key_path(const mmdx_config *config)
-{
-    if (!config)
-        return NULL;
-    mmdx_plugin_config pc;
-    mmdx_config_section(config, "audit", 1, &pc);
-    const char *value = NULL;
-    for (size_t i = 0; i < pc.n_entries; i++)
-        if (strcmp(pc.entries[i].key, "site_key_file") == 0)
-            value = pc.entries[i].value;
-    return value && *value ? mmdx_path_resolve(pc.base_dir, value) : NULL;
-}
-
-int mmdx_model_key_load(uint8_t **key, size_t *key_len, const char *key_path, const mmdx_config *config)
+int mmdx_model_key_load(uint8_t **key, size_t *key_len, const char *path)
 {
     *key = NULL;
     *key_len = 0;
-    char *configured = NULL;
-    const char *path = key_path ? key_path : getenv("MMDX_SITE_KEY");
-    if (!path || !*path)
-        path = configured = configured_key_path(config);
     if (!path || !*path)
         return 0;
     mmdx_site_key *sk = NULL;
     int rc = mmdx_site_key_read(&sk, path);
-    free(configured);
     if (rc)
         return rc;
     uint8_t *k = malloc(MMDX_SHA256_LEN);
@@ -62,16 +42,13 @@ int mmdx_model_key_load(uint8_t **key, size_t *key_len, const char *key_path, co
     return 0;
 }
 
-int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r, const mmdx_config *config,
-                            const char *path, const char *key_path, int require_signed)
+int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r, const char *path, const char *key_path,
+                            int require_signed)
 {
     memset(s, 0, sizeof *s);
-    const char *env = getenv("MMDX_REQUIRE_SIGNED_MODELS");
-    if (env && strcmp(env, "1") == 0)
-        require_signed = 1;
     uint8_t *key;
     size_t key_len;
-    int rc = mmdx_model_key_load(&key, &key_len, key_path, config);
+    int rc = mmdx_model_key_load(&key, &key_len, key_path);
     if (rc)
         return rc;
     rc = mmdx_model_file_read(&s->file, path, key, key_len, require_signed);
@@ -136,11 +113,11 @@ int mmdx_scored_cohort_run(mmdx_scored_cohort *out, const char *model_path, cons
                            int require_signed, mmdx_cohort_input_options *io)
 {
     memset(out, 0, sizeof *out);
-    int rc = mmdx_model_session_open(&out->session, io->registry, io->config, model_path, key_path,
-                                      require_signed);
+    int rc = mmdx_model_session_open(&out->session, io->registry, model_path, key_path, require_signed);
     if (rc)
         return rc;
     io->model = out->session.file;
+    io->model_path = model_path;
     rc = mmdx_cohort_input_load(&out->in, io);
     if (!rc)
         rc = mmdx_model_session_predict(&out->session, &out->in->ds, &out->prob, &out->contrib);

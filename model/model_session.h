@@ -3,8 +3,8 @@
  * signature checked, its fusion plugin found, its blob loaded.
  * SPDX-License-Identifier: Apache-2.0
  */
-#ifndef MMDX_FUSION_MODEL_SESSION_H
-#define MMDX_FUSION_MODEL_SESSION_H
+#ifndef MMDX_MODEL_SESSION_H
+#define MMDX_MODEL_SESSION_H
 
 #include "config.h"
 #include "cohort_input.h"
@@ -18,14 +18,15 @@ typedef struct mmdx_model_session {
 } mmdx_model_session;
 
 /**
- * Open `path`. The site key is found as by mmdx_model_key_load(); require_signed (or $MMDX_REQUIRE_SIGNED_MODELS=1)
- * refuses unsigned models. Errors: those of mmdx_model_file_read and
- * mmdx_model_key_from_env, MMDX_ENOTFOUND (the fusion plugin is not loaded),
- * the plugin's load() error.
+ * Open `path`, checking its signature with the site key file `key_path`
+ * (NULL: none; the caller resolves it with mmdx_audit_settings_resolve());
+ * require_signed refuses models whose signature is not verified. Errors:
+ * those of mmdx_model_file_read and mmdx_model_key_load, MMDX_ENOTFOUND (the
+ * fusion plugin is not loaded), the plugin's load() error.
  */
 MMDX_RESULT_USED int mmdx_model_session_open(mmdx_model_session *s, const mmdx_registry *r,
-                                             const mmdx_config *config, const char *path,
-                                             const char *key_path, int require_signed);
+                                             const char *path, const char *key_path,
+                                             int require_signed);
 void mmdx_model_session_close(mmdx_model_session *s);
 
 /**
@@ -39,13 +40,12 @@ MMDX_RESULT_USED int mmdx_model_session_predict(const mmdx_model_session *s, con
 
 /**
  * The model-signature key derived (core/site_key.h, purpose
- * MMDX_KEY_PURPOSE_MODEL) from the site key file: key_path (--site-key), else
- * $MMDX_SITE_KEY, else the configuration's [audit] site_key_file (one site
- * key for the whole site); *key NULL when none is set. Errors: those of
- * mmdx_site_key_read (MMDX_EPERM for a file others can access).
+ * MMDX_KEY_PURPOSE_MODEL) from the site key file `path` (one site key for
+ * the whole site, resolved by mmdx_audit_settings_resolve()); *key NULL when
+ * path is NULL or empty. Errors: those of mmdx_site_key_read (MMDX_EPERM for
+ * a file others can access).
  */
-MMDX_RESULT_USED int mmdx_model_key_load(uint8_t **key, size_t *key_len, const char *key_path,
-                                         const mmdx_config *config);
+MMDX_RESULT_USED int mmdx_model_key_load(uint8_t **key, size_t *key_len, const char *path);
 
 /** Wipe and free a key. */
 void mmdx_model_key_free(uint8_t *key, size_t key_len);
@@ -61,7 +61,7 @@ typedef struct mmdx_scored_cohort {
 
 /**
  * Open the model at `model_path` (as mmdx_model_session_open, with
- * io->registry and io->config), load the cohort described by `io` aligned to
+ * io->registry), load the cohort described by `io` aligned to
  * it (io->model is set here), and predict every patient. On failure nothing
  * is left allocated. Release with mmdx_scored_cohort_free().
  */

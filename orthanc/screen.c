@@ -20,6 +20,7 @@
 #include "manifest.h"
 #include "model_session.h"
 #include "path.h"
+#include "site_settings.h"
 #include "sr_writer.h"
 #include "store.h"
 
@@ -128,8 +129,13 @@ int mmdx_screener_new(mmdx_screener **out, const mmdx_orthanc_settings *s, const
         rc = s->site_config ? mmdx_config_load(&sc->config, s->site_config) : mmdx_config_new_empty(&sc->config);
     if (!rc) {
         /* one site key signs models and audit events; ModelKey may name another file */
-        rc = mmdx_model_session_open(&sc->model, sc->registry, sc->config, s->model,
-                                     s->model_key ? s->model_key : s->site_key, s->require_signed);
+        mmdx_audit_settings site;
+        rc = mmdx_orthanc_site_settings(s, &site);
+        if (!rc)
+            rc = mmdx_model_session_open(&sc->model, sc->registry, s->model,
+                                         s->model_key ? s->model_key : site.site_key_file,
+                                         site.require_signed_models);
+        mmdx_audit_settings_clear(&site);
         sc->model_open = rc == 0;
     }
     if (!rc && s->manifest)
@@ -441,13 +447,17 @@ static void fingerprint_of(const char *model_sha, const char *series_id, json_ob
 
 static int open_store(const mmdx_orthanc_settings *s, mmdx_store **st)
 {
+    mmdx_audit_settings site;
+    int rc = mmdx_orthanc_site_settings(s, &site);
     mmdx_store_options o;
     memset(&o, 0, sizeof o);
-    o.conninfo = s->database;
-    o.site_key_file = s->site_key;
-    o.pseudonymise = s->pseudonymise;
+    o.conninfo = site.db;
+    o.site_key_file = site.site_key_file;
+    o.pseudonymise = site.pseudonymise;
     o.os_user = "orthanc";
-    int rc = mmdx_store_open(st, &o);
+    if (!rc)
+        rc = mmdx_store_open(st, &o);
+    mmdx_audit_settings_clear(&site);
     int have = 0;
     if (!rc)
         rc = mmdx_store_schema_version(*st, &have);
@@ -643,7 +653,7 @@ static int predict(mmdx_screener *sc, job_state *j, const char *patient_id)
     FILE *msg = open_memstream(&j->messages, &j->messages_len);
     mmdx_cohort_input_options io = {manifest, NULL, NULL, 0, MMDX_LABELS_OPTIONAL, sc->model.file, sc->registry,
                                     sc->config, sc->s->threads, 1 /* keep going: a broken modality is missing */,
-                                    msg};
+                                    msg, sc->s->model};
     rc = mmdx_cohort_input_load(&j->in, &io);
     if (msg)
         fclose(msg);

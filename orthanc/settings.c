@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "error.h"
+#include "site_settings.h"
 
 #define SECTION "Mmdx"
 
@@ -205,5 +207,21 @@ int mmdx_orthanc_settings_parse(mmdx_orthanc_settings *out, const char *json, si
             rc = mmdx_fail(MMDX_EINVAL, SECTION ".Pseudonymise: needs SiteKey");
     }
     json_object_put(root);
+    return rc;
+}
+
+int mmdx_orthanc_site_settings(const mmdx_orthanc_settings *s, mmdx_audit_settings *out)
+{
+    memset(out, 0, sizeof *out);
+    mmdx_config *c = NULL;
+    int rc = s->site_config ? mmdx_config_load(&c, s->site_config) : 0;
+    mmdx_site_overrides mine = MMDX_SITE_OVERRIDES_NONE;
+    mine.db = s->database;
+    mine.site_key_file = s->site_key;
+    mine.pseudonymise = s->pseudonymise ? 1 : -1;
+    mine.require_signed_models = s->require_signed ? 1 : -1;
+    if (rc == 0)
+        rc = mmdx_audit_settings_resolve(out, c, &mine, NULL);
+    mmdx_config_free(c);
     return rc;
 }

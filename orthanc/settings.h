@@ -79,4 +79,15 @@ MMDX_RESULT_USED int mmdx_orthanc_settings_parse(mmdx_orthanc_settings *out, con
 
 void mmdx_orthanc_settings_clear(mmdx_orthanc_settings *s);
 
+struct mmdx_audit_settings;
+/**
+ * The site settings the plugin works with, from the one resolver
+ * (audit/settings.h): Database, SiteKey, Pseudonymise and RequireSignedModel
+ * of the Orthanc configuration first, else [audit] of SiteConfig. The
+ * environment is not read (Orthanc's configuration is the plugin's command
+ * line). Release `out` with mmdx_audit_settings_clear().
+ */
+MMDX_RESULT_USED int mmdx_orthanc_site_settings(const mmdx_orthanc_settings *s,
+                                                struct mmdx_audit_settings *out);
+
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binding.h"
 #include "encoders.h"
 #include "error.h"
 #include "hash.h"
@@ -108,33 +109,10 @@ static void count_reason(mmdx_screen_summary *s, const char *text)
 static int check_encoders(screen *sc)
 {
     const mmdx_model_file *md = sc->model;
-    if (!md->from_encoders)
-        return mmdx_fail(MMDX_ESCHEMA, "%s was trained from a feature table: the versions and settings of the "
-                         "encoders it needs are unknown, so it cannot screen inputs (train it with --cohort "
-                         "through the encoders)", sc->o->model_path);
     if (md->n_modalities > MMDX_SCREEN_MAX_MODALITIES)
         return mmdx_fail(MMDX_EUNSUPPORTED, "%s has %zu modalities; screening handles at most %d",
                          sc->o->model_path, md->n_modalities, MMDX_SCREEN_MAX_MODALITIES);
-    for (size_t e = 0; e < md->n_encoders; e++) {
-        const mmdx_model_encoder *me = &md->encoders[e];
-        size_t k;
-        for (k = 0; k < sc->n_enc; k++)
-            if (strcmp(mmdx_encoder_set_plugin(sc->set, k)->info.name, me->name) == 0)
-                break;
-        if (k == sc->n_enc)
-            return mmdx_fail(MMDX_ESCHEMA, "the encoder plugin '%s' that %s was trained with is not loaded (see "
-                             "mmdx plugins)", me->name, sc->o->model_path);
-        const mmdx_plugin *p = mmdx_encoder_set_plugin(sc->set, k);
-        if (strcmp(p->info.version, me->version) != 0)
-            return mmdx_fail(MMDX_ESCHEMA, "encoder '%s' is version %s, but %s was trained with version %s: "
-                             "install that version or retrain", me->name, p->info.version, sc->o->model_path,
-                             me->version);
-        if (strcmp(mmdx_encoder_set_config_hash(sc->set, k), me->config_sha256) != 0)
-            return mmdx_fail(MMDX_ESCHEMA, "encoder '%s': the configuration section [%s] differs from the one %s "
-                             "was trained with (sha256 %.12s... now, %.12s... at training)", me->name, me->name,
-                             sc->o->model_path, mmdx_encoder_set_config_hash(sc->set, k), me->config_sha256);
-    }
-    return 0;
+    return mmdx_model_check_encoders(sc->set, md, sc->o->model_path, MMDX_PROVENANCE_REQUIRED, NULL);
 }
 
 static long find(const char *const *names, size_t n, const char *name)
@@ -199,7 +177,7 @@ static int map_schema(screen *sc)
 static int open_model_and_encoders(screen *sc)
 {
     const mmdx_screen_options *o = sc->o;
-    int rc = mmdx_model_session_open(&sc->ms, o->registry, o->config, o->model_path, o->key_path, 1);
+    int rc = mmdx_model_session_open(&sc->ms, o->registry, o->model_path, o->key_path, 1);
     if (rc < 0)
         return rc;
     sc->ms_open = 1;

@@ -77,7 +77,7 @@ START_TEST(cli_end_to_end)
     ck_assert_int_eq(mmdx(&out, &err, "db migrate --db '%s' --json", dsn), 0);
     json_object *j = json_tokener_parse(out);
     ck_assert_ptr_nonnull(j);
-    ck_assert_int_eq(json_object_get_int(json_object_object_get(j, "applied")), 1);
+    ck_assert_int_eq(json_object_get_int(json_object_object_get(j, "applied")), mmdx_store_code_version());
     ck_assert_ptr_null(strstr(out, "passfile")); /* the description shows only harmless keys */
     json_object_put(j);
     free(out);
@@ -320,6 +320,81 @@ START_TEST(cli_errors)
 }
 END_TEST
 
+/* Defect: review commands ignored $MMDX_SITE_KEY and wrote unkeyed events that a later
+ * `verify --require-hmac` reported as "HMAC removed". One resolver now gives every command
+ * the key, an unkeyed review of a keyed log is refused, and plain verify says what it did
+ * not check. */
+START_TEST(site_key_from_environment)
+{
+    char *name = mmdx_pgtest_create_db("envkey");
+    char *dsn = mmdx_pgtest_admin_dsn(name);
+    char *dir = mmdx_test_tmpdir();
+    char *keyf = fmt("%s/site.key", dir);
+    mmdx_test_write_file(keyf, "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0\n");
+    ck_assert_int_eq(chmod(keyf, 0600), 0);
+    char *out, *err;
+
+    /* Before any keyed event: a key-less verify works and says HMACs were not checked. */
+    ck_assert_int_eq(mmdx(NULL, NULL, "db migrate --db '%s'", dsn), 0);
+    ck_assert_int_eq(mmdx(&out, &err, "audit verify --db '%s'", dsn), 0);
+    ck_assert_msg(strstr(out, "Not checked: the events' HMACs") != NULL, "%s", out);
+    free(out);
+    free(err);
+
+    setenv("MMDX_SITE_KEY", keyf, 1);
+    ck_assert_int_eq(mmdx(&out, &err, "audit log --db '%s'", dsn), 0);
+    free(out);
+    free(err);
+    ck_assert_int_eq(mmdx(&out, &err, "db status --db '%s'", dsn), 0);
+    free(out);
+    free(err);
+    long long keyed = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE hmac IS NOT NULL");
+    ck_assert_int_ge(keyed, 1);
+    ck_assert_int_eq(mmdx(&out, &err, "audit verify --require-hmac --db '%s' --json", dsn), 0);
+    json_object *j = json_tokener_parse(out);
+    ck_assert_msg(j != NULL, "%s", out);
+    ck_assert(json_object_get_boolean(json_object_object_get(j, "intact")));
+    ck_assert(json_object_get_boolean(json_object_object_get(j, "hmacs_verified")));
+    ck_assert_int_eq(json_object_get_int64(json_object_object_get(j, "hmacs_checked")), keyed);
+    json_object_put(j);
+    free(out);
+    free(err);
+    /* The reviewers' own events carry HMACs. */
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE hmac IS NULL "
+                                            "AND action NOT IN ('schema.migrate', 'audit.verify')"), 0);
+    ck_assert_int_gt(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE hmac IS NOT NULL "
+                                            "AND action = 'audit.log'"), 0);
+    unsetenv("MMDX_SITE_KEY");
+
+    /* Without the key, a review of the keyed log is refused before anything is shown or written. */
+    long long events = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events");
+    ck_assert_int_eq(mmdx(&out, &err, "audit log --db '%s'", dsn), 3);
+    ck_assert_msg(strstr(err, "carry HMACs") && strstr(err, "$MMDX_SITE_KEY"), "%s", err);
+    ck_assert_str_eq(out, "");
+    free(out);
+    free(err);
+    ck_assert_int_eq(mmdx(&out, &err, "audit verify --db '%s'", dsn), 3);
+    free(out);
+    free(err);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events"), events);
+    /* The key through the configuration works as well as through the environment. */
+    char *conf = fmt("%s/site.conf", dir);
+    char *text = fmt("[audit]\nsite_key_file = site.key\n");
+    mmdx_test_write_file(conf, text);
+    ck_assert_int_eq(mmdx(&out, &err, "audit verify --require-hmac --db '%s' --config '%s'", dsn, conf), 0);
+    ck_assert_msg(strstr(out, "intact") != NULL && strstr(out, "HMACs") != NULL, "%s", out);
+    free(out);
+    free(err);
+    free(text);
+    free(conf);
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free(keyf);
+    free(dsn);
+    free(name);
+}
+END_TEST
+
 /* TLS: the fixture's server has a certificate for "localhost" signed by its own CA. */
 START_TEST(tls_verify_full)
 {
@@ -383,6 +458,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, cli_end_to_end);
     tcase_add_test(t, cli_errors);
+    tcase_add_test(t, site_key_from_environment);
     tcase_add_test(t, tls_verify_full);
     suite_add_tcase(s, t);
     return s;

@@ -14,7 +14,7 @@
 #include "error.h"
 #include "hash.h"
 #include "merkle.h"
-#include "settings.h"
+#include "site_settings.h"
 #include "testsupport.h"
 
 /* RFC 6962 test vectors (certificate-transparency reference implementation). */

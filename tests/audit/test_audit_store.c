@@ -410,17 +410,27 @@ START_TEST(pseudonyms_and_hmac)
     ck_assert_int_eq(mmdx_store_results(s, NULL, "MRN-4711", collect_patients, got, &n), 0);
     ck_assert_int_eq(n, 1);
     mmdx_store *nokey = open_store(d.admin, NULL, 0);
-    ck_assert_int_eq(mmdx_store_results(nokey, NULL, "MRN-4711", collect_patients, got, &n), 0);
+    /* Without the key nothing is shown: the review could not be recorded with an HMAC, and an
+     * unkeyed event would weaken a keyed log. */
+    long long events_before = mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events");
+    ck_assert_int_eq(mmdx_store_check_can_audit(nokey), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "site key"));
+    n = 0;
+    ck_assert_int_eq(mmdx_store_results(nokey, NULL, "MRN-4711", collect_patients, got, &n), MMDX_EINVAL);
     ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events"), events_before);
     ck_assert_int_eq(mmdx_store_pseudonym(nokey, "MRN-4711", psn), MMDX_EPERM);
     /* Every event written with the key carries an HMAC, and they verify. */
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE hmac IS NULL AND action <> 'schema.migrate' AND db_role = current_user AND seq > 1 AND action NOT LIKE 'results.%'"), 0);
     mmdx_verify_report r;
     ck_assert_int_eq(verify(s, &r, NULL, 0, 1), 0);
     ck_assert_int_ge(r.n_hmac_checked, 3);
-    /* Strict mode: the key-less reviewer's event after keyed ones is flagged. */
-    long long unkeyed = seq_of(&d, "hmac IS NULL AND action = 'results.view'");
-    ck_assert_int_eq(verify(s, &r, NULL, 0, 2), MMDX_EINTEGRITY);
+    /* Strict mode: an HMAC removed by a superuser after keyed events is flagged. */
+    long long unkeyed = seq_of(&d, "hmac IS NOT NULL AND action = 'results.view'");
+    snprintf(sql, sizeof sql, "UPDATE mmdx.audit_events SET hmac = NULL WHERE seq = %lld", unkeyed);
+    tamper(&d, sql);
+    ck_assert_int_eq(verify(s, &r, NULL, 0, 1), 0); /* a missing HMAC is only noted ... */
+    ck_assert_int_eq(verify(s, &r, NULL, 0, 2), MMDX_EINTEGRITY); /* ... unless one is required */
     ck_assert_int_eq(r.first_bad_seq, unkeyed);
     /* A rewrite that recomputes the hash chain cannot forge the HMAC. */
     long long seq = seq_of(&d, "action = 'prediction.store'");

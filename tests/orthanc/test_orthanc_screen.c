@@ -294,8 +294,9 @@ START_TEST(screen_with_fake_pacs)
                                    "1,records.json,cohort.vcf,S_B,1\n");
     snprintf(json, sizeof json,
              "{\"Mmdx\": {\"Model\": \"%s/model.mmdx\", \"Database\": \"%s\", \"PluginFolder\": \"%s/lib/mmdx/plugins\","
-             " \"Manifest\": \"%s\", \"WorkFolder\": \"%s\", \"SiteConfig\": \"%s/mmdx.conf\"}}",
-             tmp, dsn, mmdx_test_build_dir(), manifest, work, tmp);
+             " \"Manifest\": \"%s\", \"WorkFolder\": \"%s\", \"SiteConfig\": \"%s/mmdx.conf\","
+             " \"SiteKey\": \"%s/site.key\"}}",
+             tmp, dsn, mmdx_test_build_dir(), manifest, work, tmp, tmp);
     mmdx_orthanc_settings sm;
     ck_assert_int_eq(mmdx_orthanc_settings_parse(&sm, json, strlen(json)), 0);
     f.fail_files = 0;

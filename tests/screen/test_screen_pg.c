@@ -132,7 +132,9 @@ static void check_exactly_once(const char *dsn, size_t n)
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = "
                                             "'prediction.store'"), (long long)n);
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' audit verify --db '%s'", mmdx_test_mmdx_bin(), dsn);
+    /* every event of a screening run is keyed: the screen's and this review's own */
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s' --db '%s'", mmdx_test_mmdx_bin(),
+             key, dsn);
     sh(cmd);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "settings.h"
+#include "site_settings.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +62,43 @@ int mmdx_audit_settings_load(mmdx_audit_settings *out, const mmdx_config *c)
                            e->file, (int)e->line, e->key);
         }
     }
+    if (rc < 0)
+        mmdx_audit_settings_clear(out);
+    return rc;
+}
+
+static int override_str(char **field, const char *a, const char *b)
+{
+    const char *v = a && *a ? a : (b && *b ? b : NULL);
+    return v ? mmdx_audit_settings_set(field, v) : 0;
+}
+
+static int override_int(int current, int a, int b)
+{
+    return a >= 0 ? a : (b >= 0 ? b : current);
+}
+
+int mmdx_audit_settings_resolve(mmdx_audit_settings *out, const mmdx_config *c, const mmdx_site_overrides *first,
+                                const mmdx_site_overrides *second)
+{
+    static const mmdx_site_overrides none = MMDX_SITE_OVERRIDES_NONE;
+    const mmdx_site_overrides *a = first ? first : &none, *b = second ? second : &none;
+    int rc = mmdx_audit_settings_load(out, c);
+    if (rc == 0)
+        rc = override_str(&out->db, a->db, b->db);
+    if (rc == 0)
+        rc = override_str(&out->site_key_file, a->site_key_file, b->site_key_file);
+    if (rc == 0)
+        rc = override_str(&out->signing_key, a->signing_key, b->signing_key);
+    if (rc == 0)
+        rc = override_str(&out->verify_key, a->verify_key, b->verify_key);
+    if (rc == 0)
+        rc = override_str(&out->checkpoint_dir, a->checkpoint_dir, b->checkpoint_dir);
+    if (rc == 0)
+        rc = override_str(&out->site_id, a->site_id, b->site_id);
+    out->pseudonymise = override_int(out->pseudonymise, a->pseudonymise, b->pseudonymise);
+    out->require_signed_models =
+        override_int(out->require_signed_models, a->require_signed_models, b->require_signed_models);
     if (rc < 0)
         mmdx_audit_settings_clear(out);
     return rc;
