@@ -130,6 +130,7 @@ static json_object *summary_json(const mmdx_screen_summary *s, const mmdx_shard 
         json_object_object_add(j, "error", json_object_new_string(mmdx_last_error()));
     json_object_object_add(j, "run_id", json_object_new_string(s->run_id));
     json_object_object_add(j, "resumed", json_object_new_boolean(s->resumed));
+    json_object_object_add(j, "already_complete", json_object_new_boolean(s->finished_before));
     json_object_object_add(j, "model_sha256", json_object_new_string(s->model_sha256));
     json_object_object_add(j, "cohort_sha256", json_object_new_string(s->cohort_sha256));
     json_object_object_add(j, "signature_verified", json_object_new_boolean(s->signature_verified));

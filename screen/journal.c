@@ -232,6 +232,19 @@ int mmdx_journal_open(mmdx_journal **out, const char *path, const char *run_id, 
 
 size_t mmdx_journal_resumed_rows(const mmdx_journal *j) { return j->resumed; }
 
+void mmdx_journal_discard(mmdx_journal *j)
+{
+    if (!j)
+        return;
+    if (j->n_rows == 0) {
+        if (j->f)
+            fclose(j->f);
+        j->f = NULL;
+        unlink(j->partial);
+    }
+    mmdx_journal_free(j);
+}
+
 const char *const *mmdx_journal_row(const mmdx_journal *j, const char *patient_id)
 {
     size_t at;

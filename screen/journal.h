@@ -36,6 +36,9 @@ MMDX_RESULT_USED int mmdx_journal_open(mmdx_journal **out, const char *path, con
 /** Close; the partial file stays for a later resume. NULL is fine. */
 void mmdx_journal_free(mmdx_journal *j);
 
+/** Close; if the journal holds no row (neither resumed nor appended), remove its partial file. */
+void mmdx_journal_discard(mmdx_journal *j);
+
 /** Rows read back when the journal was resumed (0 for a new one). */
 size_t mmdx_journal_resumed_rows(const mmdx_journal *j);
 

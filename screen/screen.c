@@ -751,8 +751,9 @@ static int open_journal(screen *sc)
 
 /* Rows of this shard, and of them those still to screen. */
 static int plan(screen *sc, size_t **shard_rows, size_t *n_shard, size_t **todo, size_t *n_todo,
-                mmdx_keymap *stored)
+                mmdx_keymap *stored, size_t *n_stored)
 {
+    *n_stored = 0;
     size_t n = mmdx_manifest_count(sc->m);
     *shard_rows = malloc((n ? n : 1) * sizeof **shard_rows);
     *todo = malloc((n ? n : 1) * sizeof **todo);
@@ -778,6 +779,7 @@ static int plan(screen *sc, size_t **shard_rows, size_t *n_shard, size_t **todo,
                 key = ka.key;
             }
             done = mmdx_keymap_get(stored, key, NULL);
+            *n_stored += done;
             free(ka.key);
         }
         if (done && sc->journal) {
@@ -838,8 +840,32 @@ static int screen_all(screen *sc)
     for (size_t r = 0; r < n_rows; r++)
         s->n_shard += mmdx_shard_contains(&o->shard, mmdx_manifest_patient_id(sc->m, r));
 
+    /* The journal first: a --out that belongs to another run is refused before the run is recorded. */
+    if ((rc = open_journal(sc)) < 0)
+        return rc;
+    if (sc->journal && mmdx_journal_resumed_rows(sc->journal))
+        s->resumed = 1;
     stored_arg st = {NULL};
-    if (!o->no_db) {
+    if (!o->no_db && (rc = with_db(sc, "listing stored patients", op_list_stored, &st)) < 0)
+        return rc;
+    size_t *shard_rows = NULL, *todo = NULL, n_shard = 0, n_todo = 0, n_stored = 0;
+    rc = plan(sc, &shard_rows, &n_shard, &todo, &n_todo, o->no_db ? NULL : st.stored, &n_stored);
+    mmdx_keymap_free(st.stored);
+    /* A finished run, run again: every patient is stored and its results file written. Nothing to do. */
+    if (rc == 0 && !o->no_db && sc->journal && !mmdx_journal_resumed_rows(sc->journal) && n_shard &&
+        n_stored == n_shard && access(o->out_csv, F_OK) == 0) {
+        mmdx_journal_discard(sc->journal);
+        sc->journal = NULL;
+        s->n_already = n_shard;
+        s->finished_before = 1;
+        if (o->messages)
+            fprintf(o->messages, "mmdx screen: run %s is already complete: all %zu patients of this shard are "
+                    "stored and %s holds the results; nothing to do\n", s->run_id, n_shard, o->out_csv);
+        free(shard_rows);
+        free(todo);
+        return 0;
+    }
+    if (rc == 0 && !o->no_db) {
         mmdx_store_plugin *plugins = calloc(sc->n_enc + 1, sizeof *plugins);
         char *params = run_parameters(sc);
         if (!plugins || !params)
@@ -857,24 +883,8 @@ static int screen_all(screen *sc)
             rc = with_db(sc, "starting the run", op_begin, &b);
         free(plugins);
         free(params);
-        s->resumed = b.resumed;
-        if (rc == 0 && b.resumed)
-            rc = with_db(sc, "listing stored patients", op_list_stored, &st);
-        if (rc < 0) {
-            mmdx_keymap_free(st.stored);
-            return rc;
-        }
+        s->resumed |= b.resumed;
     }
-    if ((rc = open_journal(sc)) < 0) {
-        mmdx_keymap_free(st.stored);
-        return rc;
-    }
-    if (sc->journal && mmdx_journal_resumed_rows(sc->journal))
-        s->resumed = 1;
-
-    size_t *shard_rows = NULL, *todo = NULL, n_shard = 0, n_todo = 0;
-    rc = plan(sc, &shard_rows, &n_shard, &todo, &n_todo, st.stored);
-    mmdx_keymap_free(st.stored);
     s->n_already = n_shard - n_todo;
     if (rc == 0 && o->messages && s->resumed)
         fprintf(o->messages, "mmdx screen: resuming run %s: %zu of %zu patients of this shard already done\n",

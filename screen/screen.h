@@ -91,6 +91,7 @@ typedef struct mmdx_screen_reason {
 typedef struct mmdx_screen_summary {
     char run_id[MMDX_RUN_ID_LEN];
     int resumed;                  /**< the run existed: this invocation resumed it */
+    int finished_before;          /**< the run was already complete: nothing was done, nothing recorded */
     char model_sha256[MMDX_SHA256_HEX_LEN];
     char cohort_sha256[MMDX_SHA256_HEX_LEN];
     int signature_verified;

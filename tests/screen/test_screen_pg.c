@@ -183,6 +183,71 @@ START_TEST(single_process_run_stores_every_patient_once_with_audit)
 }
 END_TEST
 
+/* Defect: a finished `--out` run, run again, re-encoded every patient and logged a duplicate for
+ * each. It must do nothing; and a --out of another run is refused before run.start is recorded. */
+START_TEST(a_finished_run_run_again_does_nothing)
+{
+    char *dsn = new_db("screen_done");
+    char cmd[16384], ok[8192], out_csv[8192];
+    snprintf(ok, sizeof ok, "%s/cohort_ok.csv", cohort);
+    snprintf(out_csv, sizeof out_csv, "%s/done.csv", tmp);
+    /* the patients this model can screen, so that the run finishes without failures */
+    snprintf(cmd, sizeof cmd, "awk -F, 'NR==FNR { if ($9 == \"1\" || $10 == \"1\") keep[$1] = 1; next } "
+             "FNR == 1 || keep[$1]' '%s/truth.csv' '%s/cohort.csv' > '%s'", cohort, cohort, ok);
+    sh(cmd);
+    char base[16384];
+    snprintf(base, sizeof base, "'%s' screen --model '%s' --cohort '%s' --config '%s' --site-key '%s' --db '%s' "
+             "--no-progress --json", mmdx_test_mmdx_bin(), model, ok, conf, key, dsn);
+    char *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s --out '%s'", base, out_csv);
+    ck_assert_msg(mmdx_test_run(cmd, &out, &err) == 0, "%s", err);
+    json_object *s = json_tokener_parse(out);
+    ck_assert_int_eq(jint(s, "stored"), (long long)expected_screened);
+    json_object_put(s);
+    free(out), free(err);
+    size_t len1 = 0, len2 = 0;
+    char *first = mmdx_test_read_file(out_csv, &len1);
+    long long events = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events");
+
+    ck_assert_msg(mmdx_test_run(cmd, &out, &err) == 0, "%s", err);
+    s = json_tokener_parse(out);
+    json_object *v;
+    ck_assert(json_object_object_get_ex(s, "already_complete", &v) && json_object_get_boolean(v));
+    ck_assert_int_eq(jint(s, "screened"), 0);
+    ck_assert_int_eq(jint(s, "already_done"), (long long)expected_screened);
+    json_object_put(s);
+    ck_assert_msg(strstr(err, "already complete") != NULL, "%s", err);
+    free(out), free(err);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events"), events);
+    char *second = mmdx_test_read_file(out_csv, &len2);
+    ck_assert_uint_eq(len1, len2);
+    ck_assert_int_eq(memcmp(first, second, len1), 0);
+    char partial[8300];
+    snprintf(partial, sizeof partial, "%s.partial", out_csv);
+    ck_assert_int_ne(access(partial, F_OK), 0);
+    free(first), free(second);
+
+    /* --out naming another run's journal: exit 2, and no run.start recorded for this one. */
+    char *other = mmdx_pgtest_create_db("screen_other");
+    char *odsn = mmdx_pgtest_admin_dsn(other);
+    snprintf(cmd, sizeof cmd, "'%s' db migrate --db '%s'", mmdx_test_mmdx_bin(), odsn);
+    sh(cmd);
+    long long before = mmdx_pgtest_count(odsn, "SELECT count(*) FROM mmdx.audit_events");
+    snprintf(partial, sizeof partial, "%s/theirs.csv.partial", tmp);
+    mmdx_test_write_file(partial, "# mmdx screen journal v1 run 00000000-0000-8000-8000-000000000000\n"
+                                  "patient_id,probability\n");
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s' --config '%s' --site-key '%s' --db '%s' "
+             "--no-progress --out '%s/theirs.csv'", mmdx_test_mmdx_bin(), model, ok, conf, key, odsn, tmp);
+    ck_assert_int_eq(mmdx_test_run(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "belongs to another screening run") != NULL, "%s", err);
+    free(out), free(err);
+    ck_assert_int_eq(mmdx_pgtest_count(odsn, "SELECT count(*) FROM mmdx.audit_events"), before);
+    ck_assert_int_eq(mmdx_pgtest_count(odsn, "SELECT count(*) FROM mmdx.runs"), 0);
+    free(odsn), free(other);
+    free(dsn);
+}
+END_TEST
+
 /*
  * Make every stored batch take at least `seconds` (a statement trigger that
  * sleeps), so that a test can act between two batches whatever the
@@ -658,6 +723,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, single_process_run_stores_every_patient_once_with_audit);
+    tcase_add_test(tc, a_finished_run_run_again_does_nothing);
     tcase_add_test(tc, kill_9_mid_run_then_resume_stores_each_patient_exactly_once);
     tcase_add_test(tc, three_shards_in_parallel_equal_one_process);
     tcase_add_test(tc, unsigned_altered_or_wrongly_keyed_models_are_refused);
