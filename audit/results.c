@@ -102,6 +102,47 @@ static int check_uuid(const char *id, const char *field)
     return 0;
 }
 
+/*
+ * The run a reviewer names: a full run ID, or the first characters of one
+ * (at least 8, as the text views print them), resolved against the stored
+ * runs. Errors: MMDX_EINVAL (not hex, too short, ambiguous), MMDX_ENOTFOUND.
+ */
+static int resolve_run(mmdx_store *s, const char *id, char out[MMDX_RUN_ID_LEN])
+{
+    size_t len = strlen(id);
+    if (len == MMDX_RUN_ID_LEN - 1) {
+        int rc = check_uuid(id, "results: run ID");
+        if (rc == 0)
+            snprintf(out, MMDX_RUN_ID_LEN, "%s", id);
+        return rc;
+    }
+    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    int ok = len >= 8 && len < MMDX_RUN_ID_LEN - 1;
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = id[i];
+        ok = pattern[i] == '-' ? c == '-' : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    }
+    if (!ok)
+        return mmdx_fail(MMDX_EINVAL, "results: run ID \"%s\": give the whole run ID or at least its first 8 "
+                         "characters (lower-case hexadecimal, as mmdx prints them)", id);
+    const char *params[] = {id};
+    PGresult *r;
+    int rc = mmdx_store__exec(s, "results: find the run",
+                              "SELECT run_id::text FROM mmdx.runs WHERE starts_with(run_id::text, $1) "
+                              "ORDER BY run_id LIMIT 2", 1, params, PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    int n = PQntuples(r);
+    if (n == 1)
+        snprintf(out, MMDX_RUN_ID_LEN, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (n == 0)
+        return mmdx_fail(MMDX_ENOTFOUND, "results: no stored run starts with \"%s\"", id);
+    if (n > 1)
+        return mmdx_fail(MMDX_EINVAL, "results: more than one run starts with \"%s\": give more characters", id);
+    return 0;
+}
+
 typedef struct run_ctx {
     const mmdx_store_run *run;
     const char *run_id;
@@ -555,8 +596,12 @@ int mmdx_store_results(mmdx_store *s, const char *run_id, const char *patient_id
     if ((!run_id || !*run_id) && (!patient_id || !*patient_id))
         return mmdx_fail(MMDX_EINVAL, "results: name a run or a patient");
     int rc = 0;
-    if (run_id && *run_id && (rc = check_uuid(run_id, "results: run ID")) < 0)
-        return rc;
+    char full_run[MMDX_RUN_ID_LEN];
+    if (run_id && *run_id) {
+        if ((rc = resolve_run(s, run_id, full_run)) < 0)
+            return rc;
+        run_id = full_run;
+    }
     char psn[MMDX_PSEUDONYM_LEN] = "";
     if (patient_id && s->have_key && (rc = mmdx_store_pseudonym(s, patient_id, psn)) < 0)
         return rc;

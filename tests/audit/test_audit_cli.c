@@ -115,6 +115,16 @@ START_TEST(cli_end_to_end)
     ck_assert_int_eq(mmdx(&out, NULL, "db results --db '%s' --run %s --csv", dsn, run), 0);
     ck_assert_int_eq(count_lines(out), 21);
     free(out);
+    /* the 8-character run ID the text views print names the run too */
+    ck_assert_int_eq(mmdx(&out, NULL, "db results --db '%s' --run %.8s --csv", dsn, run), 0);
+    ck_assert_int_eq(count_lines(out), 21);
+    free(out);
+    ck_assert_int_eq(mmdx(NULL, &err, "db results --db '%s' --run 0000000z", dsn), 3);
+    ck_assert_msg(strstr(err, "first 8") != NULL, "%s", err);
+    free(err);
+    ck_assert_int_eq(mmdx(NULL, &err, "db results --db '%s' --run %s", dsn, run[0] == 'f' ? "eeeeeeee" : "ffffffff"), 3);
+    ck_assert_msg(strstr(err, "no stored run starts with") != NULL, "%s", err);
+    free(err);
 
     /* log: filters and formats. */
     ck_assert_int_eq(mmdx(&out, NULL, "audit log --db '%s' --patient P00003 --json", dsn), 0);
