@@ -268,10 +268,13 @@ static int run_begin(mmdx_store *s, const mmdx_store_run *run, char run_id[MMDX_
         json_object_object_add(det, "cohort_sha256", json_object_new_string(run->cohort_sha256));
     json_object_object_add(det, "plugins", json_object_get(arr));
     if (given_id)
-        json_object_object_add(det, "parameters", json_object_new_string(run->parameters_json ? run->parameters_json : "{}"));
-    run_ctx c = {run, run_id, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
+        /* as an object (checked above), not as a string holding JSON */
+        json_object_object_add(det, "parameters", run->parameters_json ? json_tokener_parse(run->parameters_json)
+                                                                       : json_object_new_object());
+    run_ctx c = {run, run_id, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
                  run->parameters_json ? run->parameters_json : "{}",
-                 json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN), given_id, 0};
+                 json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                 given_id, 0};
     rc = mmdx_store__transaction(s, "run: begin", run_begin_tx, &c, NULL);
     if (rc == 0 && resumed)
         *resumed = c.resumed;
@@ -497,7 +500,7 @@ static int predictions_tx(mmdx_store *s, void *vctx)
             c->res.conflicts++;
             break;
         }
-        it->detail = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+        it->detail = strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(d);
         e->detail = it->detail;
         if (!it->detail) {
@@ -614,7 +617,7 @@ int mmdx_store_results(mmdx_store *s, const char *run_id, const char *patient_id
     e.action = "results.view";
     e.object_type = "prediction";
     e.run_id = run_id && *run_id ? run_id : NULL;
-    e.detail_json = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
+    e.detail_json = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     /* The event names the patient in stored form (pseudonym when pseudonymising). */
     e.patient_id = patient_id;
     rc = mmdx_store_audit(s, &e, NULL);

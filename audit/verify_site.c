@@ -68,7 +68,7 @@ static void record(mmdx_store *s, int outcome, json_object *detail, mmdx_site_ve
     e.action = "audit.verify";
     e.outcome = outcome;
     e.object_type = "audit-log";
-    e.detail_json = json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN);
+    e.detail_json = json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (mmdx_store_audit(s, &e, NULL) == 0)
         out->recorded = 1;
     else

@@ -333,7 +333,7 @@ static char *run_parameters(const screen *sc)
     json_object_object_add(j, "threads", json_object_new_int(o->threads));
     json_object_object_add(j, "batch", json_object_new_int64((int64_t)sc->batch));
     json_object_object_add(j, "patients_in_shard", json_object_new_int64((int64_t)sc->sum->n_shard));
-    char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+    char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);
     return text;
 }
@@ -424,7 +424,7 @@ static char *fmt_json_object(const screen *sc, size_t row, const batch_out *b, s
             json_object_object_add(j, sc->model->modalities[m], json_object_new_double_s(atof(num), num));
         }
     }
-    char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+    char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);
     return text;
 }
@@ -657,7 +657,7 @@ static int store_batch(screen *sc, batch_out *b)
         ev.object_type = "patient";
         ev.patient_id = mmdx_manifest_patient_id(sc->m, sc->rows[i]);
         ev.run_id = s->run_id;
-        ev.detail_json = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
+        ev.detail_json = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         event_arg ea = {&ev};
         rc = with_db(sc, "recording a failure", op_event, &ea);
         json_object_put(d);
@@ -804,7 +804,7 @@ static char *summary_json(const mmdx_screen_summary *s)
     json_object_object_add(j, "duplicates", json_object_new_int64((int64_t)s->n_duplicates));
     json_object_object_add(j, "conflicts", json_object_new_int64((int64_t)s->n_conflicts));
     json_object_object_add(j, "database_pauses", json_object_new_int64((int64_t)s->db_pauses));
-    char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+    char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);
     return text;
 }

@@ -208,6 +208,11 @@ START_TEST(a_finished_run_run_again_does_nothing)
     size_t len1 = 0, len2 = 0;
     char *first = mmdx_test_read_file(out_csv, &len1);
     long long events = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events");
+    /* the run's parameters are a JSON object in its run.start event, not a string holding JSON */
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'run.start' "
+                                            "AND detail::json -> 'parameters' ->> 'command' = 'screen'"), 1);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE strpos(detail, '\\/') > 0"),
+                     0);
 
     ck_assert_msg(mmdx_test_run(cmd, &out, &err) == 0, "%s", err);
     s = json_tokener_parse(out);
