@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "progress.h"
 #include "cli.h"
 #include "config_values.h"
 #include "error.h"
@@ -70,19 +72,13 @@ typedef struct progress_ctx {
     double start, last;
 } progress_ctx;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void on_progress(void *ctx_, const mmdx_vcf_site *site, uint64_t n)
 {
     progress_ctx *c = ctx_;
     if (c->quiet)
         return;
-    double t = now_s();
+    double t = mmdx_clock_seconds();
     if (t - c->last < (c->tty ? 0.2 : 5.0))
         return;
     c->last = t;
@@ -313,11 +309,11 @@ static int cmd_score(int argc, char **argv)
     if (rc == 0)
         rc = mmdx_prs_new(&p, (const mmdx_scorefile *const *)scores, n_paths, mmdx_vcf_n_samples(v),
                           &opt, &e);
-    progress_ctx pc = {isatty(2), quiet || json, now_s(), now_s()};
+    progress_ctx pc = {isatty(2), quiet || json, mmdx_clock_seconds(), mmdx_clock_seconds()};
     if (rc == 0)
         rc = mmdx_prs_run(p, v, on_progress, &pc, &e);
     if (pc.tty && !pc.quiet && pc.last > pc.start)
-        fputs("\r\033[K", stderr);
+        fputs(mmdx_progress_clear_line(stderr), stderr);
     if (rc == 0 && !quiet) {
         json_object *arr = json ? json_object_new_array() : NULL;
         for (size_t i = 0; i < n_paths; i++) {
@@ -348,7 +344,7 @@ static int cmd_score(int argc, char **argv)
                                    json_object_new_int64((int64_t)mmdx_vcf_n_samples(v)));
             json_object_object_add(root, "scores", arr);
             json_object_object_add(root, "out", json_object_new_string(out));
-            json_object_object_add(root, "seconds", json_object_new_double(now_s() - pc.start));
+            json_object_object_add(root, "seconds", json_object_new_double(mmdx_clock_seconds() - pc.start));
             mmdx_cli_print_json(root);
             json_object_put(root);
         }

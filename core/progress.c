@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "clock.h"
 #include "progress.h"
 
 #include <pthread.h>
@@ -19,12 +20,6 @@ struct mmdx_progress {
     pthread_mutex_t lock;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 mmdx_progress *mmdx_progress_new(const char *what, size_t total, FILE *out)
 {
@@ -35,7 +30,7 @@ mmdx_progress *mmdx_progress_new(const char *what, size_t total, FILE *out)
     p->total = total;
     p->out = out;
     p->tty = out && isatty(fileno(out));
-    p->start = p->last_draw = now_s();
+    p->start = p->last_draw = mmdx_clock_seconds();
     pthread_mutex_init(&p->lock, NULL);
     return p;
 }
@@ -79,21 +74,26 @@ void mmdx_progress_step(mmdx_progress *p, int failed)
     if (failed)
         p->failed++;
     if (p->out) {
-        double t = now_s();
+        double t = mmdx_clock_seconds();
         if (t - p->last_draw >= (p->tty ? TTY_INTERVAL_S : PLAIN_INTERVAL_S))
             draw(p, t, 0);
     }
     pthread_mutex_unlock(&p->lock);
 }
 
-double mmdx_progress_elapsed(const mmdx_progress *p) { return p ? now_s() - p->start : 0; }
+const char *mmdx_progress_clear_line(FILE *out)
+{
+    return out && isatty(fileno(out)) ? "\r\033[K" : "";
+}
+
+double mmdx_progress_elapsed(const mmdx_progress *p) { return p ? mmdx_clock_seconds() - p->start : 0; }
 
 void mmdx_progress_free(mmdx_progress *p)
 {
     if (!p)
         return;
-    if (p->out && (p->tty || now_s() - p->start >= PLAIN_INTERVAL_S))
-        draw(p, now_s(), 1);
+    if (p->out && (p->tty || mmdx_clock_seconds() - p->start >= PLAIN_INTERVAL_S))
+        draw(p, mmdx_clock_seconds(), 1);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

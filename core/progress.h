@@ -23,6 +23,13 @@ void mmdx_progress_step(mmdx_progress *p, int failed);
 /** Finish the display (a final line) and free. NULL is a no-op. */
 void mmdx_progress_free(mmdx_progress *p);
 
+/**
+ * What to print before a message on `out` while a progress line may be
+ * showing: "\r\033[K" (erase the line) when `out` is a terminal, else ""
+ * (a log file or a Slurm output gets no terminal escapes). Static string.
+ */
+const char *mmdx_progress_clear_line(FILE *out);
+
 /** Seconds since mmdx_progress_new(). */
 double mmdx_progress_elapsed(const mmdx_progress *p);
 

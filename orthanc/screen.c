@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "clock.h"
 #include "screen.h"
 
 #include <errno.h>
@@ -850,12 +851,6 @@ static int upload_reports(mmdx_screener *sc, const mmdx_job *job, job_state *j)
     return rc;
 }
 
-static double seconds_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static char *result_json(mmdx_screener *sc, const mmdx_job *job, job_state *j, const series_info *si,
                          const char *fingerprint, double started)
@@ -906,7 +901,7 @@ static char *result_json(mmdx_screener *sc, const mmdx_job *job, job_state *j, c
         json_object_object_add(o, "warnings", json_object_new_string(j->messages));
     json_object_object_add(o, "forced", json_object_new_boolean(job->force));
     /* fetch, encode, predict, store and write back; not the wait for a stable study */
-    json_object_object_add(o, "screening_seconds", json_object_new_double(seconds_now() - started));
+    json_object_object_add(o, "screening_seconds", json_object_new_double(mmdx_clock_seconds() - started));
     char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return s;
@@ -917,7 +912,7 @@ int mmdx_screener_run(mmdx_screener *sc, const mmdx_job *job, mmdx_screen_outcom
 {
     *result = NULL;
     *outcome = MMDX_SCREEN_DONE;
-    double started = seconds_now();
+    double started = mmdx_clock_seconds();
     job_state j;
     memset(&j, 0, sizeof j);
     char uri[256];

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "clock.h"
 #include "screen.h"
 
 #include <json-c/json.h>
@@ -68,19 +69,7 @@ void mmdx_screen_run_id(char out[MMDX_RUN_ID_LEN], const char *model_sha256, con
     snprintf(out, MMDX_RUN_ID_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 static const char *base_name(const char *path)
 {
@@ -223,7 +212,7 @@ static int open_store(screen *sc)
  */
 static int with_db(screen *sc, const char *what, db_op op, void *arg)
 {
-    double deadline = now_s() + sc->wait, delay = 1.0;
+    double deadline = mmdx_clock_seconds() + sc->wait, delay = 1.0;
     for (;;) {
         int rc = sc->store ? 0 : open_store(sc);
         if (rc == 0)
@@ -234,7 +223,7 @@ static int with_db(screen *sc, const char *what, db_op op, void *arg)
         snprintf(why, sizeof why, "%s", mmdx_last_error());
         mmdx_store_free(sc->store);
         sc->store = NULL;
-        double left = deadline - now_s();
+        double left = deadline - mmdx_clock_seconds();
         if (left <= 0)
             return mmdx_fail(MMDX_EDB, "%s: the database stayed unavailable for %.0f s (%s); nothing of the "
                              "current batch was stored: run the same command again to resume", what, sc->wait,
@@ -246,7 +235,7 @@ static int with_db(screen *sc, const char *what, db_op op, void *arg)
             fflush(sc->o->messages);
         }
         sc->sum->db_pauses++;
-        sleep_s(d);
+        mmdx_sleep_seconds(d);
         delay = delay * 2 > MAX_DB_DELAY ? MAX_DB_DELAY : delay * 2;
     }
 }
@@ -484,7 +473,7 @@ static int compute_batch(screen *sc, const size_t *rows, size_t n, batch_out *b)
     }
     /* Fingerprints of the inputs used (in parallel: it reads every file again). */
     if (rc == 0) {
-        double t0 = now_s();
+        double t0 = mmdx_clock_seconds();
         int hash_rc = 0;
         char hash_msg[MMDX_ERROR_MESSAGE_MAX] = "";
 #pragma omp parallel for schedule(dynamic, 1)
@@ -511,7 +500,7 @@ static int compute_batch(screen *sc, const size_t *rows, size_t n, batch_out *b)
                 }
             }
         }
-        sc->sum->times.hash += now_s() - t0;
+        sc->sum->times.hash += mmdx_clock_seconds() - t0;
         if (hash_rc)
             rc = mmdx_fail(hash_rc, "%s (an input changed while it was being screened)", hash_msg);
     }
@@ -520,7 +509,7 @@ static int compute_batch(screen *sc, const size_t *rows, size_t n, batch_out *b)
         if (b->state[i] != 2)
             b->ok_rows[b->n_ok++] = i;
     if (rc == 0 && b->n_ok) {
-        double t0 = now_s();
+        double t0 = mmdx_clock_seconds();
         size_t N = b->n_ok, F = sc->n_feat, M = sc->n_mod;
         double *x = malloc(N * F * sizeof *x);
         uint8_t *present = calloc(N * M, 1);
@@ -562,7 +551,7 @@ static int compute_batch(screen *sc, const size_t *rows, size_t n, batch_out *b)
         free(x);
         free(present);
         free(ids);
-        sc->sum->times.predict += now_s() - t0;
+        sc->sum->times.predict += mmdx_clock_seconds() - t0;
     }
     mmdx_feature_table_free(t);
     free(enc_seconds);
@@ -611,7 +600,7 @@ static int store_batch(screen *sc, batch_out *b)
 {
     const mmdx_screen_options *o = sc->o;
     mmdx_screen_summary *s = sc->sum;
-    double t0 = now_s();
+    double t0 = mmdx_clock_seconds();
     int rc = 0;
     size_t n = b->n, N = b->n_ok;
     mmdx_store_prediction *p = calloc(N + 1, sizeof *p);
@@ -708,7 +697,7 @@ static int store_batch(screen *sc, batch_out *b)
     free(contrib);
     free(hashes);
     free(p);
-    s->times.store += now_s() - t0;
+    s->times.store += mmdx_clock_seconds() - t0;
     return rc;
 }
 
@@ -937,14 +926,14 @@ static int screen_all(screen *sc)
 int mmdx_screen_run(const mmdx_screen_options *o, mmdx_screen_summary *summary)
 {
     memset(summary, 0, sizeof *summary);
-    double t0 = now_s();
+    double t0 = mmdx_clock_seconds();
     screen sc;
     memset(&sc, 0, sizeof sc);
     sc.o = o;
     sc.sum = summary;
     sc.batch = o->batch ? o->batch : DEFAULT_BATCH;
     sc.wait = o->db_wait_seconds > 0 ? o->db_wait_seconds : DEFAULT_DB_WAIT;
-    sc.clear_line = o->progress && o->messages && isatty(fileno(o->messages)) ? "\r\033[K" : "";
+    sc.clear_line = o->progress ? mmdx_progress_clear_line(o->messages) : "";
     int rc;
     if (!o->model_path || !o->cohort_path)
         rc = mmdx_fail(MMDX_EINVAL, "screen: a model and a cohort are required");
@@ -963,6 +952,6 @@ int mmdx_screen_run(const mmdx_screen_options *o, mmdx_screen_summary *summary)
     mmdx_manifest_free(sc.m);
     free(sc.colmap);
     free(sc.enc_mod);
-    summary->times.total = now_s() - t0;
+    summary->times.total = mmdx_clock_seconds() - t0;
     return rc ? mmdx_fail(rc, "%s", msg) : 0;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "clock.h"
 #include "synth.h"
 
 #include <dirent.h>
@@ -26,12 +27,6 @@ void mmdx_synth_options_init(mmdx_synth_options *o)
     o->n_threads = 1;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int make_dir(const char *path)
 {
@@ -229,7 +224,7 @@ int mmdx_synth_run(const mmdx_synth_options *o, mmdx_synth_summary *summary)
     int rc = check_options(o);
     if (rc < 0)
         return rc;
-    double t0 = now();
+    double t0 = mmdx_clock_seconds();
     if ((rc = prepare_out(o->out)) < 0)
         return rc;
     char path[4096];
@@ -282,7 +277,7 @@ int mmdx_synth_run(const mmdx_synth_options *o, mmdx_synth_summary *summary)
             summary->n_complete += all;
         }
         summary->n_files = n_files + 2;
-        summary->seconds = now() - t0;
+        summary->seconds = mmdx_clock_seconds() - t0;
     }
     free(rows);
     return rc;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "clock.h"
 #include "encoders.h"
 
 #include <math.h>
@@ -283,8 +284,6 @@ oom:
     return mmdx_fail(MMDX_ENOMEM, "out of memory");
 }
 
-static double wall_seconds(void);
-
 static int prepare_all(mmdx_encoder_set *s, row_inputs *rows, size_t n_rows, double *seconds)
 {
     const mmdx_encoder_input **list = malloc((n_rows ? n_rows : 1) * sizeof *list);
@@ -300,10 +299,10 @@ static int prepare_all(mmdx_encoder_set *s, row_inputs *rows, size_t n_rows, dou
             if (rows[r].in[k].path)
                 list[n++] = &rows[r].in[k];
         mmdx_error err = {0};
-        double t0 = seconds ? wall_seconds() : 0;
+        double t0 = seconds ? mmdx_clock_seconds() : 0;
         rc = p->encoder.prepare(s->enc[k].state, list, n, &err);
         if (seconds)
-            seconds[k] += wall_seconds() - t0;
+            seconds[k] += mmdx_clock_seconds() - t0;
         if (rc < 0)
             rc = mmdx_fail_from(&err, rc);
     }
@@ -362,12 +361,6 @@ int mmdx_encoder_set_encode_cohort(mmdx_encoder_set *s, const mmdx_manifest *m,
     return mmdx_encoder_set_encode_rows(s, m, NULL, mmdx_manifest_count(m), opt, NULL, out, summary);
 }
 
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, const size_t *sel,
                                  size_t n_rows, const mmdx_encode_options *opt,
@@ -427,10 +420,10 @@ int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, co
                 continue;
             }
             mmdx_error err = {0};
-            double t0 = hooks->encoder_seconds ? wall_seconds() : 0;
+            double t0 = hooks->encoder_seconds ? mmdx_clock_seconds() : 0;
             int erc = o->plugin->encoder.encode(o->state, in, values, &present, &err);
             if (hooks->encoder_seconds) {
-                double dt = wall_seconds() - t0;
+                double dt = mmdx_clock_seconds() - t0;
 #pragma omp atomic update
                 hooks->encoder_seconds[k] += dt;
             }
@@ -445,7 +438,7 @@ int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, co
                     if (hooks->on_failure) {
                         hooks->on_failure(hooks->failure_ctx, r, k, erc, err.message);
                     } else {
-                        fprintf(opt->messages, "%s%s: %s: %s\n", opt->progress ? "\r\033[K" : "",
+                        fprintf(opt->messages, "%s%s: %s: %s\n", opt->progress ? mmdx_progress_clear_line(opt->messages) : "",
                                 in->origin, o->plugin->info.modality, err.message);
                         fflush(opt->messages);
                     }

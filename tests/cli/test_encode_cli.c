@@ -100,6 +100,8 @@ START_TEST(failing_input)
     int rc = run("encode " FIXTURES "--cohort cohort.csv --out f.csv", &out, &err);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strstr(err, "cohort.csv:3: testmod:") != NULL, "%s", err);
+    /* stderr is a file here (as in a Slurm log): no terminal escapes before the message */
+    ck_assert_msg(strchr(err, '\033') == NULL && strchr(err, '\r') == NULL, "%s", err);
     ck_assert_msg(strstr(err, "bad.txt: line 2: not a number") != NULL, "%s", err);
     ck_assert_msg(strstr(err, "SECRET-ID") == NULL, "patient identifiers must not be printed: %s", err);
     char path[4096];
