@@ -34,8 +34,8 @@ static void help(FILE *f)
             "  --extra K=V       an extra manifest field for the encoder, e.g. mask=roi.nii.gz\n"
             "\n"
             "Exit codes: 0 done (with --keep-going, failures are counted in the summary);\n"
-            "1 an input failed without --keep-going, or a plugin failed; 2 usage; 3 bad\n"
-            "manifest or configuration.\n");
+            "1 runtime failure (I/O, a plugin's internal error); 2 usage; 3 bad input: a\n"
+            "missing or malformed input without --keep-going, a bad manifest or configuration.\n");
 }
 
 static int split_list(char *s, const char **out, size_t max)

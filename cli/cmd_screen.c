@@ -283,11 +283,7 @@ int mmdx_cmd_screen(int argc, char **argv)
     o.progress = progress;
     mmdx_screen_summary s;
     rc = mmdx_screen_run(&o, &s);
-    int exit_code = rc == 0 ? MMDX_EXIT_OK : mmdx_cli_exit_code(rc);
-    if (rc == MMDX_EDB || rc == MMDX_EIO)
-        exit_code = MMDX_EXIT_FAILURE;
-    if (rc == MMDX_EEXISTS) /* --out names another run's journal: choose another file */
-        exit_code = MMDX_EXIT_USAGE;
+    int exit_code = mmdx_cli_exit_code(rc); /* --out of another run's journal (EEXISTS): 2 */
     if (json) {
         json_object *j = summary_json(&s, &o.shard, o.out_csv, rc);
         mmdx_cli_print_json(j);

@@ -15,6 +15,15 @@
 /* Sections of the site configuration that belong to the host, not to a plugin. */
 static const char *const host_sections[] = {"mmdx", "audit"};
 
+/*
+ * The one rule from error to exit code, for every command (README, "Exit
+ * codes"): what the user or administrator must fix in the input — a missing
+ * or malformed file, a bad configuration, a key file others may read, a
+ * model that does not fit the encoders — is 3; a choice on the command line
+ * that cannot be honoured (an output that belongs to another run) is 2;
+ * a broken check of integrity is 4; what may pass if run again (I/O, the
+ * database, memory, a plugin's internal failure) is 1.
+ */
 int mmdx_cli_exit_code(int err)
 {
     switch (err) {
@@ -23,7 +32,10 @@ int mmdx_cli_exit_code(int err)
     case MMDX_EFORMAT:
     case MMDX_ENOTFOUND:
     case MMDX_ESCHEMA:
+    case MMDX_EPERM:
+    case MMDX_EABI:
     case MMDX_EUNSUPPORTED: return MMDX_EXIT_INPUT;
+    case MMDX_EEXISTS: return MMDX_EXIT_USAGE;
     case MMDX_EINTEGRITY: return MMDX_EXIT_INTEGRITY;
     default: return MMDX_EXIT_FAILURE;
     }

@@ -30,8 +30,11 @@ static void usage(FILE *f)
             "Plugins are loaded from the folder next to this program (../lib/mmdx/plugins),\n"
             "the configuration's [mmdx] plugin_path and $MMDX_PLUGIN_PATH (':'-separated).\n"
             "\n"
-            "Exit codes: 0 success; 1 runtime failure (I/O, database, plugin); 2 bad command\n"
-            "line; 3 bad input data (manifest, file, configuration); 4 integrity check failed.\n",
+            "Exit codes, the same in every command: 0 success; 1 runtime failure that may\n"
+            "pass when run again (I/O, database, memory, a plugin's internal error); 2 bad\n"
+            "command line (or an output that belongs to another run); 3 bad input to fix: a\n"
+            "missing or malformed file, a bad configuration, a key file others can read, a\n"
+            "model that does not fit the encoders; 4 an integrity check failed.\n",
             MMDX_CONFIG_DEFAULT_PATH);
 }
 

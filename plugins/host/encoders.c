@@ -401,7 +401,7 @@ int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, co
 
     mmdx_progress *prog = mmdx_progress_new("encode", n_rows, opt->progress ? opt->messages : NULL);
     size_t failures = 0, complete = 0;
-    int stop = 0;
+    int stop = 0, first_code = 0;
 
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : failures, complete)
     for (size_t r = 0; r < n_rows; r++) {
@@ -430,6 +430,9 @@ int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, co
             if (erc < 0) {
                 failures++;
                 row_failed = 1;
+#pragma omp critical(mmdx_encode_first_code)
+                if (!first_code)
+                    first_code = erc;
                 present = 0;
                 if (!err.message[0])
                     snprintf(err.message, sizeof err.message, "%s", mmdx_error_name(erc));
@@ -467,7 +470,8 @@ int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, co
     summary->n_complete = complete;
     if (failures && !opt->keep_going) {
         mmdx_feature_table_free(t);
-        return mmdx_fail(MMDX_ERROR,
+        /* the first failure's code, so that the exit code says what kind of failure it was */
+        return mmdx_fail(first_code ? first_code : MMDX_ERROR,
                          "%zu input(s) failed to encode; nothing was written (use --keep-going to "
                          "mark them missing and continue)",
                          failures);

@@ -664,7 +664,7 @@ START_TEST(encode_cohort_fills_genomics_columns)
     mmdx_test_write_file(T("bad.csv"), text);
     snprintf(args, sizeof args, "encode --cohort '%s' --out '%s' --config '%s' --only genomics --no-progress",
              T("bad.csv"), T("g.csv"), T("site.conf"));
-    expect_failure(args, 1, "NOBODY", "not in the file");
+    expect_failure(args, 3, "NOBODY", "not in the file");
     /* a configuration error names file and line */
     mmdx_test_write_file(T("bad.conf"), "[genomics]\nscore_reference = PGS001229 0\n");
     snprintf(args, sizeof args, "encode --cohort '%s' --out '%s' --config '%s' --only genomics --no-progress",
