@@ -5,6 +5,7 @@
 #ifndef MMDX_CLI_H
 #define MMDX_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -16,8 +17,17 @@ enum {
     MMDX_EXIT_FAILURE = 1,   /* runtime failure: I/O, database, plugin error */
     MMDX_EXIT_USAGE = 2,     /* bad command line */
     MMDX_EXIT_INPUT = 3,     /* bad input data: malformed manifest, file, configuration */
-    MMDX_EXIT_INTEGRITY = 4  /* an integrity check failed: audit chain, model signature */
+    MMDX_EXIT_INTEGRITY = 4, /* an integrity check failed: audit chain, model signature */
+    MMDX_EXIT_INTERRUPTED = 130 /* stopped by SIGINT/SIGTERM at a safe point: run it again to resume */
 };
+
+/**
+ * Long commands (cli/interrupt.c): catch SIGINT and SIGTERM; the flag
+ * returned becomes non-zero on the first one, which the work checks at safe
+ * points (between batches); a second signal ends the program at once.
+ */
+const volatile sig_atomic_t *mmdx_cli_catch_interrupts(void);
+int mmdx_cli_interrupted(void);
 
 /** One subcommand: `mmdx <name> ...`. run() gets argv with argv[0] = name. */
 typedef struct mmdx_cli_command {

@@ -73,7 +73,7 @@ static int encode_cohort(const char *cohort, const char *out_path, const char *c
     if (rc == 0)
         rc = mmdx_encoder_set_open(&set, env.registry, env.config, 1, only, n_only);
     if (rc == 0) {
-        mmdx_encode_options opt = {keep_going, stderr, progress && isatty(fileno(stderr))};
+        mmdx_encode_options opt = {keep_going, stderr, progress && isatty(fileno(stderr)), mmdx_cli_catch_interrupts()};
         if (progress && !opt.progress)
             opt.progress = 1; /* plain periodic lines when not a terminal */
         rc = mmdx_encoder_set_encode_cohort(set, m, &opt, &t, &sum);

@@ -53,7 +53,8 @@ static void help(FILE *f)
             "longer than --db-wait: rerun to resume); 2 usage (or --out names another run's\n"
             "unfinished CSV); 3 some patients could not be screened (bad or missing inputs,\n"
             "listed), or the encoders differ from training; 4 the model is unsigned, altered\n"
-            "or its signature does not verify.\n");
+            "or its signature does not verify; 130 interrupted (Ctrl-C, SIGTERM): what was done\n"
+            "is stored and journaled, run the same command again to resume.\n");
 }
 
 static const char *mod_combo(const mmdx_screen_summary *s, unsigned mask, char *buf, size_t cap)
@@ -131,6 +132,7 @@ static json_object *summary_json(const mmdx_screen_summary *s, const mmdx_shard 
     json_object_object_add(j, "run_id", json_object_new_string(s->run_id));
     json_object_object_add(j, "resumed", json_object_new_boolean(s->resumed));
     json_object_object_add(j, "already_complete", json_object_new_boolean(s->finished_before));
+    json_object_object_add(j, "interrupted", json_object_new_boolean(s->interrupted));
     json_object_object_add(j, "model_sha256", json_object_new_string(s->model_sha256));
     json_object_object_add(j, "cohort_sha256", json_object_new_string(s->cohort_sha256));
     json_object_object_add(j, "signature_verified", json_object_new_boolean(s->signature_verified));
@@ -281,6 +283,7 @@ int mmdx_cmd_screen(int argc, char **argv)
     o.config = env.config;
     o.messages = stderr;
     o.progress = progress;
+    o.cancel = mmdx_cli_catch_interrupts(); /* Ctrl-C: stop after the batch, record run.end, say how to resume */
     mmdx_screen_summary s;
     rc = mmdx_screen_run(&o, &s);
     int exit_code = mmdx_cli_exit_code(rc); /* --out of another run's journal (EEXISTS): 2 */

@@ -37,6 +37,7 @@ int mmdx_cli_exit_code(int err)
     case MMDX_EUNSUPPORTED: return MMDX_EXIT_INPUT;
     case MMDX_EEXISTS: return MMDX_EXIT_USAGE;
     case MMDX_EINTEGRITY: return MMDX_EXIT_INTEGRITY;
+    case MMDX_ECANCELED: return MMDX_EXIT_INTERRUPTED;
     default: return MMDX_EXIT_FAILURE;
     }
 }

@@ -54,6 +54,7 @@ const char *mmdx_error_name(int code)
     case MMDX_EEXISTS: return "already exists";
     case MMDX_EINTEGRITY: return "integrity check failed";
     case MMDX_ESCHEMA: return "feature schema mismatch";
+    case MMDX_ECANCELED: return "interrupted";
     default: return "error";
     }
 }

@@ -96,7 +96,7 @@ static int run_encoders(mmdx_cohort_input *in, const mmdx_manifest *m, const mmd
     if (!rc && !o->model && o->messages)
         note_default_sections(set, o->config, o->messages);
     if (!rc) {
-        mmdx_encode_options eo = {o->keep_going, o->messages, o->messages != NULL};
+        mmdx_encode_options eo = {o->keep_going, o->messages, o->messages != NULL, NULL};
         mmdx_encode_summary sum;
         rc = mmdx_encoder_set_encode_cohort(set, m, &eo, &in->table, &sum);
     }

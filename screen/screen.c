@@ -439,7 +439,7 @@ static int compute_batch(screen *sc, const size_t *rows, size_t n, batch_out *b)
                  : 0;
     mmdx_feature_table *t = NULL;
     if (rc == 0) {
-        mmdx_encode_options eo = {1, NULL, 0};
+        mmdx_encode_options eo = {1, NULL, 0, NULL};
         failure_ctx fc = {sc};
         mmdx_encode_hooks hooks = {on_failure, &fc, enc_seconds};
         mmdx_encode_summary es;
@@ -793,6 +793,7 @@ static char *summary_json(const mmdx_screen_summary *s)
     json_object_object_add(j, "duplicates", json_object_new_int64((int64_t)s->n_duplicates));
     json_object_object_add(j, "conflicts", json_object_new_int64((int64_t)s->n_conflicts));
     json_object_object_add(j, "database_pauses", json_object_new_int64((int64_t)s->db_pauses));
+    json_object_object_add(j, "interrupted", json_object_new_boolean(s->interrupted));
     char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);
     return text;
@@ -881,6 +882,13 @@ static int screen_all(screen *sc)
 
     mmdx_progress *pg = rc == 0 ? mmdx_progress_new("screen", n_todo, o->progress ? o->messages : NULL) : NULL;
     for (size_t start = 0; rc == 0 && start < n_todo; start += sc->batch) {
+        if (o->cancel && *o->cancel) {
+            /* between two batches: everything so far is stored and journaled */
+            s->interrupted = 1;
+            rc = mmdx_fail(MMDX_ECANCELED, "interrupted after %zu of %zu patients of this run; what was done "
+                           "is kept: run the same command again to resume", start, n_todo);
+            break;
+        }
         size_t n = n_todo - start < sc->batch ? n_todo - start : sc->batch;
         batch_out b;
         rc = compute_batch(sc, todo + start, n, &b);
@@ -908,8 +916,10 @@ static int screen_all(screen *sc)
     if (!o->no_db && (rc == 0 || rc != MMDX_EDB)) {
         /* The run's end, also when it stops early (not when the database itself is gone). */
         char *sj = summary_json(s);
-        end_arg e = {rc < 0 ? MMDX_OUTCOME_SERIOUS_FAILURE
-                            : s->n_failed ? MMDX_OUTCOME_MINOR_FAILURE : MMDX_OUTCOME_SUCCESS,
+        end_arg e = {rc == MMDX_ECANCELED ? MMDX_OUTCOME_MINOR_FAILURE
+                     : rc < 0             ? MMDX_OUTCOME_SERIOUS_FAILURE
+                     : s->n_failed        ? MMDX_OUTCOME_MINOR_FAILURE
+                                          : MMDX_OUTCOME_SUCCESS,
                      sj};
         int erc = sj ? with_db(sc, "ending the run", op_end, &e) : mmdx_fail(MMDX_ENOMEM, "out of memory");
         free(sj);

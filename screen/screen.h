@@ -40,6 +40,7 @@
 #define MMDX_SCREEN_SCREEN_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -56,8 +57,8 @@
 typedef struct mmdx_screen_options {
     const char *model_path;       /**< signed model file */
     const char *cohort_path;      /**< manifest */
-    const char *key_path;         /**< site key file verifying the model's signature; NULL: $MMDX_SITE_KEY,
-                                       else [audit] site_key_file */
+    const char *key_path;         /**< site key file verifying the model's signature (resolved by the
+                                       caller with mmdx_audit_settings_resolve) */
     const char *out_csv;          /**< results CSV, or NULL */
     mmdx_shard shard;             /**< {0,0} or {1,1}: the whole cohort */
     const char *job;              /**< label of a deliberate re-screening; NULL: "" */
@@ -71,6 +72,9 @@ typedef struct mmdx_screen_options {
     const mmdx_config *config;
     FILE *messages;               /**< per-patient failures, pauses, progress (stderr), or NULL */
     int progress;                 /**< show a progress display on messages */
+    /** Set (by a signal handler of the caller) to stop after the current batch: the run ends with
+     *  MMDX_ECANCELED, its run.end recorded, everything done so far kept for a resume. NULL: never. */
+    const volatile sig_atomic_t *cancel;
 } mmdx_screen_options;
 
 /** Seconds spent per stage, summed over threads where stages run in parallel. */
@@ -91,6 +95,7 @@ typedef struct mmdx_screen_reason {
 typedef struct mmdx_screen_summary {
     char run_id[MMDX_RUN_ID_LEN];
     int resumed;                  /**< the run existed: this invocation resumed it */
+    int interrupted;              /**< stopped between batches on request (options.cancel) */
     int finished_before;          /**< the run was already complete: nothing was done, nothing recorded */
     char model_sha256[MMDX_SHA256_HEX_LEN];
     char cohort_sha256[MMDX_SHA256_HEX_LEN];

@@ -50,6 +50,7 @@ typedef enum mmdx_error_code {
     MMDX_EEXISTS = -11,     /**< already exists (duplicate) */
     MMDX_EINTEGRITY = -12,  /**< hash, signature or audit-chain check failed */
     MMDX_ESCHEMA = -13,     /**< feature schema / model mismatch */
+    MMDX_ECANCELED = -14,   /**< stopped on request (SIGINT, SIGTERM); safe to run again */
     MMDX__ERROR_CODE_FORCE32 = 0x7fffffff
 } mmdx_error_code;
 

@@ -406,6 +406,10 @@ int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, co
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : failures, complete)
     for (size_t r = 0; r < n_rows; r++) {
         int row_failed = 0, all = 1, halt;
+        if (opt->cancel && *opt->cancel) {
+#pragma omp atomic write
+            stop = 2;
+        }
 #pragma omp atomic read
         halt = stop;
         if (halt)
@@ -468,6 +472,11 @@ int mmdx_encoder_set_encode_rows(mmdx_encoder_set *s, const mmdx_manifest *m, co
     summary->n_patients = n_rows;
     summary->n_failures = failures;
     summary->n_complete = complete;
+    if (stop == 2) {
+        mmdx_feature_table_free(t);
+        return mmdx_fail(MMDX_ECANCELED, "interrupted before all %zu patients were encoded; nothing was "
+                         "written (run the same command again)", n_rows);
+    }
     if (failures && !opt->keep_going) {
         mmdx_feature_table_free(t);
         /* the first failure's code, so that the exit code says what kind of failure it was */

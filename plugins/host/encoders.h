@@ -11,6 +11,7 @@
 #ifndef MMDX_PLUGINS_ENCODERS_H
 #define MMDX_PLUGINS_ENCODERS_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -67,6 +68,8 @@ typedef struct mmdx_encode_options {
     int keep_going;   /**< a failing input marks the modality missing instead of stopping */
     FILE *messages;   /**< where per-patient failures and progress go (stderr), or NULL */
     int progress;     /**< show a progress display on `messages` */
+    /** Set by the caller's signal handler to stop: MMDX_ECANCELED, nothing returned. NULL: never. */
+    const volatile sig_atomic_t *cancel;
 } mmdx_encode_options;
 
 /** Optional observers of a run (mmdx_encoder_set_encode_rows). Zero-initialise. */

@@ -294,6 +294,50 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Defect: Ctrl-C printed no summary, no hint, and logged no run.end. Now SIGINT stops between two
+ * batches: exit 130, the summary with "interrupted", run.end recorded, and a rerun completes. */
+START_TEST(ctrl_c_stops_between_batches_then_resumes)
+{
+    char *dsn = new_db("screen_int");
+    slow_batches(dsn, 0.2);
+    char extra[9000], cmd[32768], exec_cmd[33500], jpath[8192], epath[8192];
+    snprintf(extra, sizeof extra, "--batch 2 --threads 1");
+    screen_cmd(cmd, sizeof cmd, dsn, extra);
+    snprintf(jpath, sizeof jpath, "%s/int.json", tmp);
+    snprintf(epath, sizeof epath, "%s/int.err", tmp);
+    snprintf(exec_cmd, sizeof exec_cmd, "exec %s > '%s' 2> '%s'", cmd, jpath, epath);
+    pid_t pid = start_background(exec_cmd);
+    long long stored = 0;
+    for (int i = 0; i < 3000 && stored < 4; i++) {
+        sleep_ms(10);
+        stored = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions");
+    }
+    ck_assert_int_eq(kill(pid, SIGINT), 0);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d", status);
+    char *text = mmdx_test_read_file(jpath, NULL), *err = mmdx_test_read_file(epath, NULL);
+    json_object *s = json_tokener_parse(text);
+    ck_assert_msg(s != NULL, "%s", text);
+    json_object *v;
+    ck_assert(json_object_object_get_ex(s, "interrupted", &v) && json_object_get_boolean(v));
+    json_object_put(s);
+    ck_assert_msg(strstr(err, "run the same command again to resume") != NULL, "%s", err);
+    free(text), free(err);
+    stored = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions");
+    ck_assert_msg(stored >= 4 && stored < (long long)expected_screened, "stopped after %lld", stored);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'run.end' "
+                                            "AND outcome = 4 AND detail::json ->> 'interrupted' = 'true'"), 1);
+    fast_batches(dsn);
+    int rc = screen(dsn, extra, &s, NULL);
+    ck_assert_int_eq(rc, expected_screened < N_PATIENTS ? 3 : 0);
+    ck_assert_int_eq(jint(s, "stored") + stored, (long long)expected_screened);
+    json_object_put(s);
+    check_exactly_once(dsn, expected_screened);
+    free(dsn);
+}
+END_TEST
+
 START_TEST(kill_9_mid_run_then_resume_stores_each_patient_exactly_once)
 {
     const char *ref = reference_content();
@@ -730,6 +774,7 @@ static Suite *suite(void)
     tcase_add_test(tc, single_process_run_stores_every_patient_once_with_audit);
     tcase_add_test(tc, a_finished_run_run_again_does_nothing);
     tcase_add_test(tc, kill_9_mid_run_then_resume_stores_each_patient_exactly_once);
+    tcase_add_test(tc, ctrl_c_stops_between_batches_then_resumes);
     tcase_add_test(tc, three_shards_in_parallel_equal_one_process);
     tcase_add_test(tc, unsigned_altered_or_wrongly_keyed_models_are_refused);
     tcase_add_test(tc, broken_inputs_are_listed_or_screened_without_them);
