@@ -16,7 +16,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "Usage: mmdx synth --patients N --out DIR [--seed S] [--missing P] [--image-size PX]\n"
-            "                  [--slices K] [--threads T] [--json]\n"
+            "                  [--slices K] [--threads T] [--config F] [--json]\n"
             "\n"
             "Generate a synthetic multimodal cohort in DIR (new or empty): per patient a CT\n"
             "series (DICOM), a bgzipped and indexed VCF and a FHIR R4 bundle; cohort.csv\n"
@@ -32,7 +32,8 @@ static void help(FILE *f)
             "  --missing P      probability that a modality is absent (default 0.15)\n"
             "  --image-size PX  rows and columns of each CT slice (default 40)\n"
             "  --slices K       slices per CT series (default 12)\n"
-            "  --threads T      worker threads (default: all cores)\n"
+            "  --threads T      worker threads (default: [mmdx] threads, else all cores)\n"
+            "  --config F       site configuration (checked; its [mmdx] threads is the default)\n"
             "  --json           print a summary as JSON on standard output\n"
             "  --no-progress    no progress display\n"
             "\n"
@@ -67,10 +68,11 @@ int mmdx_cmd_synth(int argc, char **argv)
         {"image-size", required_argument, NULL, 'i'}, {"slices", required_argument, NULL, 'k'},
         {"threads", required_argument, NULL, 't'},  {"json", no_argument, NULL, 'j'},
         {"no-progress", no_argument, NULL, 'P'},    {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"config", required_argument, NULL, 'c'},   {NULL, 0, NULL, 0}};
     mmdx_synth_options o;
     mmdx_synth_options_init(&o);
     int json = 0, progress = 1, threads = 0, have_n = 0, c;
+    const char *config = NULL;
     uint64_t u;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -107,6 +109,7 @@ int mmdx_cmd_synth(int argc, char **argv)
                 bad = "--threads: expected 1..1024";
             break;
         case 'j': json = 1; break;
+        case 'c': config = optarg; break;
         case 'P': progress = 0; break;
         case 'h': help(stdout); return MMDX_EXIT_OK;
         default: help(stderr); return MMDX_EXIT_USAGE;
@@ -120,6 +123,18 @@ int mmdx_cmd_synth(int argc, char **argv)
         fprintf(stderr, "mmdx synth: give --patients N and --out DIR (see mmdx synth --help)\n");
         return MMDX_EXIT_USAGE;
     }
+    /* The site configuration, as every command takes it: checked, and its [mmdx] threads used. */
+    mmdx_config *cfg = NULL;
+    int crc = mmdx_config_load(&cfg, config);
+    if (crc == 0)
+        crc = mmdx_config_check_host(cfg);
+    if (crc == 0 && threads <= 0) {
+        const char *t = mmdx_config_host_value(cfg, "threads");
+        threads = t ? mmdx_cli_parse_threads(t) : 0;
+    }
+    mmdx_config_free(cfg);
+    if (crc < 0)
+        return mmdx_cli_report("synth", crc);
     o.n_threads = threads > 0 ? threads : omp_get_max_threads();
     o.progress = progress ? stderr : NULL;
     mmdx_synth_summary s;

@@ -133,7 +133,8 @@ static int run(const train_args *a)
     int rc = mmdx_cli_env_open(&env, a->config, a->threads, a->json);
     if (rc < 0)
         return mmdx_cli_report("train", rc);
-    FILE *msg = a->progress ? stderr : NULL;
+    FILE *msg = stderr;               /* warnings and failed inputs always */
+    FILE *progress_out = a->progress ? stderr : NULL;
     mmdx_cohort_input *in = NULL;
     mmdx_model_file *mf = NULL;
     mmdx_report *rep = NULL;
@@ -167,7 +168,7 @@ static int run(const train_args *a)
     if (!rc) {
         mmdx_cohort_input_options io = {a->cohort, a->features, a->modalities, a->n_modalities,
                                         MMDX_LABELS_REQUIRED, NULL, env.registry, env.config,
-                                        env.threads, a->keep_going, msg, NULL};
+                                        env.threads, a->keep_going, msg, NULL, a->progress};
         rc = mmdx_cohort_input_load(&in, &io);
     }
     mmdx_plugin_config pc;
@@ -177,7 +178,7 @@ static int run(const train_args *a)
                                  env.threads, 0};
     omp_set_num_threads(env.threads > 0 ? env.threads : 1);
     if (!rc && a->folds) {
-        rc = mmdx_crossval(&cv, plugin, &params, &in->ds, a->folds, a->seed, msg);
+        rc = mmdx_crossval(&cv, plugin, &params, &in->ds, a->folds, a->seed, progress_out);
         if (!rc && youden)
             threshold = mmdx_youden_threshold(cv.prob, in->labels, in->n);
         if (!rc)
@@ -187,8 +188,8 @@ static int run(const train_args *a)
     }
     mmdx_error err;
     memset(&err, 0, sizeof err);
-    if (!rc && msg)
-        fprintf(msg, "mmdx train: fitting %s fusion / %s on %zu patients x %zu features...\n", a->fusion,
+    if (!rc && progress_out)
+        fprintf(progress_out, "mmdx train: fitting %s fusion / %s on %zu patients x %zu features...\n", a->fusion,
                 a->classifier, in->n, in->n_features);
     if (!rc && (rc = plugin->fusion.fit(&model, &params, &in->ds, &err)) != 0)
         rc = mmdx_fail_from(&err, rc);

@@ -52,19 +52,25 @@ static long find_name(const char *const *names, size_t n, const char *name)
     return -1;
 }
 
-/* Training: say which encoders run without a section of their own, since the model records it. */
+/*
+ * Training without any site configuration: say which encoders run on their
+ * built-in defaults, since the model records that and screening with the
+ * site's configuration would then be refused (genomics, for one, computes no
+ * polygenic score without its [genomics] scores). A configuration file that
+ * leaves a section out does so on purpose: nothing is said then.
+ */
 static void note_default_sections(const mmdx_encoder_set *set, const mmdx_config *config, FILE *messages)
 {
-    const char *path = config ? mmdx_config_path(config) : NULL;
+    if (config && mmdx_config_path(config))
+        return;
     for (size_t k = 0; k < mmdx_encoder_set_count(set); k++) {
         if (!mmdx_config_hash_is_empty(mmdx_encoder_set_config_hash(set, k)))
             continue;
         const char *name = mmdx_encoder_set_plugin(set, k)->info.name;
-        fprintf(messages, "mmdx: warning: %s%s has no [%s] section: the %s encoder runs with its built-in "
-                "defaults (e.g. genomics then computes no polygenic score), and the model records that; "
-                "pass --config with the site configuration to use it\n",
-                path ? "the configuration " : "no configuration was given, so it", path ? path : "",
-                name, name);
+        fprintf(messages, "mmdx: warning: no site configuration was given (--config): the %s encoder runs "
+                "with its built-in defaults%s, and the model records that; pass --config with the site "
+                "configuration that screening will use\n", name,
+                strcmp(name, "genomics") == 0 ? " (no polygenic score)" : "");
     }
 }
 
@@ -96,7 +102,7 @@ static int run_encoders(mmdx_cohort_input *in, const mmdx_manifest *m, const mmd
     if (!rc && !o->model && o->messages)
         note_default_sections(set, o->config, o->messages);
     if (!rc) {
-        mmdx_encode_options eo = {o->keep_going, o->messages, o->messages != NULL, NULL};
+        mmdx_encode_options eo = {o->keep_going, o->messages, o->progress && o->messages, NULL};
         mmdx_encode_summary sum;
         rc = mmdx_encoder_set_encode_cohort(set, m, &eo, &in->table, &sum);
     }

@@ -31,8 +31,9 @@ typedef struct mmdx_cohort_input_options {
     const mmdx_config *config;
     int threads;
     int keep_going;                  /**< encoders: a failing input marks the modality missing */
-    FILE *messages;                  /**< progress and warnings (stderr), or NULL */
+    FILE *messages;                  /**< warnings and failed inputs (stderr), or NULL */
     const char *model_path;          /**< the model's file, for messages (may be NULL) */
+    int progress;                    /**< a progress display on messages */
 } mmdx_cohort_input_options;
 
 typedef struct mmdx_cohort_input {

@@ -654,7 +654,7 @@ static int predict(mmdx_screener *sc, job_state *j, const char *patient_id)
     FILE *msg = open_memstream(&j->messages, &j->messages_len);
     mmdx_cohort_input_options io = {manifest, NULL, NULL, 0, MMDX_LABELS_OPTIONAL, sc->model.file, sc->registry,
                                     sc->config, sc->s->threads, 1 /* keep going: a broken modality is missing */,
-                                    msg, sc->s->model};
+                                    msg, sc->s->model, 0};
     rc = mmdx_cohort_input_load(&j->in, &io);
     if (msg)
         fclose(msg);
