@@ -75,7 +75,69 @@ static void put(xbuf *b, const char *s, size_t len)
 
 static void puts_(xbuf *b, const char *s) { put(b, s, strlen(s)); }
 
-/* Attribute value: escaped; characters XML 1.0 cannot carry become U+FFFD. */
+/*
+ * Length of the well-formed UTF-8 sequence at p that XML 1.0 may carry
+ * (RFC 3629: shortest form, no surrogates, nothing above U+10FFFF; not
+ * U+FFFE/U+FFFF), or 0.
+ */
+static size_t utf8_char(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!n)
+        return 0;
+    unsigned cp = c & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF) ||
+        cp == 0xFFFE || cp == 0xFFFF)
+        return 0;
+    return n;
+}
+
+/*
+ * XML text of v: the markup characters escaped (in attributes also quotes and
+ * whitespace that attribute normalisation would change); control characters
+ * and bytes that are not valid UTF-8 — which the database may hold from a
+ * client that sent them — become U+FFFD, so the message is always
+ * well-formed UTF-8.
+ */
+static void text(xbuf *b, const char *v, int in_attribute)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p;) {
+        const char *esc = NULL;
+        switch (*p) {
+        case '&': esc = "&amp;"; break;
+        case '<': esc = "&lt;"; break;
+        case '>': esc = "&gt;"; break;
+        case '"': esc = in_attribute ? "&quot;" : NULL; break;
+        case '\'': esc = in_attribute ? "&apos;" : NULL; break;
+        case '\t': esc = in_attribute ? "&#9;" : " "; break;
+        case '\n': esc = in_attribute ? "&#10;" : " "; break;
+        case '\r': esc = in_attribute ? "&#13;" : " "; break;
+        default: break;
+        }
+        if (esc) {
+            puts_(b, esc);
+            p++;
+            continue;
+        }
+        size_t n = *p < 0x20 ? 0 : utf8_char(p);
+        if (n == 0) {
+            puts_(b, "\xEF\xBF\xBD");
+            p++;
+        } else {
+            put(b, (const char *)p, n);
+            p += n;
+        }
+    }
+}
+
 static void attr(xbuf *b, const char *name, const char *v)
 {
     if (!v)
@@ -83,23 +145,7 @@ static void attr(xbuf *b, const char *name, const char *v)
     puts_(b, " ");
     puts_(b, name);
     puts_(b, "=\"");
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        switch (*p) {
-        case '&': puts_(b, "&amp;"); break;
-        case '<': puts_(b, "&lt;"); break;
-        case '>': puts_(b, "&gt;"); break;
-        case '"': puts_(b, "&quot;"); break;
-        case '\'': puts_(b, "&apos;"); break;
-        case '\t': puts_(b, "&#9;"); break;
-        case '\n': puts_(b, "&#10;"); break;
-        case '\r': puts_(b, "&#13;"); break;
-        default:
-            if (*p < 0x20)
-                puts_(b, "\xEF\xBF\xBD");
-            else
-                put(b, (const char *)p, 1);
-        }
-    }
+    text(b, v, 1);
     puts_(b, "\"");
 }
 
@@ -143,18 +189,7 @@ int mmdx_atna_format(char **xml, const mmdx_audit_row *row, const char *source_i
     if (row->outcome != 0 && row->detail) {
         /* The detail says why it was not a success. */
         puts_(&b, "<EventOutcomeDescription>");
-        for (const char *p = row->detail; *p; p++) {
-            switch (*p) {
-            case '&': puts_(&b, "&amp;"); break;
-            case '<': puts_(&b, "&lt;"); break;
-            case '>': puts_(&b, "&gt;"); break;
-            default:
-                if ((unsigned char)*p < 0x20)
-                    puts_(&b, " ");
-                else
-                    put(&b, p, 1);
-            }
-        }
+        text(&b, row->detail, 0);
         puts_(&b, "</EventOutcomeDescription>");
     }
     puts_(&b, "</EventIdentification><ActiveParticipant");

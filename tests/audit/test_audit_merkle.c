@@ -3,6 +3,7 @@
  * Certificate Transparency test vectors), signed checkpoints, DICOM audit
  * messages, the [audit] settings. No database needed. */
 #include <check.h>
+#include <libxml/parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,23 @@ START_TEST(atna_messages)
     ck_assert_str_eq(mmdx_atna_event_code("audit.verify"), "110101");
     ck_assert_str_eq(mmdx_atna_event_code("run.start"), "110100");
     ck_assert_str_eq(mmdx_atna_event_code("results.view"), "110110");
+
+    /* Bytes that are not UTF-8 (the database may hold them from a client that sent them), an overlong
+     * '/', a surrogate, U+FFFF and a control character: the message stays well-formed UTF-8 XML, valid
+     * characters (é, 中) pass unchanged, the rest become U+FFFD. */
+    row.patient = "caf\xc3\xa9 \xff\xfe \xc0\xaf \xed\xa0\x80 \xef\xbf\xbf \x01 \xe4\xb8\xad";
+    row.detail = "{\"reason\":\"bad \xc3\x28 byte\"}";
+    ck_assert_int_eq(mmdx_atna_format(&xml, &row, "mmdx@ws1", "Site \xe9"), 0);
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "atna.xml", "UTF-8", XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                                        XML_PARSE_NOWARNING);
+    ck_assert_msg(doc != NULL, "not well-formed XML: %s", xml);
+    xmlFreeDoc(doc);
+    ck_assert_ptr_nonnull(strstr(xml, "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"));
+    ck_assert_ptr_nonnull(strstr(xml, "\xe4\xb8\xad"));
+    ck_assert_ptr_null(strstr(xml, "\xef\xbf\xbf"));
+    ck_assert_ptr_nonnull(strstr(xml, "bad \xef\xbf\xbd( byte"));
+    ck_assert_ptr_nonnull(strstr(xml, "Site \xef\xbf\xbd"));
+    free(xml);
 }
 END_TEST
 
