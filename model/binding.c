@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "binding.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -66,4 +68,63 @@ int mmdx_model_check_encoders(const mmdx_encoder_set *set, const mmdx_model_file
             return config_differs(me->name, model_path, now, me->config_sha256);
     }
     return 0;
+}
+
+static long find_name(char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return (long)i;
+    return -1;
+}
+
+void mmdx_model_columns_free(mmdx_model_columns *c)
+{
+    free(c->feature_col);
+    free(c->modality_col);
+    memset(c, 0, sizeof *c);
+}
+
+int mmdx_model_columns_map(mmdx_model_columns *out, const mmdx_model_file *md, const mmdx_feature_table *t,
+                           const char *source)
+{
+    memset(out, 0, sizeof *out);
+    out->n_features = md->n_features;
+    out->n_modalities = md->n_modalities;
+    out->feature_col = calloc(md->n_features + 1, sizeof *out->feature_col);
+    out->modality_col = calloc(md->n_modalities + 1, sizeof *out->modality_col);
+    int rc = out->feature_col && out->modality_col ? 0 : mmdx_fail(MMDX_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == 0 && k < md->n_modalities; k++)
+        if ((out->modality_col[k] = find_name(t->modalities, t->n_modalities, md->modalities[k])) < 0)
+            rc = mmdx_fail(MMDX_ESCHEMA, "%s has no modality '%s', which the model was trained on", source,
+                           md->modalities[k]);
+    for (size_t j = 0; rc == 0 && j < md->n_features; j++)
+        if ((out->feature_col[j] = find_name(t->feature_names, t->n_features, md->feature_names[j])) < 0)
+            rc = mmdx_fail(MMDX_ESCHEMA,
+                           "%s lacks the feature column '%s' the model was trained with (the encoder's feature "
+                           "schema differs from training)", source, md->feature_names[j]);
+    for (size_t c = 0; rc == 0 && c < t->n_features; c++) {
+        long k = find_name(md->modalities, md->n_modalities, t->modalities[t->feature_modality[c]]);
+        if (k >= 0 && find_name(md->feature_names, md->n_features, t->feature_names[c]) < 0)
+            rc = mmdx_fail(MMDX_ESCHEMA,
+                           "%s has the feature column '%s' the model was not trained with (the encoder's feature "
+                           "schema differs from training)", source, t->feature_names[c]);
+    }
+    if (rc)
+        mmdx_model_columns_free(out);
+    return rc;
+}
+
+void mmdx_model_columns_gather(const mmdx_model_columns *c, const mmdx_model_file *md, const mmdx_feature_table *t,
+                               const size_t *rows, size_t n, double *x, uint8_t *present)
+{
+    size_t F = c->n_features, M = c->n_modalities;
+    for (size_t r = 0; r < n; r++) {
+        size_t i = rows ? rows[r] : r;
+        for (size_t m = 0; m < M; m++)
+            present[r * M + m] = t->present[i * t->n_modalities + (size_t)c->modality_col[m]] != 0;
+        for (size_t f = 0; f < F; f++)
+            x[r * F + f] = present[r * M + md->feature_modality[f]] ? t->x[i * t->n_features + (size_t)c->feature_col[f]]
+                                                                     : NAN;
+    }
 }

@@ -208,32 +208,22 @@ static int map_schema(mmdx_cohort_input *in, const mmdx_cohort_input_options *o,
     const char *const *tmods = (const char *const *)t->modalities;
     if (o->model) {
         const mmdx_model_file *md = o->model;
+        mmdx_model_columns mc;
+        int rc = mmdx_model_columns_map(&mc, md, t, src);
+        if (rc)
+            return rc;
         in->n_modalities = md->n_modalities;
         in->n_features = md->n_features;
         for (size_t k = 0; k < md->n_modalities; k++) {
-            modmap[k] = find_name(tmods, t->n_modalities, md->modalities[k]);
-            if (modmap[k] < 0)
-                return mmdx_fail(MMDX_ESCHEMA, "%s has no modality '%s', which the model was trained on", src,
-                                 md->modalities[k]);
+            modmap[k] = mc.modality_col[k];
             in->modalities[k] = md->modalities[k];
         }
         for (size_t j = 0; j < md->n_features; j++) {
-            colmap[j] = find_name(tnames, t->n_features, md->feature_names[j]);
-            if (colmap[j] < 0)
-                return mmdx_fail(MMDX_ESCHEMA,
-                                 "%s lacks the feature column '%s' the model was trained with (the "
-                                 "encoder's feature schema differs from training)", src, md->feature_names[j]);
+            colmap[j] = mc.feature_col[j];
             in->feature_names[j] = md->feature_names[j];
             in->feature_modality[j] = md->feature_modality[j];
         }
-        for (size_t c = 0; c < t->n_features; c++) {
-            long k = find_name((const char *const *)md->modalities, md->n_modalities,
-                               tmods[t->feature_modality[c]]);
-            if (k >= 0 && find_name((const char *const *)md->feature_names, md->n_features, tnames[c]) < 0)
-                return mmdx_fail(MMDX_ESCHEMA,
-                                 "%s has the feature column '%s' the model was not trained with (the "
-                                 "encoder's feature schema differs from training)", src, tnames[c]);
-        }
+        mmdx_model_columns_free(&mc);
         return 0;
     }
     for (size_t i = 0; i < o->n_modalities; i++)

@@ -38,8 +38,8 @@ typedef struct screen {
     const mmdx_model_file *model;
     mmdx_encoder_set *set;
     size_t n_enc, n_mod, n_feat;
-    long *colmap;        /* model feature -> column of the encoded table */
-    long *enc_mod;       /* encoder of the set -> model modality */
+    mmdx_model_columns cols; /* the model's features and modalities in the encoded table */
+    long *enc_mod;       /* encoder of the set -> model modality, or -1 */
     mmdx_store *store;
     mmdx_journal *journal;
     size_t n_columns;    /* of the CSV */
@@ -104,62 +104,22 @@ static int check_encoders(screen *sc)
     return mmdx_model_check_encoders(sc->set, md, sc->o->model_path, MMDX_PROVENANCE_REQUIRED, NULL);
 }
 
-static long find(const char *const *names, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], name) == 0)
-            return (long)i;
-    return -1;
-}
-
-/* Where each of the model's features and modalities is in the encoded table. */
+/* Where each of the model's features and modalities is in the encoders' table (model/binding.h). */
 static int map_schema(screen *sc)
 {
-    const mmdx_model_file *md = sc->model;
-    size_t total = 0;
-    for (size_t k = 0; k < sc->n_enc; k++)
-        total += mmdx_encoder_set_n_features(sc->set, k);
-    char **names = calloc(total ? total : 1, sizeof *names);
-    sc->colmap = calloc(md->n_features ? md->n_features : 1, sizeof *sc->colmap);
-    sc->enc_mod = calloc(sc->n_enc ? sc->n_enc : 1, sizeof *sc->enc_mod);
-    if (!names || !sc->colmap || !sc->enc_mod) {
-        free(names);
-        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    mmdx_feature_table *layout = NULL;
+    int rc = mmdx_encoder_set_layout(sc->set, &layout);
+    if (rc == 0)
+        rc = mmdx_model_columns_map(&sc->cols, sc->model, layout, "the output of the loaded encoders");
+    mmdx_feature_table_free(layout);
+    if (rc == 0 && !(sc->enc_mod = calloc(sc->n_enc ? sc->n_enc : 1, sizeof *sc->enc_mod)))
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == 0 && k < sc->n_enc; k++) {
+        sc->enc_mod[k] = -1;
+        for (size_t m = 0; m < sc->model->n_modalities; m++)
+            if (sc->cols.modality_col[m] == (long)k)
+                sc->enc_mod[k] = (long)m;
     }
-    int rc = 0;
-    size_t j = 0;
-    for (size_t k = 0; k < sc->n_enc && rc == 0; k++) {
-        const char *mod = mmdx_encoder_set_plugin(sc->set, k)->info.modality;
-        sc->enc_mod[k] = find((const char *const *)md->modalities, md->n_modalities, mod);
-        const char *const *fn = mmdx_encoder_set_feature_names(sc->set, k);
-        for (size_t f = 0; f < mmdx_encoder_set_n_features(sc->set, k); f++, j++) {
-            size_t len = strlen(mod) + strlen(fn[f]) + 2;
-            if (!(names[j] = malloc(len))) {
-                rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
-                break;
-            }
-            snprintf(names[j], len, "%s.%s", mod, fn[f]);
-            if (sc->enc_mod[k] >= 0 && find((const char *const *)md->feature_names, md->n_features, names[j]) < 0)
-                rc = mmdx_fail(MMDX_ESCHEMA, "encoder '%s' computes the feature '%s', which %s was not trained "
-                               "with (the encoder's feature schema differs from training)",
-                               mmdx_encoder_set_plugin(sc->set, k)->info.name, names[j], sc->o->model_path);
-        }
-    }
-    for (size_t k = 0; k < md->n_modalities && rc == 0; k++) {
-        int found = 0;
-        for (size_t e = 0; e < sc->n_enc; e++)
-            found |= sc->enc_mod[e] == (long)k;
-        if (!found)
-            rc = mmdx_fail(MMDX_ESCHEMA, "no loaded encoder provides the modality '%s' that %s was trained on",
-                           md->modalities[k], sc->o->model_path);
-    }
-    for (size_t f = 0; f < md->n_features && rc == 0; f++)
-        if ((sc->colmap[f] = find((const char *const *)names, total, md->feature_names[f])) < 0)
-            rc = mmdx_fail(MMDX_ESCHEMA, "the encoders do not compute the feature '%s' that %s was trained with",
-                           md->feature_names[f], sc->o->model_path);
-    for (size_t i = 0; i < total; i++)
-        free(names[i]);
-    free(names);
     return rc;
 }
 
@@ -518,18 +478,11 @@ static int compute_batch(screen *sc, const size_t *rows, size_t n, batch_out *b)
         b->contrib = calloc(N * M, sizeof *b->contrib);
         if (!x || !present || !ids || !b->prob || !b->contrib)
             rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
-        for (size_t r = 0; rc == 0 && r < N; r++) {
-            size_t i = b->ok_rows[r];
-            ids[r] = t->patient_ids[i];
-            for (size_t f = 0; f < F; f++)
-                x[r * F + f] = t->x[i * t->n_features + (size_t)sc->colmap[f]];
-            for (size_t m = 0; m < M; m++)
-                present[r * M + m] = (b->present[i] >> m) & 1u;
-            /* A modality whose input failed is missing, whatever the table holds. */
-            for (size_t f = 0; f < F; f++)
-                if (!present[r * M + sc->model->feature_modality[f]])
-                    x[r * F + f] = NAN;
-        }
+        for (size_t r = 0; rc == 0 && r < N; r++)
+            ids[r] = t->patient_ids[b->ok_rows[r]];
+        /* a modality whose input failed is missing: the encoders marked it so, and gather NaNs it */
+        if (rc == 0)
+            mmdx_model_columns_gather(&sc->cols, sc->model, t, b->ok_rows, N, x, present);
         if (rc == 0) {
             mmdx_dataset d = {MMDX_ABI_VERSION,
                               sizeof d,
@@ -960,7 +913,7 @@ int mmdx_screen_run(const mmdx_screen_options *o, mmdx_screen_summary *summary)
     if (sc.ms_open)
         mmdx_model_session_close(&sc.ms);
     mmdx_manifest_free(sc.m);
-    free(sc.colmap);
+    mmdx_model_columns_free(&sc.cols);
     free(sc.enc_mod);
     summary->times.total = mmdx_clock_seconds() - t0;
     return rc ? mmdx_fail(rc, "%s", msg) : 0;

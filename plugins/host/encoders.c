@@ -313,6 +313,7 @@ static int prepare_all(mmdx_encoder_set *s, row_inputs *rows, size_t n_rows, dou
 static int build_table(const mmdx_encoder_set *s, const mmdx_manifest *m, const size_t *sel,
                        size_t n_rows, mmdx_feature_table **out)
 {
+    *out = NULL;
     size_t total = 0;
     for (size_t k = 0; k < s->n; k++)
         total += s->enc[k].n_features;
@@ -335,7 +336,7 @@ static int build_table(const mmdx_encoder_set *s, const mmdx_manifest *m, const 
     }
     if (rc == 0)
         rc = mmdx_feature_table_new(out, n_rows, s->n, mods, total,
-                                    (const char *const *)names, fm, mmdx_manifest_has_labels(m));
+                                    (const char *const *)names, fm, m && mmdx_manifest_has_labels(m));
     for (size_t i = 0; names && i < total; i++)
         free(names[i]);
     free(names);
@@ -352,6 +353,11 @@ static int build_table(const mmdx_encoder_set *s, const mmdx_manifest *m, const 
         *out = NULL;
     }
     return rc;
+}
+
+int mmdx_encoder_set_layout(const mmdx_encoder_set *s, mmdx_feature_table **out)
+{
+    return build_table(s, NULL, NULL, 0, out);
 }
 
 int mmdx_encoder_set_encode_cohort(mmdx_encoder_set *s, const mmdx_manifest *m,

@@ -91,6 +91,14 @@ typedef struct mmdx_encode_summary {
 } mmdx_encode_summary;
 
 /**
+ * The table the set's encoders fill, with no rows: its modalities (one per
+ * encoder, in the set's order) and "<modality>.<feature>" columns — what a
+ * model's schema is mapped onto before anything is encoded. Free with
+ * mmdx_feature_table_free(). Errors: MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_encoder_set_layout(const mmdx_encoder_set *s, mmdx_feature_table **out);
+
+/**
  * Encode every patient of `m` with every encoder of the set. Inputs come
  * from each plugin's input column (relative paths resolved against the
  * manifest's folder; an empty cell = modality missing), the sample from
