@@ -87,7 +87,7 @@ int mmdx_cmd_evaluate(int argc, char **argv)
     mmdx_report *rep = NULL;
     mmdx_cohort_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_REQUIRED, NULL,
                                     env.registry, env.config, env.threads, keep_going,
-                                    stderr, NULL, progress};
+                                    stderr, NULL, progress, NULL};
     rc = mmdx_cli_score_cohort(&sc, &env, model_path, key, require, &io);
     const mmdx_model_file *mf = sc.session.file;
     if (!rc)

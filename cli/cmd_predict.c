@@ -130,7 +130,7 @@ int mmdx_cmd_predict(int argc, char **argv)
     mmdx_scored_cohort sc;
     mmdx_cohort_input_options io = {cohort, features, NULL, 0, MMDX_LABELS_OPTIONAL, NULL,
                                     env.registry, env.config, env.threads, keep_going,
-                                    stderr, NULL, progress};
+                                    stderr, NULL, progress, NULL};
     rc = mmdx_cli_score_cohort(&sc, &env, model_path, key, require, &io);
     const mmdx_model_file *mf = sc.session.file;
     const mmdx_cohort_input *in = sc.in;

@@ -168,7 +168,7 @@ static int run(const train_args *a)
     if (!rc) {
         mmdx_cohort_input_options io = {a->cohort, a->features, a->modalities, a->n_modalities,
                                         MMDX_LABELS_REQUIRED, NULL, env.registry, env.config,
-                                        env.threads, a->keep_going, msg, NULL, a->progress};
+                                        env.threads, a->keep_going, msg, NULL, a->progress, NULL};
         rc = mmdx_cohort_input_load(&in, &io);
     }
     mmdx_plugin_config pc;

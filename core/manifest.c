@@ -57,16 +57,9 @@ static int has_control(const char *s)
     return 0;
 }
 
-static int read_header(mmdx_manifest *m, mmdx_csv_reader *r)
+/* The header's fields (from line `line` of the file). */
+static int set_header(mmdx_manifest *m, char *const *f, size_t n, long line)
 {
-    char **f;
-    size_t n;
-    int rc = mmdx_csv_next(r, &f, &n);
-    if (rc < 0)
-        return rc;
-    if (rc == 0)
-        return mmdx_fail(MMDX_EFORMAT, "%s: empty file: expected a header line starting with patient_id",
-                         m->path);
     m->cols = calloc(n, sizeof *m->cols);
     if (!m->cols)
         return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", m->path);
@@ -75,11 +68,11 @@ static int read_header(mmdx_manifest *m, mmdx_csv_reader *r)
         if (!valid_column_name(f[i]))
             return mmdx_fail(MMDX_EFORMAT,
                              "%s: line %ld: column %zu: invalid column name \"%s\" (letters, digits, _ - . only)",
-                             m->path, mmdx_csv_line(r), i + 1, f[i]);
+                             m->path, line, i + 1, f[i]);
         for (size_t j = 0; j < i; j++)
             if (strcmp(m->cols[j], f[i]) == 0)
-                return mmdx_fail(MMDX_EFORMAT, "%s: line %ld: column \"%s\" appears twice", m->path,
-                                 mmdx_csv_line(r), f[i]);
+                return mmdx_fail(MMDX_EFORMAT, "%s: line %ld: column \"%s\" appears twice", m->path, line,
+                                 f[i]);
         if (!(m->cols[i] = strdup(f[i])))
             return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", m->path);
         m->n_cols = i + 1;
@@ -92,13 +85,26 @@ static int read_header(mmdx_manifest *m, mmdx_csv_reader *r)
         return mmdx_fail(MMDX_EFORMAT,
                          "%s: line %ld: unknown header: no patient_id column (expected "
                          "patient_id,dicom,vcf,vcf_sample,record,label)",
-                         m->path, mmdx_csv_line(r));
+                         m->path, line);
     return 0;
 }
 
-static int add_row(mmdx_manifest *m, mmdx_csv_reader *r, char **f, size_t n)
+static int read_header(mmdx_manifest *m, mmdx_csv_reader *r)
 {
-    long line = mmdx_csv_line(r);
+    char **f;
+    size_t n;
+    int rc = mmdx_csv_next(r, &f, &n);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return mmdx_fail(MMDX_EFORMAT, "%s: empty file: expected a header line starting with patient_id",
+                         m->path);
+    return set_header(m, f, n, mmdx_csv_line(r));
+}
+
+/* One row's fields (line `line` of the file). */
+static int add_row(mmdx_manifest *m, char *const *f, size_t n, long line)
+{
     if (n != m->n_cols)
         return mmdx_fail(MMDX_EFORMAT, "%s: line %ld: %zu fields, but the header has %zu columns",
                          m->path, line, n, m->n_cols);
@@ -176,11 +182,31 @@ static int load_from(mmdx_manifest **out, const char *path, const char *data, si
             rc = got;
             break;
         }
-        rc = add_row(m, r, f, n);
+        rc = add_row(m, f, n, mmdx_csv_line(r));
     }
     mmdx_csv_close(r);
     if (rc == 0)
         rc = check_duplicates(m);
+    if (rc < 0) {
+        mmdx_manifest_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int mmdx_manifest_from_row(mmdx_manifest **out, const char *name, const char *const *columns,
+                           const char *const *values, size_t n)
+{
+    *out = NULL;
+    mmdx_manifest *m = calloc(1, sizeof *m);
+    if (!m || !(m->path = strdup(name)) || !(m->dir = mmdx_path_dirname(name))) {
+        mmdx_manifest_free(m);
+        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", name);
+    }
+    int rc = set_header(m, (char *const *)columns, n, 1);
+    if (rc == 0)
+        rc = add_row(m, (char *const *)values, n, 2);
     if (rc < 0) {
         mmdx_manifest_free(m);
         return rc;

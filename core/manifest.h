@@ -34,6 +34,17 @@ MMDX_RESULT_USED int mmdx_manifest_load(mmdx_manifest **out, const char *path);
 MMDX_RESULT_USED int mmdx_manifest_parse(mmdx_manifest **out, const char *data, size_t len,
                                          const char *name);
 
+/**
+ * A manifest of one patient built in memory (no CSV, no file): columns[i]
+ * holds values[i], i < n (both copied). `name` stands for the path in
+ * messages (line 2 is the patient) and relative paths resolve against its
+ * folder. The same checks as a loaded manifest (a patient_id column, valid
+ * and distinct column names, a label of 0/1/empty).
+ */
+MMDX_RESULT_USED int mmdx_manifest_from_row(mmdx_manifest **out, const char *name,
+                                            const char *const *columns, const char *const *values,
+                                            size_t n);
+
 void mmdx_manifest_free(mmdx_manifest *m);
 
 /** Number of patients (rows). */

@@ -18,6 +18,7 @@ void mmdx_cohort_input_free(mmdx_cohort_input *in)
     mmdx_feature_table_free(in->table);
     free(in->ids);
     free(in->lines);
+    free(in->origin_copy);
     free(in->feature_names);
     free(in->feature_modality);
     free(in->modalities);
@@ -155,7 +156,7 @@ static int select_rows(mmdx_cohort_input *in, const mmdx_manifest *m, const mmdx
             id_index *hit = bsearch(&key, idx, t->n_rows, sizeof *idx, cmp_id);
             if (!hit)
                 rc = mmdx_fail(MMDX_EINVAL, "%s: line %ld: this patient is not in the feature table %s",
-                               o->cohort, mmdx_manifest_line(m, r), o->features);
+                               mmdx_manifest_path(m), mmdx_manifest_line(m, r), o->features);
             else
                 sel[r] = hit->row;
         }
@@ -164,7 +165,7 @@ static int select_rows(mmdx_cohort_input *in, const mmdx_manifest *m, const mmdx
         for (size_t r = 0; r < n; r++)
             sel[r] = r;
     }
-    in->origin = m ? o->cohort : o->features;
+    in->origin = m ? in->origin_copy : o->features;
     for (size_t r = 0; r < n && !rc; r++) {
         in->ids[r] = t->patient_ids[sel[r]];
         in->lines[r] = m ? mmdx_manifest_line(m, r) : (long)r + 2;
@@ -269,7 +270,7 @@ static int map_schema(mmdx_cohort_input *in, const mmdx_cohort_input_options *o,
 int mmdx_cohort_input_load(mmdx_cohort_input **out, const mmdx_cohort_input_options *o)
 {
     *out = NULL;
-    if (!o->cohort && !o->features)
+    if (!o->cohort && !o->manifest && !o->features)
         return mmdx_fail(MMDX_EINVAL, "give a cohort manifest (--cohort) or a feature table (--features)");
     mmdx_cohort_input *in = calloc(1, sizeof *in);
     if (!in)
@@ -278,8 +279,15 @@ int mmdx_cohort_input_load(mmdx_cohort_input **out, const mmdx_cohort_input_opti
     size_t *sel = NULL;
     long *colmap = NULL, *modmap = NULL;
     int rc = 0;
-    if (o->cohort)
-        rc = mmdx_manifest_load(&m, o->cohort);
+    mmdx_manifest *loaded = NULL;
+    if (o->manifest)
+        m = (mmdx_manifest *)o->manifest; /* borrowed: in->origin points into it */
+    else if (o->cohort)
+        rc = mmdx_manifest_load(&loaded, o->cohort);
+    if (loaded)
+        m = loaded;
+    if (!rc && m && !(in->origin_copy = strdup(mmdx_manifest_path(m))))
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (!rc)
         rc = o->features ? mmdx_feature_table_read(&in->table, o->features) : run_encoders(in, m, o);
     if (!rc)
@@ -337,7 +345,7 @@ int mmdx_cohort_input_load(mmdx_cohort_input **out, const mmdx_cohort_input_opti
     free(sel);
     free(colmap);
     free(modmap);
-    mmdx_manifest_free(m);
+    mmdx_manifest_free(loaded);
     if (rc) {
         mmdx_cohort_input_free(in);
         return rc;

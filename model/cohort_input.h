@@ -12,6 +12,7 @@
 #include "config.h"
 #include "feature_table.h"
 #include "loader.h"
+#include "manifest.h"
 #include "mmdx/plugin.h"
 #include "model_file.h"
 
@@ -21,7 +22,7 @@ typedef enum mmdx_label_need {
 } mmdx_label_need;
 
 typedef struct mmdx_cohort_input_options {
-    const char *cohort;              /**< manifest path, or NULL (then features is required) */
+    const char *cohort;              /**< manifest path, or NULL (then manifest or features is required) */
     const char *features;            /**< feature table path, or NULL (then run the encoders) */
     const char *const *modalities;   /**< train: keep only these modalities (NULL = all) */
     size_t n_modalities;
@@ -34,6 +35,7 @@ typedef struct mmdx_cohort_input_options {
     FILE *messages;                  /**< warnings and failed inputs (stderr), or NULL */
     const char *model_path;          /**< the model's file, for messages (may be NULL) */
     int progress;                    /**< a progress display on messages */
+    const mmdx_manifest *manifest;   /**< a manifest in memory instead of `cohort` (borrowed), or NULL */
 } mmdx_cohort_input_options;
 
 typedef struct mmdx_cohort_input {
@@ -42,6 +44,7 @@ typedef struct mmdx_cohort_input {
     const char **ids;            /**< n, borrowed from table */
     long *lines;                 /**< n: manifest line (or table row + 1) for messages */
     const char *origin;          /**< the file lines refer to */
+    char *origin_copy;           /**< (owned) the manifest's name, when origin is one */
     size_t n_features, n_modalities;
     const char **feature_names;  /**< borrowed */
     uint32_t *feature_modality;

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "csv.h"
 #include "error.h"
 #include "cohort_input.h"
 #include "hash.h"
@@ -307,7 +306,9 @@ static int add_column(column *cols, size_t *n, size_t cap, const char *name, con
     return 0;
 }
 
-static int write_manifest(mmdx_screener *sc, const char *path, const char *patient_id, const char *dicom_dir)
+/* The patient's inputs as a one-row manifest in memory: the series, and the site's other sources. */
+static int build_manifest(mmdx_screener *sc, mmdx_manifest **out, const char *origin, const char *patient_id,
+                          const char *dicom_dir)
 {
     enum { CAP = 64 };
     column cols[CAP];
@@ -356,25 +357,11 @@ static int write_manifest(mmdx_screener *sc, const char *path, const char *patie
                                           : patient_id /* no map: samples are named by PatientID */);
         }
     }
-    FILE *f = rc ? NULL : fopen(path, "w");
-    if (!rc && !f)
-        rc = mmdx_fail(MMDX_EIO, "%s: cannot write: %s", path, strerror(errno));
-    if (f) {
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                fputc(',', f);
-            mmdx_csv_write_field(f, cols[i].name, ',');
-        }
-        fputc('\n', f);
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                fputc(',', f);
-            mmdx_csv_write_field(f, cols[i].value, ',');
-        }
-        fputc('\n', f);
-        if (fclose(f) != 0)
-            rc = mmdx_fail(MMDX_EIO, "%s: write failed", path);
-    }
+    const char *names[CAP], *values[CAP];
+    for (size_t i = 0; i < n; i++)
+        names[i] = cols[i].name, values[i] = cols[i].value;
+    if (!rc)
+        rc = mmdx_manifest_from_row(out, origin, names, values, n);
     for (size_t i = 0; i < n; i++)
         free(cols[i].value);
     return rc;
@@ -404,7 +391,7 @@ static void remove_tree(const char *dir, size_t n_files)
     }
     snprintf(path, sizeof path, "%s/dicom", dir);
     rmdir(path);
-    static const char *const files[] = {"cohort.csv", "tid1500.dcm", "text.dcm"};
+    static const char *const files[] = {"tid1500.dcm", "text.dcm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         unlink(path);
@@ -645,19 +632,21 @@ static int fetch_series(mmdx_screener *sc, job_state *j, json_object *instances)
 
 static int predict(mmdx_screener *sc, job_state *j, const char *patient_id)
 {
-    char manifest[4200], dicom[4200];
-    snprintf(manifest, sizeof manifest, "%s/cohort.csv", j->dir);
+    char dicom[4200];
     snprintf(dicom, sizeof dicom, "%s/dicom", j->dir);
-    int rc = write_manifest(sc, manifest, patient_id, dicom);
+    mmdx_manifest *inputs = NULL;
+    /* messages name "the study's inputs:2" and the plugin's file, line or tag */
+    int rc = build_manifest(sc, &inputs, "the study's inputs", patient_id, dicom);
     if (rc)
         return rc;
     FILE *msg = open_memstream(&j->messages, &j->messages_len);
-    mmdx_cohort_input_options io = {manifest, NULL, NULL, 0, MMDX_LABELS_OPTIONAL, sc->model.file, sc->registry,
+    mmdx_cohort_input_options io = {NULL, NULL, NULL, 0, MMDX_LABELS_OPTIONAL, sc->model.file, sc->registry,
                                     sc->config, sc->s->threads, 1 /* keep going: a broken modality is missing */,
-                                    msg, sc->s->model, 0};
+                                    msg, sc->s->model, 0, inputs};
     rc = mmdx_cohort_input_load(&j->in, &io);
     if (msg)
         fclose(msg);
+    mmdx_manifest_free(inputs);
     if (rc)
         return rc;
     if (j->in->n != 1)

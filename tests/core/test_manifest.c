@@ -83,11 +83,47 @@ START_TEST(malformed_manifests)
 }
 END_TEST
 
+/* One patient built in memory (the Orthanc worker's study): same checks, no file. */
+START_TEST(manifest_from_row)
+{
+    const char *cols[] = {"patient_id", "dicom", "vcf", "vcf_sample"};
+    const char *vals[] = {"P 7", "/data/s1/dicom", "rel/cohort.vcf.gz", "S7"};
+    mmdx_manifest *m = NULL;
+    ck_assert_int_eq(mmdx_manifest_from_row(&m, "/jobs/42/inputs", cols, vals, 4), 0);
+    ck_assert_uint_eq(mmdx_manifest_count(m), 1);
+    ck_assert_str_eq(mmdx_manifest_patient_id(m, 0), "P 7");
+    ck_assert_str_eq(mmdx_manifest_get(m, 0, "vcf_sample"), "S7");
+    ck_assert_int_eq(mmdx_manifest_line(m, 0), 2);
+    ck_assert_int_eq(mmdx_manifest_has_labels(m), 0);
+    char *path = NULL;
+    ck_assert_int_eq(mmdx_manifest_resolve(m, 0, "vcf", &path), 0);
+    ck_assert_str_eq(path, "/jobs/42/rel/cohort.vcf.gz");
+    free(path);
+    vals[1] = "changed after the call";
+    ck_assert_str_eq(mmdx_manifest_get(m, 0, "dicom"), "/data/s1/dicom"); /* copied */
+    mmdx_manifest_free(m);
+
+    const char *no_id[] = {"dicom"}, *one[] = {"x"};
+    ck_assert_int_eq(mmdx_manifest_from_row(&m, "study", no_id, one, 1), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "no patient_id column"));
+    ck_assert_ptr_null(m);
+    const char *twice[] = {"patient_id", "vcf", "vcf"}, *three[] = {"P", "a", "b"};
+    ck_assert_int_eq(mmdx_manifest_from_row(&m, "study", twice, three, 3), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "study: line 1: column \"vcf\" appears twice"));
+    const char *lab[] = {"patient_id", "label"}, *bad[] = {"P", "maybe"};
+    ck_assert_int_eq(mmdx_manifest_from_row(&m, "study", lab, bad, 2), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "study: line 2: label"));
+    const char *empty[] = {"", "a"};
+    ck_assert_int_eq(mmdx_manifest_from_row(&m, "study", lab, empty, 2), MMDX_EFORMAT);
+}
+END_TEST
+
 TCase *manifest_tcase(void)
 {
     TCase *tc = tcase_create("manifest");
     tcase_add_checked_fixture(tc, core_setup, core_teardown);
     tcase_add_test(tc, valid_manifest);
     tcase_add_test(tc, malformed_manifests);
+    tcase_add_test(tc, manifest_from_row);
     return tc;
 }
