@@ -26,7 +26,7 @@
 
 #include "error.h"
 #include "queue.h"
-#include "screen.h"
+#include "worker.h"
 #include "settings.h"
 
 #ifndef MMDX_VERSION_STRING

@@ -16,7 +16,7 @@
 #include "error.h"
 #include "orthanc_model.h"
 #include "pgtest.h"
-#include "screen.h"
+#include "worker.h"
 #include "testsupport.h"
 
 #define N_CT 60

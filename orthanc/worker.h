@@ -1,5 +1,5 @@
 /*
- * orthanc/screen.h — screening one Orthanc study end to end: pick the series
+ * orthanc/worker.h — screening one Orthanc study end to end: pick the series
  * by the rules, fetch its instances, join the patient's other modalities,
  * run the encoders and the fusion model, store the prediction with its audit
  * events, and write the result back into the study as DICOM SR.
@@ -9,8 +9,8 @@
  * mmdx_pacs (never from an Orthanc callback), to PostgreSQL through
  * audit/store.h, and never writes a patient identifier into a log line.
  */
-#ifndef MMDX_ORTHANC_SCREEN_H
-#define MMDX_ORTHANC_SCREEN_H
+#ifndef MMDX_ORTHANC_WORKER_H
+#define MMDX_ORTHANC_WORKER_H
 
 #include "mmdx/common.h"
 #include "pacs.h"

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The Orthanc worker: a screener set up from the settings, and one job end to end. */
+#include "worker_internal.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "error.h"
+#include "hash.h"
+#include "path.h"
+#include "site_settings.h"
+
+void mmdx_orthanc__logf(mmdx_screener *sc, mmdx_log_level level, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (sc->pacs && sc->pacs->log)
+        sc->pacs->log(sc->pacs->ctx, level, buf);
+}
+
+static void quiet_log(void *ctx, const char *message)
+{
+    mmdx_screener *sc = ctx;
+    mmdx_orthanc__logf(sc, MMDX_LOG_WARNING, "mmdx plugin refused: %s", message);
+}
+
+void mmdx_screener_free(mmdx_screener *sc)
+{
+    if (!sc)
+        return;
+    if (sc->model_open)
+        mmdx_model_session_close(&sc->model);
+    mmdx_registry_free(sc->registry);
+    mmdx_config_free(sc->config);
+    mmdx_manifest_free(sc->manifest);
+    mmdx_manifest_free(sc->sample_map);
+    free(sc->work);
+    free(sc);
+}
+
+int mmdx_orthanc__mkdir_p(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    for (char *c = p + 1;; c++) {
+        if (*c == '/' || *c == '\0') {
+            char save = *c;
+            *c = '\0';
+            if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+                int e = errno;
+                free(p);
+                return mmdx_fail(MMDX_EIO, "%s: cannot create folder: %s", path, strerror(e));
+            }
+            *c = save;
+            if (!save)
+                break;
+        }
+    }
+    free(p);
+    return 0;
+}
+
+int mmdx_screener_new(mmdx_screener **out, const mmdx_orthanc_settings *s, const mmdx_pacs *pacs,
+                      const char *plugin_dir_default)
+{
+    *out = NULL;
+    mmdx_screener *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    sc->s = s;
+    sc->pacs = pacs;
+    const char *tmp = getenv("TMPDIR");
+    char deflt[4096];
+    snprintf(deflt, sizeof deflt, "%s/mmdx-orthanc", tmp && *tmp ? tmp : "/tmp");
+    int rc = 0;
+    if (!(sc->work = strdup(s->work_folder ? s->work_folder : deflt)))
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = mmdx_orthanc__mkdir_p(sc->work);
+    if (!rc)
+        rc = mmdx_registry_new(&sc->registry, quiet_log, sc);
+    const char *dir = s->plugin_folder ? s->plugin_folder : plugin_dir_default;
+    if (!rc && dir) {
+        int n = mmdx_registry_scan(sc->registry, dir);
+        if (n < 0)
+            rc = n;
+        else if (n == 0 && mmdx_registry_count(sc->registry) == 0)
+            rc = mmdx_fail(MMDX_ENOTFOUND, "%s: no mmdx plugins could be loaded from this folder (Mmdx.PluginFolder)",
+                           dir);
+    }
+    if (!rc)
+        rc = s->site_config ? mmdx_config_load(&sc->config, s->site_config) : mmdx_config_new_empty(&sc->config);
+    if (!rc) {
+        /* one site key signs models and audit events; ModelKey may name another file */
+        mmdx_audit_settings site;
+        rc = mmdx_orthanc_site_settings(s, &site);
+        if (!rc)
+            rc = mmdx_model_session_open(&sc->model, sc->registry, s->model,
+                                         s->model_key ? s->model_key : site.site_key_file,
+                                         site.require_signed_models);
+        mmdx_audit_settings_clear(&site);
+        sc->model_open = rc == 0;
+    }
+    if (!rc && s->manifest)
+        rc = mmdx_manifest_load(&sc->manifest, s->manifest);
+    if (!rc && s->sample_map) {
+        rc = mmdx_manifest_load(&sc->sample_map, s->sample_map);
+        if (!rc && mmdx_manifest_column(sc->sample_map, "vcf_sample") < 0)
+            rc = mmdx_fail(MMDX_EFORMAT, "%s: line 1: needs the columns patient_id,vcf_sample", s->sample_map);
+    }
+    if (rc) {
+        mmdx_screener_free(sc);
+        return rc;
+    }
+    *out = sc;
+    return 0;
+}
+
+int mmdx_screen_error_is_transient(int code)
+{
+    return code == MMDX_EDB || code == MMDX_EIO || code == MMDX_ENOMEM;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The pipeline                                                              */
+/* ------------------------------------------------------------------------ */
+
+
+static void job_state_free(job_state *j)
+{
+    if (j->dir[0])
+        mmdx_orthanc__remove_tree(j->dir, j->n_files);
+    for (size_t i = 0; i < j->n_files; i++)
+        free(j->files[i]);
+    free(j->files);
+    json_object_put(j->study);
+    mmdx_orthanc__series_free(j->series, j->n_series);
+    mmdx_cohort_input_free(j->in);
+    free(j->prob);
+    free(j->contrib);
+    free(j->present);
+    free(j->messages);
+    free(j->text);
+    free(j->tid_orthanc_id);
+    free(j->text_orthanc_id);
+    mmdx_store_free(j->store);
+}
+
+int mmdx_screener_run(mmdx_screener *sc, const mmdx_job *job, mmdx_screen_outcome *outcome, char **result,
+                      char fingerprint[65])
+{
+    *result = NULL;
+    *outcome = MMDX_SCREEN_DONE;
+    double started = mmdx_clock_seconds();
+    job_state j;
+    memset(&j, 0, sizeof j);
+    char uri[256];
+    snprintf(uri, sizeof uri, "/studies/%s", job->orthanc_id);
+    int rc = mmdx_orthanc__get_json(sc, uri, &j.study);
+    const char *study_uid = NULL, *patient_id = NULL;
+    if (!rc) {
+        study_uid = mmdx_orthanc__jstr(j.study, "MainDicomTags", "StudyInstanceUID");
+        patient_id = mmdx_orthanc__jstr(j.study, "PatientMainDicomTags", "PatientID");
+        if (!study_uid || !patient_id || !*patient_id)
+            rc = mmdx_fail(MMDX_EFORMAT, "study %s: no %s", job->orthanc_id,
+                           !study_uid ? "StudyInstanceUID (0020,000D)" : "PatientID (0010,0020)");
+    }
+    if (!rc)
+        rc = mmdx_orthanc__pick_series(sc, job, &j);
+    series_info *si = rc ? NULL : &j.series[j.pick];
+    json_object *instances = NULL;
+    if (!rc && !json_object_object_get_ex(si->series, "Instances", &instances))
+        rc = mmdx_fail(MMDX_EIO, "Orthanc: /series/%s has no Instances", si->id);
+    if (!rc) {
+        mmdx_orthanc__fingerprint_of(sc->model.file->sha256, si->id, instances, fingerprint);
+        if (!job->force && job->fingerprint && strcmp(job->fingerprint, fingerprint) == 0) {
+            *outcome = MMDX_SCREEN_UNCHANGED;
+            job_state_free(&j);
+            return 0;
+        }
+        snprintf(j.dir, sizeof j.dir, "%s/%s-%ld-%lu", sc->work, job->orthanc_id, (long)getpid(), ++sc->counter);
+        rc = mmdx_orthanc__mkdir_p(j.dir);
+        if (rc)
+            j.dir[0] = '\0';
+    }
+    if (!rc)
+        rc = mmdx_orthanc__fetch_series(sc, &j, instances);
+    if (!rc)
+        rc = mmdx_orthanc__predict(sc, &j, patient_id);
+    const char *suid = si ? mmdx_orthanc__series_attr(si, "SeriesInstanceUID") : NULL;
+    if (!rc)
+        rc = mmdx_orthanc__write_reports(sc, &j, si);
+    if (!rc)
+        rc = mmdx_orthanc__store_prediction(sc, job, &j, patient_id, study_uid, suid ? suid : "", fingerprint);
+    if (!rc)
+        rc = mmdx_orthanc__upload_reports(sc, job, &j);
+    if (!rc && !(*result = mmdx_orthanc__result_json(sc, job, &j, si, fingerprint, started)))
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+    if (!rc)
+        mmdx_orthanc__logf(sc, MMDX_LOG_INFO, "mmdx: study %s screened: probability %.4f, decision %s, SR %s", job->orthanc_id,
+              j.prob[0], j.prob[0] >= sc->model.file->threshold ? "positive" : "negative", j.tid_orthanc_id);
+    job_state_free(&j);
+    return rc;
+}
