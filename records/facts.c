@@ -11,7 +11,7 @@ int mmdx_records_store_init(mmdx_records_store *st, const mmdx_records_spec *spe
 {
     memset(st, 0, sizeof *st);
     st->spec = spec;
-    st->by_id = mmdx_idmap_new();
+    st->by_id = mmdx_strmap_new();
     return st->by_id ? 0 : MMDX_ENOMEM;
 }
 
@@ -33,15 +33,15 @@ void mmdx_records_store_clear(mmdx_records_store *st)
     for (size_t i = 0; i < st->n_patients; i++)
         patient_free(&st->patients[i]);
     free(st->patients);
-    mmdx_idmap_free(st->by_id);
-    mmdx_idmap_free(st->by_identifier);
+    mmdx_strmap_free(st->by_id);
+    mmdx_strmap_free(st->by_identifier);
     memset(st, 0, sizeof *st);
 }
 
 mmdx_records_patient *mmdx_records_store_patient(mmdx_records_store *st, const char *id)
 {
     size_t idx;
-    if (mmdx_idmap_get(st->by_id, id, &idx))
+    if (mmdx_strmap_get(st->by_id, id, &idx))
         return &st->patients[idx];
     if (st->n_patients == st->cap_patients) {
         size_t cap = st->cap_patients ? st->cap_patients * 2 : 16;
@@ -57,7 +57,7 @@ mmdx_records_patient *mmdx_records_store_patient(mmdx_records_store *st, const c
     p->death = MMDX_TIME_NONE;
     if (!p->id)
         return NULL;
-    if (mmdx_idmap_put(st->by_id, id, st->n_patients, NULL) < 0) {
+    if (mmdx_strmap_put(st->by_id, id, st->n_patients, NULL) < 0) {
         free(p->id);
         return NULL;
     }
@@ -205,12 +205,12 @@ int mmdx_records_store_merge(mmdx_records_store *dst, const mmdx_records_store *
 
 int mmdx_records_store_index_identifiers(mmdx_records_store *st)
 {
-    mmdx_idmap_free(st->by_identifier);
-    if (!(st->by_identifier = mmdx_idmap_new()))
+    mmdx_strmap_free(st->by_identifier);
+    if (!(st->by_identifier = mmdx_strmap_new()))
         return MMDX_ENOMEM;
     for (size_t i = 0; i < st->n_patients; i++)
         for (size_t k = 0; k < st->patients[i].n_identifiers; k++)
-            if (mmdx_idmap_put(st->by_identifier, st->patients[i].identifiers[k], i, NULL) < 0)
+            if (mmdx_strmap_put(st->by_identifier, st->patients[i].identifiers[k], i, NULL) < 0)
                 return MMDX_ENOMEM;
     return 0;
 }
@@ -218,9 +218,9 @@ int mmdx_records_store_index_identifiers(mmdx_records_store *st)
 const mmdx_records_patient *mmdx_records_store_find(const mmdx_records_store *st, const char *id)
 {
     size_t idx;
-    if (id && mmdx_idmap_get(st->by_id, id, &idx))
+    if (id && mmdx_strmap_get(st->by_id, id, &idx))
         return st->patients[idx].orphan ? NULL : &st->patients[idx];
-    if (id && st->by_identifier && mmdx_idmap_get(st->by_identifier, id, &idx))
+    if (id && st->by_identifier && mmdx_strmap_get(st->by_identifier, id, &idx))
         return &st->patients[idx];
     const mmdx_records_patient *only = NULL;
     for (size_t i = 0; i < st->n_patients; i++) {

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "fhir_date.h"
-#include "idmap.h"
+#include "strmap.h"
 #include "spec.h"
 
 /** Size of "where it was read" texts ("file:line 12"). */
@@ -88,8 +88,8 @@ typedef struct mmdx_records_store {
     const mmdx_records_spec *spec; /**< borrowed */
     mmdx_records_patient *patients;
     size_t n_patients, cap_patients;
-    mmdx_idmap *by_id;          /**< patient id -> index */
-    mmdx_idmap *by_identifier;  /**< identifier value -> index (first patient holding it); built after loading */
+    mmdx_strmap *by_id;          /**< patient id -> index */
+    mmdx_strmap *by_identifier;  /**< identifier value -> index (first patient holding it); built after loading */
     mmdx_records_stats stats;
     /** Called with the number of bytes of input read since the last call, from any thread; may be NULL. */
     void (*progress)(void *ud, size_t bytes);

@@ -13,7 +13,7 @@ int mmdx_fhir_ctx_init(mmdx_fhir_ctx *c, mmdx_records_store *st)
     memset(c, 0, sizeof *c);
     c->st = st;
     c->entry = -1;
-    c->med_map = mmdx_idmap_new();
+    c->med_map = mmdx_strmap_new();
     size_t n = st->spec->n_conditions > st->spec->n_medications ? st->spec->n_conditions : st->spec->n_medications;
     c->hits = calloc(n ? n : 1, 1);
     return c->med_map && c->hits ? 0 : MMDX_ENOMEM;
@@ -21,8 +21,8 @@ int mmdx_fhir_ctx_init(mmdx_fhir_ctx *c, mmdx_records_store *st)
 
 void mmdx_fhir_ctx_free(mmdx_fhir_ctx *c)
 {
-    mmdx_idmap_free(c->fullurls);
-    mmdx_idmap_free(c->med_map);
+    mmdx_strmap_free(c->fullurls);
+    mmdx_strmap_free(c->med_map);
     free(c->med_links);
     for (size_t i = 0; i < c->n_pending; i++)
         free(c->pending[i].ref);
@@ -154,7 +154,7 @@ static int read_choice_time(mmdx_fhir_ctx *c, mmdx_records_patient *p, const cha
 static int resolve_patient(mmdx_fhir_ctx *c, const char *ref, size_t *idx)
 {
     char key[256];
-    if (c->fullurls && mmdx_idmap_get(c->fullurls, ref, idx))
+    if (c->fullurls && mmdx_strmap_get(c->fullurls, ref, idx))
         return 1;
     if (strncmp(ref, "urn:uuid:", 9) == 0) {
         /* Bulk exports and bundles of one source reuse the Patient.id as uuid. */
@@ -227,7 +227,7 @@ static int read_patient(mmdx_fhir_ctx *c, json_object *res, const char *fullurl)
     mmdx_records_patient *p = mmdx_records_store_patient(c->st, key);
     if (!p)
         return MMDX_ENOMEM;
-    if (fullurl && c->fullurls && mmdx_idmap_put(c->fullurls, fullurl, (size_t)(p - c->st->patients), NULL) < 0)
+    if (fullurl && c->fullurls && mmdx_strmap_put(c->fullurls, fullurl, (size_t)(p - c->st->patients), NULL) < 0)
         return MMDX_ENOMEM;
     p->has_resource = 1;
     p->n_resources++;
@@ -289,7 +289,7 @@ static int observe_value(mmdx_fhir_ctx *c, mmdx_records_patient *p, json_object 
             continue;
         const char *lc = get_str(cd, "code");
         size_t head;
-        if (!lc || !mmdx_idmap_get(spec->loinc_map, lc, &head))
+        if (!lc || !mmdx_strmap_get(spec->loinc_map, lc, &head))
             continue;
         for (size_t e = head; e != SIZE_MAX; e = spec->loinc_links[e].next) {
             uint32_t li = (uint32_t)spec->loinc_links[e].lab;
@@ -514,10 +514,10 @@ static int read_medication(mmdx_fhir_ctx *c, json_object *res, const char *fullu
     const char *id = get_str(res, "id");
     if (id) {
         snprintf(key, sizeof key, "Medication/%s", id);
-        if (mmdx_idmap_put(c->med_map, key, head, NULL) < 0)
+        if (mmdx_strmap_put(c->med_map, key, head, NULL) < 0)
             return MMDX_ENOMEM;
     }
-    if (fullurl && med_key(fullurl, key, sizeof key) && mmdx_idmap_put(c->med_map, key, head, NULL) < 0)
+    if (fullurl && med_key(fullurl, key, sizeof key) && mmdx_strmap_put(c->med_map, key, head, NULL) < 0)
         return MMDX_ENOMEM;
     return 0;
 }
@@ -613,9 +613,9 @@ static int read_bundle(mmdx_fhir_ctx *c, json_object *bundle, int depth)
     json_object *entries = get(bundle, "entry");
     size_t n = arr_len(entries);
     long saved_entry = c->entry;
-    mmdx_idmap *saved_urls = c->fullurls;
+    mmdx_strmap *saved_urls = c->fullurls;
     int rc = 0;
-    c->fullurls = mmdx_idmap_new();
+    c->fullurls = mmdx_strmap_new();
     if (!c->fullurls) {
         c->fullurls = saved_urls;
         return MMDX_ENOMEM;
@@ -636,7 +636,7 @@ static int read_bundle(mmdx_fhir_ctx *c, json_object *bundle, int depth)
             rc = read_one(c, res, get_str(e, "fullUrl"), depth + 1);
         }
     }
-    mmdx_idmap_free(c->fullurls);
+    mmdx_strmap_free(c->fullurls);
     c->fullurls = saved_urls;
     c->entry = saved_entry;
     return rc;
@@ -700,13 +700,13 @@ int mmdx_fhir_resource(mmdx_fhir_ctx *c, json_object *res, int depth)
 
 int mmdx_fhir_ctx_merge(mmdx_fhir_ctx *dst, mmdx_fhir_ctx *src, const size_t *remap)
 {
-    for (size_t i = 0; i < mmdx_idmap_slots(src->med_map); i++) {
+    for (size_t i = 0; i < mmdx_strmap_slots(src->med_map); i++) {
         const char *key;
         size_t head;
-        if (!mmdx_idmap_slot(src->med_map, i, &key, &head))
+        if (!mmdx_strmap_slot(src->med_map, i, &key, &head))
             continue;
         size_t existing;
-        if (mmdx_idmap_get(dst->med_map, key, &existing))
+        if (mmdx_strmap_get(dst->med_map, key, &existing))
             continue; /* the first Medication with an id wins, as in sequence */
         /* copy the chain of flags */
         size_t new_head = SIZE_MAX;
@@ -723,7 +723,7 @@ int mmdx_fhir_ctx_merge(mmdx_fhir_ctx *dst, mmdx_fhir_ctx *src, const size_t *re
             dst->med_links[dst->n_med_links].next = new_head;
             new_head = dst->n_med_links++;
         }
-        if (mmdx_idmap_put(dst->med_map, key, new_head, NULL) < 0)
+        if (mmdx_strmap_put(dst->med_map, key, new_head, NULL) < 0)
             return MMDX_ENOMEM;
     }
     for (size_t i = 0; i < src->n_pending; i++) {
@@ -750,7 +750,7 @@ int mmdx_fhir_finish(mmdx_fhir_ctx *c)
         mmdx_pending_med *pm = &c->pending[i];
         char key[300];
         size_t head;
-        if (!med_key(pm->ref, key, sizeof key) || !mmdx_idmap_get(c->med_map, key, &head)) {
+        if (!med_key(pm->ref, key, sizeof key) || !mmdx_strmap_get(c->med_map, key, &head)) {
             mmdx_records_warn(&st->stats, &st->stats.unresolved_reference,
                               "%s: medicationReference names no Medication in the input", pm->origin);
             continue;

@@ -17,7 +17,7 @@
 
 #include <json-c/json.h>
 
-#include "idmap.h"
+#include "strmap.h"
 #include "facts.h"
 
 /** A medication use whose medicationReference is resolved once every resource is read. */
@@ -34,9 +34,9 @@ typedef struct mmdx_fhir_ctx {
     const char *file;     /**< current file, for messages */
     long line;            /**< NDJSON line (1-based), or 0 */
     long entry;           /**< Bundle entry index, or -1 */
-    mmdx_idmap *fullurls; /**< current bundle: fullUrl -> patient index (Patient entries) */
+    mmdx_strmap *fullurls; /**< current bundle: fullUrl -> patient index (Patient entries) */
     /* Medication resources: reference key -> first index in med_links */
-    mmdx_idmap *med_map;
+    mmdx_strmap *med_map;
     struct {
         uint32_t flag;
         size_t next;

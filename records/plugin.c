@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "idmap.h"
+#include "strmap.h"
 #include "load.h"
 #include "mmdx/plugin.h"
 #include "records.h"
@@ -109,14 +109,14 @@ static int records_features(void *state, size_t *n, const char *const **names, m
 }
 
 /* Index input i in prepare() when several patients share it, or it is NDJSON, a folder or CSV. */
-static int prepare_one(records_state *s, const mmdx_encoder_input *const *inputs, size_t i, const mmdx_idmap *uses,
+static int prepare_one(records_state *s, const mmdx_encoder_input *const *inputs, size_t i, const mmdx_strmap *uses,
                        const size_t *count, mmdx_error *err)
 {
     const char *path = inputs[i]->path;
     if (mmdx_records_is_indexed(s->enc, path))
         return 0;
     size_t first = i;
-    (void)mmdx_idmap_get(uses, path, &first);
+    (void)mmdx_strmap_get(uses, path, &first);
     int shared = count[first] > 1;
     int kind = mmdx_records_kind_of(path);
     int failed_before = 0;
@@ -151,17 +151,17 @@ static int records_prepare(void *state, const mmdx_encoder_input *const *inputs,
 {
     records_state *s = state;
     /* How many patients name each input. */
-    mmdx_idmap *uses = mmdx_idmap_new();
+    mmdx_strmap *uses = mmdx_strmap_new();
     size_t *count = calloc(n_inputs ? n_inputs : 1, sizeof *count);
     if (!uses || !count) {
-        mmdx_idmap_free(uses);
+        mmdx_strmap_free(uses);
         free(count);
         return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n_inputs; i++) {
         size_t first = i;
-        if (mmdx_idmap_put(uses, inputs[i]->path, i, &first) < 0) {
-            mmdx_idmap_free(uses);
+        if (mmdx_strmap_put(uses, inputs[i]->path, i, &first) < 0) {
+            mmdx_strmap_free(uses);
             free(count);
             return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
         }
@@ -170,7 +170,7 @@ static int records_prepare(void *state, const mmdx_encoder_input *const *inputs,
     int rc = 0;
     for (size_t i = 0; i < n_inputs && rc == 0; i++)
         rc = prepare_one(s, inputs, i, uses, count, err);
-    mmdx_idmap_free(uses);
+    mmdx_strmap_free(uses);
     free(count);
     return rc;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "idmap.h"
+#include "strmap.h"
 #include "load.h"
 #include "spec.h"
 
@@ -18,7 +18,7 @@ struct mmdx_records {
     mmdx_records_spec *spec;
     indexed_input *inputs;
     size_t n_inputs;
-    mmdx_idmap *by_path; /* path -> index in inputs */
+    mmdx_strmap *by_path; /* path -> index in inputs */
     int threads; /* for reading indexed inputs; 0 = OpenMP default, 1 by default */
     void (*progress)(void *ud, size_t bytes);
     void *progress_ud;
@@ -33,13 +33,13 @@ int mmdx_records_new(mmdx_records **out, const char *spec_path)
     /* One thread by default: on a loaded machine the parallel parse costs more than it saves
        (docs/BENCHMARKS.md); mmdx_records_set_threads() opts in. */
     r->threads = 1;
-    if (!(r->by_path = mmdx_idmap_new())) {
+    if (!(r->by_path = mmdx_strmap_new())) {
         free(r);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
     int rc = spec_path ? mmdx_records_spec_load(&r->spec, spec_path) : mmdx_records_spec_default(&r->spec);
     if (rc < 0) {
-        mmdx_idmap_free(r->by_path);
+        mmdx_strmap_free(r->by_path);
         free(r);
         return rc;
     }
@@ -56,7 +56,7 @@ void mmdx_records_free(mmdx_records *r)
         mmdx_records_store_clear(&r->inputs[i].store);
     }
     free(r->inputs);
-    mmdx_idmap_free(r->by_path);
+    mmdx_strmap_free(r->by_path);
     mmdx_records_spec_free(r->spec);
     free(r);
 }
@@ -80,7 +80,7 @@ void mmdx_records_set_threads(mmdx_records *r, int threads) { r->threads = threa
 static const indexed_input *find_input(const mmdx_records *r, const char *path)
 {
     size_t i;
-    return mmdx_idmap_get(r->by_path, path, &i) ? &r->inputs[i] : NULL;
+    return mmdx_strmap_get(r->by_path, path, &i) ? &r->inputs[i] : NULL;
 }
 
 int mmdx_records_is_indexed(const mmdx_records *r, const char *path) { return find_input(r, path) != NULL; }
@@ -101,7 +101,7 @@ int mmdx_records_index(mmdx_records *r, const char *path)
     in->store.progress = r->progress;
     in->store.progress_ud = r->progress_ud;
     int rc = mmdx_records_load(&in->store, path, r->threads);
-    if (rc == 0 && mmdx_idmap_put(r->by_path, path, r->n_inputs, NULL) < 0)
+    if (rc == 0 && mmdx_strmap_put(r->by_path, path, r->n_inputs, NULL) < 0)
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (rc < 0) {
         free(in->path);

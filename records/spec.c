@@ -682,7 +682,7 @@ static int build_loinc_index(parser *p)
     size_t total = 0;
     for (size_t i = 0; i < s->n_labs; i++)
         total += s->labs[i].n_loinc;
-    s->loinc_map = mmdx_idmap_new();
+    s->loinc_map = mmdx_strmap_new();
     s->loinc_links = calloc(total ? total : 1, sizeof *s->loinc_links);
     if (!s->loinc_map || !s->loinc_links)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
@@ -692,7 +692,7 @@ static int build_loinc_index(parser *p)
             /* A code listed twice for one lab would count its values twice. */
             size_t head;
             int dup = 0;
-            if (mmdx_idmap_get(s->loinc_map, s->labs[i].loinc[j], &head))
+            if (mmdx_strmap_get(s->loinc_map, s->labs[i].loinc[j], &head))
                 for (size_t e = head; e != SIZE_MAX; e = s->loinc_links[e].next)
                     if (s->loinc_links[e].lab == i)
                         dup = 1;
@@ -702,7 +702,7 @@ static int build_loinc_index(parser *p)
             s->loinc_links[k].lab = i;
             s->loinc_links[k].next = SIZE_MAX;
             size_t existing;
-            int rc = mmdx_idmap_put(s->loinc_map, s->labs[i].loinc[j], k, &existing);
+            int rc = mmdx_strmap_put(s->loinc_map, s->labs[i].loinc[j], k, &existing);
             if (rc < 0)
                 return mmdx_fail(MMDX_ENOMEM, "out of memory");
             if (rc == 0) { /* append to the chain of labs sharing this code */
@@ -745,7 +745,7 @@ static int index_code(mmdx_records_spec *s, uint32_t kind, uint32_t flag, int sy
     s->code_links[k].flag = flag;
     s->code_links[k].next = SIZE_MAX;
     size_t head;
-    int rc = mmdx_idmap_put(s->code_map, key, k, &head);
+    int rc = mmdx_strmap_put(s->code_map, key, k, &head);
     if (rc < 0)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (rc == 0) {
@@ -758,7 +758,7 @@ static int index_code(mmdx_records_spec *s, uint32_t kind, uint32_t flag, int sy
 
 static int build_code_index(mmdx_records_spec *s)
 {
-    if (!(s->code_map = mmdx_idmap_new()))
+    if (!(s->code_map = mmdx_strmap_new()))
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     for (uint32_t kind = 0; kind < 2; kind++) {
         const mmdx_records_flag *flags = kind ? s->medications : s->conditions;
@@ -800,7 +800,7 @@ static int build_code_index(mmdx_records_spec *s)
 static void hit_key(const mmdx_records_spec *s, int kind, const char *key, uint8_t *hits)
 {
     size_t e;
-    if (!mmdx_idmap_get(s->code_map, key, &e))
+    if (!mmdx_strmap_get(s->code_map, key, &e))
         return;
     for (; e != SIZE_MAX; e = s->code_links[e].next)
         if ((int)s->code_links[e].kind == kind)
@@ -1069,9 +1069,9 @@ void mmdx_records_spec_free(mmdx_records_spec *s)
     }
     free(s->medications);
     free_list(s->features, s->n_features);
-    mmdx_idmap_free(s->loinc_map);
+    mmdx_strmap_free(s->loinc_map);
     free(s->loinc_links);
-    mmdx_idmap_free(s->code_map);
+    mmdx_strmap_free(s->code_map);
     free(s->code_links);
     free(s->icd_ranges);
     free(s->csv_id_column);

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "idmap.h"
+#include "strmap.h"
 #include "mmdx/common.h"
 #include "units.h"
 
@@ -101,10 +101,10 @@ typedef struct mmdx_records_spec {
     char **features; /**< names without the "records." prefix */
     size_t n_features;
     /* LOINC code -> first entry of loinc_links; entries chain labs sharing a code. */
-    mmdx_idmap *loinc_map;
+    mmdx_strmap *loinc_map;
     struct { size_t lab, next; } *loinc_links;
     /* Condition (kind 0) and medication (kind 1) codes: "<system letter>|<code>" -> first link */
-    mmdx_idmap *code_map;
+    mmdx_strmap *code_map;
     struct { uint32_t kind, flag; size_t next; } *code_links;
     size_t n_code_links, cap_code_links;
     struct { uint32_t flag; size_t len; char lo[16], hi[16]; } *icd_ranges; /* conditions only */

@@ -72,14 +72,14 @@ int mmdx_screen__op_begin(screen *sc, void *arg)
 }
 
 
-static int add_stored(void *ctx, const char *patient) { return mmdx_keymap_put(ctx, patient, 0); }
+static int add_stored(void *ctx, const char *patient) { return mmdx_strmap_set(ctx, patient, 0); }
 
 int mmdx_screen__op_list_stored(screen *sc, void *arg)
 {
     stored_arg *a = arg;
-    mmdx_keymap_free(a->stored);
+    mmdx_strmap_free(a->stored);
     a->stored = NULL;
-    int rc = mmdx_keymap_new(&a->stored);
+    int rc = (a->stored = mmdx_strmap_new()) ? 0 : mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (rc == 0)
         rc = mmdx_store_run_patients(sc->store, sc->sum->run_id, add_stored, a->stored, NULL);
     return rc;

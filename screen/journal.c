@@ -10,7 +10,7 @@
 #include "atomic_file.h"
 #include "csv.h"
 #include "error.h"
-#include "keymap.h"
+#include "strmap.h"
 
 #define MAGIC "# mmdx screen journal v1 run "
 
@@ -20,7 +20,7 @@ struct mmdx_journal {
     char **header;
     char ***rows;       /* latest row per patient, n_columns strings each */
     size_t n_rows, cap;
-    mmdx_keymap *index;  /* patient -> rows[] index */
+    mmdx_strmap *index;  /* patient -> rows[] index */
     size_t resumed;
     FILE *f;            /* the partial file, appending */
 };
@@ -42,7 +42,7 @@ void mmdx_journal_free(mmdx_journal *j)
         row_free(j->rows[i], j->n_columns);
     free(j->rows);
     row_free(j->header, j->n_columns);
-    mmdx_keymap_free(j->index);
+    mmdx_strmap_free(j->index);
     free(j->path);
     free(j->partial);
     free(j);
@@ -66,7 +66,7 @@ static int keep(mmdx_journal *j, const char *const *fields)
     if (!copy)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     size_t at;
-    if (mmdx_keymap_get(j->index, fields[0], &at)) {
+    if (mmdx_strmap_get(j->index, fields[0], &at)) {
         row_free(j->rows[at], j->n_columns);
         j->rows[at] = copy;
         return 0;
@@ -82,7 +82,7 @@ static int keep(mmdx_journal *j, const char *const *fields)
         j->cap = cap;
     }
     j->rows[j->n_rows] = copy;
-    int rc = mmdx_keymap_put(j->index, fields[0], j->n_rows);
+    int rc = mmdx_strmap_set(j->index, fields[0], j->n_rows);
     if (rc < 0) {
         row_free(copy, j->n_columns);
         return rc;
@@ -198,7 +198,7 @@ int mmdx_journal_open(mmdx_journal **out, const char *path, const char *run_id, 
     *out = NULL;
     mmdx_journal *j = calloc(1, sizeof *j);
     size_t pl = strlen(path);
-    if (!j || !(j->path = strdup(path)) || !(j->partial = malloc(pl + 9)) || mmdx_keymap_new(&j->index) < 0 ||
+    if (!j || !(j->path = strdup(path)) || !(j->partial = malloc(pl + 9)) || !(j->index = mmdx_strmap_new()) ||
         !(j->header = row_copy(header, n_columns))) {
         mmdx_journal_free(j);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
@@ -248,7 +248,7 @@ void mmdx_journal_discard(mmdx_journal *j)
 const char *const *mmdx_journal_row(const mmdx_journal *j, const char *patient_id)
 {
     size_t at;
-    return mmdx_keymap_get(j->index, patient_id, &at) ? (const char *const *)j->rows[at] : NULL;
+    return mmdx_strmap_get(j->index, patient_id, &at) ? (const char *const *)j->rows[at] : NULL;
 }
 
 int mmdx_journal_append(mmdx_journal *j, const char *const *const *rows, size_t n)

@@ -174,7 +174,7 @@ static int open_journal(screen *sc)
 
 /* Rows of this shard, and of them those still to screen. */
 static int plan(screen *sc, size_t **shard_rows, size_t *n_shard, size_t **todo, size_t *n_todo,
-                mmdx_keymap *stored, size_t *n_stored)
+                mmdx_strmap *stored, size_t *n_stored)
 {
     *n_stored = 0;
     size_t n = mmdx_manifest_count(sc->m);
@@ -201,7 +201,7 @@ static int plan(screen *sc, size_t **shard_rows, size_t *n_shard, size_t **todo,
                     return rc;
                 key = ka.key;
             }
-            done = mmdx_keymap_get(stored, key, NULL);
+            done = mmdx_strmap_get(stored, key, NULL);
             *n_stored += done;
             free(ka.key);
         }
@@ -274,7 +274,7 @@ static int screen_all(screen *sc)
         return rc;
     size_t *shard_rows = NULL, *todo = NULL, n_shard = 0, n_todo = 0, n_stored = 0;
     rc = plan(sc, &shard_rows, &n_shard, &todo, &n_todo, o->no_db ? NULL : st.stored, &n_stored);
-    mmdx_keymap_free(st.stored);
+    mmdx_strmap_free(st.stored);
     /* A finished run, run again: every patient is stored and its results file written. Nothing to do. */
     if (rc == 0 && !o->no_db && sc->journal && !mmdx_journal_resumed_rows(sc->journal) && n_shard &&
         n_stored == n_shard && access(o->out_csv, F_OK) == 0) {

@@ -11,7 +11,7 @@
 #include "binding.h"
 #include "encoders.h"
 #include "journal.h"
-#include "keymap.h"
+#include "strmap.h"
 #include "manifest.h"
 #include "model_session.h"
 #include "screen.h"
@@ -61,7 +61,7 @@ typedef struct begin_arg {
 } begin_arg;
 
 typedef struct stored_arg {
-    mmdx_keymap *stored;
+    mmdx_strmap *stored;
 } stored_arg;
 
 typedef struct key_arg {

@@ -1,7 +1,8 @@
 /*
- * synth/synth_rng.h — the generator's random streams: xoshiro256** seeded
- * through splitmix64 from (seed, stream), so that every patient draws from
- * its own stream and the output does not depend on the thread schedule.
+ * synth/synth_rng.h — the generator's random streams (core/rng.h, one
+ * stream per patient from (seed, stream), so that the output does not depend
+ * on the thread schedule) and the generator's own normal and integer draws,
+ * kept as they were so that a seed gives the same cohort as before.
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef MMDX_SYNTH_RNG_H
@@ -10,46 +11,19 @@
 #include <math.h>
 #include <stdint.h>
 
-typedef struct mmdx_synth_rng {
-    uint64_t s[4];
-} mmdx_synth_rng;
+#include "rng.h"
 
-static inline uint64_t mmdx_synth__splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+typedef mmdx_rng mmdx_synth_rng;
 
 static inline void mmdx_synth_rng_init(mmdx_synth_rng *r, uint64_t seed, uint64_t stream)
 {
-    uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull + 0x2545f4914f6cdd1dull);
-    for (int i = 0; i < 4; i++)
-        r->s[i] = mmdx_synth__splitmix(&x);
+    mmdx_rng_seed_stream(r, seed, stream);
 }
 
-static inline uint64_t mmdx_synth__rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static inline uint64_t mmdx_synth_rng_next(mmdx_synth_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = mmdx_synth__rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = mmdx_synth__rotl(s[3], 45);
-    return result;
-}
+static inline uint64_t mmdx_synth_rng_next(mmdx_synth_rng *r) { return mmdx_rng_next(r); }
 
 /** Uniform in [0, 1). */
-static inline double mmdx_synth_uniform(mmdx_synth_rng *r)
-{
-    return (double)(mmdx_synth_rng_next(r) >> 11) * 0x1.0p-53;
-}
+static inline double mmdx_synth_uniform(mmdx_synth_rng *r) { return mmdx_rng_uniform(r); }
 
 /** Standard normal (Box-Muller; one value per call keeps the stream simple). */
 static inline double mmdx_synth_normal(mmdx_synth_rng *r)

@@ -6,6 +6,7 @@ TCase *manifest_tcase(void);
 TCase *config_tcase(void);
 TCase *feature_table_tcase(void);
 TCase *site_key_tcase(void);
+TCase *strmap_tcase(void);
 extern char *core_tmp;
 void core_setup(void);
 void core_teardown(void);

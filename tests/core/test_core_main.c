@@ -21,5 +21,6 @@ int main(void)
     suite_add_tcase(s, config_tcase());
     suite_add_tcase(s, feature_table_tcase());
     suite_add_tcase(s, site_key_tcase());
+    suite_add_tcase(s, strmap_tcase());
     return mmdx_test_run_suite(s);
 }

@@ -20,6 +20,11 @@ void mmdx_rng_seed(mmdx_rng *r, uint64_t seed)
         r->s[i] = splitmix64(&x);
 }
 
+void mmdx_rng_seed_stream(mmdx_rng *r, uint64_t seed, uint64_t stream)
+{
+    mmdx_rng_seed(r, seed ^ (stream * 0xd1342543de82ef95ULL + 0x2545f4914f6cdd1dULL));
+}
+
 uint64_t mmdx_rng_next(mmdx_rng *r)
 {
     uint64_t *s = r->s;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "idmap.h"
+#include "strmap.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "error.h"
 
 typedef struct slot {
     char *key; /* NULL: empty */
@@ -11,7 +13,7 @@ typedef struct slot {
     uint64_t hash;
 } slot;
 
-struct mmdx_idmap {
+struct mmdx_strmap {
     slot *slots;
     size_t cap; /* power of two */
     size_t count;
@@ -27,9 +29,9 @@ static uint64_t hash_key(const char *s)
     return h;
 }
 
-mmdx_idmap *mmdx_idmap_new(void)
+mmdx_strmap *mmdx_strmap_new(void)
 {
-    mmdx_idmap *m = calloc(1, sizeof *m);
+    mmdx_strmap *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->cap = 64;
@@ -41,7 +43,7 @@ mmdx_idmap *mmdx_idmap_new(void)
     return m;
 }
 
-void mmdx_idmap_free(mmdx_idmap *m)
+void mmdx_strmap_free(mmdx_strmap *m)
 {
     if (!m)
         return;
@@ -62,7 +64,7 @@ static slot *find(const slot *slots, size_t cap, const char *key, uint64_t h)
     }
 }
 
-static int grow(mmdx_idmap *m)
+static int grow(mmdx_strmap *m)
 {
     size_t cap = m->cap * 2;
     slot *slots = calloc(cap, sizeof *slots);
@@ -77,7 +79,7 @@ static int grow(mmdx_idmap *m)
     return 0;
 }
 
-int mmdx_idmap_put(mmdx_idmap *m, const char *key, size_t value, size_t *existing)
+int mmdx_strmap_put(mmdx_strmap *m, const char *key, size_t value, size_t *existing)
 {
     if ((m->count + 1) * 10 > m->cap * 7 && grow(m) < 0)
         return MMDX_ENOMEM;
@@ -97,20 +99,31 @@ int mmdx_idmap_put(mmdx_idmap *m, const char *key, size_t value, size_t *existin
     return 1;
 }
 
-int mmdx_idmap_get(const mmdx_idmap *m, const char *key, size_t *value)
+int mmdx_strmap_get(const mmdx_strmap *m, const char *key, size_t *value)
 {
     const slot *s = find(m->slots, m->cap, key, hash_key(key));
     if (!s->key)
         return 0;
-    *value = s->value;
+    if (value)
+        *value = s->value;
     return 1;
 }
 
-size_t mmdx_idmap_count(const mmdx_idmap *m) { return m->count; }
+int mmdx_strmap_set(mmdx_strmap *m, const char *key, size_t value)
+{
+    int rc = mmdx_strmap_put(m, key, value, NULL);
+    if (rc < 0)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    if (rc == 0) /* present: replace its value */
+        find(m->slots, m->cap, key, hash_key(key))->value = value;
+    return 0;
+}
 
-size_t mmdx_idmap_slots(const mmdx_idmap *m) { return m->cap; }
+size_t mmdx_strmap_count(const mmdx_strmap *m) { return m->count; }
 
-int mmdx_idmap_slot(const mmdx_idmap *m, size_t i, const char **key, size_t *value)
+size_t mmdx_strmap_slots(const mmdx_strmap *m) { return m->cap; }
+
+int mmdx_strmap_slot(const mmdx_strmap *m, size_t i, const char **key, size_t *value)
 {
     if (i >= m->cap || !m->slots[i].key)
         return 0;
