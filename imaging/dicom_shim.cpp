@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "dicom.h"
+#include "dicom_un.h"
 
 #include <cerrno>
 #include <sys/mman.h>
@@ -119,22 +120,12 @@ int parse_numbers(const char *path, const DcmTagKey &key, const OFString &text, 
     return 0;
 }
 
-/* The text of an element; elements some writers store with VR UN (the
- * value bytes are still the text) are read as text too. */
+/* The text of an element (UN elements were re-read with their real VR at load). */
 bool get_text(DcmItem *item, const DcmTagKey &key, OFString &text)
 {
     DcmElement *el = nullptr;
     if (!item || item->findAndGetElement(key, el).bad() || !el)
         return false;
-    if (el->ident() == EVR_UN) {
-        Uint8 *raw = nullptr;
-        if (el->getUint8Array(raw).bad() || !raw)
-            return false;
-        text.assign(reinterpret_cast<const char *>(raw), el->getLength());
-        while (!text.empty() && (text[text.size() - 1] == ' ' || text[text.size() - 1] == '\0'))
-            text.erase(text.size() - 1);
-        return true;
-    }
     return el->getOFStringArray(text).good();
 }
 
@@ -308,6 +299,8 @@ int load(mmdx_dicom_file *f)
         if (c.bad())
             return mmdx_fail(MMDX_EFORMAT, "%s: cannot inflate the deflated dataset (%s)", path, c.text());
     }
+    DcmDataset *ds = f->ff.getDataset();
+    mmdx_dicom__reparse_un(ds, DcmXfer(ds->getOriginalXfer()).isBigEndian());
     return 0;
 }
 
@@ -521,8 +514,7 @@ int read_header(mmdx_dicom_file *f)
     }
 
     OFString offsets;
-    if (h->frames > 1 && ds->findAndGetOFStringArray(DCM_GridFrameOffsetVector, offsets).good() &&
-        !offsets.empty()) {
+    if (h->frames > 1 && get_text(ds, DCM_GridFrameOffsetVector, offsets) && !offsets.empty()) {
         std::vector<double> v(h->frames);
         size_t got = 0;
         if ((rc = parse_numbers(path, DCM_GridFrameOffsetVector, offsets, v.data(), v.size(), &got)) < 0)
