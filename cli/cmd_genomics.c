@@ -40,6 +40,11 @@ static void help_score(FILE *f)
         "the flipped strand; rows without positions match by rsID. Sums and averages equal\n"
         "plink2 --score ... cols=+scoresums on the same variants.\n"
         "\n"
+        "Matching rules default to mmdx's (every record and row used where it can be);\n"
+        "--pgsc-defaults applies the PGS Catalog Calculator's (pgsc_calc) instead: the three\n"
+        "options below it (its strand-ambiguity and 0.75 overlap rules are mmdx's defaults\n"
+        "already; --keep-ambiguous and --min-overlap still apply).\n"
+        "\n"
         "Output (TSV, --out or stdout): #IID, then per score <name>_ALLELE_CT, <name>_SUM,\n"
         "<name>_AVG. A matching summary per score goes to stderr (or stdout with --json).\n"
         "\n"
@@ -53,6 +58,11 @@ static void help_score(FILE *f)
         "  --keep-ambiguous      keep strand-ambiguous A/T and C/G rows (never flipped)\n"
         "  --no-mean-imputation  a missing genotype adds nothing (default: 2 x frequency)\n"
         "  --min-overlap F       refuse a score matching less than F of its rows (default 0.75)\n"
+        "  --pgsc-defaults       pgsc_calc's matching rules: all three options below\n"
+        "  --no-multiallelic     drop multi-allelic VCF records (default: score each allele)\n"
+        "  --exclude-duplicates  drop every row of a score that matches a record another of\n"
+        "                        its rows matched (default: both count, with a warning)\n"
+        "  --require-positions   rows without a position stay unmatched (default: by rsID)\n"
         "  --regions auto|yes|no read only the scored regions through the .tbi/.csi index\n"
         "                        (auto: when indexed, every row has a position and the\n"
         "                        score touches fewer than 1 in 20 of the file's records)\n"
@@ -60,7 +70,9 @@ static void help_score(FILE *f)
         "  --quiet               no summary, no progress\n"
         "  --config F            site configuration: [genomics] score lines are the scores when\n"
         "                        no --score is given; keep_ambiguous, mean_impute, exact_dosage,\n"
-        "                        min_overlap and dosage set the defaults; [mmdx] threads too.\n"
+        "                        min_overlap, dosage, no_multiallelic, exclude_duplicates,\n"
+        "                        require_positions and pgsc_defaults set the defaults;\n"
+        "                        [mmdx] threads too.\n"
         "                        Options on the command line override them.\n"
         "\n"
         "Exit codes: 0 ok; 2 bad command line; 3 bad input (malformed file, sample or column\n"
@@ -100,6 +112,10 @@ static json_object *stats_json(const mmdx_scorefile *sf, const mmdx_prs_stats *s
     json_object_object_add(o, "multiallelic", json_object_new_int64((int64_t)st->multiallelic));
     json_object_object_add(o, "duplicates", json_object_new_int64((int64_t)st->duplicates));
     json_object_object_add(o, "ambiguous_dropped", json_object_new_int64((int64_t)st->ambiguous_dropped));
+    json_object_object_add(o, "multiallelic_dropped",
+                           json_object_new_int64((int64_t)st->multiallelic_dropped));
+    json_object_object_add(o, "duplicates_dropped", json_object_new_int64((int64_t)st->duplicates_dropped));
+    json_object_object_add(o, "no_position", json_object_new_int64((int64_t)st->no_position));
     json_object_object_add(o, "unmatched", json_object_new_int64((int64_t)st->unmatched));
     json_object_object_add(o, "unusable", json_object_new_int64((int64_t)st->unusable));
     json_object_object_add(o, "all_missing", json_object_new_int64((int64_t)st->all_missing));
@@ -186,6 +202,9 @@ static int cmd_score(int argc, char **argv)
         {"regions", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"config", required_argument, NULL, 'c'},
+        {"pgsc-defaults", no_argument, NULL, 'P'}, {"no-multiallelic", no_argument, NULL, 'M'},
+        {"exclude-duplicates", no_argument, NULL, 'D'},
+        {"require-positions", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0}};
     const char *vcf = NULL, *out = NULL, *log = NULL;
     const char **score_paths = calloc((size_t)argc + 1, sizeof *score_paths);
@@ -233,6 +252,10 @@ static int cmd_score(int argc, char **argv)
             break;
         case 'x': opt.exact_dosage = 1; break;
         case 'a': opt.keep_ambiguous = 1; break;
+        case 'P': mmdx_prs_options_pgsc(&opt); break;
+        case 'M': opt.no_multiallelic = 1; break;
+        case 'D': opt.exclude_duplicates = 1; break;
+        case 'R': opt.require_positions = 1; break;
         case 'n': opt.mean_impute = 0; break;
         case 'm':
             opt.min_overlap = strtod(optarg, &end);
@@ -324,9 +347,11 @@ static int cmd_score(int argc, char **argv)
             else
                 fprintf(stderr,
                         "%s: %zu of %zu variants matched (%.1f%%): %zu flipped, %zu by rsID, %zu "
-                        "multi-allelic; %zu strand-ambiguous excluded, %zu unmatched, %zu unusable\n",
+                        "multi-allelic; excluded: %zu strand-ambiguous, %zu multi-allelic, %zu "
+                        "duplicated, %zu without position; %zu unmatched, %zu unusable\n",
                         scores[i]->name, st.matched, st.rows, 100.0 * st.overlap, st.flipped,
-                        st.by_rsid, st.multiallelic, st.ambiguous_dropped, st.unmatched, st.unusable);
+                        st.by_rsid, st.multiallelic, st.ambiguous_dropped, st.multiallelic_dropped,
+                        st.duplicates_dropped, st.no_position, st.unmatched, st.unusable);
             if (!json && st.duplicates)
                 fprintf(stderr,
                         "mmdx genomics score: warning: %s: %zu rows score a record and allele that an "

@@ -44,7 +44,17 @@ int mmdx_prs_options_set(mmdx_prs_options *o, const mmdx_config_entry *e, mmdx_e
         rc = mmdx_genomics_cfg_bool(e, &o->mean_impute, err);
     else if (!strcmp(e->key, "exact_dosage"))
         rc = mmdx_genomics_cfg_bool(e, &o->exact_dosage, err);
-    else if (!strcmp(e->key, "min_overlap")) {
+    else if (!strcmp(e->key, "no_multiallelic"))
+        rc = mmdx_genomics_cfg_bool(e, &o->no_multiallelic, err);
+    else if (!strcmp(e->key, "exclude_duplicates"))
+        rc = mmdx_genomics_cfg_bool(e, &o->exclude_duplicates, err);
+    else if (!strcmp(e->key, "require_positions"))
+        rc = mmdx_genomics_cfg_bool(e, &o->require_positions, err);
+    else if (!strcmp(e->key, "pgsc_defaults")) {
+        int on = 0;
+        if ((rc = mmdx_genomics_cfg_bool(e, &on, err)) == 0 && on)
+            mmdx_prs_options_pgsc(o);
+    } else if (!strcmp(e->key, "min_overlap")) {
         if ((rc = mmdx_genomics_cfg_num(e, e->value, 0, 1, &x, err)) == 0)
             o->min_overlap = x;
     } else if (!strcmp(e->key, "dosage")) {

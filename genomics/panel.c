@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "array.h"
 #include "chrom.h"
 
 typedef struct panel_region {
@@ -61,14 +62,8 @@ size_t mmdx_panel_n_regions(const mmdx_panel *p) { return p->n; }
 
 static int push(mmdx_panel *p, const char *chrom, size_t len, int64_t beg, int64_t end)
 {
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 16;
-        panel_region *r = realloc(p->r, nc * sizeof *r);
-        if (!r)
-            return MMDX_ENOMEM;
-        p->r = r;
-        p->cap = nc;
-    }
+    if (mmdx_array_reserve(&p->r, &p->cap, p->n + 1, sizeof *p->r, 16, 0) < 0)
+        return MMDX_ENOMEM;
     panel_region *x = &p->r[p->n];
     mmdx_chrom_canonical(chrom, len, x->chrom);
     x->raw = malloc(len + 1);

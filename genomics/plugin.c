@@ -226,7 +226,7 @@ static int g_open(void **state, const mmdx_plugin_config *c, mmdx_error *err)
         } else if (!strcmp(e->key, "score_reference")) {
             refs[n_refs++] = e;
         } else if ((rc = mmdx_prs_options_set(&s->prs, e, err)) != 0) {
-            rc = rc < 0 ? rc : 0; /* keep_ambiguous, mean_impute, exact_dosage, min_overlap, dosage */
+            rc = rc < 0 ? rc : 0; /* the matching and scoring options of genomics/prs.h */
         } else if (!strcmp(e->key, "panel") || !strcmp(e->key, "panel_region")) {
             char *copy = strdup(e->value);
             char *w[4];
@@ -278,8 +278,9 @@ static int g_open(void **state, const mmdx_plugin_config *c, mmdx_error *err)
         } else {
             rc = mmdx_error_set(err, MMDX_EINVAL,
                                 "%s:%d: unknown key '%s' in [genomics] (known: score, score_reference, "
-                                "keep_ambiguous, mean_impute, exact_dosage, min_overlap, dosage, panel, "
-                                "panel_region, clnsig_field, pathogenic_terms, qc, pass_only, min_gq, min_dp)",
+                                "keep_ambiguous, mean_impute, exact_dosage, min_overlap, dosage, "
+                                "no_multiallelic, exclude_duplicates, require_positions, pgsc_defaults, "
+                                "panel, panel_region, clnsig_field, pathogenic_terms, qc, pass_only, min_gq, min_dp)",
                                 e->file, (int)e->line, e->key);
         }
     }

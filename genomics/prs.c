@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "atomic_file.h"
 #include "error.h"
 #include "chrom.h"
@@ -26,7 +27,10 @@ KHASH_MAP_INIT_INT64(mmdx_pos, span)
 KHASH_MAP_INIT_STR(mmdx_rsid, span)
 KHASH_SET_INIT_STR(mmdx_seen)
 
-enum { ST_NONE = 0, ST_MATCHED, ST_AMBIGUOUS, ST_ALLELES_DIFFER, ST_PROBLEM, ST_ABSENT };
+enum {
+    ST_NONE = 0, ST_MATCHED, ST_AMBIGUOUS, ST_ALLELES_DIFFER, ST_PROBLEM, ST_ABSENT,
+    ST_MULTIALLELIC, ST_DUPLICATE, ST_NO_POSITION
+};
 
 enum {
     R_NONE = 0,
@@ -52,6 +56,14 @@ typedef struct group_site {
     size_t dos_cap;
 } group_site;
 
+/* A row matched in the current group, scored when the group is resolved
+ * (so that exclude_duplicates can still drop it). */
+typedef struct pending_match {
+    row_ref ref;
+    size_t site;
+    long ea;
+} pending_match;
+
 struct mmdx_prs {
     const mmdx_scorefile **scores; /* the array is ours, the files are borrowed */
     size_t n_scores, n;
@@ -74,6 +86,8 @@ struct mmdx_prs {
 
     group_site *grp;
     size_t n_grp, grp_cap;
+    pending_match *pend;
+    size_t n_pend, pend_cap;
     char grp_chrom[MMDX_CHROM_MAX];
     int64_t grp_pos;
 
@@ -94,6 +108,13 @@ void mmdx_prs_options_init(mmdx_prs_options *o)
     o->min_overlap = 0.75;
     o->dosage = MMDX_DOSAGE_GT;
     o->use_index = -1;
+}
+
+void mmdx_prs_options_pgsc(mmdx_prs_options *o)
+{
+    o->no_multiallelic = 1;
+    o->exclude_duplicates = 1;
+    o->require_positions = 1;
 }
 
 static int chrom_id(mmdx_prs *p, const char *name, size_t len, int add)
@@ -187,6 +208,7 @@ void mmdx_prs_free(mmdx_prs *p)
         free(p->grp[i].dos);
     }
     free(p->grp);
+    free(p->pend);
     free(p->sum);
     free(p->act);
     free(p->n_used);
@@ -262,6 +284,9 @@ int mmdx_prs_new(mmdx_prs **out, const mmdx_scorefile *const *scores, size_t n_s
                 pk[np].key = pos_key(cid, row->pos);
                 pk[np].rsid = NULL;
                 pk[np++].ref = ref;
+            } else if (p->opt.require_positions) {
+                p->state[s][r].status = ST_NO_POSITION;
+                p->state[s][r].reason = "no position: matching by position only (rsID matching off)";
             } else {
                 p->all_positioned = 0;
                 rk[nr].key = 0;
@@ -471,15 +496,16 @@ static int evaluate(mmdx_prs *p, row_ref ref, const group_site *sites, size_t n_
 {
     const mmdx_pgs_row *row = &p->scores[ref.score]->rows[ref.row];
     row_state *st = &p->state[ref.score][ref.row];
-    if (st->status == ST_MATCHED || st->status == ST_AMBIGUOUS || st->status == ST_PROBLEM)
+    if (st->status == ST_MATCHED || st->status == ST_AMBIGUOUS || st->status == ST_PROBLEM ||
+        st->status == ST_DUPLICATE)
         return 0;
     char rce[256], rco[256];
     revcomp(row->effect, rce, sizeof rce);
     if (row->other)
         revcomp(row->other, rco, sizeof rco);
-    int best_pri = 99, best_rule = R_NONE, ambiguous = 0;
+    int best_pri = 99, best_rule = R_NONE, ambiguous = 0, multi_hit = 0;
     long best_ea = -1;
-    size_t best_site = 0;
+    size_t best_site = 0, multi_site = 0;
     for (size_t j = 0; j < n_sites; j++) {
         const group_site *g = &sites[j];
         if (only_id) {
@@ -505,6 +531,12 @@ static int evaluate(mmdx_prs *p, row_ref ref, const group_site *sites, size_t n_
             }
             pri++;
         }
+        if (r != R_NONE && g->na > 2 && p->opt.no_multiallelic) {
+            if (!multi_hit)
+                multi_site = j;
+            multi_hit = 1;
+            continue;
+        }
         if (r != R_NONE && pri < best_pri) {
             best_pri = pri;
             best_rule = r;
@@ -514,7 +546,12 @@ static int evaluate(mmdx_prs *p, row_ref ref, const group_site *sites, size_t n_
         }
     }
     free(st->vcf);
-    st->vcf = describe_site(&sites[best_rule != R_NONE ? best_site : 0]);
+    st->vcf = describe_site(&sites[best_rule != R_NONE ? best_site : multi_hit ? multi_site : 0]);
+    if (best_rule == R_NONE && multi_hit) {
+        st->status = ST_MULTIALLELIC;
+        st->reason = "multi-allelic VCF record excluded (--no-multiallelic)";
+        return 0;
+    }
     if (best_rule == R_NONE) {
         st->status = ST_ALLELES_DIFFER;
         st->reason = "alleles differ from the VCF record's (also after a strand flip)";
@@ -546,12 +583,40 @@ static int evaluate(mmdx_prs *p, row_ref ref, const group_site *sites, size_t n_
                 free(key);
         }
     }
-    accumulate(p, ref.score, &sites[best_site], best_ea, row->weight);
+    if (mmdx_array_reserve(&p->pend, &p->pend_cap, p->n_pend + 1, sizeof *p->pend, 16, 0) < 0)
+        return MMDX_ENOMEM;
+    p->pend[p->n_pend++] = (pending_match){ref, best_site, best_ea};
     return 0;
+}
+
+/* Score the group's matches in the order they were found; with
+ * exclude_duplicates, rows of one score sharing a record are all dropped. */
+static void score_pending(mmdx_prs *p)
+{
+    for (size_t i = 0; i < p->n_pend; i++) {
+        const pending_match *m = &p->pend[i];
+        row_state *st = &p->state[m->ref.score][m->ref.row];
+        if (p->opt.exclude_duplicates) {
+            int dup = 0;
+            for (size_t j = 0; j < p->n_pend && !dup; j++)
+                dup = j != i && p->pend[j].ref.score == m->ref.score && p->pend[j].site == m->site;
+            if (dup) {
+                st->status = ST_DUPLICATE;
+                st->duplicate = 0;
+                st->reason = "another row of this score matches the same VCF record: both excluded "
+                             "(--exclude-duplicates)";
+                continue;
+            }
+        }
+        accumulate(p, m->ref.score, &p->grp[m->site], m->ea,
+                   p->scores[m->ref.score]->rows[m->ref.row].weight);
+    }
+    p->n_pend = 0;
 }
 
 static int resolve_group(mmdx_prs *p)
 {
+    int rc = 0;
     if (p->n_grp == 0)
         return 0;
     int cid = chrom_id(p, p->grp_chrom, strlen(p->grp_chrom), 0);
@@ -559,8 +624,8 @@ static int resolve_group(mmdx_prs *p)
         khint_t k = kh_get(mmdx_pos, p->pos, pos_key(cid, p->grp_pos));
         if (k != kh_end(p->pos)) {
             span sp = kh_val(p->pos, k);
-            for (uint32_t i = 0; i < sp.count; i++)
-                evaluate(p, p->pos_refs[sp.start + i], p->grp, p->n_grp, NULL);
+            for (uint32_t i = 0; i < sp.count && rc == 0; i++)
+                rc = evaluate(p, p->pos_refs[sp.start + i], p->grp, p->n_grp, NULL);
         }
     }
     if (kh_size(p->rsid))
@@ -571,11 +636,14 @@ static int resolve_group(mmdx_prs *p)
             for (size_t q = 0; q < ns; q++)
                 for (uint32_t i = 0; i < sps[q]->count; i++) {
                     row_ref ref = p->rsid_refs[sps[q]->start + i];
-                    evaluate(p, ref, p->grp, p->n_grp, p->scores[ref.score]->rows[ref.row].rsid);
+                    if (rc == 0)
+                        rc = evaluate(p, ref, p->grp, p->n_grp,
+                                      p->scores[ref.score]->rows[ref.row].rsid);
                 }
         }
+    score_pending(p);
     p->n_grp = 0;
-    return 0;
+    return rc;
 }
 
 int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_error *err)
@@ -584,21 +652,15 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
         return 0;
     char canon[MMDX_CHROM_MAX];
     mmdx_chrom_canonical(site->chrom, strlen(site->chrom), canon);
-    if (p->n_grp > 0 && (p->grp_pos != site->pos || strcmp(canon, p->grp_chrom) != 0))
-        resolve_group(p);
+    if (p->n_grp > 0 && (p->grp_pos != site->pos || strcmp(canon, p->grp_chrom) != 0) &&
+        resolve_group(p) < 0)
+        return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     if (p->n_grp == 0) {
         memcpy(p->grp_chrom, canon, sizeof canon);
         p->grp_pos = site->pos;
     }
-    if (p->n_grp == p->grp_cap) {
-        size_t nc = p->grp_cap ? p->grp_cap * 2 : 4;
-        group_site *g = realloc(p->grp, nc * sizeof *g);
-        if (!g)
-            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-        memset(g + p->grp_cap, 0, (nc - p->grp_cap) * sizeof *g);
-        p->grp = g;
-        p->grp_cap = nc;
-    }
+    if (mmdx_array_reserve(&p->grp, &p->grp_cap, p->n_grp + 1, sizeof *p->grp, 4, 1) < 0)
+        return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     group_site *g = &p->grp[p->n_grp];
     for (size_t a = 0; g->alleles && a < g->na; a++)
         free(g->alleles[a]);
@@ -662,7 +724,8 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
 
 int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
 {
-    resolve_group(p);
+    if (resolve_group(p) < 0)
+        return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     for (size_t s = 0; s < p->n_scores; s++) {
         mmdx_prs_stats *st = &p->stats[s];
         size_t all_missing = st->all_missing;
@@ -685,6 +748,9 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
                     st->duplicates++;
                 break;
             case ST_AMBIGUOUS: st->ambiguous_dropped++; break;
+            case ST_MULTIALLELIC: st->multiallelic_dropped++; break;
+            case ST_DUPLICATE: st->duplicates_dropped++; break;
+            case ST_NO_POSITION: st->no_position++; break;
             case ST_PROBLEM: st->unusable++; break;
             case ST_NONE:
                 rs->status = ST_ABSENT;
@@ -698,7 +764,6 @@ int mmdx_prs_finish(mmdx_prs *p, mmdx_error *err)
         st->no_dosage_field = p->opt.dosage == MMDX_DOSAGE_GT ? 0 : p->n_field_missing;
     }
     p->finished = 1;
-    (void)err;
     return 0;
 }
 
@@ -887,6 +952,9 @@ static const char *status_name(int st)
     switch (st) {
     case ST_MATCHED: return "matched";
     case ST_AMBIGUOUS: return "excluded_ambiguous";
+    case ST_MULTIALLELIC: return "excluded_multiallelic";
+    case ST_DUPLICATE: return "excluded_duplicate";
+    case ST_NO_POSITION: return "excluded_no_position";
     case ST_PROBLEM: return "unusable";
     default: return "unmatched";
     }
@@ -908,7 +976,8 @@ int mmdx_prs_write_log(const mmdx_prs *p, const char *path, mmdx_error *err)
             const mmdx_pgs_row *row = &p->scores[s]->rows[r];
             const row_state *st = &p->state[s][r];
             mmdx_prs_format_double(row->weight, num, sizeof num);
-            const char *rule = st->status == ST_MATCHED || st->status == ST_AMBIGUOUS
+            const char *rule = st->status == ST_MATCHED || st->status == ST_AMBIGUOUS ||
+                                       st->status == ST_DUPLICATE
                                    ? rule_names[st->rule]
                                    : "";
             fprintf(f, "%s\t%ld\t%s\t%s\t", p->scores[s]->name, row->line, row->rsid ? row->rsid : "",

@@ -15,8 +15,15 @@
  *   the same allele rules (rsid_ prefix on the rule).
  * Strand-ambiguous rows (effect/other A/T or C/G) are excluded unless
  * keep_ambiguous; kept ones never flip. A multi-allelic record scores the
- * effect allele's own dosage (per allele, never dropped). When several
- * records share a position the best rule wins, then the first record.
+ * effect allele's own dosage (per allele) unless no_multiallelic. When
+ * several records share a position the best rule wins, then the first
+ * record. Two rows of one score matching one record both count unless
+ * exclude_duplicates, which drops both.
+ *
+ * pgsc_calc's rules: positions only (no rsID matching), multi-allelic
+ * records dropped, rows matching one record twice dropped (the three that
+ * mmdx_prs_options_pgsc sets), strand-ambiguous rows dropped and overlap at
+ * least 0.75 (mmdx's defaults too, left as they are).
  *
  * Scoring (PLINK 2 2.00a3.5 semantics): SUM = sum of weight x dosage of the
  * effect allele; a missing genotype adds weight x 2 x (effect allele
@@ -46,10 +53,16 @@ typedef struct mmdx_prs_options {
     mmdx_dosage_source dosage;  /**< default GT */
     int exact_dosage;           /**< default 0: round DS/GP to 1/16384 as PLINK 2 */
     int use_index;              /**< -1 auto (when the file is indexed and every row has a position), 0 never, 1 always */
+    int no_multiallelic;        /**< default 0: score multi-allelic records; 1 drops them (pgsc_calc) */
+    int exclude_duplicates;     /**< default 0: both rows count; 1 drops every row of a score matching a record another row matched (pgsc_calc) */
+    int require_positions;      /**< default 0: rows without a position match by rsID; 1 leaves them unmatched (pgsc_calc) */
 } mmdx_prs_options;
 
 /** Fill the defaults above. */
 void mmdx_prs_options_init(mmdx_prs_options *o);
+
+/** Set the three pgsc_calc rules that differ from mmdx's defaults (other fields kept). */
+void mmdx_prs_options_pgsc(mmdx_prs_options *o);
 
 /** Per-score matching summary. */
 typedef struct mmdx_prs_stats {
@@ -60,6 +73,9 @@ typedef struct mmdx_prs_stats {
     size_t multiallelic;      /**< of matched, at multi-allelic records */
     size_t duplicates;        /**< of matched, rows scoring a record and allele an earlier row of the score already scored */
     size_t ambiguous_dropped; /**< strand-ambiguous rows excluded */
+    size_t multiallelic_dropped; /**< rows whose only match was a multi-allelic record (no_multiallelic) */
+    size_t duplicates_dropped;   /**< rows excluded because another row matched the same record (exclude_duplicates) */
+    size_t no_position;          /**< rows without a position left unmatched (require_positions) */
     size_t unmatched;         /**< no record with these alleles */
     size_t unusable;          /**< rows with a problem (non-ACGT allele, ...) */
     size_t all_missing;       /**< matched variants with no called sample (imputed as frequency 0) */

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* core/strmap: the one string map (screen's resume, records' ids), and core/rng's streams. */
+/* core/strmap: the one string map (screen's resume, records' ids); core/rng's streams; core/array. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdint.h>
+
+#include "array.h"
 #include "core_suites.h"
+#include "mmdx/common.h"
 #include "rng.h"
 #include "strmap.h"
 
@@ -69,10 +73,38 @@ START_TEST(rng_streams)
 }
 END_TEST
 
+START_TEST(array_reserve_grows_zeroes_and_refuses_overflow)
+{
+    uint32_t *a = NULL;
+    size_t cap = 0;
+    for (uint32_t i = 0; i < 1000; i++) {
+        ck_assert_int_eq(mmdx_array_reserve(&a, &cap, (size_t)i + 1, sizeof *a, 4, 0), 0);
+        ck_assert_uint_ge(cap, (size_t)i + 1);
+        a[i] = i;
+    }
+    ck_assert_uint_eq(cap, 1024); /* 4, doubled */
+    for (uint32_t i = 0; i < 1000; i++)
+        ck_assert_uint_eq(a[i], i);
+    /* a jump past double: exactly the next power-of-two multiple; new elements zeroed */
+    ck_assert_int_eq(mmdx_array_reserve(&a, &cap, 5000, sizeof *a, 4, 1), 0);
+    ck_assert_uint_eq(cap, 8192);
+    ck_assert_uint_eq(a[999], 999);
+    for (size_t i = 1024; i < cap; i++)
+        ck_assert_uint_eq(a[i], 0);
+    /* overflow leaves array and capacity as they were */
+    uint32_t *before = a;
+    ck_assert_int_eq(mmdx_array_reserve(&a, &cap, SIZE_MAX / 2, sizeof *a, 4, 0), MMDX_ENOMEM);
+    ck_assert_ptr_eq(a, before);
+    ck_assert_uint_eq(cap, 8192);
+    free(a);
+}
+END_TEST
+
 TCase *strmap_tcase(void)
 {
     TCase *tc = tcase_create("strmap_rng");
     tcase_add_test(tc, strmap_put_set_get_grow);
     tcase_add_test(tc, rng_streams);
+    tcase_add_test(tc, array_reserve_grows_zeroes_and_refuses_overflow);
     return tc;
 }

@@ -266,16 +266,19 @@ START_TEST(logreg_equals_scikit_learn_on_wdbc)
         char *p = line + off;
         for (int j = 0; j < 31; j++)
             ref[j] = strtod(p, &p);
-        for (int solver = 0; solver < 2; solver++) {
+        /* tol = 1e-10: both solvers reach the optimum scikit-learn's newton-cholesky finds;
+         * the default tol = 1e-6: Newton still does, L-BFGS stops short by the figures
+         * docs/fusion.md states (6.6e-6 at C = 0.1, 1.4e-4 at C = 1, 2.2e-4 balanced, 1.1e-3 at C = 10) */
+        for (int k = 0; k < 4; k++) {
+            int solver = k & 1, tight = k < 2;
             mmdx_config_entry e[4] = {{"C", c_text, "test", 1, 0},
                                       {"class_weight", cw, "test", 2, 0},
                                       {"solver", solver ? "lbfgs" : "newton", "test", 3, 0},
-                                      {"tol", "1e-10", "test", 4, 0}};
+                                      {"tol", tight ? "1e-10" : "1e-6", "test", 4, 0}};
             mmdx_plugin_config pc;
             mmdx_fusion_params prm = params_with("logreg", 1, &pc, e, 4, 2);
             void *model = NULL;
             mmdx_error err = {0};
-            e[2].value = solver ? "lbfgs" : "newton";
             ck_assert_msg(mmdx_fusion_early_vtable.fit(&model, &prm, &d, &err) == 0, "%s", err.message);
             size_t nc;
             double b;
@@ -284,9 +287,11 @@ START_TEST(logreg_equals_scikit_learn_on_wdbc)
             double worst = fabs(b - ref[0]);
             for (int j = 0; j < 30; j++)
                 worst = fmax(worst, fabs(coef[j] - ref[j + 1]));
-            /* the issue asks for 1e-4; both solvers converge, so demand more */
-            ck_assert_msg(worst <= 1e-6, "C=%s class_weight=%s solver %d: max |mmdx - sklearn| = %g", c_text,
-                          cw, solver, worst);
+            double bound = (tight || !solver) ? 1e-6 : 1.5e-3;
+            fprintf(stderr, "C=%s class_weight=%s %s tol=%s: max |mmdx - sklearn| = %.3g\n", c_text, cw,
+                    solver ? "lbfgs" : "newton", tight ? "1e-10" : "1e-6", worst);
+            ck_assert_msg(worst <= bound, "C=%s class_weight=%s solver %s tol %s: max |mmdx - sklearn| = %g",
+                          c_text, cw, solver ? "lbfgs" : "newton", tight ? "1e-10" : "1e-6", worst);
             mmdx_fusion_early_vtable.free_model(model);
         }
         cases++;

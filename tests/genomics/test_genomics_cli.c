@@ -195,6 +195,17 @@ static void plink2(const char *args)
     free(err);
 }
 
+/* plink2 --score on `vcf` with variant IDs chr:pos:ref:alt, as pgsc_calc names them */
+static void plink2_score_by_id(const char *vcf, const char *score, const char *out)
+{
+    char args[8192];
+    snprintf(args, sizeof args,
+             "--vcf '%s' --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 1000 "
+             "--score '%s' 1 2 3 header cols=+scoresums --out '%s'",
+             vcf, score, out);
+    plink2(args);
+}
+
 static void mmdx_ok(const char *args, char **out)
 {
     char cmd[8192], *err = NULL;
@@ -256,11 +267,7 @@ START_TEST(plink2_equal_on_real_cineca_data)
     table_free(log);
 
     /* plink2 run here on the same VCF with pgsc_calc's matched scoring file */
-    snprintf(args, sizeof args,
-             "--vcf '%s' --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 1000 "
-             "--score '%s' 1 2 3 header cols=+scoresums --out '%s'",
-             vcf, pgsc, T("p"));
-    plink2(args);
+    plink2_score_by_id(vcf, pgsc, T("p"));
     compare_with_plink2(T("m.tsv"), "PGS001229", T("p.sscore"), 1);
     /* and the published plink2 result */
     compare_with_plink2(T("m.tsv"), "PGS001229", published, 1);
@@ -701,12 +708,161 @@ START_TEST(plink2_equal_on_1000g_grch38_structured_score)
     free(json);
     int n = plink2_score_from_log(T("k.log"), T("k.plink2.txt"));
     ck_assert_int_gt(n, 900);
-    snprintf(args, sizeof args,
-             "--vcf '%s' --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 1000 "
-             "--score '%s' 1 2 3 header cols=+scoresums --out '%s'",
-             vcf, T("k.plink2.txt"), T("kp"));
-    plink2(args);
+    plink2_score_by_id(vcf, T("k.plink2.txt"), T("kp"));
     compare_with_plink2(T("k.tsv"), "PGS001229", T("kp.sscore"), 1);
+    free(vcf);
+    free(pgs);
+}
+END_TEST
+
+/* ---- pgsc_calc's matching rules as options ---- */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static double our_sum(const char *path, const char *sample)
+{
+    table *t = table_read(path);
+    long r = row_of(t, sample), c = col_of(t, "RULES_SUM");
+    ck_assert_msg(r >= 0 && c >= 0, "%s: no RULES_SUM for %s", path, sample);
+    double x = strtod(cell(t, (size_t)r, c), NULL);
+    table_free(t);
+    return x;
+}
+
+/* the log's status of the row at scoring-file line `line` */
+static int log_status_is(const char *log_path, long line, const char *status)
+{
+    table *t = table_read(log_path);
+    long cl = col_of(t, "scorefile_line"), cs = col_of(t, "status");
+    int ok = 0;
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (strtol(cell(t, r, cl), NULL, 10) == line)
+            ok = !strcmp(cell(t, r, cs), status);
+    table_free(t);
+    return ok;
+}
+
+START_TEST(pgsc_calc_rules_each_and_together)
+{
+    /* Hand-made: a biallelic record, a multi-allelic one, a record matched by
+     * two rows of the score, and a row without a position (rsID only). The
+     * expected sums are worked out by hand from the genotypes. */
+    write_text(T("r.vcf"), "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+                           "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                           "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\n"
+                           "1\t100\trs1\tA\tG\t.\tPASS\t.\tGT\t0/1\t1/1\n"
+                           "1\t200\trs2\tA\tT,G\t.\tPASS\t.\tGT\t0/2\t1/2\n"
+                           "1\t300\trs3\tA\tC\t.\tPASS\t.\tGT\t0/0\t0/1\n"
+                           "1\t400\trs4\tG\tT\t.\tPASS\t.\tGT\t1/1\t0/1\n");
+    write_text(T("r.pgs"), "#pgs_id=RULES\n"
+                           "rsID\tchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n"
+                           "rs1\t1\t100\tG\tA\t1.0\n"      /* line 3 */
+                           "rs2\t1\t200\tG\tA\t0.5\n"      /* line 4: multi-allelic record */
+                           "rs3\t1\t300\tC\tA\t0.25\n"     /* line 5: same record as line 6 */
+                           "rs3\t1\t300\tA\tC\t0.125\n"    /* line 6 */
+                           "rs4\t\t\tT\tG\t2.0\n");        /* line 7: no position */
+    static const struct {
+        const char *opts;
+        double s1, s2;
+        const char *key;
+        long dropped, line;
+        const char *status;
+    } cases[] = {
+        {"", 5.75, 4.875, NULL, 0, 7, "matched"},
+        {"--no-multiallelic", 5.25, 4.375, "multiallelic_dropped", 1, 4, "excluded_multiallelic"},
+        {"--exclude-duplicates", 5.5, 4.5, "duplicates_dropped", 2, 5, "excluded_duplicate"},
+        {"--require-positions", 1.75, 2.875, "no_position", 1, 7, "excluded_no_position"},
+        {"--pgsc-defaults", 1.0, 2.0, "matched", 1, 6, "excluded_duplicate"},
+        {"--pgsc-defaults --keep-ambiguous", 1.0, 2.0, "matched", 1, 4, "excluded_multiallelic"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[8192], *json = NULL;
+        snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --out '%s' --log '%s' --json --min-overlap 0.2 %s",
+                 T("r.vcf"), T("r.pgs"), T("r.tsv"), T("r.log"), cases[i].opts);
+        mmdx_ok(args, &json);
+        ck_assert_int_eq(json_int(json, "rows"), 5);
+        if (cases[i].key)
+            ck_assert_msg(json_int(json, cases[i].key) == cases[i].dropped, "%s: %s in %s", cases[i].opts,
+                          cases[i].key, json);
+        else
+            ck_assert_int_eq(json_int(json, "matched"), 5);
+        free(json);
+        ck_assert_msg(fabs(our_sum(T("r.tsv"), "S1") - cases[i].s1) < 1e-12, "%s: S1 %.17g", cases[i].opts,
+                      our_sum(T("r.tsv"), "S1"));
+        ck_assert_msg(fabs(our_sum(T("r.tsv"), "S2") - cases[i].s2) < 1e-12, "%s: S2 %.17g", cases[i].opts,
+                      our_sum(T("r.tsv"), "S2"));
+        ck_assert_msg(log_status_is(T("r.log"), cases[i].line, cases[i].status), "%s: line %ld not %s",
+                      cases[i].opts, cases[i].line, cases[i].status);
+    }
+    /* pgsc_calc's 0.75 minimum overlap still applies: 1 of 5 rows is refused, naming the score */
+    char args[8192];
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --out '%s' --pgsc-defaults", T("r.vcf"),
+             T("r.pgs"), T("r2.tsv"));
+    expect_failure(args, 3, "RULES", "overlap");
+    /* the same rules from the site configuration */
+    char conf[8192];
+    snprintf(conf, sizeof conf, "[genomics]\nscore = %s\npgsc_defaults = true\nmin_overlap = 0.2\n", T("r.pgs"));
+    write_text(T("r.conf"), conf);
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --config '%s' --out '%s'", T("r.vcf"), T("r.conf"),
+             T("r.tsv"));
+    mmdx_ok(args, NULL);
+    ck_assert(fabs(our_sum(T("r.tsv"), "S1") - 1.0) < 1e-12);
+    write_text(T("r.conf"), "[genomics]\nno_multiallelic = maybe\n");
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --config '%s' --out '%s'", T("r.vcf"),
+             T("r.pgs"), T("r.conf"), T("r.tsv"));
+    expect_failure(args, 3, "r.conf:2", "no_multiallelic");
+}
+END_TEST
+
+START_TEST(pgsc_defaults_reproduce_pgsc_calc_counts_and_plink2)
+{
+    /* pgsc_calc's published report for PGS001229 (chr22) on the CINECA
+     * synthetic 1000 Genomes subset: 782 matched, 47 excluded as
+     * strand-ambiguous, 6 unmatched; the sums are plink2's published ones. */
+    char *vcf = mmdx_test_data_path("pgs/target_genomes/cineca_synthetic_subset.vcf.gz");
+    char *pgs = mmdx_test_data_path("pgs/scorefiles/PGS001229_22.txt");
+    char *published = mmdx_test_data_path("pgs/expected_plink2/cineca_22_additive_0.sscore.tsv");
+    char args[8192], *json = NULL;
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --out '%s' --json --pgsc-defaults", vcf,
+             pgs, T("c.tsv"));
+    mmdx_ok(args, &json);
+    ck_assert_int_eq(json_int(json, "rows"), 835);
+    ck_assert_int_eq(json_int(json, "matched"), 782);
+    ck_assert_int_eq(json_int(json, "ambiguous_dropped"), 47);
+    ck_assert_int_eq(json_int(json, "unmatched") + json_int(json, "multiallelic_dropped") +
+                         json_int(json, "duplicates_dropped") + json_int(json, "no_position"),
+                     6);
+    free(json);
+    compare_with_plink2(T("c.tsv"), "PGS001229", published, 1);
+    free(vcf);
+    free(pgs);
+    free(published);
+
+    /* 3202 phased 1000 Genomes samples (GRCh38, pygscatalog's structured
+     * score): under pgsc_calc's rules every row is accounted for and the sums
+     * equal plink2 on exactly the variants used */
+    if (!have_plink2())
+        return;
+    vcf = mmdx_test_data_path("pgs/target_genomes/tiny1000G.vcf.gz");
+    pgs = mmdx_test_data_path("pgs/scorefiles/PGS001229_hmPOS_GRCh38.structured.tiny1000G_subset.txt");
+    snprintf(args, sizeof args, "genomics score --vcf '%s' --score '%s' --out '%s' --log '%s' --json --pgsc-defaults",
+             vcf, pgs, T("t.tsv"), T("t.log"));
+    mmdx_ok(args, &json);
+    long matched = json_int(json, "matched");
+    ck_assert_int_eq(matched + json_int(json, "ambiguous_dropped") + json_int(json, "unmatched") +
+                         json_int(json, "multiallelic_dropped") + json_int(json, "duplicates_dropped") +
+                         json_int(json, "no_position") + json_int(json, "unusable"),
+                     986);
+    free(json);
+    ck_assert_int_eq(plink2_score_from_log(T("t.log"), T("t.plink2.txt")), matched);
+    plink2_score_by_id(vcf, T("t.plink2.txt"), T("tp"));
+    compare_with_plink2(T("t.tsv"), "PGS001229", T("tp.sscore"), 1);
     free(vcf);
     free(pgs);
 }
@@ -725,6 +881,8 @@ static Suite *suite(void)
     tcase_add_test(tc, plink2_equal_on_1000g_grch38_structured_score);
     tcase_add_test(tc, bad_input_is_named);
     tcase_add_test(tc, encode_cohort_fills_genomics_columns);
+    tcase_add_test(tc, pgsc_calc_rules_each_and_together);
+    tcase_add_test(tc, pgsc_defaults_reproduce_pgsc_calc_counts_and_plink2);
     suite_add_tcase(s, tc);
     return s;
 }
