@@ -335,6 +335,8 @@ typedef struct pred_item {
     char stored_hex[2 + 64 + 1];
     p_state state;
     char *detail;
+    char *contributions; /* the JSON texts stored and hashed */
+    char *input_hashes;
 } pred_item;
 
 typedef struct pred_ctx {
@@ -411,8 +413,8 @@ static int insert_new(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
         q[3] = p->study_uid;
         q[4] = it->prob;
         q[5] = p->decision < 0 ? NULL : it->decision;
-        q[6] = p->contributions_json ? p->contributions_json : "{}";
-        q[7] = p->input_hashes_json ? p->input_hashes_json : "{}";
+        q[6] = it->contributions;
+        q[7] = it->input_hashes;
         q[8] = it->hash_hex;
         size_t b = k * PREDICTION_COLUMNS;
         used += (size_t)snprintf(sql + used, sql_cap - used,
@@ -513,6 +515,16 @@ static int predictions_tx(mmdx_store *s, void *vctx)
     return rc;
 }
 
+static int is_sha256_hex(const char *h)
+{
+    if (!h || strlen(h) != 64)
+        return 0;
+    for (size_t k = 0; k < 64; k++)
+        if (!((h[k] >= '0' && h[k] <= '9') || (h[k] >= 'a' && h[k] <= 'f')))
+            return 0;
+    return 1;
+}
+
 static int check_prediction(const mmdx_store_prediction *p, size_t i)
 {
     if (!p->patient_id || !*p->patient_id)
@@ -523,14 +535,63 @@ static int check_prediction(const mmdx_store_prediction *p, size_t i)
     if (p->decision < -1 || p->decision > 1)
         return mmdx_fail(MMDX_EINVAL, "prediction %zu: field 'decision' must be -1, 0 or 1, not %d", i,
                          p->decision);
-    char field[64];
-    snprintf(field, sizeof field, "prediction %zu: contributions", i);
-    int rc = mmdx_audit__check_json_object(p->contributions_json, field);
-    if (rc == 0) {
-        snprintf(field, sizeof field, "prediction %zu: input_hashes", i);
-        rc = mmdx_audit__check_json_object(p->input_hashes_json, field);
+    if ((p->n_contributions && !p->contributions) || (p->n_input_hashes && !p->input_hashes))
+        return mmdx_fail(MMDX_EINVAL, "prediction %zu: contributions or input hashes counted but not given", i);
+    for (size_t k = 0; k < p->n_contributions; k++) {
+        const mmdx_store_contribution *c = &p->contributions[k];
+        if (!c->modality || !*c->modality)
+            return mmdx_fail(MMDX_EINVAL, "prediction %zu: contributions[%zu]: empty modality name", i, k);
+        if (!isfinite(c->value))
+            return mmdx_fail(MMDX_EINVAL, "prediction %zu: contributions[%zu] (%s): value %g is not finite", i,
+                             k, c->modality, c->value);
+        for (size_t j = 0; j < k; j++)
+            if (!strcmp(p->contributions[j].modality, c->modality))
+                return mmdx_fail(MMDX_EINVAL, "prediction %zu: contributions: modality '%s' given twice", i,
+                                 c->modality);
     }
-    return rc;
+    for (size_t k = 0; k < p->n_input_hashes; k++) {
+        const mmdx_store_input_hash *h = &p->input_hashes[k];
+        if (!h->input || !*h->input)
+            return mmdx_fail(MMDX_EINVAL, "prediction %zu: input_hashes[%zu]: empty input name", i, k);
+        if (!is_sha256_hex(h->sha256_hex))
+            return mmdx_fail(MMDX_EINVAL,
+                             "prediction %zu: input_hashes[%zu] (%s): not 64 lower-case hex digits", i, k,
+                             h->input);
+        for (size_t j = 0; j < k; j++)
+            if (!strcmp(p->input_hashes[j].input, h->input))
+                return mmdx_fail(MMDX_EINVAL, "prediction %zu: input_hashes: input '%s' given twice", i,
+                                 h->input);
+    }
+    return 0;
+}
+
+/* The JSON texts stored (and hashed) for a prediction's contributions and input hashes. */
+static int prediction_texts(const mmdx_store_prediction *p, pred_item *it)
+{
+    json_object *c = json_object_new_object(), *h = json_object_new_object();
+    int rc = (c && h) ? 0 : MMDX_ENOMEM;
+    for (size_t k = 0; rc == 0 && k < p->n_contributions; k++) {
+        char num[40];
+        snprintf(num, sizeof num, "%.9g", p->contributions[k].value);
+        json_object *v = json_object_new_double_s(strtod(num, NULL), num);
+        if (!v || json_object_object_add(c, p->contributions[k].modality, v) != 0)
+            rc = MMDX_ENOMEM;
+    }
+    for (size_t k = 0; rc == 0 && k < p->n_input_hashes; k++) {
+        json_object *v = json_object_new_string(p->input_hashes[k].sha256_hex);
+        if (!v || json_object_object_add(h, p->input_hashes[k].input, v) != 0)
+            rc = MMDX_ENOMEM;
+    }
+    const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+    if (rc == 0) {
+        it->contributions = strdup(json_object_to_json_string_ext(c, flags));
+        it->input_hashes = strdup(json_object_to_json_string_ext(h, flags));
+        if (!it->contributions || !it->input_hashes)
+            rc = MMDX_ENOMEM;
+    }
+    json_object_put(c);
+    json_object_put(h);
+    return rc < 0 ? mmdx_fail(rc, "predictions: out of memory") : 0;
 }
 
 int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_prediction *p,
@@ -556,10 +617,11 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
             break;
         snprintf(it->prob, sizeof it->prob, "%.17g", p[i].probability);
         snprintf(it->decision, sizeof it->decision, "%d", p[i].decision);
-        const char *contrib = p[i].contributions_json ? p[i].contributions_json : "{}";
-        const char *inputs = p[i].input_hashes_json ? p[i].input_hashes_json : "{}";
+        if ((rc = prediction_texts(&p[i], it)) < 0)
+            break;
         mmdx_audit__prediction_hash(run_id, it->patient, s->pseudonymise, p[i].study_uid,
-                                    p[i].probability, p[i].decision, contrib, inputs, it->hash);
+                                    p[i].probability, p[i].decision, it->contributions, it->input_hashes,
+                                    it->hash);
         hexbytea(it->hash, it->hash_hex);
         /* The same patient twice in one batch: the first is stored, later ones are replays. */
         for (size_t j = 0; j < i; j++) {
@@ -584,6 +646,8 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
     for (size_t i = 0; i < n; i++) {
         free(c.items[i].patient);
         free(c.items[i].detail);
+        free(c.items[i].contributions);
+        free(c.items[i].input_hashes);
     }
     free(c.items);
     return rc;

@@ -181,14 +181,32 @@ MMDX_RESULT_USED int mmdx_store_run_patients(mmdx_store *s, const char *run_id,
 MMDX_RESULT_USED int mmdx_store_run_end(mmdx_store *s, const char *run_id, int outcome,
                                         const char *summary_json);
 
-/** One prediction. */
+/** What one modality contributed to a prediction (e.g. late fusion's term). */
+typedef struct mmdx_store_contribution {
+    const char *modality; /**< non-empty, unique within the prediction */
+    double value;         /**< finite; stored with 9 significant digits */
+} mmdx_store_contribution;
+
+/** The fingerprint of one input a prediction was made from. */
+typedef struct mmdx_store_input_hash {
+    const char *input;      /**< non-empty, unique within the prediction ("imaging", "dicom_series") */
+    const char *sha256_hex; /**< 64 lower-case hex digits */
+} mmdx_store_input_hash;
+
+/**
+ * One prediction. The store writes the contributions and input hashes as
+ * JSON objects itself (columns `contributions`, `input_hashes`), in the
+ * order given; all pointers are borrowed for the call.
+ */
 typedef struct mmdx_store_prediction {
     const char *patient_id;         /**< stored verbatim, or as pseudonym (options) */
     const char *study_uid;          /**< may be NULL */
     double probability;             /**< in [0, 1] */
     int decision;                   /**< 1 positive, 0 negative, -1 none */
-    const char *contributions_json; /**< JSON object modality -> number; NULL: "{}" */
-    const char *input_hashes_json;  /**< JSON object input -> hex SHA-256; NULL: "{}" */
+    const mmdx_store_contribution *contributions; /**< n_contributions of them (NULL when 0) */
+    size_t n_contributions;
+    const mmdx_store_input_hash *input_hashes;    /**< n_input_hashes of them (NULL when 0) */
+    size_t n_input_hashes;
 } mmdx_store_prediction;
 
 /** What a batch did. */

@@ -30,10 +30,14 @@ MMDX_RESULT_USED int mmdx_model_session_open(mmdx_model_session *s, const mmdx_r
 void mmdx_model_session_close(mmdx_model_session *s);
 
 /**
+ * The one prediction call of every driver (`mmdx predict`/`evaluate`
+ * through mmdx_scored_cohort_run, `mmdx screen` per batch, the Orthanc
+ * worker per study), so that all refuse a plugin's invalid output alike.
  * Predict every patient of `ds` with the session's model: *prob gets
  * n_samples probabilities, *contrib n_samples x n_modalities log-odds
  * contributions, both malloc'd (free()). Errors: MMDX_ENOMEM, the plugin's
- * predict() error. Thread-safe on one session.
+ * predict() error, MMDX_ERROR for a probability that is not a number in
+ * [0, 1]. Thread-safe on one session.
  */
 MMDX_RESULT_USED int mmdx_model_session_predict(const mmdx_model_session *s, const mmdx_dataset *ds,
                                                 double **prob, double **contrib);

@@ -110,19 +110,19 @@ int mmdx_orthanc__store_prediction(mmdx_screener *sc, const mmdx_job *job, job_s
     json_object_put(params);
     if (rc)
         return rc;
-    json_object *contrib = contributions_json(j);
-    json_object *hashes = json_object_new_object();
-    json_object_object_add(hashes, "dicom_series", json_object_new_string(fingerprint));
-    mmdx_store_prediction p = {patient_id,
-                               study_uid,
-                               j->prob[0],
-                               j->prob[0] >= sc->model.file->threshold,
-                               json_object_to_json_string_ext(contrib, JSON_C_TO_STRING_PLAIN),
-                               json_object_to_json_string_ext(hashes, JSON_C_TO_STRING_PLAIN)};
+    mmdx_store_contribution *contrib = calloc(j->in->n_modalities + 1, sizeof *contrib);
+    if (!contrib)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    size_t nc = 0;
+    for (size_t m = 0; m < j->in->n_modalities; m++)
+        if (j->present[m])
+            contrib[nc++] = (mmdx_store_contribution){j->in->modalities[m], j->contrib[m]};
+    mmdx_store_input_hash hash = {"dicom_series", fingerprint};
+    mmdx_store_prediction p = {patient_id, study_uid, j->prob[0], j->prob[0] >= sc->model.file->threshold,
+                               contrib, nc, &hash, 1};
     mmdx_store_batch_result br;
     rc = mmdx_store_predictions(j->store, j->run_id, &p, 1, &br);
-    json_object_put(contrib);
-    json_object_put(hashes);
+    free(contrib);
     int end = mmdx_store_run_end(j->store, j->run_id, rc ? MMDX_OUTCOME_SERIOUS_FAILURE : MMDX_OUTCOME_SUCCESS, NULL);
     return rc ? rc : end;
 }

@@ -73,28 +73,22 @@ void mmdx_screen__batch_out_free(batch_out *b, size_t n_enc)
     memset(b, 0, sizeof *b);
 }
 
-static char *fmt_json_object(const screen *sc, size_t row, const batch_out *b, size_t ok_index, int hashes)
+/* Row i's contributions (present modalities) and input hashes, typed for the store. */
+static void prediction_fields(const screen *sc, size_t i, const batch_out *b, size_t ok_index,
+                              mmdx_store_contribution *cv, mmdx_store_input_hash *hv, mmdx_store_prediction *p)
 {
-    json_object *j = json_object_new_object();
-    if (hashes) {
-        for (size_t k = 0; k < sc->n_enc; k++) {
-            const char *h = b->hashes[row * sc->n_enc + k];
-            if (h)
-                json_object_object_add(j, mmdx_encoder_set_plugin(sc->set, k)->info.modality,
-                                       json_object_new_string(h));
-        }
-    } else {
-        for (size_t m = 0; m < sc->n_mod; m++) {
-            if (!(b->present[row] & (1u << m)))
-                continue;
-            char num[40];
-            snprintf(num, sizeof num, "%.9g", b->contrib[ok_index * sc->n_mod + m]);
-            json_object_object_add(j, sc->model->modalities[m], json_object_new_double_s(atof(num), num));
-        }
+    p->contributions = cv;
+    p->input_hashes = hv;
+    for (size_t m = 0; m < sc->n_mod; m++)
+        if (b->present[i] & (1u << m))
+            cv[p->n_contributions++] = (mmdx_store_contribution){sc->model->modalities[m],
+                                                                  b->contrib[ok_index * sc->n_mod + m]};
+    for (size_t k = 0; k < sc->n_enc; k++) {
+        const char *h = b->hashes[i * sc->n_enc + k];
+        if (h)
+            hv[p->n_input_hashes++] =
+                (mmdx_store_input_hash){mmdx_encoder_set_plugin(sc->set, k)->info.modality, h};
     }
-    char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(j);
-    return text;
 }
 
 /* Encode, fingerprint and predict one batch. */
@@ -193,9 +187,7 @@ int mmdx_screen__compute_batch(screen *sc, const size_t *rows, size_t n, batch_o
         double *x = malloc(N * F * sizeof *x);
         uint8_t *present = calloc(N * M, 1);
         const char **ids = calloc(N, sizeof *ids);
-        b->prob = malloc(N * sizeof *b->prob);
-        b->contrib = calloc(N * M, sizeof *b->contrib);
-        if (!x || !present || !ids || !b->prob || !b->contrib)
+        if (!x || !present || !ids)
             rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
         for (size_t r = 0; rc == 0 && r < N; r++)
             ids[r] = t->patient_ids[b->ok_rows[r]];
@@ -215,10 +207,8 @@ int mmdx_screen__compute_batch(screen *sc, const size_t *rows, size_t n, batch_o
                               present,
                               NULL,
                               ids};
-            mmdx_error err = {0};
-            int prc = sc->ms.plugin->fusion.predict(sc->ms.model, &d, b->prob, b->contrib, &err);
-            if (prc < 0)
-                rc = mmdx_fail_from(&err, prc);
+            /* the one prediction call of every driver (model/model_session.h) */
+            rc = mmdx_model_session_predict(&sc->ms, &d, &b->prob, &b->contrib);
         }
         free(x);
         free(present);
@@ -276,22 +266,16 @@ int mmdx_screen__store_batch(screen *sc, batch_out *b)
     int rc = 0;
     size_t n = b->n, N = b->n_ok;
     mmdx_store_prediction *p = calloc(N + 1, sizeof *p);
-    char **contrib = calloc(N + 1, sizeof *contrib), **hashes = calloc(N + 1, sizeof *hashes);
-    if (!p || !contrib || !hashes)
+    mmdx_store_contribution *cv = calloc(N * sc->n_mod + 1, sizeof *cv);
+    mmdx_store_input_hash *hv = calloc(N * sc->n_enc + 1, sizeof *hv);
+    if (!p || !cv || !hv)
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     for (size_t r = 0; rc == 0 && r < N; r++) {
         size_t i = b->ok_rows[r];
-        contrib[r] = fmt_json_object(sc, i, b, r, 0);
-        hashes[r] = fmt_json_object(sc, i, b, r, 1);
-        if (!contrib[r] || !hashes[r]) {
-            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
-            break;
-        }
         p[r].patient_id = mmdx_manifest_patient_id(sc->m, sc->rows[i]);
         p[r].probability = b->prob[r];
         p[r].decision = b->prob[r] >= sc->model->threshold;
-        p[r].contributions_json = contrib[r];
-        p[r].input_hashes_json = hashes[r];
+        prediction_fields(sc, i, b, r, cv + r * sc->n_mod, hv + r * sc->n_enc, &p[r]);
     }
     if (rc == 0 && !o->no_db && N) {
         store_arg a = {p, N, {0, 0, 0, 0}};
@@ -362,12 +346,8 @@ int mmdx_screen__store_batch(screen *sc, batch_out *b)
             r++;
         }
     }
-    for (size_t r = 0; r < N; r++) {
-        free(contrib ? contrib[r] : NULL);
-        free(hashes ? hashes[r] : NULL);
-    }
-    free(contrib);
-    free(hashes);
+    free(cv);
+    free(hv);
     free(p);
     s->times.store += mmdx_clock_seconds() - t0;
     return rc;

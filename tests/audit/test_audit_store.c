@@ -2,6 +2,7 @@
 /* The audited store against a real PostgreSQL server: migrations, storage,
  * idempotence, pseudonyms, concurrency, roles, faults, and tampering. */
 #include <check.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,9 @@ static void begin_run(mmdx_store *s, char run[MMDX_RUN_ID_LEN])
     ck_assert_msg(mmdx_store_run_begin(s, &r, run) == 0, "%s", mmdx_last_error());
 }
 
+static const mmdx_store_contribution contrib[] = {{"imaging", 0.25}, {"records", -0.1}};
+static const mmdx_store_input_hash ct_hash = {"ct", "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"};
+
 static void store_n(mmdx_store *s, const char *run, int first, int n, mmdx_store_batch_result *res)
 {
     mmdx_store_prediction *p = calloc((size_t)n, sizeof *p);
@@ -84,8 +88,10 @@ static void store_n(mmdx_store *s, const char *run, int first, int n, mmdx_store
         p[i].patient_id = ids[i];
         p[i].probability = (double)((first + i) % 97) / 97.0;
         p[i].decision = p[i].probability >= 0.5;
-        p[i].contributions_json = "{\"imaging\": 0.25, \"records\": -0.1}";
-        p[i].input_hashes_json = "{\"ct\": \"ab12\"}";
+        p[i].contributions = contrib;
+        p[i].n_contributions = 2;
+        p[i].input_hashes = &ct_hash;
+        p[i].n_input_hashes = 1;
     }
     ck_assert_msg(mmdx_store_predictions(s, run, p, (size_t)n, res) == 0, "%s", mmdx_last_error());
     free(p);
@@ -308,7 +314,7 @@ START_TEST(store_predictions_idempotently)
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.duplicate' AND outcome = 4"), 10);
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store'"), 1510);
     /* A different result for a stored patient is kept out and flagged. */
-    mmdx_store_prediction p = {"P00003", NULL, 0.99, 1, NULL, NULL};
+    mmdx_store_prediction p = {"P00003", NULL, 0.99, 1, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), 0);
     ck_assert_int_eq(res.conflicts, 1);
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.conflict' AND outcome = 8"), 1);
@@ -322,9 +328,30 @@ START_TEST(store_predictions_idempotently)
     ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), MMDX_EINVAL);
     ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "probability"));
     p.probability = 0.5;
-    p.contributions_json = "[1, 2]";
+    const mmdx_store_contribution twice[] = {{"imaging", 0.1}, {"imaging", 0.2}};
+    const mmdx_store_contribution inf[] = {{"imaging", INFINITY}};
+    const mmdx_store_input_hash short_hash = {"ct", "ab12"};
+    p.contributions = twice;
+    p.n_contributions = 2;
     ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), MMDX_EINVAL);
-    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "contributions"));
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "'imaging' given twice"));
+    p.contributions = inf;
+    p.n_contributions = 1;
+    ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "not finite"));
+    p.n_contributions = 0;
+    p.input_hashes = &short_hash;
+    p.n_input_hashes = 1;
+    ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "input_hashes[0] (ct)"));
+    /* nothing of the refused batches was written */
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), 1510);
+    /* the store writes the JSON itself: the typed values, in the order given */
+    char *stored = mmdx_pgtest_value(d.admin, "SELECT contributions::text || ' ' || input_hashes::text "
+                                              "FROM mmdx.predictions WHERE patient = 'P00004'");
+    ck_assert_str_eq(stored, "{\"imaging\":0.25,\"records\":-0.1} "
+                             "{\"ct\":\"ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12\"}");
+    free(stored);
     assert_intact(s);
     mmdx_store_free(s);
     free_db(&d);
@@ -349,7 +376,7 @@ START_TEST(hostile_patient_ids_are_stored_verbatim)
                          "tab\there", "ünïcødé-患者"};
     mmdx_store_prediction p[5];
     for (int i = 0; i < 5; i++) {
-        mmdx_store_prediction q = {ids[i], "1.2.840.99", 0.25, 0, NULL, NULL};
+        mmdx_store_prediction q = {ids[i], "1.2.840.99", 0.25, 0, NULL, 0, NULL, 0};
         p[i] = q;
     }
     ck_assert_msg(mmdx_store_predictions(s, run, p, 5, NULL) == 0, "%s", mmdx_last_error());
@@ -392,7 +419,7 @@ START_TEST(pseudonyms_and_hmac)
     mmdx_store *s = open_store(d.admin, key, 1);
     char run[MMDX_RUN_ID_LEN];
     begin_run(s, run);
-    mmdx_store_prediction p = {"MRN-4711", NULL, 0.8, 1, NULL, NULL};
+    mmdx_store_prediction p = {"MRN-4711", NULL, 0.8, 1, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, NULL), 0);
     char psn[MMDX_PSEUDONYM_LEN];
     ck_assert_int_eq(mmdx_store_pseudonym(s, "MRN-4711", psn), 0);
@@ -474,7 +501,7 @@ static void *writer_main(void *arg)
         char ids[40][32];
         for (int i = 0; i < 40; i++) {
             snprintf(ids[i], sizeof ids[i], "W%d-%d", t->first, b * 40 + i);
-            mmdx_store_prediction q = {ids[i], NULL, 0.5, -1, NULL, NULL};
+            mmdx_store_prediction q = {ids[i], NULL, 0.5, -1, NULL, 0, NULL, 0};
             p[i] = q;
         }
         t->rc = mmdx_store_predictions(s, t->run, p, 40, NULL);
@@ -556,7 +583,7 @@ START_TEST(lost_connection_mid_batch_is_retried_or_rolled_back)
     char (*ids)[16] = calloc(1200, sizeof *ids);
     for (int i = 0; i < 1200; i++) {
         snprintf(ids[i], sizeof ids[i], "F%d", i);
-        mmdx_store_prediction q = {ids[i], NULL, 0.125, 0, NULL, NULL};
+        mmdx_store_prediction q = {ids[i], NULL, 0.125, 0, NULL, 0, NULL, 0};
         p[i] = q;
     }
     ck_assert_int_eq(mmdx_store_predictions(once, run, p, 1200, NULL), MMDX_EDB);
@@ -694,7 +721,7 @@ START_TEST(writer_and_reviewer_roles)
     char run3[MMDX_RUN_ID_LEN];
     mmdx_store_run rr = {0};
     ck_assert_int_eq(mmdx_store_run_begin(r, &rr, run3), MMDX_EDB);
-    mmdx_store_prediction p = {"X", NULL, 0.5, 0, NULL, NULL};
+    mmdx_store_prediction p = {"X", NULL, 0.5, 0, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(r, run, &p, 1, NULL), MMDX_EDB);
     mmdx_audit_event e = {0};
     e.action = "prediction.store";
