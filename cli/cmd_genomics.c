@@ -79,25 +79,11 @@ static void help_score(FILE *f)
         "missing, overlap below the minimum); 1 other failures.\n");
 }
 
-typedef struct progress_ctx {
-    int tty, quiet;
-    double start, last;
-} progress_ctx;
-
-
-static void on_progress(void *ctx_, const mmdx_vcf_site *site, uint64_t n)
+static void on_progress(void *ctx, const mmdx_vcf_site *site, uint64_t n)
 {
-    progress_ctx *c = ctx_;
-    if (c->quiet)
-        return;
-    double t = mmdx_clock_seconds();
-    if (t - c->last < (c->tty ? 0.2 : 5.0))
-        return;
-    c->last = t;
-    fprintf(stderr, "%sscore: %llu records matched so far, at %s:%lld, %.1f s%s", c->tty ? "\r" : "",
-            (unsigned long long)n, site->chrom, (long long)site->pos, t - c->start,
-            c->tty ? "   " : "\n");
-    fflush(stderr);
+    char where[96];
+    snprintf(where, sizeof where, "%s:%lld", site->chrom, (long long)site->pos);
+    mmdx_progress_set(ctx, (size_t)n, where);
 }
 
 static json_object *stats_json(const mmdx_scorefile *sf, const mmdx_prs_stats *st)
@@ -332,11 +318,11 @@ static int cmd_score(int argc, char **argv)
     if (rc == 0)
         rc = mmdx_prs_new(&p, (const mmdx_scorefile *const *)scores, n_paths, mmdx_vcf_n_samples(v),
                           &opt, &e);
-    progress_ctx pc = {isatty(2), quiet || json, mmdx_clock_seconds(), mmdx_clock_seconds()};
+    double start = mmdx_clock_seconds();
+    mmdx_progress *prog = mmdx_progress_new_open("score", "records matched", (quiet || json) ? NULL : stderr);
     if (rc == 0)
-        rc = mmdx_prs_run(p, v, on_progress, &pc, &e);
-    if (pc.tty && !pc.quiet && pc.last > pc.start)
-        fputs(mmdx_progress_clear_line(stderr), stderr);
+        rc = mmdx_prs_run(p, v, on_progress, prog, &e);
+    mmdx_progress_free(prog);
     if (rc == 0 && !quiet) {
         json_object *arr = json ? json_object_new_array() : NULL;
         for (size_t i = 0; i < n_paths; i++) {
@@ -369,7 +355,7 @@ static int cmd_score(int argc, char **argv)
                                    json_object_new_int64((int64_t)mmdx_vcf_n_samples(v)));
             json_object_object_add(root, "scores", arr);
             json_object_object_add(root, "out", json_object_new_string(out));
-            json_object_object_add(root, "seconds", json_object_new_double(mmdx_clock_seconds() - pc.start));
+            json_object_object_add(root, "seconds", json_object_new_double(mmdx_clock_seconds() - start));
             mmdx_cli_print_json(root);
             json_object_put(root);
         }

@@ -12,7 +12,7 @@
 #define TTY_INTERVAL_S 0.1
 
 struct mmdx_progress {
-    char what[32];
+    char what[32], unit[16], where[96];
     size_t total, done, failed;
     FILE *out;
     int tty;
@@ -31,7 +31,16 @@ mmdx_progress *mmdx_progress_new(const char *what, size_t total, FILE *out)
     p->out = out;
     p->tty = out && isatty(fileno(out));
     p->start = p->last_draw = mmdx_clock_seconds();
+    snprintf(p->unit, sizeof p->unit, "items");
     pthread_mutex_init(&p->lock, NULL);
+    return p;
+}
+
+mmdx_progress *mmdx_progress_new_open(const char *what, const char *unit, FILE *out)
+{
+    mmdx_progress *p = mmdx_progress_new(what, 0, out);
+    if (p && unit)
+        snprintf(p->unit, sizeof p->unit, "%s", unit);
     return p;
 }
 
@@ -55,6 +64,14 @@ static void draw(mmdx_progress *p, double t, int final)
     format_eta(final ? el : (rate > 0 ? (double)(p->total - p->done) / rate : -1), when, sizeof when);
     if (p->failed)
         snprintf(fail, sizeof fail, ", %zu failed", p->failed);
+    if (p->total == 0) { /* open-ended: how far, where, how fast */
+        format_eta(el, when, sizeof when);
+        fprintf(p->out, "%s%s %zu %s%s%s, %.1f/s, %s%s", p->tty ? "\r\033[K" : "", p->what, p->done, p->unit,
+                p->where[0] ? ", at " : "", p->where, rate, when, p->tty && !final ? "" : "\n");
+        fflush(p->out);
+        p->last_draw = t;
+        return;
+    }
     if (p->tty)
         fprintf(p->out, "\r\033[K%s %zu/%zu, %.1f/s, %s %s%s%s", p->what, p->done, p->total, rate,
                 final ? "took" : "ETA", when, fail, final ? "\n" : "");
@@ -81,6 +98,21 @@ void mmdx_progress_step(mmdx_progress *p, int failed)
     pthread_mutex_unlock(&p->lock);
 }
 
+void mmdx_progress_set(mmdx_progress *p, size_t done, const char *where)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->done = done;
+    snprintf(p->where, sizeof p->where, "%s", where ? where : "");
+    if (p->out) {
+        double t = mmdx_clock_seconds();
+        if (t - p->last_draw >= (p->tty ? TTY_INTERVAL_S : PLAIN_INTERVAL_S))
+            draw(p, t, 0);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
 const char *mmdx_progress_clear_line(FILE *out)
 {
     return out && isatty(fileno(out)) ? "\r\033[K" : "";
@@ -92,8 +124,12 @@ void mmdx_progress_free(mmdx_progress *p)
 {
     if (!p)
         return;
-    if (p->out && (p->tty || mmdx_clock_seconds() - p->start >= PLAIN_INTERVAL_S))
+    if (p->out && p->total == 0 && p->tty) {
+        if (p->last_draw > p->start) /* open-ended: the caller's summary follows; clear the line */
+            fputs("\r\033[K", p->out);
+    } else if (p->out && (p->tty || mmdx_clock_seconds() - p->start >= PLAIN_INTERVAL_S)) {
         draw(p, mmdx_clock_seconds(), 1);
+    }
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
