@@ -21,15 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "store.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static mmdx_store *open_or_die(const char *dsn)
 {
@@ -99,7 +93,7 @@ static double timed(const char *dsn, const char *run, int writers, int per_write
     int round = (int)(getpid() % 100000);
     pthread_t th[16];
     job jobs[16];
-    double t0 = now();
+    double t0 = mmdx_clock_seconds();
     for (int w = 0; w < writers; w++) {
         job j = {dsn, run, round * 100 + w, per_writer, batch, events_only};
         jobs[w] = j;
@@ -107,7 +101,7 @@ static double timed(const char *dsn, const char *run, int writers, int per_write
     }
     for (int w = 0; w < writers; w++)
         pthread_join(th[w], NULL);
-    return (double)(writers * per_writer) / (now() - t0);
+    return (double)(writers * per_writer) / (mmdx_clock_seconds() - t0);
 }
 
 int main(int argc, char **argv)
@@ -128,9 +122,9 @@ int main(int argc, char **argv)
         printf("%s\n", run);
     } else if (strcmp(mode, "verify") == 0) {
         mmdx_verify_report *rep = calloc(1, sizeof *rep);
-        double t0 = now();
+        double t0 = mmdx_clock_seconds();
         die_if(mmdx_store_verify(s, NULL, rep));
-        printf("%.0f %lld %lld\n", (double)rep->n_events / (now() - t0), (long long)rep->n_events,
+        printf("%.0f %lld %lld\n", (double)rep->n_events / (mmdx_clock_seconds() - t0), (long long)rep->n_events,
                (long long)rep->n_predictions);
         free(rep);
     } else {

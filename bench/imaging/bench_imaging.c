@@ -16,28 +16,22 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dicom_series.h"
 #include "encoder.h"
 #include "error.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "read")) {
         mmdx_dicom_read_options opt = {NULL, atoi(argv[3])};
         mmdx_volume *v = NULL;
-        double t0 = now();
+        double t0 = mmdx_clock_seconds();
         if (mmdx_dicom_read_volume(&v, NULL, argv[2], &opt) < 0) {
             fprintf(stderr, "bench_imaging: %s\n", mmdx_last_error());
             return 1;
         }
-        printf("read %.4f %zu 0\n", now() - t0, v->grid.nz);
+        printf("read %.4f %zu 0\n", mmdx_clock_seconds() - t0, v->grid.nz);
         mmdx_volume_free(v);
         return 0;
     }
@@ -56,12 +50,12 @@ int main(int argc, char **argv)
         const char *keys[1] = {"mask"}, *vals[1] = {argv[3]};
         mmdx_encoder_input in = {MMDX_ABI_VERSION, sizeof in, "B", argv[2], NULL, NULL, 1, keys, vals};
         int32_t present = 0;
-        double t0 = now();
+        double t0 = mmdx_clock_seconds();
         if (mmdx_imaging_encoder_encode(e, &in, values, &present, &err) < 0) {
             fprintf(stderr, "bench_imaging: %s\n", err.message);
             return 1;
         }
-        double t = now() - t0;
+        double t = mmdx_clock_seconds() - t0;
         size_t finite = 0;
         for (size_t i = 0; i < nf; i++)
             finite += isfinite(values[i]) != 0;

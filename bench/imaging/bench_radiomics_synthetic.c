@@ -13,14 +13,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "clock.h"
 #include "radiomics/radiomics.h"
-
-static double wall(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static double cpu(void)
 {
@@ -65,9 +59,9 @@ int main(int argc, char **argv)
     mmdx_radiomics_settings_init(&s);
     mmdx_error err = {0};
     mmdx_radiomics_features *f = NULL;
-    double w0 = wall(), c0 = cpu();
+    double w0 = mmdx_clock_seconds(), c0 = cpu();
     int rc = mmdx_radiomics_compute(&f, &s, v, m, &err);
-    double w1 = wall(), c1 = cpu();
+    double w1 = mmdx_clock_seconds(), c1 = cpu();
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
     if (rc) {

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "orthanc_model.h"
 #include "pgtest.h"
 #include "testsupport.h"
@@ -41,13 +42,6 @@ static pid_t orthanc = -1;
 static char orthanc_log[4200];
 
 /* ------------------------------------------------------------------ tools */
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
 
 static int free_port(void)
 {
@@ -262,9 +256,9 @@ static void start_orthanc(void)
         _exit(127);
     }
     free(bin);
-    double t0 = now_s();
+    double t0 = mmdx_clock_seconds();
     char *body = NULL;
-    while (now_s() - t0 < 60) {
+    while (mmdx_clock_seconds() - t0 < 60) {
         int status;
         if (waitpid(orthanc, &status, WNOHANG) == orthanc) {
             orthanc = -1;
@@ -286,9 +280,9 @@ static void stop_orthanc(void)
     if (orthanc <= 0)
         return;
     kill(orthanc, SIGTERM);
-    double t0 = now_s();
+    double t0 = mmdx_clock_seconds();
     int status = 0;
-    while (now_s() - t0 < 30) {
+    while (mmdx_clock_seconds() - t0 < 30) {
         if (waitpid(orthanc, &status, WNOHANG) == orthanc) {
             orthanc = -1;
             ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "Orthanc exited with status %d", status);
@@ -314,8 +308,8 @@ static void storescu(const char *dir)
 /* The Orthanc ID of the study holding `patient_id`; waits for it to appear. */
 static char *study_of(const char *patient_id)
 {
-    double t0 = now_s();
-    while (now_s() - t0 < 30) {
+    double t0 = mmdx_clock_seconds();
+    while (mmdx_clock_seconds() - t0 < 30) {
         json_object *list = get_json("/studies?expand", 200);
         for (size_t i = 0; i < json_object_array_length(list); i++) {
             json_object *s = json_object_array_get_idx(list, i);
@@ -338,8 +332,8 @@ static json_object *wait_result(const char *id, const char *after, double timeou
 {
     char path[256];
     snprintf(path, sizeof path, "/mmdx/studies/%s", id);
-    double t0 = now_s();
-    while (now_s() - t0 < timeout) {
+    double t0 = mmdx_clock_seconds();
+    while (mmdx_clock_seconds() - t0 < timeout) {
         char *body = NULL;
         int st = http("GET", path, NULL, 0, &body, NULL);
         if (st == 200) {
@@ -468,12 +462,12 @@ START_TEST(orthanc_end_to_end)
 
     /* 1. a CT study and its patient's records: screened, SR back in the study */
     char *ct = mmdx_test_data_path("dicom/ibsi1_ct_phantom_PAT1/image");
-    double t0 = now_s();
+    double t0 = mmdx_clock_seconds();
     storescu(ct);
     char *study = study_of("1");
     json_object *r = wait_result(study, NULL, 240);
     ck_assert_msg(strcmp(jget(r, "state"), "done") == 0, "screening failed: %s", jget(r, "error"));
-    fprintf(stderr, "orthanc: first study screened %.1f s after storescu began\n", now_s() - t0);
+    fprintf(stderr, "orthanc: first study screened %.1f s after storescu began\n", mmdx_clock_seconds() - t0);
     json_object *res = json_object_object_get(r, "result");
     double p = json_object_get_double(json_object_object_get(res, "probability"));
     ck_assert_msg(fabs(p - e.probability) <= 1e-9 * fmax(1, p), "REST probability %.17g, mmdx predict %.17g", p,
@@ -559,14 +553,14 @@ START_TEST(orthanc_end_to_end)
     storescu(sts);
     char *sts_study = study_of("STS_025");
     sleep(4); /* past StableAge: the plugin has seen the study */
-    double q0 = now_s();
+    double q0 = mmdx_clock_seconds();
     st = get_json("/mmdx/status", 200);
-    ck_assert_msg(now_s() - q0 < 15, "GET /mmdx/status took %.1f s during the outage", now_s() - q0);
+    ck_assert_msg(mmdx_clock_seconds() - q0 < 15, "GET /mmdx/status took %.1f s during the outage", mmdx_clock_seconds() - q0);
     ck_assert_ptr_nonnull(jget(st, "database_error"));
     json_object_put(st);
-    q0 = now_s();
+    q0 = mmdx_clock_seconds();
     json_object_put(get_json("/system", 200));
-    ck_assert_msg(now_s() - q0 < 2, "Orthanc blocked during the outage");
+    ck_assert_msg(mmdx_clock_seconds() - q0 < 2, "Orthanc blocked during the outage");
     snprintf(path, sizeof path, "/mmdx/studies/%s", sts_study);
     ck_assert_int_eq(http("GET", path, NULL, 0, &body, NULL), 503);
     free(body);
