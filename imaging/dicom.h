@@ -1,13 +1,15 @@
 /*
- * imaging/dicom.h — the C face of the one C++ file that talks to DCMTK.
+ * imaging/dicom.h — the C face of the DICOM shim, the C++ that talks to DCMTK.
  * SPDX-License-Identifier: Apache-2.0
  *
- * dicom_shim.cpp is the only C++ in mmdx. It parses DICOM files with
- * DCMTK (dcmdata, with the JPEG, JPEG-LS and RLE decoders registered; deflate
- * is native), and hands back plain C structs: the attributes an image reader
- * needs, the decoded native pixel bytes, the contours of an RT Structure Set
- * (dcmrt) and the frames of a Segmentation (dcmseg). Everything that builds
- * volumes and masks from them is C (dicom_series.c, roi_*.c).
+ * The shim (imaging/dicom/: image.cpp, rtstruct.cpp, seg.cpp and their
+ * shared shim_internal.h) is the imaging module's only C++. It parses DICOM
+ * files with DCMTK (dcmdata, with the JPEG, JPEG-LS and RLE decoders
+ * registered; deflate is native), and hands back plain C structs: the
+ * attributes an image reader needs, the decoded native pixel bytes, the
+ * contours of an RT Structure Set (dcmrt) and the frames of a Segmentation
+ * (dcmseg). Everything that builds volumes and masks from them is C
+ * (dicom_series.c, roi_*.c).
  *
  * Errors: every fallible function returns 0 or a negative mmdx_error_code
  * and leaves a message naming the file, and the tag where one is at fault,
@@ -18,7 +20,7 @@
  * One object must not be used by two threads at a time.
  *
  * Pixel bytes are returned in the host's byte order; mmdx builds only on
- * little-endian hosts (checked at compile time in dicom_shim.cpp).
+ * little-endian hosts (checked at compile time in dicom/shim_internal.h).
  */
 #ifndef MMDX_IMAGING_DICOM_H
 #define MMDX_IMAGING_DICOM_H

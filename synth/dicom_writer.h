@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * dicom_writer.cpp is the generator's only C++ (the reading side lives in
- * imaging/dicom_shim.cpp, which has no writer). It sets the attributes of the
+ * imaging/dicom/, which has no writer). It sets the attributes of the
  * CT Image IOD that a reader of a synthetic series needs (patient, study,
  * series, frame of reference, equipment, image plane, image pixel, CT image
  * and SOP common modules) and saves in Explicit VR Little Endian with a meta

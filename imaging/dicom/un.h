@@ -1,5 +1,5 @@
 /*
- * imaging/dicom_un.h — private to the DICOM shim (C++): elements stored with
+ * imaging/dicom/un.h — private to the DICOM shim (C++): elements stored with
  * VR UN, read again through the VR the data dictionary gives their tag.
  * SPDX-License-Identifier: Apache-2.0
  */

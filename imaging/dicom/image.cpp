@@ -1,10 +1,14 @@
 /*
- * imaging/dicom_shim.cpp — the one C++ file of mmdx: DCMTK behind the C API
- * of dicom.h. It only extracts; geometry, rescale and masks are built in C.
+ * imaging/dicom/image.cpp — the image part of the DICOM shim: opening a file
+ * or an in-memory object with DCMTK (VR UN re-read, see un.h), the attributes
+ * an image reader needs (header, modality LUT, series geometry, per-frame
+ * functional groups), the decoded native pixel data, and the mmdx_dicom_* C
+ * API of imaging/dicom.h. It only extracts; geometry, rescale and masks are
+ * built in C.
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "dicom.h"
-#include "dicom_un.h"
+#include "shim_internal.h"
+#include "un.h"
 
 #include <cerrno>
 #include <sys/mman.h>
@@ -13,82 +17,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcpixel.h"
 #include "dcmtk/dcmdata/dcpixseq.h"
 #include "dcmtk/dcmdata/dcpxitem.h"
-#include "dcmtk/dcmdata/dcrledrg.h"
-#include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmdata/dccodec.h"
 #include "dcmtk/dcmdata/dcobject.h"
-#include "dcmtk/dcmfg/fginterface.h"
-#include "dcmtk/dcmfg/fgplanor.h"
-#include "dcmtk/dcmfg/fgplanpo.h"
-#include "dcmtk/dcmfg/fgpixmsr.h"
-#include "dcmtk/dcmfg/fgseg.h"
-#include "dcmtk/dcmjpeg/djdecode.h"
-#include "dcmtk/dcmjpls/djdecode.h"
-#include "dcmtk/dcmrt/drtstrct.h"
-#include "dcmtk/dcmseg/segdoc.h"
-#include "dcmtk/dcmseg/segment.h"
-#include "dcmtk/oflog/oflog.h"
-
-extern "C" {
-#include "error.h"
-}
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "mmdx's DICOM reader assumes a little-endian host"
-#endif
 
 namespace {
-
-/* DCMTK keeps its codecs in a global list; register them once per process
- * and unregister at unload so that leak checkers see a clean exit. A plugin
- * never prints: DCMTK's own log goes nowhere, its reasons reach the caller
- * through the OFCondition text in our messages. */
-struct CodecRegistration {
-    CodecRegistration()
-    {
-        OFLog::getLogger("dcmtk").setLogLevel(OFLogger::OFF_LOG_LEVEL);
-        DJDecoderRegistration::registerCodecs();
-        DJLSDecoderRegistration::registerCodecs();
-        DcmRLEDecoderRegistration::registerCodecs();
-    }
-    ~CodecRegistration()
-    {
-        DcmRLEDecoderRegistration::cleanup();
-        DJLSDecoderRegistration::cleanup();
-        DJDecoderRegistration::cleanup();
-    }
-};
-
-void ensure_codecs()
-{
-    static CodecRegistration registration;
-    (void)registration;
-}
-
-std::string tag_name(const DcmTagKey &key)
-{
-    DcmTag tag(key);
-    char buf[96];
-    snprintf(buf, sizeof buf, "(%04X,%04X) %s", key.getGroup(), key.getElement(), tag.getTagName());
-    return buf;
-}
-
-void copy_str(char *dst, size_t size, const OFString &src)
-{
-    snprintf(dst, size, "%s", src.c_str());
-}
 
 /* Decimal/integer strings are parsed here, not by DCMTK, so that a value
  * such as "1A" is refused with its tag instead of silently read as 1. */
@@ -227,27 +172,6 @@ const char *syntax_name_beyond_dcmtk(const char *uid)
             return k.name;
     return "unknown to DCMTK " PACKAGE_VERSION;
 }
-
-} // namespace
-
-struct mmdx_dicom_file {
-    std::string path;
-    std::string source; /* what DCMTK reads when it is not `path` (memory input) */
-    int memfd = -1;
-    ~mmdx_dicom_file()
-    {
-        if (memfd >= 0)
-            close(memfd);
-    }
-    DcmFileFormat ff;
-    mmdx_dicom_header h;
-    std::vector<uint16_t> lut;
-    std::vector<double> frame_position, frame_orientation, frame_slope, frame_intercept, frame_offset;
-    std::vector<uint8_t> decoded;
-    bool decoded_ok = false;
-};
-
-namespace {
 
 /* Name the element where reading stopped: the last one DCMTK kept. */
 int parse_failure(mmdx_dicom_file *f, const OFCondition &c)
@@ -604,13 +528,26 @@ extern "C" const mmdx_dicom_header *mmdx_dicom_get_header(const mmdx_dicom_file 
 
 extern "C" const char *mmdx_dicom_path(const mmdx_dicom_file *f) { return f->path.c_str(); }
 
-namespace {
+namespace mmdx_dicom_shim {
 
 int unsupported_syntax(const mmdx_dicom_file *f)
 {
     return mmdx_fail(MMDX_EUNSUPPORTED, "%s: unsupported transfer syntax %s (%s)", f->path.c_str(),
                      f->h.transfer_syntax, f->h.transfer_syntax_name);
 }
+
+bool syntax_decodable(const mmdx_dicom_file *f)
+{
+    if (f->h.transfer_syntax[0] && DcmXfer(f->h.transfer_syntax).getXfer() == EXS_Unknown)
+        return false;
+    return !f->h.compressed ||
+           DcmCodecList::canChangeCoding(const_cast<DcmFileFormat &>(f->ff).getDataset()->getOriginalXfer(),
+                                         EXS_LittleEndianExplicit);
+}
+
+} // namespace mmdx_dicom_shim
+
+namespace {
 
 /* DCMTK's JPEG decoder (IJG) loops forever on some broken frame headers
  * (dcmdjpeg too). Before decoding, walk each frame's header markers up to its
@@ -661,15 +598,6 @@ int check_jpeg_headers(mmdx_dicom_file *f)
         }
     }
     return 0;
-}
-
-bool syntax_decodable(const mmdx_dicom_file *f)
-{
-    if (f->h.transfer_syntax[0] && DcmXfer(f->h.transfer_syntax).getXfer() == EXS_Unknown)
-        return false;
-    return !f->h.compressed ||
-           DcmCodecList::canChangeCoding(const_cast<DcmFileFormat &>(f->ff).getDataset()->getOriginalXfer(),
-                                         EXS_LittleEndianExplicit);
 }
 
 int decode(mmdx_dicom_file *f, const void **pixels, size_t *len)
@@ -766,335 +694,3 @@ extern "C" int mmdx_dicom_check_syntax(const mmdx_dicom_file *f)
 }
 
 extern "C" void mmdx_dicom_close(mmdx_dicom_file *f) { delete f; }
-
-/* ------------------------------------------------------------------------ */
-/* RT Structure Set                                                          */
-/* ------------------------------------------------------------------------ */
-
-extern "C" void mmdx_rtstruct_free(mmdx_rtstruct *rs)
-{
-    if (!rs)
-        return;
-    for (size_t i = 0; i < rs->n_rois; i++) {
-        for (size_t j = 0; j < rs->rois[i].n_contours; j++)
-            free(rs->rois[i].contours[j].points);
-        free(rs->rois[i].contours);
-    }
-    free(rs->rois);
-    free(rs);
-}
-
-namespace {
-
-int rtstruct_read(mmdx_rtstruct *rs, mmdx_dicom_file *f)
-{
-    const char *path = f->path.c_str();
-    if (strcmp(f->h.modality, "RTSTRUCT") != 0 &&
-        strcmp(f->h.sop_class_uid, UID_RTStructureSetStorage) != 0)
-        return mmdx_fail(MMDX_EFORMAT, "%s: not an RT Structure Set (%s is '%s')", path,
-                         tag_name(DCM_Modality).c_str(), f->h.modality);
-    DRTStructureSetIOD iod;
-    OFCondition c = iod.read(*f->ff.getDataset());
-    if (c.bad())
-        return mmdx_fail(MMDX_EFORMAT, "%s: dcmrt cannot read the structure set: %s", path, c.text());
-
-    DRTReferencedFrameOfReferenceSequence &refs = iod.getReferencedFrameOfReferenceSequence();
-    if (refs.gotoFirstItem().good()) {
-        OFString uid;
-        refs.getCurrentItem().getFrameOfReferenceUID(uid);
-        copy_str(rs->frame_of_reference_uid, sizeof rs->frame_of_reference_uid, uid);
-    }
-
-    DRTStructureSetROISequence &rois = iod.getStructureSetROISequence();
-    size_t n = rois.getNumberOfItems();
-    if (n == 0)
-        return mmdx_fail(MMDX_EFORMAT, "%s: %s is empty: no ROI", path,
-                         tag_name(DCM_StructureSetROISequence).c_str());
-    rs->rois = static_cast<mmdx_rt_roi *>(calloc(n, sizeof *rs->rois));
-    if (!rs->rois)
-        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    rs->n_rois = n;
-    size_t i = 0;
-    for (; i < n; i++) {
-        DRTStructureSetROISequence::Item *ip = nullptr;
-        if (rois.getItem(i, ip).bad() || !ip)
-            return mmdx_fail(MMDX_EFORMAT, "%s: %s item %zu unreadable", path,
-                             tag_name(DCM_StructureSetROISequence).c_str(), i + 1);
-        DRTStructureSetROISequence::Item &item = *ip;
-        Sint32 number = 0;
-        OFString name, uid;
-        if (item.getROINumber(number).bad())
-            return mmdx_fail(MMDX_EFORMAT, "%s: ROI %zu: %s is missing", path, i + 1,
-                             tag_name(DCM_ROINumber).c_str());
-        item.getROIName(name);
-        item.getReferencedFrameOfReferenceUID(uid);
-        rs->rois[i].number = number;
-        copy_str(rs->rois[i].name, sizeof rs->rois[i].name, name);
-        copy_str(rs->rois[i].frame_of_reference_uid, sizeof rs->rois[i].frame_of_reference_uid, uid);
-    }
-
-    DRTROIContourSequence &rcs = iod.getROIContourSequence();
-    size_t n_rc = rcs.getNumberOfItems();
-    for (size_t r = 0; r < n_rc; r++) {
-        DRTROIContourSequence::Item *rp = nullptr;
-        if (rcs.getItem(r, rp).bad() || !rp)
-            return mmdx_fail(MMDX_EFORMAT, "%s: %s item %zu unreadable", path,
-                             tag_name(DCM_ROIContourSequence).c_str(), r + 1);
-        DRTROIContourSequence::Item &item = *rp;
-        Sint32 ref = 0;
-        if (item.getReferencedROINumber(ref).bad())
-            return mmdx_fail(MMDX_EFORMAT, "%s: %s item without %s", path,
-                             tag_name(DCM_ROIContourSequence).c_str(),
-                             tag_name(DCM_ReferencedROINumber).c_str());
-        mmdx_rt_roi *roi = nullptr;
-        for (size_t k = 0; k < rs->n_rois; k++)
-            if (rs->rois[k].number == ref)
-                roi = &rs->rois[k];
-        if (!roi)
-            return mmdx_fail(MMDX_EFORMAT, "%s: %s %d names no ROI of %s", path,
-                             tag_name(DCM_ReferencedROINumber).c_str(), (int)ref,
-                             tag_name(DCM_StructureSetROISequence).c_str());
-        DRTContourSequence &cs = item.getContourSequence();
-        size_t nc = cs.getNumberOfItems();
-        if (nc == 0)
-            continue;
-        void *grown = realloc(roi->contours, (roi->n_contours + nc) * sizeof *roi->contours);
-        if (!grown)
-            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-        roi->contours = static_cast<mmdx_rt_contour *>(grown);
-        for (size_t k = 0; k < nc; k++) {
-            DRTContourSequence::Item *cp = nullptr;
-            if (cs.getItem(k, cp).bad() || !cp)
-                return mmdx_fail(MMDX_EFORMAT, "%s: ROI '%s': %s item %zu unreadable", path, roi->name,
-                                 tag_name(DCM_ContourSequence).c_str(), k + 1);
-            DRTContourSequence::Item &citem = *cp;
-            mmdx_rt_contour *ct = &roi->contours[roi->n_contours];
-            memset(ct, 0, sizeof *ct);
-            roi->n_contours++;
-            OFString type;
-            citem.getContourGeometricType(type);
-            copy_str(ct->geometric_type, sizeof ct->geometric_type, type);
-            Sint32 npts = 0;
-            OFVector<Float64> data;
-            if (citem.getNumberOfContourPoints(npts).bad() || npts < 0)
-                return mmdx_fail(MMDX_EFORMAT, "%s: ROI '%s': a contour lacks %s", path, roi->name,
-                                 tag_name(DCM_NumberOfContourPoints).c_str());
-            if (citem.getContourData(data).bad() || data.size() != (size_t)npts * 3)
-                return mmdx_fail(MMDX_EFORMAT,
-                                 "%s: ROI '%s': %s holds %zu values, %s says %d points", path,
-                                 roi->name, tag_name(DCM_ContourData).c_str(), (size_t)data.size(),
-                                 tag_name(DCM_NumberOfContourPoints).c_str(), (int)npts);
-            ct->n_points = (size_t)npts;
-            if (npts > 0) {
-                ct->points = static_cast<double *>(malloc(data.size() * sizeof(double)));
-                if (!ct->points)
-                    return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-                for (size_t q = 0; q < data.size(); q++) {
-                    if (!std::isfinite(data[q]))
-                        return mmdx_fail(MMDX_EFORMAT, "%s: ROI '%s': %s holds a non-finite value",
-                                         path, roi->name, tag_name(DCM_ContourData).c_str());
-                    ct->points[q] = data[q];
-                }
-            }
-        }
-    }
-    return 0;
-}
-
-} // namespace
-
-extern "C" int mmdx_rtstruct_read(mmdx_rtstruct **out, const char *path)
-{
-    *out = nullptr;
-    mmdx_dicom_file *f = nullptr;
-    int rc = mmdx_dicom_open(&f, path);
-    if (rc < 0)
-        return rc;
-    mmdx_rtstruct *rs = static_cast<mmdx_rtstruct *>(calloc(1, sizeof *rs));
-    if (!rs) {
-        mmdx_dicom_close(f);
-        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    }
-    try {
-        rc = rtstruct_read(rs, f);
-    } catch (const std::bad_alloc &) {
-        rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    }
-    mmdx_dicom_close(f);
-    if (rc < 0) {
-        mmdx_rtstruct_free(rs);
-        return rc;
-    }
-    *out = rs;
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Segmentation                                                              */
-/* ------------------------------------------------------------------------ */
-
-extern "C" void mmdx_seg_free(mmdx_seg *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->n_frames; i++)
-        free(s->frames[i].pixels);
-    free(s->frames);
-    free(s->segments);
-    free(s);
-}
-
-namespace {
-
-int seg_read(mmdx_seg *s, const char *path)
-{
-    mmdx_dicom_file *probe = nullptr;
-    int rc = mmdx_dicom_open(&probe, path);
-    if (rc < 0)
-        return rc;
-    bool is_seg = strcmp(probe->h.modality, "SEG") == 0 ||
-                  strcmp(probe->h.sop_class_uid, UID_SegmentationStorage) == 0;
-    char modality[24];
-    snprintf(modality, sizeof modality, "%s", probe->h.modality);
-    Uint16 max_fraction = 0;
-    probe->ff.getDataset()->findAndGetUint16(DCM_MaximumFractionalValue, max_fraction);
-    Uint16 rows = (Uint16)probe->h.rows, cols = (Uint16)probe->h.columns;
-    if (is_seg && !syntax_decodable(probe))
-        rc = unsupported_syntax(probe);
-    else if (is_seg && probe->h.compressed && probe->h.bits_allocated % 8 != 0)
-        rc = mmdx_fail(MMDX_EUNSUPPORTED,
-                       "%s: unsupported: %s pixel data with %s %u: DCMTK's decoders only handle multiples of 8 "
-                       "bits (store the segmentation uncompressed or deflated)",
-                       path, probe->h.transfer_syntax_name, tag_name(DCM_BitsAllocated).c_str(),
-                       probe->h.bits_allocated);
-    std::unique_ptr<mmdx_dicom_file, void (*)(mmdx_dicom_file *)> file(probe, mmdx_dicom_close);
-    if (rc < 0)
-        return rc;
-    if (!is_seg)
-        return mmdx_fail(MMDX_EFORMAT, "%s: not a DICOM Segmentation (%s is '%s')", path,
-                         tag_name(DCM_Modality).c_str(), modality);
-
-    /* dcmseg reads the dataset we already parsed (its own loadFile refuses
-     * some deflated files our reader accepts). */
-    DcmSegmentation *seg = nullptr;
-    OFCondition c = DcmSegmentation::loadDataset(*probe->ff.getDataset(), seg);
-    if (c.bad() || !seg) {
-        delete seg;
-        return mmdx_fail(MMDX_EFORMAT, "%s: dcmseg cannot read the segmentation: %s", path, c.text());
-    }
-    std::unique_ptr<DcmSegmentation> guard(seg);
-    OFString uid;
-    seg->getFrameOfReference().getFrameOfReferenceUID(uid);
-    copy_str(s->frame_of_reference_uid, sizeof s->frame_of_reference_uid, uid);
-    s->rows = rows;
-    s->columns = cols;
-    bool fractional = seg->getSegmentationType() == DcmSegTypes::ST_FRACTIONAL;
-    if (fractional && max_fraction == 0)
-        return mmdx_fail(MMDX_EFORMAT, "%s: fractional segmentation without %s", path,
-                         tag_name(DCM_MaximumFractionalValue).c_str());
-
-    size_t nseg = seg->getNumberOfSegments();
-    s->segments = static_cast<mmdx_seg_segment *>(calloc(nseg ? nseg : 1, sizeof *s->segments));
-    if (!s->segments)
-        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    for (size_t i = 1; i <= nseg; i++) {
-        DcmSegment *sg = seg->getSegment(i);
-        if (!sg)
-            continue;
-        mmdx_seg_segment *dst = &s->segments[s->n_segments++];
-        dst->number = (uint16_t)i;
-        OFString label;
-        sg->getSegmentLabel(label);
-        copy_str(dst->label, sizeof dst->label, label);
-    }
-
-    FGInterface &fg = seg->getFunctionalGroups();
-    size_t nfr = seg->getNumberOfFrames();
-    s->frames = static_cast<mmdx_seg_frame *>(calloc(nfr ? nfr : 1, sizeof *s->frames));
-    if (!s->frames)
-        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    size_t npix = (size_t)rows * cols;
-    for (size_t i = 0; i < nfr; i++) {
-        const DcmIODTypes::Frame *fr = seg->getFrame(i);
-        if (!fr || !fr->pixData)
-            return mmdx_fail(MMDX_EFORMAT, "%s: frame %zu: no pixel data", path, i + 1);
-        mmdx_seg_frame *dst = &s->frames[s->n_frames++];
-        dst->pixels = static_cast<uint8_t *>(malloc(npix ? npix : 1));
-        if (!dst->pixels)
-            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-        if (fractional) {
-            if (fr->length < npix)
-                return mmdx_fail(MMDX_EFORMAT, "%s: frame %zu holds %zu bytes for %zu pixels", path,
-                                 i + 1, fr->length, npix);
-            for (size_t k = 0; k < npix; k++)
-                dst->pixels[k] = fr->pixData[k] * 2 > max_fraction ? 1 : 0;
-        } else if (fr->length >= npix) {
-            /* dcmseg hands binary frames out unpacked, one byte per pixel. */
-            for (size_t k = 0; k < npix; k++)
-                dst->pixels[k] = fr->pixData[k] ? 1 : 0;
-        } else if (fr->length * 8 >= npix) {
-            for (size_t k = 0; k < npix; k++)
-                dst->pixels[k] = (fr->pixData[k >> 3] >> (k & 7)) & 1;
-        } else {
-            return mmdx_fail(MMDX_EFORMAT, "%s: frame %zu holds %zu bytes for %zu pixels", path, i + 1,
-                             fr->length, npix);
-        }
-        FGSegmentation *sf = OFstatic_cast(FGSegmentation *, fg.get((Uint32)i, DcmFGTypes::EFG_SEGMENTATION));
-        Uint16 segno = 0;
-        if (!sf || sf->getReferencedSegmentNumber(segno).bad())
-            return mmdx_fail(MMDX_EFORMAT, "%s: frame %zu: %s is missing", path, i + 1,
-                             tag_name(DCM_ReferencedSegmentNumber).c_str());
-        dst->segment = segno;
-        FGPlanePosPatient *pp =
-            OFstatic_cast(FGPlanePosPatient *, fg.get((Uint32)i, DcmFGTypes::EFG_PLANEPOSPATIENT));
-        Float64 x, y, z;
-        if (pp && pp->getImagePositionPatient(x, y, z).good()) {
-            dst->has_position = 1;
-            dst->position[0] = x;
-            dst->position[1] = y;
-            dst->position[2] = z;
-        }
-        if (i == 0) {
-            FGPlaneOrientationPatient *po = OFstatic_cast(
-                FGPlaneOrientationPatient *, fg.get(0, DcmFGTypes::EFG_PLANEORIENTPATIENT));
-            Float64 o[6];
-            if (po && po->getImageOrientationPatient(o[0], o[1], o[2], o[3], o[4], o[5]).good()) {
-                s->has_orientation = 1;
-                memcpy(s->orientation, o, sizeof o);
-            }
-            FGPixelMeasures *pm = OFstatic_cast(FGPixelMeasures *, fg.get(0, DcmFGTypes::EFG_PIXELMEASURES));
-            Float64 a, b, t;
-            if (pm && pm->getPixelSpacing(a, 0).good() && pm->getPixelSpacing(b, 1).good()) {
-                s->has_spacing = 1;
-                s->spacing[0] = a;
-                s->spacing[1] = b;
-            }
-            if (pm && pm->getSliceThickness(t).good())
-                s->slice_thickness = t;
-        }
-    }
-    return 0;
-}
-
-} // namespace
-
-extern "C" int mmdx_seg_read(mmdx_seg **out, const char *path)
-{
-    *out = nullptr;
-    ensure_codecs();
-    mmdx_seg *s = static_cast<mmdx_seg *>(calloc(1, sizeof *s));
-    if (!s)
-        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    int rc;
-    try {
-        rc = seg_read(s, path);
-    } catch (const std::bad_alloc &) {
-        rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    }
-    if (rc < 0) {
-        mmdx_seg_free(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}

@@ -1,9 +1,9 @@
 /*
- * imaging/dicom_un.cpp — elements stored with VR UN, read again through
- * their dictionary VR (see dicom_un.h).
+ * imaging/dicom/un.cpp — elements stored with VR UN, read again through
+ * their dictionary VR (see un.h).
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "dicom_un.h"
+#include "un.h"
 
 #include <cstring>
 #include <vector>
