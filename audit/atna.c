@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 
 typedef struct atna_map {
@@ -56,17 +57,9 @@ static void put(xbuf *b, const char *s, size_t len)
 {
     if (b->oom)
         return;
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + len + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+    if (mmdx_array_reserve(&b->p, &b->cap, b->n + len + 1, 1, 1024, 0) < 0) {
+        b->oom = 1;
+        return;
     }
     memcpy(b->p + b->n, s, len);
     b->n += len;

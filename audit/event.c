@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "error.h"
 #include "hash.h"
 #include "store_internal.h"
@@ -33,17 +34,9 @@ void mmdx_canon__bytes(mmdx_canon *c, const void *data, size_t len)
 {
     if (c->oom)
         return;
-    if (c->n + len > c->cap) {
-        size_t cap = c->cap ? c->cap : 256;
-        while (cap < c->n + len)
-            cap *= 2;
-        uint8_t *p = realloc(c->p, cap);
-        if (!p) {
-            c->oom = 1;
-            return;
-        }
-        c->p = p;
-        c->cap = cap;
+    if (mmdx_array_reserve(&c->p, &c->cap, c->n + len, 1, 256, 0) < 0) {
+        c->oom = 1;
+        return;
     }
     if (len)
         memcpy(c->p + c->n, data, len);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 #include "hash.h"
 
@@ -66,14 +67,8 @@ typedef struct proof_buf {
 
 static int proof_push(proof_buf *p, const mmdx_merkle_hash h)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        mmdx_merkle_hash *nh = realloc(p->h, cap * sizeof *nh);
-        if (!nh)
-            return mmdx_fail(MMDX_ENOMEM, "merkle: out of memory");
-        p->h = nh;
-        p->cap = cap;
-    }
+    if (mmdx_array_reserve(&p->h, &p->cap, p->n + 1, sizeof *p->h, 16, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "merkle: out of memory");
     memcpy(p->h[p->n++], h, MMDX_MERKLE_HASH_LEN);
     return 0;
 }

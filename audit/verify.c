@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "checkpoint.h"
 #include "error.h"
 #include "hash.h"
@@ -59,27 +60,11 @@ static void problem(vstate *v, int64_t seq, const char *fmt, ...)
     va_end(ap);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 1024;
-    while (c < need)
-        c *= 2;
-    void *np = realloc(*p, c * elem);
-    if (!np)
-        return mmdx_fail(MMDX_ENOMEM, "verify: out of memory");
-    *p = np;
-    *cap = c;
-    return 0;
-}
-
 static int add_covered(covered **arr, size_t *n, size_t *cap, const char *run_id, const char *patient,
                        int64_t seq, const uint8_t *sha)
 {
-    int rc = grow((void **)arr, cap, *n + 1, sizeof **arr);
-    if (rc < 0)
-        return rc;
+    if (mmdx_array_reserve(arr, cap, *n + 1, sizeof **arr, 1024, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "verify: out of memory");
     covered *c = &(*arr)[(*n)++];
     memset(c, 0, sizeof *c);
     c->run_id = strdup(run_id ? run_id : "");
@@ -212,9 +197,10 @@ static int check_chain(vstate *v, const mmdx_verify_options *o, int64_t total)
             }
 
             /* leaf */
-            if ((rc = grow((void **)&v->leaves, &v->cap_leaves, v->n_leaves + 1, 32)) < 0) {
+            if (mmdx_array_reserve(&v->leaves, &v->cap_leaves, v->n_leaves + 1,
+                                   sizeof *v->leaves, 1024, 0) < 0) {
                 PQclear(r);
-                return rc;
+                return mmdx_fail(MMDX_ENOMEM, "verify: out of memory");
             }
             mmdx_merkle_leaf_hash(hash_ok ? stored : recomputed, 32, v->leaves[v->n_leaves++]);
 
@@ -228,8 +214,10 @@ static int check_chain(vstate *v, const mmdx_verify_options *o, int64_t total)
                                      e.object_sha256);
             }
             if (rc == 0 && e.action && strcmp(e.action, "schema.migrate") == 0 && e.object_id) {
-                rc = grow((void **)&v->migrated, &v->cap_migrated, v->n_migrated + 1, sizeof(int));
-                if (rc == 0)
+                if (mmdx_array_reserve(&v->migrated, &v->cap_migrated, v->n_migrated + 1,
+                                       sizeof *v->migrated, 1024, 0) < 0)
+                    rc = mmdx_fail(MMDX_ENOMEM, "verify: out of memory");
+                else
                     v->migrated[v->n_migrated++] = atoi(e.object_id);
             }
             if (rc < 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "checkpoint.h"
 #include "error.h"
 
@@ -37,14 +38,9 @@ static int collect(const mmdx_site_verify_options *o, char ***out, size_t *n_out
     while (d && rc == 0 && (de = readdir(d)) != NULL) {
         if (!has_suffix(de->d_name, ".checkpoint"))
             continue;
-        if (n == cap) {
-            char **more = realloc(paths, 2 * cap * sizeof *paths);
-            if (!more) {
-                rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
-                break;
-            }
-            paths = more;
-            cap *= 2;
+        if (mmdx_array_reserve(&paths, &cap, n + 1, sizeof *paths, 16, 0) < 0) {
+            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+            break;
         }
         size_t len = strlen(dir) + strlen(de->d_name) + 2;
         if (!(paths[n] = malloc(len))) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 #include "path.h"
 
@@ -20,7 +21,7 @@ typedef struct section {
 struct mmdx_config {
     char *path;  /* NULL when empty */
     char *dir;
-    size_t n_sections;
+    size_t n_sections, cap_sections;
     section *sections;
 };
 
@@ -87,10 +88,8 @@ static int add_section(mmdx_config *c, const char *name, int line, section **out
         *out = s;
         return 0;
     }
-    section *ns = realloc(c->sections, (c->n_sections + 1) * sizeof *ns);
-    if (!ns)
+    if (mmdx_array_reserve(&c->sections, &c->cap_sections, c->n_sections + 1, sizeof *c->sections, 4, 0) < 0)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    c->sections = ns;
     s = &c->sections[c->n_sections];
     memset(s, 0, sizeof *s);
     if (!(s->name = strdup(name)))
@@ -103,14 +102,8 @@ static int add_section(mmdx_config *c, const char *name, int line, section **out
 
 static int add_entry(mmdx_config *c, section *s, const char *key, const char *value, int line)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        mmdx_config_entry *ne = realloc(s->entries, cap * sizeof *ne);
-        if (!ne)
-            return mmdx_fail(MMDX_ENOMEM, "out of memory");
-        s->entries = ne;
-        s->cap = cap;
-    }
+    if (mmdx_array_reserve(&s->entries, &s->cap, s->n + 1, sizeof *s->entries, 8, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
     mmdx_config_entry *e = &s->entries[s->n];
     memset(e, 0, sizeof *e);
     e->key = strdup(key);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 
 struct mmdx_csv_reader {
@@ -20,7 +21,7 @@ struct mmdx_csv_reader {
     size_t buf_len, buf_cap;
     size_t *offsets;   /* start of each field in buf */
     char **fields;
-    size_t n_fields, fields_cap;
+    size_t n_fields, offsets_cap, fields_cap;
 };
 
 static int rd(mmdx_csv_reader *r)
@@ -88,32 +89,17 @@ int mmdx_csv_open_mem(mmdx_csv_reader **out, const char *data, size_t len, const
 
 static int put(mmdx_csv_reader *r, char c)
 {
-    if (r->buf_len + 1 >= r->buf_cap) {
-        size_t cap = r->buf_cap ? r->buf_cap * 2 : 256;
-        char *nb = realloc(r->buf, cap);
-        if (!nb)
-            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", r->name);
-        r->buf = nb;
-        r->buf_cap = cap;
-    }
+    if (mmdx_array_reserve(&r->buf, &r->buf_cap, r->buf_len + 1, 1, 256, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", r->name);
     r->buf[r->buf_len++] = c;
     return 0;
 }
 
 static int start_field(mmdx_csv_reader *r)
 {
-    if (r->n_fields == r->fields_cap) {
-        size_t cap = r->fields_cap ? r->fields_cap * 2 : 16;
-        size_t *no = realloc(r->offsets, cap * sizeof *no);
-        if (!no)
-            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", r->name);
-        r->offsets = no;
-        char **nf = realloc(r->fields, cap * sizeof *nf);
-        if (!nf)
-            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", r->name);
-        r->fields = nf;
-        r->fields_cap = cap;
-    }
+    if (mmdx_array_reserve(&r->offsets, &r->offsets_cap, r->n_fields + 1, sizeof *r->offsets, 16, 0) < 0 ||
+        mmdx_array_reserve(&r->fields, &r->fields_cap, r->n_fields + 1, sizeof *r->fields, 16, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", r->name);
     r->offsets[r->n_fields++] = r->buf_len;
     return 0;
 }

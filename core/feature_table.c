@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "atomic_file.h"
 #include "csv.h"
 #include "dupes.h"
@@ -334,6 +335,7 @@ static int read_from(mmdx_feature_table **out, const char *path, const char *dat
     row_buf b = {0};
     mmdx_feature_table *t = NULL;
     long *lines = NULL;
+    size_t lines_cap = 0;
     char **f;
     size_t n;
     int rc = data ? mmdx_csv_open_mem(&r, data, len, path, ',') : mmdx_csv_open(&r, path, ',');
@@ -352,11 +354,10 @@ static int read_from(mmdx_feature_table **out, const char *path, const char *dat
         }
         rc = parse_row(&s, &b, f, n, mmdx_csv_line(r));
         if (rc == 0) {
-            long *nl = realloc(lines, b.n * sizeof *nl);
-            if (!nl)
+            if (mmdx_array_reserve(&lines, &lines_cap, b.n, sizeof *lines, 256, 0) < 0)
                 rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
             else
-                (lines = nl)[b.n - 1] = mmdx_csv_line(r);
+                lines[b.n - 1] = mmdx_csv_line(r);
         }
     }
     if (rc == 0)

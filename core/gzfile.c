@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 
 int mmdx_gz_open(gzFile *out, const char *path)
@@ -36,16 +37,9 @@ int mmdx_gz_read_all(const char *path, char **out, size_t *len)
     int rc = mmdx_gz_open(&f, path);
     if (rc < 0)
         return rc;
-    size_t cap = 1 << 16, have = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (cap - have < (1 << 15)) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb;
-            cap *= 2;
-        }
+    size_t cap = 0, have = 0;
+    char *buf = NULL;
+    while (mmdx_array_reserve(&buf, &cap, have + (1 << 15), 1, 1 << 16, 0) == 0) {
         int got = gzread(f, buf + have, (unsigned)(cap - have - 1));
         if (got < 0) {
             rc = mmdx_gz_error(f, path);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "csv.h"
 #include "dupes.h"
 #include "error.h"
@@ -14,8 +15,8 @@ struct mmdx_manifest {
     char *dir;
     size_t n_cols;
     char **cols;
-    size_t n_rows, cap_rows;
-    char **cells;  /* n_rows x n_cols */
+    size_t n_rows, cap_rows, cap_lines;
+    char **cells;  /* n_rows x n_cols; cap_rows rows allocated */
     long *lines;
     long id_col, label_col;
 };
@@ -120,18 +121,10 @@ static int add_row(mmdx_manifest *m, char *const *f, size_t n, long line)
             return mmdx_fail(MMDX_EFORMAT, "%s: line %ld: label \"%.40s\" is not 0, 1 or empty",
                              m->path, line, l);
     }
-    if (m->n_rows == m->cap_rows) {
-        size_t cap = m->cap_rows ? m->cap_rows * 2 : 64;
-        char **nc = realloc(m->cells, cap * m->n_cols * sizeof *nc);
-        if (!nc)
-            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", m->path);
-        m->cells = nc;
-        long *nl = realloc(m->lines, cap * sizeof *nl);
-        if (!nl)
-            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", m->path);
-        m->lines = nl;
-        m->cap_rows = cap;
-    }
+    /* cells grow a row (n_cols pointers) at a time */
+    if (mmdx_array_reserve(&m->cells, &m->cap_rows, m->n_rows + 1, m->n_cols * sizeof *m->cells, 64, 0) < 0 ||
+        mmdx_array_reserve(&m->lines, &m->cap_lines, m->n_rows + 1, sizeof *m->lines, 64, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", m->path);
     char **row = m->cells + m->n_rows * m->n_cols;
     for (size_t i = 0; i < n; i++) {
         if (!(row[i] = strdup(f[i]))) {

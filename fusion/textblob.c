@@ -8,21 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void grow(mmdx_blob_writer *w, size_t need)
-{
-    if (w->failed || w->len + need + 1 <= w->cap)
-        return;
-    size_t cap = w->cap ? w->cap : 4096;
-    while (cap < w->len + need + 1)
-        cap *= 2;
-    char *d = realloc(w->data, cap);
-    if (!d) {
-        w->failed = 1;
-        return;
-    }
-    w->data = d;
-    w->cap = cap;
-}
+#include "array.h"
 
 void mmdx_blob_printf(mmdx_blob_writer *w, const char *fmt, ...)
 {
@@ -34,9 +20,12 @@ void mmdx_blob_printf(mmdx_blob_writer *w, const char *fmt, ...)
         w->failed = 1;
         return;
     }
-    grow(w, (size_t)n);
     if (w->failed)
         return;
+    if (mmdx_array_reserve(&w->data, &w->cap, w->len + (size_t)n + 1, 1, 4096, 0) < 0) {
+        w->failed = 1;
+        return;
+    }
     va_start(ap, fmt);
     vsnprintf(w->data + w->len, w->cap - w->len, fmt, ap);
     va_end(ap);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "config_values.h"
 #include "mmdx/plugin.h"
 #include "panel.h"
@@ -35,9 +36,9 @@ typedef struct cached_file {
 typedef struct genomics_state {
     mmdx_scan_settings settings;
     mmdx_scorefile **scores;
-    size_t n_scores;
+    size_t n_scores, cap_scores;
     mmdx_panel **panels;
-    size_t n_panels;
+    size_t n_panels, cap_panels;
     char *clnsig_field;
     char *terms_text;
     const char *terms[MAX_TERMS];
@@ -126,10 +127,8 @@ static int add_panel(genomics_state *st, const char *name, mmdx_panel **out, mmd
 {
     if ((*out = find_panel(st, name)))
         return 0;
-    mmdx_panel **np = realloc(st->panels, (st->n_panels + 1) * sizeof *np);
-    if (!np)
+    if (mmdx_array_reserve(&st->panels, &st->cap_panels, st->n_panels + 1, sizeof *st->panels, 4, 0) < 0)
         return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-    st->panels = np;
     int rc = mmdx_panel_new(out, name, err);
     if (rc < 0)
         return rc;
@@ -207,13 +206,12 @@ static int g_open(void **state, const mmdx_plugin_config *c, mmdx_error *err)
         if (!strcmp(e->key, "score")) {
             char *p = resolve(c, e->value);
             mmdx_scorefile *sf = NULL;
-            mmdx_scorefile **ns = realloc(st->scores, (st->n_scores + 1) * sizeof *ns);
-            if (!p || !ns) {
+            if (!p || mmdx_array_reserve(&st->scores, &st->cap_scores, st->n_scores + 1,
+                                         sizeof *st->scores, 4, 0) < 0) {
                 free(p);
                 rc = mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
                 break;
             }
-            st->scores = ns;
             rc = mmdx_scorefile_read(&sf, p, err);
             free(p);
             if (rc < 0) {

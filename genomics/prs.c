@@ -678,13 +678,8 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
         if (!(g->alleles[a] = strdup(site->alleles[a])))
             return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     size_t need = g->na * (p->n ? p->n : 1);
-    if (need > g->dos_cap) {
-        double *d = realloc(g->dos, need * sizeof *d);
-        if (!d)
-            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-        g->dos = d;
-        g->dos_cap = need;
-    }
+    if (mmdx_array_reserve(&g->dos, &g->dos_cap, need, sizeof *g->dos, 1, 0) < 0)
+        return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     p->n_grp++;
     int ret = mmdx_vcf_dosages(v, p->opt.dosage, !p->opt.exact_dosage, g->dos, err);
     if (ret == MMDX_ENOTFOUND) {
@@ -698,13 +693,8 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
         for (size_t i = 0; i < p->n; i++)
             n_missing += isnan(g->dos[i]);
         if (n_missing) {
-            if (need > p->fallback_cap) {
-                double *d = realloc(p->fallback, need * sizeof *d);
-                if (!d)
-                    return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-                p->fallback = d;
-                p->fallback_cap = need;
-            }
+            if (mmdx_array_reserve(&p->fallback, &p->fallback_cap, need, sizeof *p->fallback, 1, 0) < 0)
+                return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
             ret = mmdx_vcf_dosages(v, MMDX_DOSAGE_GT, 0, p->fallback, err);
             if (ret < 0 && ret != MMDX_ENOTFOUND)
                 return ret;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "vcf.h"
 
 void mmdx_scan_result_free(mmdx_scan_result *r)
@@ -159,6 +160,7 @@ int mmdx_scan_file(mmdx_scan_result **out, const char *path, const mmdx_scan_set
                 nr = 0;
             }
         }
+        size_t cap_rg = nr; /* at least what mmdx_prs_regions allocated */
         for (size_t i = 0; positioned && i < s->n_panels; i++) {
             mmdx_region *pr;
             size_t np;
@@ -166,13 +168,11 @@ int mmdx_scan_file(mmdx_scan_result **out, const char *path, const mmdx_scan_set
                 free(rg);
                 goto nomem;
             }
-            mmdx_region *m = realloc(rg, (nr + np + 1) * sizeof *m);
-            if (!m) {
+            if (mmdx_array_reserve(&rg, &cap_rg, nr + np + 1, sizeof *rg, 16, 0) < 0) {
                 free(pr);
                 free(rg);
                 goto nomem;
             }
-            rg = m;
             memcpy(rg + nr, pr, np * sizeof *pr);
             nr += np;
             free(pr);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "scorefile.h"
+#include "array.h"
 #include "error.h"
 #include "gzfile.h"
 
@@ -194,14 +195,8 @@ int mmdx_scorefile_parse(mmdx_scorefile **out, const char *data, size_t len, con
             }
             continue;
         }
-        if (sf->n_rows == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            mmdx_pgs_row *r = realloc(sf->rows, nc * sizeof *r);
-            if (!r)
-                goto nomem;
-            sf->rows = r;
-            cap = nc;
-        }
+        if (mmdx_array_reserve(&sf->rows, &cap, sf->n_rows + 1, sizeof *sf->rows, 1024, 0) < 0)
+            goto nomem;
         mmdx_pgs_row *row = &sf->rows[sf->n_rows];
         memset(row, 0, sizeof *row);
         sf->n_rows++;

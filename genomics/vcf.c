@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "chrom.h"
 
 #define MMDX_VCF__FATAL_ERRCODES \
@@ -273,13 +274,8 @@ int mmdx_vcf_set_regions(mmdx_vcf *v, const mmdx_region *regions, size_t n, mmdx
 
 static int ensure_alleles(mmdx_vcf *v, size_t n, mmdx_error *err)
 {
-    if (n <= v->allele_cap)
-        return 0;
-    char **a = realloc(v->alleles, n * sizeof *a);
-    if (!a)
+    if (mmdx_array_reserve(&v->alleles, &v->allele_cap, n, sizeof *v->alleles, 4, 0) < 0)
         return mmdx_error_set(err, MMDX_ENOMEM, "%s: out of memory", v->path);
-    v->alleles = a;
-    v->allele_cap = n;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "dicom.h"
 #include "error.h"
 
@@ -34,15 +35,9 @@ static void path_list_free(path_list *l)
 
 static int path_list_add(path_list *l, char *p)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (!v) {
-            free(p);
-            return mmdx_fail(MMDX_ENOMEM, "out of memory listing files");
-        }
-        l->v = v;
-        l->cap = cap;
+    if (mmdx_array_reserve(&l->v, &l->cap, l->n + 1, sizeof *l->v, 64, 0) < 0) {
+        free(p);
+        return mmdx_fail(MMDX_ENOMEM, "out of memory listing files");
     }
     l->v[l->n++] = p;
     return 0;

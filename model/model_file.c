@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "atomic_file.h"
 #include "error.h"
 
@@ -72,17 +73,9 @@ static void put(buf *b, const void *data, size_t n)
 {
     if (b->failed)
         return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 8192;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->d, cap);
-        if (!d) {
-            b->failed = 1;
-            return;
-        }
-        b->d = d;
-        b->cap = cap;
+    if (mmdx_array_reserve(&b->d, &b->cap, b->len + n + 1, 1, 8192, 0) < 0) {
+        b->failed = 1;
+        return;
     }
     memcpy(b->d + b->len, data, n);
     b->len += n;
@@ -235,18 +228,6 @@ static char *dup_or_fail(const char *s, int *rc)
     return c;
 }
 
-static int grow_array(void **arr, size_t n, size_t elem)
-{
-    if ((n & (n - 1)) != 0 && n != 0)
-        return 0; /* capacity is the next power of two */
-    size_t cap = n ? 2 * n : 8;
-    void *p = realloc(*arr, cap * elem);
-    if (!p)
-        return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    *arr = p;
-    return 0;
-}
-
 /* Locate the trailer: "sha256: <hex>\nsignature: ...\n" ending the data. */
 static int split_trailer(const char *d, size_t len, const char *name, size_t *content_len,
                          char *sha_hex, char *sig_line, size_t sig_size)
@@ -278,6 +259,8 @@ static int parse_header(mmdx_model_file *m, reader *r)
 {
     char line[4096], a[4096], b[4096], c[4096];
     int rc = 0, seen_blob = 0;
+    /* m comes fresh from calloc: its arrays start empty */
+    size_t cap_encoders = 0, cap_modalities = 0, cap_modality_features = 0, cap_features = 0;
     while (!seen_blob) {
         int got = next_line(r, line, sizeof line);
         if (got < 0)
@@ -338,8 +321,9 @@ static int parse_header(mmdx_model_file *m, reader *r)
         } else if (strcmp(key, "encoder") == 0) {
             if (sscanf(val, "%4095s %4095s %4095s%n", a, b, c, &n) != 3 || val[n] || !hex_ok(c))
                 return bad_line(r, "expected 'encoder: <name> <version> <config sha256>'");
-            if ((rc = grow_array((void **)&m->encoders, m->n_encoders, sizeof *m->encoders)) != 0)
-                return rc;
+            if (mmdx_array_reserve(&m->encoders, &cap_encoders, m->n_encoders + 1,
+                                   sizeof *m->encoders, 8, 0) < 0)
+                return mmdx_fail(MMDX_ENOMEM, "out of memory");
             mmdx_model_encoder *e = &m->encoders[m->n_encoders++];
             memset(e, 0, sizeof *e);
             e->name = dup_or_fail(a, &rc);
@@ -349,17 +333,19 @@ static int parse_header(mmdx_model_file *m, reader *r)
             size_t k;
             if (sscanf(val, "%4095s %zu%n", a, &k, &n) != 2 || val[n])
                 return bad_line(r, "expected 'modality: <name> <features>'");
-            if ((rc = grow_array((void **)&m->modalities, m->n_modalities, sizeof *m->modalities)) != 0 ||
-                (rc = grow_array((void **)&m->modality_features, m->n_modalities,
-                                 sizeof *m->modality_features)) != 0)
-                return rc;
+            if (mmdx_array_reserve(&m->modalities, &cap_modalities, m->n_modalities + 1,
+                                   sizeof *m->modalities, 8, 0) < 0 ||
+                mmdx_array_reserve(&m->modality_features, &cap_modality_features, m->n_modalities + 1,
+                                   sizeof *m->modality_features, 8, 0) < 0)
+                return mmdx_fail(MMDX_ENOMEM, "out of memory");
             m->modality_features[m->n_modalities] = k;
             m->modalities[m->n_modalities++] = dup_or_fail(a, &rc);
         } else if (strcmp(key, "feature") == 0) {
             if (!token_ok(val))
                 return bad_line(r, "bad feature name");
-            if ((rc = grow_array((void **)&m->feature_names, m->n_features, sizeof *m->feature_names)) != 0)
-                return rc;
+            if (mmdx_array_reserve(&m->feature_names, &cap_features, m->n_features + 1,
+                                   sizeof *m->feature_names, 8, 0) < 0)
+                return mmdx_fail(MMDX_ENOMEM, "out of memory");
             m->feature_names[m->n_features++] = dup_or_fail(val, &rc);
         } else if (strcmp(key, "blob") == 0) {
             size_t len;
@@ -492,15 +478,10 @@ int mmdx_model_file_read(mmdx_model_file **out, const char *path, const uint8_t 
     char *data = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
-        if (len + 65536 > cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            char *d = realloc(data, cap);
-            if (!d) {
-                free(data);
-                fclose(f);
-                return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-            }
-            data = d;
+        if (mmdx_array_reserve(&data, &cap, len + 65536, 1, 1 << 20, 0) < 0) {
+            free(data);
+            fclose(f);
+            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
         }
         size_t n = fread(data + len, 1, cap - len, f);
         len += n;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 
 void mmdx_report_free(mmdx_report *r)
@@ -48,7 +49,8 @@ int mmdx_report_new(mmdx_report **out, const mmdx_dataset *d, const double *prob
     double *gp = malloc((n ? n : 1) * sizeof *gp);
     int32_t *gy = malloc((n ? n : 1) * sizeof *gy);
     int rc = (!r || !pat || !grp || !gp || !gy) ? mmdx_fail(MMDX_ENOMEM, "out of memory") : 0;
-    if (!rc && !(r->groups = calloc(1, sizeof *r->groups)))
+    size_t cap_groups = 0;
+    if (!rc && mmdx_array_reserve(&r->groups, &cap_groups, 1, sizeof *r->groups, 4, 1) < 0)
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (!rc) {
         r->n_groups = 1;
@@ -67,12 +69,10 @@ int mmdx_report_new(mmdx_report **out, const mmdx_dataset *d, const double *prob
             if (strcmp(r->groups[g].pattern, pat[i]) == 0)
                 break;
         if (g == r->n_groups) {
-            mmdx_report_group *ng = realloc(r->groups, (r->n_groups + 1) * sizeof *ng);
-            if (!ng) {
+            if (mmdx_array_reserve(&r->groups, &cap_groups, r->n_groups + 1, sizeof *r->groups, 4, 0) < 0) {
                 rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
                 break;
             }
-            r->groups = ng;
             memset(&r->groups[g], 0, sizeof r->groups[g]);
             r->groups[g].pattern = strdup(pat[i]);
             r->n_groups++;

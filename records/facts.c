@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 int mmdx_records_store_init(mmdx_records_store *st, const mmdx_records_spec *spec)
 {
     memset(st, 0, sizeof *st);
@@ -43,14 +45,9 @@ mmdx_records_patient *mmdx_records_store_patient(mmdx_records_store *st, const c
     size_t idx;
     if (mmdx_strmap_get(st->by_id, id, &idx))
         return &st->patients[idx];
-    if (st->n_patients == st->cap_patients) {
-        size_t cap = st->cap_patients ? st->cap_patients * 2 : 16;
-        mmdx_records_patient *np = realloc(st->patients, cap * sizeof *np);
-        if (!np)
-            return NULL;
-        st->patients = np;
-        st->cap_patients = cap;
-    }
+    if (mmdx_array_reserve(&st->patients, &st->cap_patients, st->n_patients + 1,
+                           sizeof *st->patients, 16, 0) < 0)
+        return NULL;
     mmdx_records_patient *p = &st->patients[st->n_patients];
     memset(p, 0, sizeof *p);
     p->id = strdup(id);
@@ -65,35 +62,26 @@ mmdx_records_patient *mmdx_records_store_patient(mmdx_records_store *st, const c
     return p;
 }
 
-#define GROW(arr, n, cap)                                                                         \
-    do {                                                                                          \
-        if ((n) == (cap)) {                                                                       \
-            size_t ncap_ = (cap) ? (cap)*2 : 8;                                                   \
-            void *na_ = realloc((arr), ncap_ * sizeof *(arr));                                    \
-            if (!na_)                                                                             \
-                return MMDX_ENOMEM;                                                               \
-            (arr) = na_;                                                                          \
-            (cap) = ncap_;                                                                        \
-        }                                                                                         \
-    } while (0)
-
 int mmdx_records_add_lab(mmdx_records_patient *p, uint32_t lab, int64_t t, double v)
 {
-    GROW(p->labs, p->n_labs, p->cap_labs);
+    if (mmdx_array_reserve(&p->labs, &p->cap_labs, p->n_labs + 1, sizeof *p->labs, 8, 0) < 0)
+        return MMDX_ENOMEM;
     p->labs[p->n_labs++] = (mmdx_lab_fact){lab, t, v};
     return 0;
 }
 
 int mmdx_records_add_cond(mmdx_records_patient *p, const mmdx_flag_fact *f)
 {
-    GROW(p->conds, p->n_conds, p->cap_conds);
+    if (mmdx_array_reserve(&p->conds, &p->cap_conds, p->n_conds + 1, sizeof *p->conds, 8, 0) < 0)
+        return MMDX_ENOMEM;
     p->conds[p->n_conds++] = *f;
     return 0;
 }
 
 int mmdx_records_add_med(mmdx_records_patient *p, const mmdx_flag_fact *f)
 {
-    GROW(p->meds, p->n_meds, p->cap_meds);
+    if (mmdx_array_reserve(&p->meds, &p->cap_meds, p->n_meds + 1, sizeof *p->meds, 8, 0) < 0)
+        return MMDX_ENOMEM;
     p->meds[p->n_meds++] = *f;
     return 0;
 }
@@ -161,14 +149,12 @@ int mmdx_records_store_merge(mmdx_records_store *dst, const mmdx_records_store *
             }
         }
         for (size_t k = 0; k < p->n_identifiers; k++) {
-            char **ni = realloc(d->identifiers, (d->n_identifiers + 1) * sizeof *ni);
-            if (!ni || !(ni[d->n_identifiers] = strdup(p->identifiers[k]))) {
-                if (ni)
-                    d->identifiers = ni;
+            if (mmdx_array_reserve(&d->identifiers, &d->cap_identifiers, d->n_identifiers + 1,
+                                   sizeof *d->identifiers, 4, 0) < 0 ||
+                !(d->identifiers[d->n_identifiers] = strdup(p->identifiers[k]))) {
                 free(map);
                 return MMDX_ENOMEM;
             }
-            d->identifiers = ni;
             d->n_identifiers++;
         }
         if (append_facts(d, p) < 0) {

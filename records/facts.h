@@ -47,7 +47,7 @@ enum { MMDX_SEX_UNKNOWN = 0, MMDX_SEX_FEMALE, MMDX_SEX_MALE, MMDX_SEX_OTHER };
 typedef struct mmdx_records_patient {
     char *id;               /**< FHIR Patient.id (or the CSV id cell) */
     char **identifiers;     /**< Patient.identifier[].value */
-    size_t n_identifiers;
+    size_t n_identifiers, cap_identifiers;
     int has_resource;       /**< a Patient resource (or CSV row) was read */
     int orphan;             /**< only referenced, in an input that holds other Patients: not encoded */
     int has_birth;

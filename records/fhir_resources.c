@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 #define MAX_BUNDLE_DEPTH 4
 
 int mmdx_fhir_ctx_init(mmdx_fhir_ctx *c, mmdx_records_store *st)
@@ -260,11 +262,9 @@ static int read_patient(mmdx_fhir_ctx *c, json_object *res, const char *fullurl)
         const char *v = get_str(json_object_array_get_idx(ids, i), "value");
         if (!v)
             continue;
-        char **ni = realloc(p->identifiers, (p->n_identifiers + 1) * sizeof *ni);
-        if (!ni)
-            return MMDX_ENOMEM;
-        p->identifiers = ni;
-        if (!(ni[p->n_identifiers] = strdup(v)))
+        if (mmdx_array_reserve(&p->identifiers, &p->cap_identifiers, p->n_identifiers + 1,
+                               sizeof *p->identifiers, 4, 0) < 0 ||
+            !(p->identifiers[p->n_identifiers] = strdup(v)))
             return MMDX_ENOMEM;
         p->n_identifiers++;
     }
@@ -498,14 +498,9 @@ static int read_medication(mmdx_fhir_ctx *c, json_object *res, const char *fullu
     for (size_t i = 0; i < spec->n_medications; i++) {
         if (!c->hits[i])
             continue;
-        if (c->n_med_links == c->cap_med_links) {
-            size_t cap = c->cap_med_links ? c->cap_med_links * 2 : 64;
-            void *nl = realloc(c->med_links, cap * sizeof *c->med_links);
-            if (!nl)
-                return MMDX_ENOMEM;
-            c->med_links = nl;
-            c->cap_med_links = cap;
-        }
+        if (mmdx_array_reserve(&c->med_links, &c->cap_med_links, c->n_med_links + 1,
+                               sizeof *c->med_links, 64, 0) < 0)
+            return MMDX_ENOMEM;
         c->med_links[c->n_med_links].flag = (uint32_t)i;
         c->med_links[c->n_med_links].next = head;
         head = c->n_med_links++;
@@ -582,14 +577,8 @@ static int read_med_use(mmdx_fhir_ctx *c, json_object *res, int is_request)
                           "%s: %s.medicationReference '%s' names no contained resource", origin, rtype, ref);
         return 0;
     }
-    if (c->n_pending == c->cap_pending) {
-        size_t cap = c->cap_pending ? c->cap_pending * 2 : 64;
-        void *np = realloc(c->pending, cap * sizeof *c->pending);
-        if (!np)
-            return MMDX_ENOMEM;
-        c->pending = np;
-        c->cap_pending = cap;
-    }
+    if (mmdx_array_reserve(&c->pending, &c->cap_pending, c->n_pending + 1, sizeof *c->pending, 64, 0) < 0)
+        return MMDX_ENOMEM;
     mmdx_pending_med *pm = &c->pending[c->n_pending];
     pm->patient = (size_t)(p - c->st->patients);
     pm->start = start;
@@ -711,14 +700,9 @@ int mmdx_fhir_ctx_merge(mmdx_fhir_ctx *dst, mmdx_fhir_ctx *src, const size_t *re
         /* copy the chain of flags */
         size_t new_head = SIZE_MAX;
         for (size_t e = head; e != SIZE_MAX; e = src->med_links[e].next) {
-            if (dst->n_med_links == dst->cap_med_links) {
-                size_t cap = dst->cap_med_links ? dst->cap_med_links * 2 : 64;
-                void *nl = realloc(dst->med_links, cap * sizeof *dst->med_links);
-                if (!nl)
-                    return MMDX_ENOMEM;
-                dst->med_links = nl;
-                dst->cap_med_links = cap;
-            }
+            if (mmdx_array_reserve(&dst->med_links, &dst->cap_med_links, dst->n_med_links + 1,
+                                   sizeof *dst->med_links, 64, 0) < 0)
+                return MMDX_ENOMEM;
             dst->med_links[dst->n_med_links].flag = src->med_links[e].flag;
             dst->med_links[dst->n_med_links].next = new_head;
             new_head = dst->n_med_links++;
@@ -727,14 +711,9 @@ int mmdx_fhir_ctx_merge(mmdx_fhir_ctx *dst, mmdx_fhir_ctx *src, const size_t *re
             return MMDX_ENOMEM;
     }
     for (size_t i = 0; i < src->n_pending; i++) {
-        if (dst->n_pending == dst->cap_pending) {
-            size_t cap = dst->cap_pending ? dst->cap_pending * 2 : 64;
-            void *np = realloc(dst->pending, cap * sizeof *dst->pending);
-            if (!np)
-                return MMDX_ENOMEM;
-            dst->pending = np;
-            dst->cap_pending = cap;
-        }
+        if (mmdx_array_reserve(&dst->pending, &dst->cap_pending, dst->n_pending + 1,
+                               sizeof *dst->pending, 64, 0) < 0)
+            return MMDX_ENOMEM;
         dst->pending[dst->n_pending] = src->pending[i];
         dst->pending[dst->n_pending].patient = remap[src->pending[i].patient];
         src->pending[i].ref = NULL; /* moved */

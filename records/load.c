@@ -16,6 +16,7 @@
 #include <omp.h>
 #endif
 
+#include "array.h"
 #include "error.h"
 #include "fhir_resources.h"
 #include "records.h"
@@ -185,13 +186,10 @@ static int read_ndjson(mmdx_fhir_ctx *c, json_tokener *tok, const char *path, in
                                MAX_LINE_BYTES >> 20);
                 break;
             }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
+            if (mmdx_array_reserve(&buf, &cap, have + READ_CHUNK / 2, 1, READ_CHUNK, 0) < 0) {
                 rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
                 break;
             }
-            buf = nb;
-            cap *= 2;
         }
         int got = gzread(f, buf + have, (unsigned)(cap - have));
         if (got < 0) {
@@ -450,14 +448,9 @@ static int load_folder(mmdx_fhir_ctx *c, ndjson_reader *rd, const char *dir)
             c->st->stats.skipped_files++;
             continue;
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
-                break;
-            }
-            names = nn;
+        if (mmdx_array_reserve(&names, &cap, n + 1, sizeof *names, 16, 0) < 0) {
+            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+            break;
         }
         size_t len = strlen(dir) + strlen(nm) + 2;
         if (!(names[n] = malloc(len))) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 #include "strmap.h"
 #include "load.h"
@@ -27,7 +28,7 @@ typedef struct records_state {
     mmdx_records *enc;
     mmdx_fhir_date run_index; /* the index date for patients without their own */
     failed_input *failed;     /* shared inputs prepare() could not read */
-    size_t n_failed;
+    size_t n_failed, cap_failed;
 } records_state;
 
 static void records_close(void *state)
@@ -130,10 +131,9 @@ static int prepare_one(records_state *s, const mmdx_encoder_input *const *inputs
         return mmdx_error_set(err, rc, "%s", mmdx_last_error());
     if (rc < 0) {
         /* Reported by encode() for each patient of this input; the others go on. */
-        failed_input *nf = realloc(s->failed, (s->n_failed + 1) * sizeof *nf);
-        if (!nf)
+        if (mmdx_array_reserve(&s->failed, &s->cap_failed, s->n_failed + 1, sizeof *s->failed, 4, 0) < 0)
             return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-        s->failed = nf;
+        failed_input *nf = s->failed;
         nf[s->n_failed].path = strdup(path);
         nf[s->n_failed].message = strdup(mmdx_last_error());
         nf[s->n_failed].code = rc;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 #include "strmap.h"
 #include "load.h"
@@ -17,7 +18,7 @@ typedef struct indexed_input {
 struct mmdx_records {
     mmdx_records_spec *spec;
     indexed_input *inputs;
-    size_t n_inputs;
+    size_t n_inputs, cap_inputs;
     mmdx_strmap *by_path; /* path -> index in inputs */
     int threads; /* for reading indexed inputs; 0 = OpenMP default, 1 by default */
     void (*progress)(void *ud, size_t bytes);
@@ -89,10 +90,8 @@ int mmdx_records_index(mmdx_records *r, const char *path)
 {
     if (find_input(r, path))
         return 0;
-    indexed_input *ni = realloc(r->inputs, (r->n_inputs + 1) * sizeof *ni);
-    if (!ni)
+    if (mmdx_array_reserve(&r->inputs, &r->cap_inputs, r->n_inputs + 1, sizeof *r->inputs, 4, 0) < 0)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
-    r->inputs = ni;
     indexed_input *in = &r->inputs[r->n_inputs];
     if (mmdx_records_store_init(&in->store, r->spec) < 0 || !(in->path = strdup(path))) {
         mmdx_records_store_clear(&in->store);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "array.h"
 #include "error.h"
 
 static const char *const AGG_NAMES[MMDX_AGG_N] = {"latest", "mean", "min", "max", "count", "slope"};
@@ -29,22 +30,13 @@ int mmdx_records_read_file(char **out, size_t *len, const char *path)
     if (!f)
         return mmdx_fail(errno == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO, "%s: cannot open: %s", path,
                          strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-    }
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
     for (;;) {
-        if (cap - n < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-            cap *= 2;
+        if (mmdx_array_reserve(&buf, &cap, n + 2, 1, 1 << 16, 0) < 0) {
+            free(buf);
+            fclose(f);
+            return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
         }
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
@@ -252,14 +244,8 @@ static int add_feature(parser *p, size_t *index, const char *fmt, ...)
     for (size_t i = 0; i < s->n_features; i++)
         if (strcmp(s->features[i], name) == 0)
             return mmdx_fail(MMDX_EFORMAT, "%s: duplicate feature name 'records.%s'", p->file, name);
-    if (s->n_features == p->cap_features) {
-        size_t cap = p->cap_features ? p->cap_features * 2 : 32;
-        char **nf = realloc(s->features, cap * sizeof *nf);
-        if (!nf)
-            return mmdx_fail(MMDX_ENOMEM, "out of memory");
-        s->features = nf;
-        p->cap_features = cap;
-    }
+    if (mmdx_array_reserve(&s->features, &p->cap_features, s->n_features + 1, sizeof *s->features, 32, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
     s->features[s->n_features] = strdup(name);
     if (!s->features[s->n_features])
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
@@ -732,14 +718,9 @@ static int index_code(mmdx_records_spec *s, uint32_t kind, uint32_t flag, int sy
 {
     char key[160];
     snprintf(key, sizeof key, "%c|%s", system_letter(system), code);
-    if (s->n_code_links == s->cap_code_links) {
-        size_t cap = s->cap_code_links ? s->cap_code_links * 2 : 64;
-        void *nl = realloc(s->code_links, cap * sizeof *s->code_links);
-        if (!nl)
-            return mmdx_fail(MMDX_ENOMEM, "out of memory");
-        s->code_links = nl;
-        s->cap_code_links = cap;
-    }
+    if (mmdx_array_reserve(&s->code_links, &s->cap_code_links, s->n_code_links + 1,
+                           sizeof *s->code_links, 64, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
     size_t k = s->n_code_links++;
     s->code_links[k].kind = kind;
     s->code_links[k].flag = flag;
@@ -772,10 +753,9 @@ static int build_code_index(mmdx_records_spec *s)
                     rc = index_code(s, kind, f, MMDX_SYS_ICD10, cs->icd10[i]);
                     continue;
                 }
-                void *nr = realloc(s->icd_ranges, (s->n_icd_ranges + 1) * sizeof *s->icd_ranges);
-                if (!nr)
+                if (mmdx_array_reserve(&s->icd_ranges, &s->cap_icd_ranges, s->n_icd_ranges + 1,
+                                       sizeof *s->icd_ranges, 8, 0) < 0)
                     return mmdx_fail(MMDX_ENOMEM, "out of memory");
-                s->icd_ranges = nr;
                 size_t len = (size_t)(dash - cs->icd10[i]);
                 s->icd_ranges[s->n_icd_ranges].flag = f;
                 s->icd_ranges[s->n_icd_ranges].len = len;

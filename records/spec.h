@@ -108,7 +108,7 @@ typedef struct mmdx_records_spec {
     struct { uint32_t kind, flag; size_t next; } *code_links;
     size_t n_code_links, cap_code_links;
     struct { uint32_t flag; size_t len; char lo[16], hi[16]; } *icd_ranges; /* conditions only */
-    size_t n_icd_ranges;
+    size_t n_icd_ranges, cap_icd_ranges;
     /* CSV mapping */
     char *csv_id_column;
     char csv_delimiter;

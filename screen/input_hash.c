@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "error.h"
 
 typedef struct file_list {
@@ -17,14 +18,8 @@ typedef struct file_list {
 
 static int list_add(file_list *l, const char *rel)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        char **p = realloc(l->rel, cap * sizeof *p);
-        if (!p)
-            return mmdx_fail(MMDX_ENOMEM, "out of memory");
-        l->rel = p;
-        l->cap = cap;
-    }
+    if (mmdx_array_reserve(&l->rel, &l->cap, l->n + 1, sizeof *l->rel, 32, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (!(l->rel[l->n] = strdup(rel)))
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
     l->n++;
@@ -88,15 +83,9 @@ int mmdx_input_sha256(const char *path, char hex[MMDX_SHA256_HEX_LEN])
             break;
         mmdx_hex(h, sizeof h, fhex);
         size_t need = strlen(l.rel[i]) + 1 + 64 + 1;
-        if (len + need > cap) {
-            size_t ncap = (cap + need) * 2;
-            char *p = realloc(text, ncap);
-            if (!p) {
-                rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
-                break;
-            }
-            text = p;
-            cap = ncap;
+        if (mmdx_array_reserve(&text, &cap, len + need, 1, 4096, 0) < 0) {
+            rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
+            break;
         }
         memcpy(text + len, l.rel[i], strlen(l.rel[i]) + 1);
         len += strlen(l.rel[i]) + 1;

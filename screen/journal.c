@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "atomic_file.h"
 #include "csv.h"
 #include "error.h"
@@ -71,15 +72,9 @@ static int keep(mmdx_journal *j, const char *const *fields)
         j->rows[at] = copy;
         return 0;
     }
-    if (j->n_rows == j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 256;
-        char ***p = realloc(j->rows, cap * sizeof *p);
-        if (!p) {
-            row_free(copy, j->n_columns);
-            return mmdx_fail(MMDX_ENOMEM, "out of memory");
-        }
-        j->rows = p;
-        j->cap = cap;
+    if (mmdx_array_reserve(&j->rows, &j->cap, j->n_rows + 1, sizeof *j->rows, 256, 0) < 0) {
+        row_free(copy, j->n_columns);
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
     j->rows[j->n_rows] = copy;
     int rc = mmdx_strmap_set(j->index, fields[0], j->n_rows);
@@ -110,15 +105,10 @@ static int read_all(const char *path, char **data, size_t *len)
     size_t n = 0, cap = 0, got;
     char chunk[65536];
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (n + got + 1 > cap) {
-            cap = (n + got + 1) * 2;
-            char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return mmdx_fail(MMDX_ENOMEM, "out of memory");
-            }
-            buf = p;
+        if (mmdx_array_reserve(&buf, &cap, n + got + 1, 1, 2 * sizeof chunk, 0) < 0) {
+            free(buf);
+            fclose(f);
+            return mmdx_fail(MMDX_ENOMEM, "out of memory");
         }
         memcpy(buf + n, chunk, got);
         n += got;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "hull.h"
 #include "mmdx/common.h"
 
@@ -237,7 +238,7 @@ int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
     face *F = malloc(cap * sizeof *F);
     uint8_t *vis = NULL;
     edge *E = NULL;
-    size_t ecap = 0;
+    size_t vcap = 0, ecap = 0;
     int rc = 0;
     if (!F) {
         free(s);
@@ -269,12 +270,10 @@ int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
             continue;
         const double *x = P + 3 * p;
         size_t nvis = 0;
-        uint8_t *nv = realloc(vis, nf);
-        if (!nv) {
+        if (mmdx_array_reserve(&vis, &vcap, nf, sizeof *vis, 64, 0) < 0) {
             rc = MMDX_ENOMEM;
             break;
         }
-        vis = nv;
         for (size_t f = 0; f < nf; f++) {
             vis[f] = dot(F[f].n, x) - F[f].d > eps;
             nvis += vis[f];
@@ -283,14 +282,9 @@ int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
             continue;
         /* horizon: edges of visible faces whose reverse is not on a visible face */
         size_t ne = 0;
-        if (ecap < 3 * nvis) {
-            ecap = 3 * nvis * 2;
-            edge *ee = realloc(E, ecap * sizeof *E);
-            if (!ee) {
-                rc = MMDX_ENOMEM;
-                break;
-            }
-            E = ee;
+        if (mmdx_array_reserve(&E, &ecap, 3 * nvis, sizeof *E, 64, 0) < 0) {
+            rc = MMDX_ENOMEM;
+            break;
         }
         for (size_t f = 0; f < nf; f++)
             if (vis[f]) {
@@ -310,14 +304,9 @@ int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
             int twin = (e > 0 && edge_key_eq(&E[e - 1], &E[e])) || (e + 1 < ne && edge_key_eq(&E[e + 1], &E[e]));
             if (twin)
                 continue;
-            if (nf == cap) {
-                cap *= 2;
-                face *nf2 = realloc(F, cap * sizeof *F);
-                if (!nf2) {
-                    rc = MMDX_ENOMEM;
-                    break;
-                }
-                F = nf2;
+            if (mmdx_array_reserve(&F, &cap, nf + 1, sizeof *F, 64, 0) < 0) {
+                rc = MMDX_ENOMEM;
+                break;
             }
             face f;
             if (!face_make(&f, P, E[e].a, E[e].b, p))

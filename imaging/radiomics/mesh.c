@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mmdx/common.h"
+#include "array.h"
 #include "mesh.h"
+#include "mmdx/common.h"
 
 /* Cube corner c = dx + 2*dy + 4*dz. Faces: corners counter-clockwise seen
  * from outside the cube (right-hand normal pointing out). */
@@ -47,14 +48,8 @@ typedef struct vec {
 
 static int vec_push(vec *v, const void *x)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 1024;
-        void *p = realloc(v->p, cap * v->elem);
-        if (!p)
-            return MMDX_ENOMEM;
-        v->p = p;
-        v->cap = cap;
-    }
+    if (mmdx_array_reserve(&v->p, &v->cap, v->n + 1, v->elem, 1024, 0) < 0)
+        return MMDX_ENOMEM;
     memcpy((char *)v->p + v->n * v->elem, x, v->elem);
     v->n++;
     return 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "rad_internal.h"
 
 #define ZONE_N 16
@@ -38,14 +39,8 @@ typedef struct zone_list {
 
 static int zone_push(zone_list *l, zone z)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        zone *p = realloc(l->z, cap * sizeof *p);
-        if (!p)
-            return MMDX_ENOMEM;
-        l->z = p;
-        l->cap = cap;
-    }
+    if (mmdx_array_reserve(&l->z, &l->cap, l->n + 1, sizeof *l->z, 256, 0) < 0)
+        return MMDX_ENOMEM;
     l->z[l->n++] = z;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 #include "path.h"
 
@@ -97,14 +98,8 @@ static int refuse(mmdx_registry *r, int code, const char *path, const char *fmt,
     va_end(ap);
     snprintf(msg, sizeof msg, "plugin %s refused: %s", path, reason);
     mmdx_fail(code, "%s", msg);
-    if (r->n_ref == r->cap_ref) {
-        size_t cap = r->cap_ref ? r->cap_ref * 2 : 8;
-        char **nr = realloc(r->refusals, cap * sizeof *nr);
-        if (!nr)
-            return code;
-        r->refusals = nr;
-        r->cap_ref = cap;
-    }
+    if (mmdx_array_reserve(&r->refusals, &r->cap_ref, r->n_ref + 1, sizeof *r->refusals, 8, 0) < 0)
+        return code;
     char *copy = strdup(msg);
     if (copy)
         r->refusals[r->n_ref++] = copy;
@@ -277,15 +272,9 @@ int mmdx_registry_load_file(mmdx_registry *r, const char *path)
         plugin_free(p);
         return rc;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        mmdx_plugin **np = realloc(r->plugins, cap * sizeof *np);
-        if (!np) {
-            plugin_free(p);
-            return mmdx_fail(MMDX_ENOMEM, "out of memory");
-        }
-        r->plugins = np;
-        r->cap = cap;
+    if (mmdx_array_reserve(&r->plugins, &r->cap, r->n + 1, sizeof *r->plugins, 8, 0) < 0) {
+        plugin_free(p);
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
     }
     r->plugins[r->n++] = p;
     return 0;
@@ -313,13 +302,8 @@ int mmdx_registry_scan(mmdx_registry *r, const char *dir)
         size_t len = strlen(e->d_name);
         if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0 || e->d_name[0] == '.')
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn)
-                break;
-            names = nn;
-        }
+        if (mmdx_array_reserve(&names, &cap, n + 1, sizeof *names, 16, 0) < 0)
+            break;
         if ((names[n] = strdup(e->d_name)) != NULL)
             n++;
     }
