@@ -29,7 +29,7 @@
 static void help(FILE *f)
 {
     fprintf(f,
-            "Usage: mmdx train --cohort C.csv --fusion early|late --classifier logreg|mlp --out M.mmdx\n"
+            "Usage: mmdx train --cohort C.csv --fusion early|late|joint [--classifier logreg|mlp] --out M.mmdx\n"
             "                  [--features F.csv] [--folds K] [--seed S] [options]\n"
             "\n"
             "Fit a fusion model and write it as a self-describing, integrity-checked model file.\n"
@@ -39,8 +39,9 @@ static void help(FILE *f)
             "\n"
             "  --cohort C.csv        cohort manifest with a 0/1 label column\n"
             "  --features F.csv      feature table instead of running the encoders\n"
-            "  --fusion NAME         early (default) or late\n"
-            "  --classifier NAME     logreg (default) or mlp\n"
+            "  --fusion NAME         early (default), late, or joint (a shared representation:\n"
+            "                        modality tokens, attention, reconstruction; docs/fusion.md)\n"
+            "  --classifier NAME     early/late: logreg (default) or mlp; joint: attention (its only one)\n"
             "  --out M.mmdx          model file, written atomically\n"
             "  --folds K             also report K-fold stratified cross-validation (2..50)\n"
             "  --cv-predictions P    with --folds: write patient_id,fold,label,probability\n"
@@ -53,7 +54,8 @@ static void help(FILE *f)
             "                        else $MMDX_SITE_KEY, else [audit] site_key_file)\n"
             "  --keep-going          encoders: a failing input marks that modality missing\n"
             "  --threads N           threads for fitting\n"
-            "  --config F            site configuration ([early]/[late] sections hold classifier settings)\n"
+            "  --config F            site configuration ([early]/[late]/[joint] sections hold the\n"
+            "                        fusion settings)\n"
             "  --json                print the summary (and cross-validation report) as JSON\n"
             "  --no-progress         no progress display\n"
             "\n"
@@ -309,7 +311,7 @@ int mmdx_cmd_train(int argc, char **argv)
     train_args a;
     memset(&a, 0, sizeof a);
     a.fusion = "early";
-    a.classifier = "logreg";
+    a.classifier = NULL; /* the fusion's own default, below */
     a.seed = 1;
     a.progress = 1;
     char *mods = NULL;
@@ -372,10 +374,15 @@ int mmdx_cmd_train(int argc, char **argv)
         usage_error = "--out is required";
     else if (!a.cohort && !a.features)
         usage_error = "give --cohort C.csv (and/or --features F.csv)";
-    else if (strcmp(a.classifier, "logreg") != 0 && strcmp(a.classifier, "mlp") != 0)
+    else if (!strcmp(a.fusion, "joint") && a.classifier && strcmp(a.classifier, "attention") != 0)
+        usage_error = "--fusion joint has one classifier, attention (leave --classifier out)";
+    else if (strcmp(a.fusion, "joint") != 0 && a.classifier && strcmp(a.classifier, "logreg") != 0 &&
+             strcmp(a.classifier, "mlp") != 0)
         usage_error = "--classifier must be logreg or mlp";
     else if (a.cv_out && !a.folds)
         usage_error = "--cv-predictions needs --folds";
+    if (!a.classifier)
+        a.classifier = strcmp(a.fusion, "joint") == 0 ? "attention" : "logreg";
     if (usage_error) {
         fprintf(stderr, "mmdx train: %s (see mmdx train --help)\n", usage_error);
         free(mods);

@@ -1,6 +1,6 @@
 /*
- * fusion/fusion_plugins.h — the function tables of the "early" and "late"
- * fusion plugins, also linked directly into tests.
+ * fusion/fusion_plugins.h — the function tables of the "early", "late" and
+ * "joint" fusion plugins, also linked directly into tests.
  * SPDX-License-Identifier: Apache-2.0
  *
  * Early fusion: one pipeline (imputation, missingness indicators,
@@ -22,9 +22,12 @@
 
 #define MMDX_FUSION_EARLY_VERSION "1.0.0"
 #define MMDX_FUSION_LATE_VERSION "1.0.0"
+#define MMDX_FUSION_JOINT_VERSION "1.0.0"
 
 extern const mmdx_fusion_vtable mmdx_fusion_early_vtable;
 extern const mmdx_fusion_vtable mmdx_fusion_late_vtable;
+/** Joint fusion (fusion/joint.h): a shared representation, with embed and impute. */
+extern const mmdx_fusion_vtable mmdx_fusion_joint_vtable;
 
 /** Coefficients of an early-fusion logistic model (for tests): NULL for an MLP. Borrowed. */
 const double *mmdx_fusion_early_coef(const void *model, size_t *n_cols, double *intercept);

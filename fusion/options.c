@@ -29,13 +29,13 @@ void mmdx_fusion_options_init(mmdx_fusion_options *o)
     o->n_threads = 1;
 }
 
-static int bad(mmdx_error *err, const mmdx_config_entry *e, const char *what)
+int mmdx_fusion_opt_bad(mmdx_error *err, const mmdx_config_entry *e, const char *what)
 {
     return mmdx_error_set(err, MMDX_EINVAL, "%s:%d: %s = '%s': %s", e->file ? e->file : "(config)",
                           (int)e->line, e->key, e->value, what);
 }
 
-static int parse_double(const mmdx_config_entry *e, double lo, double hi, double *out, mmdx_error *err)
+int mmdx_fusion_opt_double(const mmdx_config_entry *e, double lo, double hi, double *out, mmdx_error *err)
 {
     char *end;
     errno = 0;
@@ -43,7 +43,7 @@ static int parse_double(const mmdx_config_entry *e, double lo, double hi, double
     if (errno || end == e->value || *end || !isfinite(v) || v < lo || v > hi) {
         char what[96];
         snprintf(what, sizeof what, "expected a number in [%g, %g]", lo, hi);
-        return bad(err, e, what);
+        return mmdx_fusion_opt_bad(err, e, what);
     }
     *out = v;
     return 0;
@@ -60,12 +60,12 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-static int parse_int(const mmdx_config_entry *e, long lo, long hi, long *out, mmdx_error *err)
+int mmdx_fusion_opt_int(const mmdx_config_entry *e, long lo, long hi, long *out, mmdx_error *err)
 {
     if (parse_long(e->value, lo, hi, out) != 0) {
         char what[96];
         snprintf(what, sizeof what, "expected an integer in [%ld, %ld]", lo, hi);
-        return bad(err, e, what);
+        return mmdx_fusion_opt_bad(err, e, what);
     }
     return 0;
 }
@@ -74,17 +74,28 @@ static int parse_hidden(const mmdx_config_entry *e, mmdx_fusion_options *o, mmdx
 {
     char buf[64];
     if (strlen(e->value) >= sizeof buf)
-        return bad(err, e, "expected one or two layer sizes, e.g. 64 or 64,32");
+        return mmdx_fusion_opt_bad(err, e, "expected one or two layer sizes, e.g. 64 or 64,32");
     strcpy(buf, e->value);
     char *comma = strchr(buf, ',');
     long a, b = 0;
     if (comma)
         *comma = '\0';
     if (parse_long(buf, 1, 4096, &a) != 0 || (comma && parse_long(comma + 1, 1, 4096, &b) != 0))
-        return bad(err, e, "expected one or two layer sizes in [1, 4096], e.g. 64 or 64,32");
+        return mmdx_fusion_opt_bad(err, e, "expected one or two layer sizes in [1, 4096], e.g. 64 or 64,32");
     o->hidden[0] = (size_t)a;
     o->hidden[1] = (size_t)b;
     o->n_hidden = comma ? 2 : 1;
+    return 0;
+}
+
+int mmdx_fusion_params_check(const mmdx_fusion_params *params, mmdx_error *err)
+{
+    if (!params || params->struct_size < sizeof(mmdx_fusion_params) ||
+        MMDX_ABI_MAJOR(params->abi_version) != MMDX_ABI_VERSION_MAJOR || params->reserved != 0)
+        return mmdx_error_set(err, MMDX_EABI, "fusion: training parameters of an unsupported ABI version");
+    if (params->config && (params->config->struct_size < sizeof(mmdx_plugin_config) ||
+                           MMDX_ABI_MAJOR(params->config->abi_version) != MMDX_ABI_VERSION_MAJOR))
+        return mmdx_error_set(err, MMDX_EABI, "fusion: configuration of an unsupported ABI version");
     return 0;
 }
 
@@ -92,12 +103,9 @@ int mmdx_fusion_options_parse(mmdx_fusion_options *o, const mmdx_fusion_params *
                               mmdx_error *err)
 {
     mmdx_fusion_options_init(o);
-    if (!params || params->struct_size < sizeof(mmdx_fusion_params) ||
-        MMDX_ABI_MAJOR(params->abi_version) != MMDX_ABI_VERSION_MAJOR || params->reserved != 0)
-        return mmdx_error_set(err, MMDX_EABI, "fusion: training parameters of an unsupported ABI version");
-    if (params->config && (params->config->struct_size < sizeof(mmdx_plugin_config) ||
-                           MMDX_ABI_MAJOR(params->config->abi_version) != MMDX_ABI_VERSION_MAJOR))
-        return mmdx_error_set(err, MMDX_EABI, "fusion: configuration of an unsupported ABI version");
+    int prc = mmdx_fusion_params_check(params, err);
+    if (prc)
+        return prc;
     const char *clf = params->classifier ? params->classifier : "logreg";
     if (strcmp(clf, "logreg") == 0)
         o->classifier = MMDX_CLASSIFIER_LOGREG;
@@ -113,19 +121,19 @@ int mmdx_fusion_options_parse(mmdx_fusion_options *o, const mmdx_fusion_params *
         long l;
         int rc = 0;
         if (strcmp(e->key, "C") == 0) {
-            rc = parse_double(e, 1e-12, 1e12, &o->C, err);
+            rc = mmdx_fusion_opt_double(e, 1e-12, 1e12, &o->C, err);
         } else if (strcmp(e->key, "class_weight") == 0) {
             if (strcmp(e->value, "none") == 0)
                 o->class_weight_balanced = 0;
             else if (strcmp(e->value, "balanced") == 0)
                 o->class_weight_balanced = 1;
             else
-                rc = bad(err, e, "expected none or balanced");
+                rc = mmdx_fusion_opt_bad(err, e, "expected none or balanced");
         } else if (strcmp(e->key, "max_iter") == 0) {
-            if ((rc = parse_int(e, 1, 1000000, &l, err)) == 0)
+            if ((rc = mmdx_fusion_opt_int(e, 1, 1000000, &l, err)) == 0)
                 o->max_iter = (int)l;
         } else if (strcmp(e->key, "tol") == 0) {
-            rc = parse_double(e, 1e-15, 1.0, &o->tol, err);
+            rc = mmdx_fusion_opt_double(e, 1e-15, 1.0, &o->tol, err);
         } else if (strcmp(e->key, "solver") == 0) {
             if (strcmp(e->value, "auto") == 0)
                 o->solver = MMDX_LOGREG_AUTO;
@@ -134,29 +142,29 @@ int mmdx_fusion_options_parse(mmdx_fusion_options *o, const mmdx_fusion_params *
             else if (strcmp(e->value, "lbfgs") == 0)
                 o->solver = MMDX_LOGREG_LBFGS;
             else
-                rc = bad(err, e, "expected auto, newton or lbfgs");
+                rc = mmdx_fusion_opt_bad(err, e, "expected auto, newton or lbfgs");
         } else if (strcmp(e->key, "hidden") == 0) {
             rc = parse_hidden(e, o, err);
         } else if (strcmp(e->key, "alpha") == 0) {
-            rc = parse_double(e, 0.0, 1e6, &o->alpha, err);
+            rc = mmdx_fusion_opt_double(e, 0.0, 1e6, &o->alpha, err);
         } else if (strcmp(e->key, "learning_rate") == 0) {
-            rc = parse_double(e, 1e-8, 10.0, &o->learning_rate, err);
+            rc = mmdx_fusion_opt_double(e, 1e-8, 10.0, &o->learning_rate, err);
         } else if (strcmp(e->key, "batch_size") == 0) {
-            if ((rc = parse_int(e, 1, 1000000, &l, err)) == 0)
+            if ((rc = mmdx_fusion_opt_int(e, 1, 1000000, &l, err)) == 0)
                 o->batch_size = (size_t)l;
         } else if (strcmp(e->key, "max_epochs") == 0) {
-            if ((rc = parse_int(e, 1, 100000, &l, err)) == 0)
+            if ((rc = mmdx_fusion_opt_int(e, 1, 100000, &l, err)) == 0)
                 o->max_epochs = (int)l;
         } else if (strcmp(e->key, "patience") == 0) {
-            if ((rc = parse_int(e, 1, 100000, &l, err)) == 0)
+            if ((rc = mmdx_fusion_opt_int(e, 1, 100000, &l, err)) == 0)
                 o->patience = (int)l;
         } else if (strcmp(e->key, "validation_fraction") == 0) {
-            rc = parse_double(e, 0.01, 0.5, &o->validation_fraction, err);
+            rc = mmdx_fusion_opt_double(e, 0.01, 0.5, &o->validation_fraction, err);
         } else if (strcmp(e->key, "inner_folds") == 0) {
-            if ((rc = parse_int(e, 2, 20, &l, err)) == 0)
+            if ((rc = mmdx_fusion_opt_int(e, 2, 20, &l, err)) == 0)
                 o->inner_folds = (unsigned)l;
         } else if (strcmp(e->key, "combiner_C") == 0) {
-            rc = parse_double(e, 1e-6, 1e12, &o->combiner_C, err);
+            rc = mmdx_fusion_opt_double(e, 1e-6, 1e12, &o->combiner_C, err);
         } else {
             rc = mmdx_error_set(err, MMDX_EINVAL,
                                 "%s:%d: unknown key '%s' in [%s] (known: C, class_weight, max_iter, tol, "

@@ -66,4 +66,14 @@ void mmdx_fusion_options_init(mmdx_fusion_options *o);
 MMDX_RESULT_USED int mmdx_fusion_options_parse(mmdx_fusion_options *o,
                                                const mmdx_fusion_params *params, mmdx_error *err);
 
+/** The parameters' and configuration's ABI (MMDX_EABI otherwise). */
+MMDX_RESULT_USED int mmdx_fusion_params_check(const mmdx_fusion_params *params, mmdx_error *err);
+
+/* Value parsers for the plugins' configuration keys: MMDX_EINVAL naming file, line, key and range. */
+MMDX_RESULT_USED int mmdx_fusion_opt_double(const mmdx_config_entry *e, double lo, double hi, double *out,
+                                            mmdx_error *err);
+MMDX_RESULT_USED int mmdx_fusion_opt_int(const mmdx_config_entry *e, long lo, long hi, long *out,
+                                         mmdx_error *err);
+int mmdx_fusion_opt_bad(mmdx_error *err, const mmdx_config_entry *e, const char *what);
+
 #endif

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Joint fusion: the fit loop (Adam, modality dropout, early stopping), inference, saving. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "joint_internal.h"
+#include "rng.h"
+
+#define JOINT_MAGIC "mmdx-joint"
+
+void mmdx_joint_free(mmdx_joint *j)
+{
+    if (!j)
+        return;
+    for (size_t m = 0; m < MMDX_JOINT_MAX_MODALITIES; m++) {
+        free(j->mod[m].feat);
+        free(j->mod[m].ind);
+    }
+    free(j->mean);
+    free(j->scale);
+    free(j->theta);
+    free(j->decay);
+    free(j);
+}
+
+size_t mmdx_joint_token_dim(const mmdx_joint *j) { return j->o.token_dim; }
+size_t mmdx_joint_n_params(const mmdx_joint *j) { return j->n_params; }
+double *mmdx_joint_params(mmdx_joint *j) { return j->theta; }
+
+/* Modalities' feature lists, standardisation and indicators from the training rows. */
+static int prepare(mmdx_joint *j, const mmdx_dataset *d, mmdx_error *err)
+{
+    size_t F = d->n_features, M = d->n_modalities, n = d->n_samples;
+    j->nf = F;
+    j->nm = M;
+    j->mean = calloc(F ? F : 1, sizeof *j->mean);
+    j->scale = calloc(F ? F : 1, sizeof *j->scale);
+    size_t *nmiss = calloc(F ? F : 1, sizeof *nmiss), *npres = calloc(F ? F : 1, sizeof *npres);
+    int rc = (!j->mean || !j->scale || !nmiss || !npres) ? MMDX_ENOMEM : 0;
+    for (size_t f = 0; rc == 0 && f < F; f++) {
+        size_t m = d->feature_modality[f], k = 0;
+        double s = 0, ss = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!d->present[i * M + m])
+                continue;
+            npres[f]++;
+            double v = d->x[i * F + f];
+            if (isnan(v)) {
+                nmiss[f]++;
+                continue;
+            }
+            k++;
+            double dlt = v - s;
+            s += dlt / (double)k; /* Welford: running mean in s, sum of squares in ss */
+            ss += dlt * (v - s);
+        }
+        j->mean[f] = k ? s : 0.0;
+        double sd = k ? sqrt(ss / (double)k) : 0.0;
+        j->scale[f] = sd > 1e-12 * (fabs(s) + 1.0) ? sd : 1.0;
+    }
+    for (size_t m = 0; rc == 0 && m < M; m++) {
+        joint_mod *md = &j->mod[m];
+        size_t nfm = 0;
+        for (size_t f = 0; f < F; f++)
+            nfm += d->feature_modality[f] == m;
+        md->feat = malloc((nfm ? nfm : 1) * sizeof *md->feat);
+        md->ind = malloc((nfm ? nfm : 1) * sizeof *md->ind);
+        if (!md->feat || !md->ind) {
+            rc = MMDX_ENOMEM;
+            break;
+        }
+        for (size_t f = 0; f < F; f++)
+            if (d->feature_modality[f] == m) {
+                if (nmiss[f] > 0 && nmiss[f] < npres[f])
+                    md->ind[md->ng++] = (uint32_t)md->nf;
+                md->feat[md->nf++] = (uint32_t)f;
+            }
+    }
+    free(nmiss);
+    free(npres);
+    if (rc)
+        return mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory");
+    return mmdx_joint__layout(j, err);
+}
+
+static void init_params(mmdx_joint *j, mmdx_rng *rng)
+{
+    size_t d = j->o.token_dim, he = j->o.encoder_hidden, hd = j->o.decoder_hidden;
+#define GLOROT(off, rows, cols)                                                                                 \
+    do {                                                                                                        \
+        double bound_ = sqrt(6.0 / (double)((rows) + (cols)));                                                  \
+        for (size_t k_ = 0; k_ < (size_t)(rows) * (cols); k_++)                                                  \
+            j->theta[(off) + k_] = (2.0 * mmdx_rng_uniform(rng) - 1.0) * bound_;                                 \
+    } while (0)
+    for (size_t m = 0; m < j->nm; m++) {
+        const joint_mod *md = &j->mod[m];
+        GLOROT(md->w1, he, md->p);
+        GLOROT(md->w2, d, he);
+        GLOROT(md->u, hd, d);
+        GLOROT(md->v, md->nf, hd);
+    }
+    GLOROT(j->wq, d, d);
+    GLOROT(j->wk, d, d);
+    GLOROT(j->wv, d, d);
+    GLOROT(j->wo, d, d);
+    GLOROT(j->pq, d, d);
+    GLOROT(j->pk, d, d);
+    GLOROT(j->pv, d, d);
+    GLOROT(j->po, d, d);
+    GLOROT(j->hw, 1, d);
+    GLOROT(j->cls, 1, d);
+#undef GLOROT
+}
+
+double mmdx_joint_objective(const mmdx_joint *j, const mmdx_dataset *d, const size_t *rows, size_t n,
+                            const uint8_t *visible, double *grad, mmdx_error *err)
+{
+    joint_ws *w = mmdx_joint__ws_new(j, n);
+    if (!w) {
+        mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory");
+        return NAN;
+    }
+    joint_loss l;
+    double v = mmdx_joint__pass(j, j->theta, d, rows, n, visible, NULL, 1, w, grad, &l);
+    mmdx_joint__ws_free(w);
+    return v;
+}
+
+/* Validation loss: classification + reconstruction, no dropout, no contrastive term. */
+static double validation_loss(const mmdx_joint *j, const mmdx_dataset *d, const size_t *val, size_t n_val,
+                              size_t B, const double *sw, joint_ws *w)
+{
+    double cls = 0, rec = 0;
+    size_t n_rec = 0;
+    for (size_t s = 0; s < n_val; s += B) {
+        size_t k = n_val - s < B ? n_val - s : B;
+        joint_loss l;
+        mmdx_joint__pass(j, j->theta, d, val + s, k, NULL, sw, 0, w, NULL, &l);
+        cls += l.cls_sum;
+        rec += l.rec_sum;
+        n_rec += l.n_rec;
+    }
+    double v = j->o.w_classification * cls / (double)n_val;
+    if (n_rec)
+        v += j->o.w_reconstruction * rec / (double)n_rec;
+    return v;
+}
+
+int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_options *o, mmdx_joint_info *info,
+                   mmdx_error *err)
+{
+    *out = NULL;
+    memset(info, 0, sizeof *info);
+    size_t n = d->n_samples, M = d->n_modalities;
+    if (M > MMDX_JOINT_MAX_MODALITIES)
+        return mmdx_error_set(err, MMDX_EINVAL, "joint fusion: %zu modalities (at most %d)", M,
+                              MMDX_JOINT_MAX_MODALITIES);
+    size_t nc[2] = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        nc[d->labels[i] ? 1 : 0]++;
+    size_t nval[2];
+    for (int c = 0; c < 2; c++) {
+        nval[c] = (size_t)floor(o->validation_fraction * (double)nc[c] + 0.5);
+        if (nval[c] < 1)
+            nval[c] = 1;
+        if (nc[c] < 2 || nval[c] >= nc[c])
+            return mmdx_error_set(err, MMDX_EINVAL,
+                                  "joint fusion: %zu patients with label %d is too few for a validation split "
+                                  "(validation_fraction %g)",
+                                  nc[c], c, o->validation_fraction);
+    }
+    mmdx_joint *j = calloc(1, sizeof *j);
+    if (!j)
+        return mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory");
+    j->o = *o;
+    int rc = prepare(j, d, err);
+    if (rc) {
+        mmdx_joint_free(j);
+        return rc;
+    }
+    mmdx_rng rng;
+    mmdx_rng_seed(&rng, o->seed);
+    init_params(j, &rng);
+
+    size_t P = j->n_params;
+    size_t *train = malloc(n * sizeof *train), *val = malloc(n * sizeof *val), *tmp = malloc(n * sizeof *tmp);
+    double *grad = malloc(P * sizeof *grad), *mom = calloc(P, sizeof *mom), *vel = calloc(P, sizeof *vel);
+    double *best = malloc(P * sizeof *best), *sw = NULL;
+    size_t B = o->batch_size;
+    uint8_t *vis = malloc((B ? B : 1) * M + 1);
+    if (o->class_weight_balanced && (sw = malloc(n * sizeof *sw)))
+        for (size_t i = 0; i < n; i++)
+            sw[i] = (double)n / (2.0 * (double)nc[d->labels[i] ? 1 : 0]);
+    if (!train || !val || !tmp || !grad || !mom || !vel || !best || !vis || (o->class_weight_balanced && !sw)) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (%zu parameters)", P);
+        goto done;
+    }
+    size_t n_train = 0, n_val = 0;
+    for (int c = 0; c < 2; c++) { /* stratified split, drawn with the seed */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((d->labels[i] ? 1 : 0) == c)
+                tmp[k++] = i;
+        mmdx_rng_shuffle(&rng, tmp, k);
+        for (size_t q = 0; q < k; q++) {
+            if (q < nval[c])
+                val[n_val++] = tmp[q];
+            else
+                train[n_train++] = tmp[q];
+        }
+    }
+    if (B > n_train)
+        B = n_train;
+    joint_ws *w = mmdx_joint__ws_new(j, B);
+    if (!w) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (batch workspace)");
+        goto done;
+    }
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    double best_loss = INFINITY;
+    int since = 0;
+    long step = 0;
+    memcpy(best, j->theta, P * sizeof *best);
+    for (int epoch = 1; epoch <= o->max_epochs; epoch++) {
+        mmdx_rng_shuffle(&rng, train, n_train);
+        for (size_t s = 0; s < n_train; s += B) {
+            size_t k = n_train - s < B ? n_train - s : B;
+            if (k < 2)
+                break; /* a last batch of one patient: no contrast, a noisy step */
+            /* modality dropout: hide present modalities, keeping at least one */
+            for (size_t r = 0; r < k; r++) {
+                const uint8_t *pr = d->present + train[s + r] * M;
+                uint8_t *vr = vis + r * M;
+                size_t have = 0, kept = 0;
+                for (size_t m = 0; m < M; m++) {
+                    vr[m] = pr[m] && j->mod[m].nf > 0;
+                    have += vr[m];
+                }
+                if (have < 2 || o->modality_dropout <= 0)
+                    continue;
+                for (size_t m = 0; m < M; m++)
+                    if (vr[m] && mmdx_rng_uniform(&rng) < o->modality_dropout)
+                        vr[m] = 0;
+                for (size_t m = 0; m < M; m++)
+                    kept += vr[m];
+                if (kept == 0) { /* show one of the present modalities again, chosen at random */
+                    size_t pick = mmdx_rng_below(&rng, have), seen = 0;
+                    for (size_t m = 0; m < M; m++)
+                        if (pr[m] && j->mod[m].nf > 0 && seen++ == pick)
+                            vr[m] = 1;
+                }
+            }
+            joint_loss l;
+            mmdx_joint__pass(j, j->theta, d, train + s, k, vis, sw, 1, w, grad, &l);
+            step++;
+            double c1 = 1.0 - pow(b1, (double)step), c2 = 1.0 - pow(b2, (double)step);
+            double lr = o->learning_rate * sqrt(c2) / c1;
+            for (size_t q = 0; q < P; q++) {
+                mom[q] = b1 * mom[q] + (1 - b1) * grad[q];
+                vel[q] = b2 * vel[q] + (1 - b2) * grad[q] * grad[q];
+                j->theta[q] -= lr * mom[q] / (sqrt(vel[q]) + eps);
+            }
+        }
+        double vl = validation_loss(j, d, val, n_val, B, sw, w);
+        info->epochs = epoch;
+        if (!isfinite(vl)) {
+            rc = mmdx_error_set(err, MMDX_ERROR,
+                                "joint fusion: the training diverged at epoch %d (validation loss %g); lower "
+                                "learning_rate",
+                                epoch, vl);
+            break;
+        }
+        if (vl < best_loss - 1e-4) {
+            best_loss = vl;
+            info->best_epoch = epoch;
+            memcpy(best, j->theta, P * sizeof *best);
+            since = 0;
+        } else if (++since >= o->patience) {
+            break;
+        }
+    }
+    mmdx_joint__ws_free(w);
+    memcpy(j->theta, best, P * sizeof *best);
+    info->best_val_loss = best_loss;
+done:
+    free(train), free(val), free(tmp), free(grad), free(mom), free(vel), free(best), free(vis), free(sw);
+    if (rc) {
+        mmdx_joint_free(j);
+        return rc;
+    }
+    *out = j;
+    return 0;
+}
+
+/* ---- inference ---- */
+
+int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, double *contrib, double *fused,
+                     double *tokens, double *x_imputed, mmdx_error *err)
+{
+    size_t M = j->nm, D = j->o.token_dim, F = j->nf, n = d->n_samples;
+    if (d->n_features != F || d->n_modalities != M)
+        return mmdx_error_set(err, MMDX_EINVAL,
+                              "joint fusion: the data has %zu features of %zu modalities, the model %zu of %zu",
+                              d->n_features, d->n_modalities, F, M);
+    size_t pmax = 1, fmax = 1, he = j->o.encoder_hidden, hd = j->o.decoder_hidden;
+    for (size_t m = 0; m < M; m++) {
+        pmax = j->mod[m].p > pmax ? j->mod[m].p : pmax;
+        fmax = j->mod[m].nf > fmax ? j->mod[m].nf : fmax;
+    }
+    size_t per = pmax + he + hd + fmax + (M + 1) * D + D + D + mmdx_joint__row_scratch(j);
+    int nt = j->o.n_threads > 0 ? j->o.n_threads : 1;
+    if (n < 64)
+        nt = 1;
+    double *scratch = malloc((size_t)nt * per * sizeof *scratch);
+    if (!scratch)
+        return mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory");
+    long long nn = (long long)n;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (long long ii = 0; ii < nn; ii++) {
+        int t = omp_get_thread_num();
+        double *s = scratch + (size_t)t * per, *in = s, *hid = in + pmax, *dhid = hid + he, *rec = dhid + hd;
+        double *tok = rec + fmax, *ctx = tok + M * D, *z = ctx + D, *att = z + D;
+        size_t i = (size_t)ii;
+        const double *x = d->x + i * F;
+        const double *list[MMDX_JOINT_MAX_MODALITIES];
+        size_t mods[MMDX_JOINT_MAX_MODALITIES], L = 0;
+        for (size_t m = 0; m < M; m++)
+            if (d->present[i * M + m] && j->mod[m].nf > 0) {
+                mmdx_joint__encode_row(j, j->theta, m, x, in, hid, tok + m * D);
+                list[L] = tok + m * D;
+                mods[L++] = m;
+            }
+        double lg = mmdx_joint__forward_row(j, j->theta, list, L, z, att);
+        if (logit)
+            logit[i] = lg;
+        if (fused)
+            memcpy(fused + i * D, z, D * sizeof *z);
+        if (contrib) {
+            for (size_t m = 0; m < M; m++)
+                contrib[i * M + m] = 0.0;
+            for (size_t q = 0; q < L; q++) { /* ablation: the log-odds without this modality */
+                const double *rest[MMDX_JOINT_MAX_MODALITIES];
+                size_t nr = 0;
+                for (size_t r = 0; r < L; r++)
+                    if (r != q)
+                        rest[nr++] = list[r];
+                contrib[i * M + mods[q]] = lg - mmdx_joint__forward_row(j, j->theta, rest, nr, NULL, att);
+            }
+        }
+        if (tokens)
+            for (size_t m = 0; m < M; m++) {
+                int has = d->present[i * M + m] && j->mod[m].nf > 0;
+                for (size_t c = 0; c < D; c++)
+                    tokens[(i * M + m) * D + c] = has ? tok[m * D + c] : NAN;
+            }
+        if (x_imputed) {
+            memcpy(x_imputed + i * F, x, F * sizeof *x);
+            for (size_t c = 0; c < D; c++) {
+                double sum = 0;
+                for (size_t q = 0; q < L; q++)
+                    sum += list[q][c];
+                ctx[c] = L ? sum / (double)L : 0.0;
+            }
+            for (size_t m = 0; m < M; m++) {
+                const joint_mod *md = &j->mod[m];
+                if (d->present[i * M + m] || md->nf == 0)
+                    continue;
+                if (L)
+                    mmdx_joint__decode(j, j->theta, m, ctx, dhid, rec);
+                for (size_t q = 0; q < md->nf; q++) {
+                    uint32_t f = md->feat[q];
+                    x_imputed[i * F + f] = j->mean[f] + j->scale[f] * (L ? rec[q] : 0.0);
+                }
+            }
+        }
+    }
+    free(scratch);
+    return 0;
+}
+
+/* ---- saving ---- */
+
+static void write_indexes(mmdx_blob_writer *w, const char *key, const uint32_t *v, size_t n)
+{
+    mmdx_blob_printf(w, "%s %zu", key, n);
+    for (size_t i = 0; i < n; i++)
+        mmdx_blob_printf(w, " %u", v[i]);
+    mmdx_blob_printf(w, "\n");
+}
+
+void mmdx_joint_save(const mmdx_joint *j, mmdx_blob_writer *w)
+{
+    const mmdx_joint_options *o = &j->o;
+    mmdx_blob_printf(w, "%s 1\nfeatures %zu\nmodalities %zu\n", JOINT_MAGIC, j->nf, j->nm);
+    mmdx_blob_printf(w, "architecture %zu %zu %zu %zu\n", o->token_dim, o->heads, o->encoder_hidden,
+                     o->decoder_hidden);
+    double obj[6] = {o->w_classification, o->w_reconstruction, o->w_contrastive, o->temperature,
+                     o->modality_dropout, o->alpha};
+    mmdx_blob_doubles(w, "objective", obj, 6);
+    for (size_t m = 0; m < j->nm; m++) {
+        mmdx_blob_printf(w, "modality %zu\n", m);
+        write_indexes(w, "features", j->mod[m].feat, j->mod[m].nf);
+        write_indexes(w, "indicators", j->mod[m].ind, j->mod[m].ng);
+    }
+    mmdx_blob_doubles(w, "mean", j->mean, j->nf);
+    mmdx_blob_doubles(w, "scale", j->scale, j->nf);
+    mmdx_blob_doubles(w, "parameters", j->theta, j->n_params);
+}
+
+static int read_size_line(mmdx_blob_reader *r, const char *key, size_t *v, size_t n, uint64_t max)
+{
+    int rc = mmdx_blob_key(r, key);
+    for (size_t i = 0; !rc && i < n; i++) {
+        uint64_t x;
+        if (!(rc = mmdx_blob_u64(r, &x, max)))
+            v[i] = (size_t)x;
+    }
+    return rc ? rc : mmdx_blob_eol(r);
+}
+
+static int read_indexes(mmdx_blob_reader *r, const char *key, uint32_t **v, size_t *n, uint64_t bound)
+{
+    uint64_t k;
+    int rc = mmdx_blob_key(r, key);
+    if (!rc)
+        rc = mmdx_blob_u64(r, &k, bound);
+    if (rc)
+        return rc;
+    *v = malloc((k ? k : 1) * sizeof **v);
+    if (!*v)
+        return mmdx_error_set(r->err, MMDX_ENOMEM, "out of memory");
+    *n = (size_t)k;
+    for (size_t i = 0; !rc && i < k; i++) {
+        uint64_t x;
+        if (!(rc = mmdx_blob_u64(r, &x, bound ? bound - 1 : 0)))
+            (*v)[i] = (uint32_t)x;
+    }
+    return rc ? rc : mmdx_blob_eol(r);
+}
+
+int mmdx_joint_load(mmdx_joint **out, mmdx_blob_reader *r)
+{
+    *out = NULL;
+    uint64_t F, M;
+    int rc = mmdx_blob_read_header(r, JOINT_MAGIC, &F, &M);
+    if (rc)
+        return rc;
+    if (M > MMDX_JOINT_MAX_MODALITIES)
+        return mmdx_blob_fail(r, "%llu modalities (at most %d)", (unsigned long long)M, MMDX_JOINT_MAX_MODALITIES);
+    mmdx_joint *j = calloc(1, sizeof *j);
+    if (!j)
+        return mmdx_error_set(r->err, MMDX_ENOMEM, "out of memory");
+    mmdx_joint_options_init(&j->o);
+    j->o.n_threads = omp_get_max_threads();
+    j->nf = (size_t)F;
+    j->nm = (size_t)M;
+    size_t arch[4];
+    double obj[6];
+    rc = read_size_line(r, "architecture", arch, 4, 4096);
+    if (!rc) {
+        j->o.token_dim = arch[0];
+        j->o.heads = arch[1];
+        j->o.encoder_hidden = arch[2];
+        j->o.decoder_hidden = arch[3];
+        if (!arch[0] || !arch[1] || !arch[2] || !arch[3] || arch[0] % arch[1])
+            rc = mmdx_blob_fail(r, "architecture %zu %zu %zu %zu is not valid", arch[0], arch[1], arch[2], arch[3]);
+    }
+    if (!rc && !(rc = mmdx_blob_doubles_read(r, "objective", obj, 6))) {
+        j->o.w_classification = obj[0];
+        j->o.w_reconstruction = obj[1];
+        j->o.w_contrastive = obj[2];
+        j->o.temperature = obj[3];
+        j->o.modality_dropout = obj[4];
+        j->o.alpha = obj[5];
+    }
+    size_t seen = 0;
+    for (size_t m = 0; !rc && m < j->nm; m++) {
+        size_t idx;
+        if (!(rc = read_size_line(r, "modality", &idx, 1, M)) && idx != m)
+            rc = mmdx_blob_fail(r, "modality %zu where %zu was expected", idx, m);
+        if (!rc)
+            rc = read_indexes(r, "features", &j->mod[m].feat, &j->mod[m].nf, F);
+        if (!rc)
+            rc = read_indexes(r, "indicators", &j->mod[m].ind, &j->mod[m].ng, j->mod[m].nf);
+        seen += j->mod[m].nf;
+    }
+    if (!rc && seen != j->nf)
+        rc = mmdx_blob_fail(r, "the modalities list %zu features, the header %zu", seen, j->nf);
+    if (!rc && (!(j->mean = malloc((F ? F : 1) * sizeof *j->mean)) || !(j->scale = malloc((F ? F : 1) * sizeof *j->scale))))
+        rc = mmdx_error_set(r->err, MMDX_ENOMEM, "out of memory");
+    if (!rc)
+        rc = mmdx_blob_doubles_read(r, "mean", j->mean, j->nf);
+    if (!rc)
+        rc = mmdx_blob_doubles_read(r, "scale", j->scale, j->nf);
+    for (size_t f = 0; !rc && f < j->nf; f++)
+        if (!(j->scale[f] > 0))
+            rc = mmdx_blob_fail(r, "scale of feature %zu is not positive", f);
+    if (!rc)
+        rc = mmdx_joint__layout(j, r->err); /* the architecture fixes the parameter count */
+    if (!rc)
+        rc = mmdx_blob_doubles_read(r, "parameters", j->theta, j->n_params);
+    if (rc) {
+        mmdx_joint_free(j);
+        return rc;
+    }
+    *out = j;
+    return 0;
+}

@@ -1,0 +1,80 @@
+/*
+ * fusion/joint_internal.h — the joint network's layout and the pieces its
+ * training (joint_net.c: objective and gradient) and its use (joint.c: fit
+ * loop, inference, saving) share. Not part of any API.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef MMDX_FUSION_JOINT_INTERNAL_H
+#define MMDX_FUSION_JOINT_INTERNAL_H
+
+#include "joint.h"
+
+/* One modality: its features, its indicators, and where its parameters are in theta. */
+typedef struct joint_mod {
+    size_t nf;      /* features of this modality */
+    uint32_t *feat; /* their dataset indexes */
+    size_t ng;      /* missing indicators */
+    uint32_t *ind;  /* positions within feat that have one */
+    size_t p;       /* encoder input width: nf + ng */
+    size_t w1, b1, w2, b2; /* encoder: W1 (He x p), b1, W2 (d x He), b2 */
+    size_t u, a, v, vb;    /* decoder: U (Hd x d), a, V (nf x Hd), vb */
+} joint_mod;
+
+struct mmdx_joint {
+    mmdx_joint_options o; /* architecture and objective; engine and threads are runtime settings */
+    size_t nf, nm;        /* the dataset's features and modalities */
+    double *mean, *scale; /* per dataset feature (standardisation of the training rows) */
+    joint_mod mod[MMDX_JOINT_MAX_MODALITIES];
+    size_t wq, wk, wv, wo, bo;      /* self-attention (d x d each), output bias */
+    size_t cls, pq, pk, pv, po, pb; /* pooling token, its attention, output bias */
+    size_t hw, hb;                  /* risk head */
+    size_t n_params;
+    double *theta;
+    uint8_t *decay; /* 1 for weight-matrix entries (L2), 0 for biases and the pooling token */
+};
+
+/* Lay out the parameters for the modalities' feature lists already in j->mod; allocates theta and decay. */
+MMDX_RESULT_USED int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err);
+
+/* Sums of one pass, so that chunks can be pooled. */
+typedef struct joint_loss {
+    double cls_sum; /* sum of (weighted) log losses */
+    size_t n;       /* rows */
+    double rec_sum; /* sum over (row, modality) of the mean squared error */
+    size_t n_rec;
+    double con;     /* mean InfoNCE over modality pairs (0 when none) */
+    size_t n_pairs;
+    double l2;
+} joint_loss;
+
+typedef struct joint_ws joint_ws;
+
+/* Workspace for batches of up to max_rows rows. */
+joint_ws *mmdx_joint__ws_new(const mmdx_joint *j, size_t max_rows);
+void mmdx_joint__ws_free(joint_ws *w);
+
+/*
+ * One pass over rows[0..n) of d with `visible` (n x M; NULL: every present
+ * modality), sample weights sw (per dataset row, NULL: 1), optional
+ * gradient (n_params, overwritten) of the weighted objective; theta may
+ * differ from j->theta (the fit's working copy). with_contrastive 0 leaves
+ * the contrastive term out (validation). Returns the weighted objective.
+ */
+double mmdx_joint__pass(const mmdx_joint *j, const double *theta, const mmdx_dataset *d, const size_t *rows,
+                        size_t n, const uint8_t *visible, const double *sw, int with_contrastive, joint_ws *w,
+                        double *grad, joint_loss *out);
+
+/* Per-row forward used by inference: tokens of the visible modalities to fused z and the logit. */
+double mmdx_joint__forward_row(const mmdx_joint *j, const double *theta, const double *const *tokens, size_t n_tok,
+                               double *z, double *scratch);
+/* Scratch doubles mmdx_joint__forward_row needs. */
+size_t mmdx_joint__row_scratch(const mmdx_joint *j);
+
+/* One modality's token from a row of d (standardised inputs built in `input`, p doubles; hidden He). */
+void mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
+                            double *hidden, double *token);
+/* Decoder m from a context vector (d): standardised features (nf) into out; hidden Hd. */
+void mmdx_joint__decode(const mmdx_joint *j, const double *theta, size_t m, const double *ctx, double *hidden,
+                        double *out);
+
+#endif

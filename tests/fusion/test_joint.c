@@ -1,0 +1,376 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Joint fusion (fusion/joint.h): gradients against finite differences on a
+ * tiny network, both matrix engines, bit-identical refits and reloads,
+ * imputation better than the training mean on modalities correlated by
+ * construction, prediction with any subset of modalities, ablation
+ * contributions, bad configuration.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fusion_plugins.h"
+#include "joint.h"
+#include "rng.h"
+#include "testsupport.h"
+
+/* A cohort whose three modalities are noisy linear views of one latent vector. */
+typedef struct cohort {
+    size_t n, F, M;
+    double *x;
+    uint8_t *present;
+    int32_t *y;
+    uint32_t *fmod;
+    char **names;
+    const char *mods[3];
+} cohort;
+
+static const size_t per_mod[3] = {10, 8, 6};
+
+static cohort make_cohort(size_t n, uint64_t seed, double p_absent, double p_nan)
+{
+    cohort c = {n, 24, 3, NULL, NULL, NULL, NULL, NULL, {"imaging", "genomics", "records"}};
+    c.x = malloc(n * c.F * sizeof *c.x);
+    c.present = malloc(n * c.M);
+    c.y = malloc(n * sizeof *c.y);
+    c.fmod = malloc(c.F * sizeof *c.fmod);
+    c.names = malloc(c.F * sizeof *c.names);
+    mmdx_rng r;
+    mmdx_rng_seed(&r, seed);
+    double W[24][3];
+    for (size_t f = 0, m = 0, k = 0; f < c.F; f++) {
+        c.fmod[f] = (uint32_t)m;
+        c.names[f] = malloc(32);
+        snprintf(c.names[f], 32, "%s.f%zu", c.mods[m], k);
+        for (int l = 0; l < 3; l++)
+            W[f][l] = mmdx_rng_normal(&r);
+        if (++k == per_mod[m]) {
+            k = 0;
+            m++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        double u[3] = {mmdx_rng_normal(&r), mmdx_rng_normal(&r), mmdx_rng_normal(&r)};
+        double lg = 1.5 * u[0] - 1.0 * u[1] + 0.5 * u[2];
+        c.y[i] = mmdx_rng_uniform(&r) < 1.0 / (1.0 + exp(-lg));
+        size_t kept = 0;
+        for (size_t m = 0; m < 3; m++) {
+            c.present[i * 3 + m] = mmdx_rng_uniform(&r) >= p_absent;
+            kept += c.present[i * 3 + m];
+        }
+        if (!kept)
+            c.present[i * 3] = 1;
+        for (size_t f = 0; f < c.F; f++) {
+            double v = 10.0 * (double)f + (2.0 + (double)(f % 3)) *
+                                              (W[f][0] * u[0] + W[f][1] * u[1] + W[f][2] * u[2] +
+                                               0.3 * mmdx_rng_normal(&r));
+            c.x[i * c.F + f] = c.present[i * 3 + c.fmod[f]] && mmdx_rng_uniform(&r) >= p_nan ? v : NAN;
+        }
+    }
+    return c;
+}
+
+static void cohort_free(cohort *c)
+{
+    for (size_t f = 0; f < c->F; f++)
+        free(c->names[f]);
+    free(c->names), free(c->x), free(c->present), free(c->y), free(c->fmod);
+}
+
+static mmdx_dataset view(const cohort *c, size_t first, size_t n)
+{
+    mmdx_dataset d = {MMDX_ABI_VERSION, sizeof d, n, c->F, (const char *const *)c->names, c->fmod, c->M,
+                      c->mods, c->x + first * c->F, c->present + first * c->M, c->y + first, NULL};
+    return d;
+}
+
+static mmdx_joint_options tiny_options(void)
+{
+    mmdx_joint_options o;
+    mmdx_joint_options_init(&o);
+    o.token_dim = 4;
+    o.heads = 2;
+    o.encoder_hidden = 3;
+    o.decoder_hidden = 3;
+    o.w_contrastive = 0.5;
+    o.alpha = 1e-2;
+    o.max_epochs = 1;
+    o.batch_size = 8;
+    o.validation_fraction = 0.25;
+    o.engine = MMDX_DENSE_LOOPS;
+    o.seed = 5;
+    return o;
+}
+
+START_TEST(gradient_matches_finite_differences)
+{
+    cohort c = make_cohort(16, 3, 0.25, 0.1);
+    mmdx_dataset d = view(&c, 0, c.n);
+    mmdx_joint_options o = tiny_options();
+    mmdx_joint *j = NULL;
+    mmdx_joint_info info;
+    mmdx_error err = {0};
+    ck_assert_msg(mmdx_joint_fit(&j, &d, &o, &info, &err) == 0, "%s", err.message);
+    size_t P = mmdx_joint_n_params(j);
+    double *th = mmdx_joint_params(j);
+    mmdx_rng r;
+    mmdx_rng_seed(&r, 77);
+    for (size_t k = 0; k < P; k++) /* a generic point, away from the initialisation's symmetries */
+        th[k] = 0.8 * (2.0 * mmdx_rng_uniform(&r) - 1.0);
+    size_t rows[16];
+    uint8_t vis[16 * 3];
+    for (size_t i = 0; i < 16; i++) {
+        rows[i] = i;
+        for (size_t m = 0; m < 3; m++) /* hide one present modality in every third row */
+            vis[i * 3 + m] = c.present[i * 3 + m] && !(i % 3 == 0 && m == i % 2);
+    }
+    double *g = malloc(P * sizeof *g), *g_blas = malloc(P * sizeof *g_blas);
+    double f0 = mmdx_joint_objective(j, &d, rows, 16, vis, g, &err);
+    ck_assert(isfinite(f0));
+    double worst = 0;
+    size_t worst_k = 0;
+    for (size_t k = 0; k < P; k++) {
+        double keep = th[k], h = 1e-6;
+        th[k] = keep + h;
+        double fp = mmdx_joint_objective(j, &d, rows, 16, vis, NULL, &err);
+        th[k] = keep - h;
+        double fm = mmdx_joint_objective(j, &d, rows, 16, vis, NULL, &err);
+        th[k] = keep;
+        double num = (fp - fm) / (2 * h), e = fabs(num - g[k]) / fmax(1e-4, fabs(num) + fabs(g[k]));
+        if (e > worst) {
+            worst = e;
+            worst_k = k;
+        }
+    }
+    ck_assert_msg(worst < 1e-5, "parameter %zu of %zu: relative gradient error %g", worst_k, P, worst);
+    if (mmdx_dense_have_blas()) { /* the CBLAS engine computes the same gradient */
+        mmdx_joint_options ob = o;
+        ob.engine = MMDX_DENSE_BLAS;
+        mmdx_joint *jb = NULL;
+        ck_assert_int_eq(mmdx_joint_fit(&jb, &d, &ob, &info, &err), 0);
+        memcpy(mmdx_joint_params(jb), th, P * sizeof *th);
+        double fb = mmdx_joint_objective(jb, &d, rows, 16, vis, g_blas, &err);
+        ck_assert_msg(fabs(fb - f0) <= 1e-12 * fabs(f0), "objective %.17g (BLAS) vs %.17g", fb, f0);
+        for (size_t k = 0; k < P; k++)
+            ck_assert_msg(fabs(g_blas[k] - g[k]) <= 1e-10 * fmax(1.0, fabs(g[k])), "gradient %zu", k);
+        mmdx_joint_free(jb);
+    }
+    free(g), free(g_blas);
+    mmdx_joint_free(j);
+    cohort_free(&c);
+}
+END_TEST
+
+static mmdx_fusion_params params(mmdx_plugin_config *pc, const mmdx_config_entry *e, size_t n, int threads,
+                                 uint64_t seed)
+{
+    memset(pc, 0, sizeof *pc);
+    pc->abi_version = MMDX_ABI_VERSION;
+    pc->struct_size = sizeof *pc;
+    pc->section = "joint";
+    pc->n_entries = n;
+    pc->entries = e;
+    pc->n_threads = threads;
+    mmdx_fusion_params p = {MMDX_ABI_VERSION, sizeof p, NULL, seed, pc, threads, 0};
+    return p;
+}
+
+static char *save(const void *model, size_t *len)
+{
+    void *buf = NULL;
+    mmdx_error err = {0};
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.save(model, &buf, len, &err), 0);
+    char *copy = malloc(*len);
+    memcpy(copy, buf, *len);
+    mmdx_fusion_joint_vtable.free_buffer(buf);
+    return copy;
+}
+
+START_TEST(refit_and_reload_are_bit_identical)
+{
+    cohort c = make_cohort(300, 9, 0.2, 0.05);
+    mmdx_dataset d = view(&c, 0, c.n);
+    mmdx_config_entry e[] = {{"max_epochs", "15", "t.conf", 1, 0}, {"blas", "no", "t.conf", 2, 0},
+                             {"token_dim", "16", "t.conf", 3, 0}};
+    mmdx_plugin_config pc;
+    mmdx_error err = {0};
+    void *m1 = NULL, *m2 = NULL, *m3 = NULL;
+    mmdx_fusion_params p1 = params(&pc, e, 3, 1, 42);
+    ck_assert_msg(mmdx_fusion_joint_vtable.fit(&m1, &p1, &d, &err) == 0, "%s", err.message);
+    mmdx_plugin_config pc2;
+    mmdx_fusion_params p2 = params(&pc2, e, 3, 2, 42); /* another thread count: the same model */
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.fit(&m2, &p2, &d, &err), 0);
+    size_t l1, l2, l3;
+    char *b1 = save(m1, &l1), *b2 = save(m2, &l2);
+    ck_assert_uint_eq(l1, l2);
+    ck_assert_msg(memcmp(b1, b2, l1) == 0, "a second fit with the same seed differs");
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.load(&m3, b1, l1, &err), 0);
+    char *b3 = save(m3, &l3);
+    ck_assert_uint_eq(l1, l3);
+    ck_assert(memcmp(b1, b3, l1) == 0);
+    /* the reloaded model predicts, embeds and imputes bit for bit as the fitted one */
+    size_t n = c.n, D = 16;
+    double *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    double *ca = malloc(n * 3 * sizeof *ca), *cb = malloc(n * 3 * sizeof *cb);
+    double *ea = malloc(n * D * sizeof *ea), *eb = malloc(n * D * sizeof *eb);
+    double *ta = malloc(n * 3 * D * sizeof *ta), *tb = malloc(n * 3 * D * sizeof *tb);
+    double *xa = malloc(n * c.F * sizeof *xa), *xb = malloc(n * c.F * sizeof *xb);
+    const mmdx_fusion_vtable *v = &mmdx_fusion_joint_vtable;
+    ck_assert_int_eq(v->predict(m1, &d, pa, ca, &err), 0);
+    ck_assert_int_eq(v->predict(m3, &d, pb, cb, &err), 0);
+    ck_assert_int_eq(v->embed(m1, &d, ea, ta, &err), 0);
+    ck_assert_int_eq(v->embed(m3, &d, eb, tb, &err), 0);
+    ck_assert_int_eq(v->impute(m1, &d, xa, &err), 0);
+    ck_assert_int_eq(v->impute(m3, &d, xb, &err), 0);
+    ck_assert(memcmp(pa, pb, n * sizeof *pa) == 0);
+    ck_assert(memcmp(ca, cb, n * 3 * sizeof *ca) == 0);
+    ck_assert(memcmp(ea, eb, n * D * sizeof *ea) == 0);
+    ck_assert(memcmp(ta, tb, n * 3 * D * sizeof *ta) == 0); /* NaN payloads equal too */
+    ck_assert(memcmp(xa, xb, n * c.F * sizeof *xa) == 0);
+    uint32_t dim = 0;
+    ck_assert_int_eq(v->embed_dim(m3, &dim, &err), 0);
+    ck_assert_uint_eq(dim, 16);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(pa[i] > 0 && pa[i] < 1);
+        for (size_t m = 0; m < 3; m++) {
+            if (!c.present[i * 3 + m]) {
+                ck_assert(ca[i * 3 + m] == 0.0); /* an absent modality contributes nothing */
+                ck_assert(isnan(ta[(i * 3 + m) * D]));
+            }
+        }
+        for (size_t f = 0; f < c.F; f++) /* present features are copied, absent ones filled */
+            if (c.present[i * 3 + c.fmod[f]])
+                ck_assert(memcmp(&xa[i * c.F + f], &c.x[i * c.F + f], sizeof(double)) == 0);
+            else
+                ck_assert(isfinite(xa[i * c.F + f]));
+    }
+    /* an ablation contribution is the log-odds change when the modality is removed */
+    size_t i0 = 0;
+    while (!(c.present[i0 * 3] && c.present[i0 * 3 + 1]))
+        i0++;
+    uint8_t pres[3];
+    memcpy(pres, c.present + i0 * 3, 3);
+    pres[1] = 0;
+    mmdx_dataset one = view(&c, i0, 1);
+    one.present = pres;
+    double p_without, c_without[3];
+    ck_assert_int_eq(v->predict(m1, &one, &p_without, c_without, &err), 0);
+    double lg = log(pa[i0] / (1 - pa[i0])), lw = log(p_without / (1 - p_without));
+    ck_assert_msg(fabs(ca[i0 * 3 + 1] - (lg - lw)) < 1e-9, "contribution %g, ablation %g", ca[i0 * 3 + 1], lg - lw);
+    free(pa), free(pb), free(ca), free(cb), free(ea), free(eb), free(ta), free(tb), free(xa), free(xb);
+    free(b1), free(b2), free(b3);
+    v->free_model(m1), v->free_model(m2), v->free_model(m3);
+    cohort_free(&c);
+}
+END_TEST
+
+START_TEST(imputation_beats_the_training_mean)
+{
+    /* train on 800, then hide genomics of 400 test patients who have it */
+    cohort c = make_cohort(1200, 21, 0.15, 0.0);
+    mmdx_dataset tr = view(&c, 0, 800);
+    mmdx_config_entry e[] = {{"max_epochs", "80", "t.conf", 1, 0}};
+    mmdx_plugin_config pc;
+    mmdx_error err = {0};
+    void *m = NULL;
+    mmdx_fusion_params p = params(&pc, e, 1, 2, 3);
+    ck_assert_msg(mmdx_fusion_joint_vtable.fit(&m, &p, &tr, &err) == 0, "%s", err.message);
+    size_t n = 400, F = c.F;
+    uint8_t *pres = malloc(n * 3);
+    memcpy(pres, c.present + 800 * 3, n * 3);
+    for (size_t i = 0; i < n; i++)
+        pres[i * 3 + 1] = 0;
+    mmdx_dataset te = view(&c, 800, n);
+    te.present = pres;
+    double *xi = malloc(n * F * sizeof *xi);
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.impute(m, &te, xi, &err), 0);
+    size_t g0 = per_mod[0], g1 = g0 + per_mod[1];
+    double r2_sum = 0;
+    for (size_t f = g0; f < g1; f++) {
+        double mean = 0, sse = 0, sst = 0;
+        size_t k = 0;
+        for (size_t i = 0; i < 800; i++) /* the training mean: the baseline */
+            if (c.present[i * 3 + 1]) {
+                mean += c.x[i * F + f];
+                k++;
+            }
+        mean /= (double)k;
+        for (size_t i = 0; i < n; i++) {
+            if (!c.present[(800 + i) * 3 + 1] || !(c.present[(800 + i) * 3] || c.present[(800 + i) * 3 + 2]))
+                continue;
+            double t = c.x[(800 + i) * F + f], e1 = xi[i * F + f] - t, e0 = mean - t;
+            sse += e1 * e1;
+            sst += e0 * e0;
+        }
+        double r2 = 1 - sse / sst;
+        r2_sum += r2;
+        ck_assert_msg(r2 > 0.3, "genomics feature %zu: imputation R2 %.3f against the mean's 0", f - g0, r2);
+    }
+    fprintf(stderr, "imputation: mean R2 %.3f over %zu genomics features (training mean: <= 0)\n",
+            r2_sum / (double)per_mod[1], per_mod[1]);
+    free(pres), free(xi);
+    mmdx_fusion_joint_vtable.free_model(m);
+    cohort_free(&c);
+}
+END_TEST
+
+START_TEST(bad_configuration_is_named)
+{
+    mmdx_joint_options o;
+    mmdx_error err = {0};
+    mmdx_plugin_config pc;
+    mmdx_config_entry heads[] = {{"token_dim", "30", "s.conf", 4, 0}, {"heads", "4", "s.conf", 5, 0}};
+    mmdx_fusion_params p = params(&pc, heads, 2, 1, 1);
+    ck_assert_int_eq(mmdx_joint_options_parse(&o, &p, &err), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "s.conf:5"));
+    ck_assert_ptr_nonnull(strstr(err.message, "multiple of heads"));
+    mmdx_config_entry unknown[] = {{"dropout", "0.1", "s.conf", 7, 0}};
+    p = params(&pc, unknown, 1, 1, 1);
+    ck_assert_int_eq(mmdx_joint_options_parse(&o, &p, &err), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "s.conf:7: unknown key 'dropout'"));
+    mmdx_config_entry zero[] = {{"weight_classification", "0", "s.conf", 1, 0},
+                                {"weight_reconstruction", "0", "s.conf", 2, 0},
+                                {"weight_contrastive", "0", "s.conf", 3, 0}};
+    p = params(&pc, zero, 3, 1, 1);
+    ck_assert_int_eq(mmdx_joint_options_parse(&o, &p, &err), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "nothing to learn"));
+    p = params(&pc, NULL, 0, 1, 1);
+    p.classifier = "mlp";
+    ck_assert_int_eq(mmdx_joint_options_parse(&o, &p, &err), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "attention"));
+    /* a model blob whose parameter count does not fit its architecture is refused */
+    cohort c = make_cohort(40, 2, 0.1, 0.0);
+    mmdx_dataset d = view(&c, 0, c.n);
+    mmdx_config_entry e[] = {{"max_epochs", "1", "t.conf", 1, 0}};
+    p = params(&pc, e, 1, 1, 1);
+    void *m = NULL, *m2 = NULL;
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.fit(&m, &p, &d, &err), 0);
+    size_t len;
+    char *blob = save(m, &len);
+    char *arch = strstr(blob, "architecture 32 ");
+    ck_assert_ptr_nonnull(arch);
+    arch[strlen("architecture ")] = '1'; /* token_dim 12 */
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.load(&m2, blob, len, &err), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "joint fusion model"));
+    free(blob);
+    mmdx_fusion_joint_vtable.free_model(m);
+    cohort_free(&c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("joint");
+    TCase *tc = tcase_create("joint");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, gradient_matches_finite_differences);
+    tcase_add_test(tc, refit_and_reload_are_bit_identical);
+    tcase_add_test(tc, imputation_beats_the_training_mean);
+    tcase_add_test(tc, bad_configuration_is_named);
+    suite_add_tcase(s, tc);
+    return mmdx_test_run_suite(s);
+}
