@@ -16,7 +16,7 @@
 #endif
 
 #define PREDICTIONS_PER_STATEMENT 1000
-#define PREDICTION_COLUMNS 9
+#define PREDICTION_COLUMNS 10
 
 void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db_role,
                           const char *os_user, const char *host, const char *mmdx_version,
@@ -45,11 +45,15 @@ void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db
 void mmdx_audit__prediction_hash(const char *run_id, const char *patient, int pseudonymised,
                                  const char *study_uid, double probability, int decision,
                                  const char *contributions, const char *input_hashes,
-                                 uint8_t out[32])
+                                 const double *embedding, size_t embedding_dim, uint8_t out[32])
 {
     mmdx_canon c = {0};
-    static const char prefix[] = "mmdx-prediction-v1";
-    mmdx_canon__bytes(&c, prefix, sizeof prefix);
+    /* v1 rows (no embedding) hash as they always did; an embedding makes it v2 */
+    static const char prefix[] = "mmdx-prediction-v1", prefix2[] = "mmdx-prediction-v2";
+    if (embedding_dim)
+        mmdx_canon__bytes(&c, prefix2, sizeof prefix2);
+    else
+        mmdx_canon__bytes(&c, prefix, sizeof prefix);
     mmdx_canon__text(&c, run_id);
     mmdx_canon__text(&c, patient);
     uint8_t flag = pseudonymised ? 1 : 0;
@@ -61,6 +65,14 @@ void mmdx_audit__prediction_hash(const char *run_id, const char *patient, int ps
     mmdx_canon__u16(&c, (uint16_t)(int16_t)decision);
     mmdx_canon__text(&c, contributions);
     mmdx_canon__text(&c, input_hashes);
+    if (embedding_dim) {
+        mmdx_canon__u64(&c, (uint64_t)embedding_dim);
+        for (size_t k = 0; k < embedding_dim; k++) {
+            uint64_t eb;
+            memcpy(&eb, &embedding[k], sizeof eb);
+            mmdx_canon__u64(&c, eb);
+        }
+    }
     if (c.oom)
         abort();
     mmdx_sha256(c.p, c.n, out);
@@ -337,6 +349,7 @@ typedef struct pred_item {
     char *detail;
     char *contributions; /* the JSON texts stored and hashed */
     char *input_hashes;
+    char *embedding;     /* '{...}' with every double exact, or NULL */
 } pred_item;
 
 typedef struct pred_ctx {
@@ -399,7 +412,7 @@ static int insert_new(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
     }
     size_t used = (size_t)snprintf(sql, sql_cap,
         "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, "
-        "decision, contributions, input_hashes, content_sha256) VALUES ");
+        "decision, contributions, input_hashes, content_sha256, embedding) VALUES ");
     size_t k = 0;
     for (size_t i = 0; i < m; i++) {
         pred_item *it = &c->items[start + i];
@@ -416,10 +429,12 @@ static int insert_new(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
         q[6] = it->contributions;
         q[7] = it->input_hashes;
         q[8] = it->hash_hex;
+        q[9] = it->embedding;
         size_t b = k * PREDICTION_COLUMNS;
         used += (size_t)snprintf(sql + used, sql_cap - used,
-            "%s($%zu::uuid, $%zu, $%zu::boolean, $%zu, $%zu::float8, $%zu::smallint, $%zu, $%zu, $%zu::bytea)",
-            k ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9);
+            "%s($%zu::uuid, $%zu, $%zu::boolean, $%zu, $%zu::float8, $%zu::smallint, $%zu, $%zu, $%zu::bytea, "
+            "$%zu::float8[])",
+            k ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10);
         k++;
     }
     if (k)
@@ -515,6 +530,37 @@ static int predictions_tx(mmdx_store *s, void *vctx)
     return rc;
 }
 
+int mmdx_audit__parse_float_array(const char *text, double **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!text)
+        return 0;
+    size_t len = strlen(text), cap = 1;
+    if (len < 2 || text[0] != '{' || text[len - 1] != '}')
+        return MMDX_EFORMAT;
+    for (size_t i = 0; i < len; i++)
+        cap += text[i] == ',';
+    double *v = malloc(cap * sizeof *v);
+    if (!v)
+        return MMDX_ENOMEM;
+    const char *p = text + 1;
+    size_t k = 0;
+    while (*p != '}') {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !isfinite(x) || k == cap || (*end != ',' && *end != '}')) {
+            free(v);
+            return MMDX_EFORMAT;
+        }
+        v[k++] = x;
+        p = *end == ',' ? end + 1 : end;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
 static int is_sha256_hex(const char *h)
 {
     if (!h || strlen(h) != 64)
@@ -537,6 +583,12 @@ static int check_prediction(const mmdx_store_prediction *p, size_t i)
                          p->decision);
     if ((p->n_contributions && !p->contributions) || (p->n_input_hashes && !p->input_hashes))
         return mmdx_fail(MMDX_EINVAL, "prediction %zu: contributions or input hashes counted but not given", i);
+    if ((p->embedding_dim && !p->embedding) || p->embedding_dim > 4096)
+        return mmdx_fail(MMDX_EINVAL, "prediction %zu: embedding of %zu values (at most 4096, and given)", i,
+                         p->embedding_dim);
+    for (size_t k = 0; k < p->embedding_dim; k++)
+        if (!isfinite(p->embedding[k]))
+            return mmdx_fail(MMDX_EINVAL, "prediction %zu: embedding[%zu] is not finite", i, k);
     for (size_t k = 0; k < p->n_contributions; k++) {
         const mmdx_store_contribution *c = &p->contributions[k];
         if (!c->modality || !*c->modality)
@@ -591,6 +643,16 @@ static int prediction_texts(const mmdx_store_prediction *p, pred_item *it)
     }
     json_object_put(c);
     json_object_put(h);
+    if (rc == 0 && p->embedding_dim) {
+        size_t cap = 2 + p->embedding_dim * 26, used = 0;
+        if (!(it->embedding = malloc(cap)))
+            rc = MMDX_ENOMEM;
+        for (size_t k = 0; rc == 0 && k < p->embedding_dim; k++)
+            used += (size_t)snprintf(it->embedding + used, cap - used, "%s%.17g", k ? "," : "{",
+                                     p->embedding[k]);
+        if (rc == 0)
+            snprintf(it->embedding + used, cap - used, "}");
+    }
     return rc < 0 ? mmdx_fail(rc, "predictions: out of memory") : 0;
 }
 
@@ -621,7 +683,7 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
             break;
         mmdx_audit__prediction_hash(run_id, it->patient, s->pseudonymise, p[i].study_uid,
                                     p[i].probability, p[i].decision, it->contributions, it->input_hashes,
-                                    it->hash);
+                                    p[i].embedding, p[i].embedding_dim, it->hash);
         hexbytea(it->hash, it->hash_hex);
         /* The same patient twice in one batch: the first is stored, later ones are replays. */
         for (size_t j = 0; j < i; j++) {
@@ -648,6 +710,7 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
         free(c.items[i].detail);
         free(c.items[i].contributions);
         free(c.items[i].input_hashes);
+        free(c.items[i].embedding);
     }
     free(c.items);
     return rc;

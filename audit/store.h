@@ -207,6 +207,8 @@ typedef struct mmdx_store_prediction {
     size_t n_contributions;
     const mmdx_store_input_hash *input_hashes;    /**< n_input_hashes of them (NULL when 0) */
     size_t n_input_hashes;
+    const double *embedding; /**< the fused embedding (joint fusion), embedding_dim finite values; NULL: none */
+    size_t embedding_dim;    /**< 0 when none; at most 4096 */
 } mmdx_store_prediction;
 
 /** What a batch did. */

@@ -83,6 +83,7 @@ static void store_n(mmdx_store *s, const char *run, int first, int n, mmdx_store
 {
     mmdx_store_prediction *p = calloc((size_t)n, sizeof *p);
     char (*ids)[32] = calloc((size_t)n, sizeof *ids);
+    double *emb = calloc((size_t)n * 4, sizeof *emb);
     for (int i = 0; i < n; i++) {
         snprintf(ids[i], sizeof ids[i], "P%05d", first + i);
         p[i].patient_id = ids[i];
@@ -92,10 +93,20 @@ static void store_n(mmdx_store *s, const char *run, int first, int n, mmdx_store
         p[i].n_contributions = 2;
         p[i].input_hashes = &ct_hash;
         p[i].n_input_hashes = 1;
+        if ((first + i) % 2) { /* odd patients carry a fused embedding (joint fusion) */
+            double *e = emb + (size_t)i * 4;
+            e[0] = 0.1 * (first + i);
+            e[1] = -1.0 / 3.0;
+            e[2] = 1e-300;
+            e[3] = 12345.678;
+            p[i].embedding = e;
+            p[i].embedding_dim = 4;
+        }
     }
     ck_assert_msg(mmdx_store_predictions(s, run, p, (size_t)n, res) == 0, "%s", mmdx_last_error());
     free(p);
     free(ids);
+    free(emb);
 }
 
 static int verify(mmdx_store *s, mmdx_verify_report *r, const mmdx_checkpoint *const *cps, size_t n_cps,
@@ -314,7 +325,7 @@ START_TEST(store_predictions_idempotently)
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.duplicate' AND outcome = 4"), 10);
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store'"), 1510);
     /* A different result for a stored patient is kept out and flagged. */
-    mmdx_store_prediction p = {"P00003", NULL, 0.99, 1, NULL, 0, NULL, 0};
+    mmdx_store_prediction p = {"P00003", NULL, 0.99, 1, NULL, 0, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), 0);
     ck_assert_int_eq(res.conflicts, 1);
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.conflict' AND outcome = 8"), 1);
@@ -376,7 +387,7 @@ START_TEST(hostile_patient_ids_are_stored_verbatim)
                          "tab\there", "ünïcødé-患者"};
     mmdx_store_prediction p[5];
     for (int i = 0; i < 5; i++) {
-        mmdx_store_prediction q = {ids[i], "1.2.840.99", 0.25, 0, NULL, 0, NULL, 0};
+        mmdx_store_prediction q = {ids[i], "1.2.840.99", 0.25, 0, NULL, 0, NULL, 0, NULL, 0};
         p[i] = q;
     }
     ck_assert_msg(mmdx_store_predictions(s, run, p, 5, NULL) == 0, "%s", mmdx_last_error());
@@ -419,7 +430,7 @@ START_TEST(pseudonyms_and_hmac)
     mmdx_store *s = open_store(d.admin, key, 1);
     char run[MMDX_RUN_ID_LEN];
     begin_run(s, run);
-    mmdx_store_prediction p = {"MRN-4711", NULL, 0.8, 1, NULL, 0, NULL, 0};
+    mmdx_store_prediction p = {"MRN-4711", NULL, 0.8, 1, NULL, 0, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, NULL), 0);
     char psn[MMDX_PSEUDONYM_LEN];
     ck_assert_int_eq(mmdx_store_pseudonym(s, "MRN-4711", psn), 0);
@@ -501,7 +512,7 @@ static void *writer_main(void *arg)
         char ids[40][32];
         for (int i = 0; i < 40; i++) {
             snprintf(ids[i], sizeof ids[i], "W%d-%d", t->first, b * 40 + i);
-            mmdx_store_prediction q = {ids[i], NULL, 0.5, -1, NULL, 0, NULL, 0};
+            mmdx_store_prediction q = {ids[i], NULL, 0.5, -1, NULL, 0, NULL, 0, NULL, 0};
             p[i] = q;
         }
         t->rc = mmdx_store_predictions(s, t->run, p, 40, NULL);
@@ -583,7 +594,7 @@ START_TEST(lost_connection_mid_batch_is_retried_or_rolled_back)
     char (*ids)[16] = calloc(1200, sizeof *ids);
     for (int i = 0; i < 1200; i++) {
         snprintf(ids[i], sizeof ids[i], "F%d", i);
-        mmdx_store_prediction q = {ids[i], NULL, 0.125, 0, NULL, 0, NULL, 0};
+        mmdx_store_prediction q = {ids[i], NULL, 0.125, 0, NULL, 0, NULL, 0, NULL, 0};
         p[i] = q;
     }
     ck_assert_int_eq(mmdx_store_predictions(once, run, p, 1200, NULL), MMDX_EDB);
@@ -698,6 +709,7 @@ START_TEST(writer_and_reviewer_roles)
     assert_refused(writer, "TRUNCATE mmdx.audit_events");
     assert_refused(writer, "TRUNCATE mmdx.predictions");
     assert_refused(writer, "SELECT probability FROM mmdx.predictions");
+    assert_refused(writer, "SELECT embedding FROM mmdx.predictions");
     assert_refused(writer, "SELECT * FROM mmdx.audit_events");
     assert_refused(writer, "DROP TABLE mmdx.audit_events");
 
@@ -721,7 +733,7 @@ START_TEST(writer_and_reviewer_roles)
     char run3[MMDX_RUN_ID_LEN];
     mmdx_store_run rr = {0};
     ck_assert_int_eq(mmdx_store_run_begin(r, &rr, run3), MMDX_EDB);
-    mmdx_store_prediction p = {"X", NULL, 0.5, 0, NULL, 0, NULL, 0};
+    mmdx_store_prediction p = {"X", NULL, 0.5, 0, NULL, 0, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(r, run, &p, 1, NULL), MMDX_EDB);
     mmdx_audit_event e = {0};
     e.action = "prediction.store";
@@ -753,6 +765,40 @@ START_TEST(tamper_update_prediction)
     populate(&d, run);
     long long seq = seq_of(&d, "action = 'prediction.store' AND patient = 'P00007'");
     tamper(&d, "UPDATE mmdx.predictions SET probability = 0.01 WHERE patient = 'P00007'");
+    ck_assert_int_eq(verify_first_bad(&d, NULL, 0), seq);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(embedding_stored_exactly_and_tamper_evident)
+{
+    db d = new_db("emb", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    /* read back bit for bit (PostgreSQL prints float8 in its shortest exact form) */
+    char *text = mmdx_pgtest_value(d.admin, "SELECT embedding::text FROM mmdx.predictions WHERE patient = 'P00003'");
+    ck_assert_str_eq(text, "{0.30000000000000004,-0.3333333333333333,1e-300,12345.678}");
+    free(text);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions WHERE embedding IS NULL"), 10);
+    /* one changed component, far below what a display would show, breaks the row's hash */
+    long long seq = seq_of(&d, "action = 'prediction.store' AND patient = 'P00005'");
+    tamper(&d, "UPDATE mmdx.predictions SET embedding[2] = -0.33333333333333331 WHERE patient = 'P00005'");
+    mmdx_store *s = open_store(d.admin, NULL, 0); /* the same double written another way: still intact */
+    assert_intact(s);
+    mmdx_store_free(s);
+    tamper(&d, "UPDATE mmdx.predictions SET embedding[2] = -0.3333333333333332 WHERE patient = 'P00005'");
+    ck_assert_int_eq(verify_first_bad(&d, NULL, 0), seq);
+    free_db(&d);
+}
+END_TEST
+
+START_TEST(tamper_embedding_removed)
+{
+    db d = new_db("emr", 1);
+    char run[MMDX_RUN_ID_LEN];
+    populate(&d, run);
+    long long seq = seq_of(&d, "action = 'prediction.store' AND patient = 'P00009'");
+    tamper(&d, "UPDATE mmdx.predictions SET embedding = NULL WHERE patient = 'P00009'");
     ck_assert_int_eq(verify_first_bad(&d, NULL, 0), seq);
     free_db(&d);
 }
@@ -945,6 +991,8 @@ static Suite *suite(void)
     tcase_add_test(t, server_down_and_wrong_password_name_no_password);
     tcase_add_test(t, writer_and_reviewer_roles);
     tcase_add_test(t, tamper_update_prediction);
+    tcase_add_test(t, embedding_stored_exactly_and_tamper_evident);
+    tcase_add_test(t, tamper_embedding_removed);
     tcase_add_test(t, tamper_update_event);
     tcase_add_test(t, tamper_delete_event);
     tcase_add_test(t, tamper_swap_events);
