@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "Usage: mmdx predict --model M.mmdx --cohort C.csv --out P.csv [--features F.csv]\n"
+            "                    [--embeddings E.csv] [--impute I.csv]\n"
             "\n"
             "Write each patient's risk: patient_id, probability, decision (1 when probability >=\n"
             "the model's threshold), then per modality its contribution to the log-odds\n"
@@ -31,6 +33,11 @@ static void help(FILE *f)
             "  --cohort C.csv     cohort manifest\n"
             "  --features F.csv   feature table instead of running the encoders\n"
             "  --out P.csv        predictions, written atomically ('-' for standard output)\n"
+            "  --embeddings E.csv joint fusion: each patient's fused vector (fused.0..) and each\n"
+            "                     present modality's token (<modality>.0..; empty when absent)\n"
+            "  --impute I.csv     joint fusion: the feature table with every absent modality's\n"
+            "                     features estimated from the present ones (encoder units);\n"
+            "                     <modality>.imputed is 1 where that was done\n"
             "  --site-key FILE    site key to verify the model's signature (else $MMDX_SITE_KEY,\n"
             "                     else [audit] site_key_file)\n"
             "  --require-signed   refuse a model without a valid signature (also\n"
@@ -42,8 +49,9 @@ static void help(FILE *f)
             "  --no-progress      no progress display\n"
             "\n"
             "Exit codes: 0 done; 1 runtime failure; 2 usage; 3 bad input or a feature schema /\n"
-            "encoder version that differs from training; 4 the model file is altered, truncated\n"
-            "or its signature does not verify.\n");
+            "encoder version that differs from training, or --embeddings/--impute with a model\n"
+            "that has no shared representation; 4 the model file is altered, truncated or its\n"
+            "signature does not verify.\n");
 }
 
 static void write_rows(FILE *f, const mmdx_cohort_input *in, const double *prob, const double *contrib,
@@ -78,6 +86,72 @@ static int write_predictions(const char *path, const mmdx_cohort_input *in, cons
     return mmdx_atomic_file_commit(&af);
 }
 
+/* patient_id, fused.0.., then <modality>.0.. per modality (empty when absent). */
+static int write_embeddings(const char *path, const mmdx_cohort_input *in, const double *fused, const double *tok,
+                            uint32_t D)
+{
+    mmdx_atomic_file af;
+    int rc = mmdx_atomic_file_open(&af, path);
+    if (rc)
+        return rc;
+    FILE *f = af.f;
+    size_t M = in->n_modalities;
+    fputs("patient_id", f);
+    for (uint32_t c = 0; c < D; c++)
+        fprintf(f, ",fused.%u", c);
+    for (size_t m = 0; m < M; m++)
+        for (uint32_t c = 0; c < D; c++)
+            fprintf(f, ",%s.%u", in->modalities[m], c);
+    fputc('\n', f);
+    for (size_t i = 0; i < in->n; i++) {
+        mmdx_csv_write_field(f, in->ids[i], ',');
+        for (uint32_t c = 0; c < D; c++)
+            fprintf(f, ",%.17g", fused[i * D + c]);
+        for (size_t m = 0; m < M; m++)
+            for (uint32_t c = 0; c < D; c++) {
+                if (in->present[i * M + m])
+                    fprintf(f, ",%.17g", tok[(i * M + m) * D + c]);
+                else
+                    fputc(',', f);
+            }
+        fputc('\n', f);
+    }
+    return mmdx_atomic_file_commit(&af);
+}
+
+/* patient_id, <modality>.imputed per modality, then the model's features (present: as given; absent: imputed). */
+static int write_imputed(const char *path, const mmdx_cohort_input *in, const double *x)
+{
+    mmdx_atomic_file af;
+    int rc = mmdx_atomic_file_open(&af, path);
+    if (rc)
+        return rc;
+    FILE *f = af.f;
+    size_t M = in->n_modalities, F = in->n_features;
+    fputs("patient_id", f);
+    for (size_t m = 0; m < M; m++)
+        fprintf(f, ",%s.imputed", in->modalities[m]);
+    for (size_t k = 0; k < F; k++) {
+        fputc(',', f);
+        mmdx_csv_write_field(f, in->feature_names[k], ',');
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < in->n; i++) {
+        mmdx_csv_write_field(f, in->ids[i], ',');
+        for (size_t m = 0; m < M; m++)
+            fprintf(f, ",%d", !in->present[i * M + m]);
+        for (size_t k = 0; k < F; k++) {
+            double v = x[i * F + k];
+            if (isnan(v))
+                fputc(',', f);
+            else
+                fprintf(f, ",%.17g", v);
+        }
+        fputc('\n', f);
+    }
+    return mmdx_atomic_file_commit(&af);
+}
+
 int mmdx_cmd_predict(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -87,9 +161,10 @@ int mmdx_cmd_predict(int argc, char **argv)
         {"keep-going", no_argument, NULL, 'g'},    {"threads", required_argument, NULL, 't'},
         {"config", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
+        {"embeddings", required_argument, NULL, 'E'}, {"impute", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *cohort = NULL, *features = NULL, *key = NULL, *config = NULL,
-               *out = NULL;
+               *out = NULL, *emb_out = NULL, *imp_out = NULL;
     int require = 0, keep_going = 0, threads = 0, json = 0, progress = 1, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -98,6 +173,8 @@ int mmdx_cmd_predict(int argc, char **argv)
         case 'C': cohort = optarg; break;
         case 'F': features = optarg; break;
         case 'o': out = optarg; break;
+        case 'E': emb_out = optarg; break;
+        case 'I': imp_out = optarg; break;
         case 'K': key = optarg; break;
         case 'R': require = 1; break;
         case 'g': keep_going = 1; break;
@@ -118,6 +195,11 @@ int mmdx_cmd_predict(int argc, char **argv)
         fprintf(stderr, "mmdx predict: give --model M, --out P.csv and --cohort C (and/or --features F)\n");
         return MMDX_EXIT_USAGE;
     }
+    if ((emb_out && !strcmp(emb_out, out)) || (imp_out && !strcmp(imp_out, out)) ||
+        (emb_out && imp_out && !strcmp(emb_out, imp_out))) {
+        fprintf(stderr, "mmdx predict: --out, --embeddings and --impute must name different files\n");
+        return MMDX_EXIT_USAGE;
+    }
     if (json && strcmp(out, "-") == 0) {
         fprintf(stderr, "mmdx predict: --json and --out - both write to standard output\n");
         return MMDX_EXIT_USAGE;
@@ -135,8 +217,22 @@ int mmdx_cmd_predict(int argc, char **argv)
     const mmdx_model_file *mf = sc.session.file;
     const mmdx_cohort_input *in = sc.in;
     const double *prob = sc.prob;
+    double *fused = NULL, *tokens = NULL, *imputed = NULL;
+    uint32_t dim = 0;
+    /* everything is computed before anything is written: a refusal leaves no file behind */
+    if (!rc && emb_out)
+        rc = mmdx_model_session_embed(&sc.session, &in->ds, &fused, &tokens, &dim);
+    if (!rc && imp_out)
+        rc = mmdx_model_session_impute(&sc.session, &in->ds, &imputed);
     if (!rc)
         rc = write_predictions(out, in, prob, sc.contrib, mf->threshold);
+    if (!rc && emb_out)
+        rc = write_embeddings(emb_out, in, fused, tokens, dim);
+    if (!rc && imp_out)
+        rc = write_imputed(imp_out, in, imputed);
+    free(fused);
+    free(tokens);
+    free(imputed);
     int exit_code = MMDX_EXIT_OK;
     if (rc) {
         exit_code = mmdx_cli_report("predict", rc);
@@ -153,6 +249,12 @@ int mmdx_cmd_predict(int argc, char **argv)
             json_object_object_add(o, "threshold", json_object_new_double(mf->threshold));
             json_object_object_add(o, "signature_verified", json_object_new_boolean(mf->signature_verified));
             json_object_object_add(o, "out", json_object_new_string(out));
+            if (emb_out) {
+                json_object_object_add(o, "embeddings", json_object_new_string(emb_out));
+                json_object_object_add(o, "embedding_dim", json_object_new_int((int)dim));
+            }
+            if (imp_out)
+                json_object_object_add(o, "imputed", json_object_new_string(imp_out));
             mmdx_cli_print_json(o);
             json_object_put(o);
         } else {

@@ -109,6 +109,85 @@ int mmdx_model_session_predict(const mmdx_model_session *s, const mmdx_dataset *
     return rc;
 }
 
+uint32_t mmdx_model_session_embed_dim(const mmdx_model_session *s)
+{
+    uint32_t dim = 0;
+    mmdx_error err;
+    memset(&err, 0, sizeof err);
+    if (!s->plugin->fusion.embed_dim || !s->plugin->fusion.embed ||
+        s->plugin->fusion.embed_dim(s->model, &dim, &err) != 0)
+        return 0;
+    return dim;
+}
+
+static int no_representation(const mmdx_model_session *s, const char *what)
+{
+    return mmdx_fail(MMDX_EUNSUPPORTED,
+                     "the model was trained with %s fusion, which has no shared representation to %s: "
+                     "train with --fusion joint",
+                     s->plugin->info.name, what);
+}
+
+int mmdx_model_session_embed(const mmdx_model_session *s, const mmdx_dataset *ds, double **fused,
+                             double **per_modality, uint32_t *dim)
+{
+    *fused = NULL;
+    if (per_modality)
+        *per_modality = NULL;
+    *dim = mmdx_model_session_embed_dim(s);
+    if (*dim == 0)
+        return no_representation(s, "embed patients in");
+    size_t n = ds->n_samples, M = ds->n_modalities, D = *dim;
+    *fused = malloc((n * D + 1) * sizeof **fused);
+    if (per_modality)
+        *per_modality = malloc((n * M * D + 1) * sizeof **per_modality);
+    int rc = 0;
+    if (!*fused || (per_modality && !*per_modality)) {
+        rc = mmdx_fail(MMDX_ENOMEM, "out of memory (%zu x %zu embedding)", n, D);
+    } else {
+        mmdx_error err;
+        memset(&err, 0, sizeof err);
+        if ((rc = s->plugin->fusion.embed(s->model, ds, *fused, per_modality ? *per_modality : NULL, &err)) != 0)
+            rc = mmdx_fail_from(&err, rc);
+        for (size_t k = 0; rc == 0 && k < n * D; k++)
+            if (!isfinite((*fused)[k]))
+                rc = mmdx_fail(MMDX_ERROR, "fusion plugin %s returned a non-finite embedding", s->plugin->info.name);
+        for (size_t i = 0; rc == 0 && per_modality && i < n; i++)
+            for (size_t m = 0; m < M; m++)
+                if (ds->present[i * M + m] && !isfinite((*per_modality)[(i * M + m) * D]))
+                    rc = mmdx_fail(MMDX_ERROR, "fusion plugin %s returned a non-finite token",
+                                   s->plugin->info.name);
+    }
+    if (rc) {
+        free(*fused);
+        *fused = NULL;
+        if (per_modality) {
+            free(*per_modality);
+            *per_modality = NULL;
+        }
+    }
+    return rc;
+}
+
+int mmdx_model_session_impute(const mmdx_model_session *s, const mmdx_dataset *ds, double **x)
+{
+    *x = NULL;
+    if (!s->plugin->fusion.impute)
+        return no_representation(s, "impute a missing modality from");
+    *x = malloc((ds->n_samples * ds->n_features + 1) * sizeof **x);
+    if (!*x)
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    mmdx_error err;
+    memset(&err, 0, sizeof err);
+    int rc = s->plugin->fusion.impute(s->model, ds, *x, &err);
+    if (rc) {
+        rc = mmdx_fail_from(&err, rc);
+        free(*x);
+        *x = NULL;
+    }
+    return rc;
+}
+
 int mmdx_scored_cohort_run(mmdx_scored_cohort *out, const char *model_path, const char *key_path,
                            int require_signed, mmdx_cohort_input_options *io)
 {

@@ -43,6 +43,30 @@ MMDX_RESULT_USED int mmdx_model_session_predict(const mmdx_model_session *s, con
                                                 double **prob, double **contrib);
 
 /**
+ * The model's shared-representation size: 0 when its fusion plugin has no
+ * embedding (ABI 1.0 plugins, early and late fusion).
+ */
+uint32_t mmdx_model_session_embed_dim(const mmdx_model_session *s);
+
+/**
+ * Embed every patient of `ds`: *fused gets n_samples x dim values and, when
+ * per_modality is not NULL, *per_modality n_samples x n_modalities x dim
+ * (NaN for an absent modality); malloc'd (free()). Errors: MMDX_EUNSUPPORTED
+ * naming the model's fusion when it has no embedding, MMDX_ENOMEM, the
+ * plugin's error; MMDX_ERROR when the plugin returns a non-finite component
+ * for a present modality.
+ */
+MMDX_RESULT_USED int mmdx_model_session_embed(const mmdx_model_session *s, const mmdx_dataset *ds,
+                                              double **fused, double **per_modality, uint32_t *dim);
+
+/**
+ * Fill in absent modalities (the plugin's impute): *x gets n_samples x
+ * n_features values, malloc'd (free()). Errors: MMDX_EUNSUPPORTED when the
+ * model cannot impute, MMDX_ENOMEM, the plugin's error.
+ */
+MMDX_RESULT_USED int mmdx_model_session_impute(const mmdx_model_session *s, const mmdx_dataset *ds, double **x);
+
+/**
  * The model-signature key derived (core/site_key.h, purpose
  * MMDX_KEY_PURPOSE_MODEL) from the site key file `path` (one site key for
  * the whole site, resolved by mmdx_audit_settings_resolve()); *key NULL when

@@ -69,6 +69,7 @@ void mmdx_screen__batch_out_free(batch_out *b, size_t n_enc)
     free(b->hashes);
     free(b->prob);
     free(b->contrib);
+    free(b->fused);
     free(b->ok_rows);
     memset(b, 0, sizeof *b);
 }
@@ -209,6 +210,9 @@ int mmdx_screen__compute_batch(screen *sc, const size_t *rows, size_t n, batch_o
                               ids};
             /* the one prediction call of every driver (model/model_session.h) */
             rc = mmdx_model_session_predict(&sc->ms, &d, &b->prob, &b->contrib);
+            /* a model with a shared representation stores each patient's fused vector too */
+            if (rc == 0 && mmdx_model_session_embed_dim(&sc->ms) > 0)
+                rc = mmdx_model_session_embed(&sc->ms, &d, &b->fused, NULL, &b->emb_dim);
         }
         free(x);
         free(present);
@@ -276,6 +280,10 @@ int mmdx_screen__store_batch(screen *sc, batch_out *b)
         p[r].probability = b->prob[r];
         p[r].decision = b->prob[r] >= sc->model->threshold;
         prediction_fields(sc, i, b, r, cv + r * sc->n_mod, hv + r * sc->n_enc, &p[r]);
+        if (b->fused) {
+            p[r].embedding = b->fused + r * b->emb_dim;
+            p[r].embedding_dim = b->emb_dim;
+        }
     }
     if (rc == 0 && !o->no_db && N) {
         store_arg a = {p, N, {0, 0, 0, 0}};

@@ -93,6 +93,8 @@ typedef struct batch_out {
     uint32_t *present;          /* per row: bitmask of model modalities present */
     char **hashes;              /* per row x encoder: hex, or NULL */
     double *prob, *contrib;     /* per screened row (compacted) */
+    double *fused;              /* per screened row: the model's fused embedding (emb_dim each), or NULL */
+    uint32_t emb_dim;
     size_t *ok_rows;            /* batch rows screened, in order */
     size_t n_ok;
 } batch_out;

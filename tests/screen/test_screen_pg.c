@@ -729,6 +729,21 @@ START_TEST(without_a_database_the_csv_journal_alone_resumes)
 }
 END_TEST
 
+/* Train a model on the cohort (train options in `opts`), then screen it into a new database: the
+ * screen's exit code, its stdout in *out (caller frees), the database's DSN in *dsn. */
+static int train_and_screen(const char *path, const char *opts, const char *db_prefix, const char *screen_opts,
+                            char **dsn, char **out)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "'%s' train --cohort '%s/cohort.csv' --config '%s' %s --site-key '%s' --out '%s' "
+             "--no-progress", mmdx_test_mmdx_bin(), cohort, conf, opts, key, path);
+    sh(cmd);
+    *dsn = new_db(db_prefix);
+    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --site-key '%s' --db '%s' "
+             "--no-progress --json %s", mmdx_test_mmdx_bin(), path, cohort, conf, key, *dsn, screen_opts);
+    return mmdx_test_run(cmd, out, NULL);
+}
+
 START_TEST(all_three_modalities_when_the_imaging_plugin_is_built)
 {
     char plugin[8192];
@@ -738,16 +753,9 @@ START_TEST(all_three_modalities_when_the_imaging_plugin_is_built)
         fprintf(stderr, "note: no imaging plugin in this build; the all-modality screening case is not run\n");
         return;
     }
-    char cmd[16384], m3[8192];
+    char m3[8192], *dsn = NULL, *out = NULL;
     snprintf(m3, sizeof m3, "%s/model3.mmdx", tmp);
-    snprintf(cmd, sizeof cmd, "'%s' train --cohort '%s/cohort.csv' --config '%s' --fusion late --site-key '%s' --out '%s' "
-             "--no-progress", mmdx_test_mmdx_bin(), cohort, conf, key, m3);
-    sh(cmd);
-    char *dsn = new_db("screen_three");
-    snprintf(cmd, sizeof cmd, "'%s' screen --model '%s' --cohort '%s/cohort.csv' --config '%s' --site-key '%s' --db '%s' "
-             "--no-progress --json --threads 2", mmdx_test_mmdx_bin(), m3, cohort, conf, key, dsn);
-    char *out = NULL;
-    int rc = mmdx_test_run(cmd, &out, NULL);
+    int rc = train_and_screen(m3, "--fusion late", "screen_three", "--threads 2", &dsn, &out);
     ck_assert_int_eq(rc, 0); /* every patient has at least one of the three */
     json_object *s = json_tokener_parse(out);
     ck_assert_ptr_nonnull(s);
@@ -761,6 +769,71 @@ START_TEST(all_three_modalities_when_the_imaging_plugin_is_built)
     /* Patients with a CT series have its fingerprint and an imaging contribution. */
     ck_assert_int_gt(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE input_hashes LIKE "
                                             "'%\"imaging\":\"%' AND contributions LIKE '%\"imaging\":%'"), 0);
+    free(dsn);
+}
+END_TEST
+
+START_TEST(joint_fusion_stores_each_patients_fused_embedding)
+{
+    char cmd[16384], mj[8192], emb[8192];
+    snprintf(mj, sizeof mj, "%s/joint.mmdx", tmp);
+    snprintf(emb, sizeof emb, "%s/joint_embeddings.csv", tmp);
+    char *dsn = NULL, *out = NULL;
+    int rc = train_and_screen(mj, "--modalities genomics,records --fusion joint", "screen_joint", "--keep-going", &dsn,
+                              &out);
+    free(out);
+    ck_assert_int_le(rc, 3); /* patients with neither modality are listed, not screened */
+    check_exactly_once(dsn, expected_screened);
+    /* every stored prediction carries the model's 32-component fused vector */
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE cardinality(embedding) = 32"),
+                     (long long)expected_screened);
+    /* ... equal, bit for bit, to what `mmdx predict --embeddings` computes for the same patient */
+    snprintf(cmd, sizeof cmd, "'%s' predict --model '%s' --cohort '%s/cohort.csv' --config '%s' --site-key '%s' "
+             "--out '%s/jp.csv' --embeddings '%s' --keep-going --no-progress", mmdx_test_mmdx_bin(), mj, cohort, conf,
+             key, tmp, emb);
+    sh(cmd);
+    mmdx_csv_reader *r;
+    ck_assert_int_eq(mmdx_csv_open(&r, emb, ','), 0);
+    char **f;
+    size_t nf, checked = 0;
+    ck_assert_int_eq(mmdx_csv_next(r, &f, &nf), 1);
+    ck_assert_uint_eq(nf, 1 + 32 + 2 * 32);
+    while (checked < 3 && mmdx_csv_next(r, &f, &nf) == 1) {
+        if (!*f[1 + 32] && !*f[1 + 64]) /* neither genomics nor records: not screened */
+            continue;
+        char *id = strdup(f[0]), psn_cmd[8192];
+        double want[32];
+        for (int c = 0; c < 32; c++)
+            want[c] = strtod(f[1 + c], NULL);
+        snprintf(psn_cmd, sizeof psn_cmd, "'%s' db pseudonym '%s' --site-key '%s'", mmdx_test_mmdx_bin(), id, key);
+        char *psn = NULL;
+        ck_assert_int_eq(mmdx_test_run(psn_cmd, &psn, NULL), 0);
+        psn[strcspn(psn, "\n")] = '\0';
+        char sql[1024];
+        /* stored as the keyed pseudonym when the site pseudonymises, else as given */
+        snprintf(sql, sizeof sql, "SELECT embedding::text FROM mmdx.predictions WHERE patient IN ('%s', '%s')", psn,
+                 id);
+        char *text = mmdx_pgtest_value(dsn, sql);
+        ck_assert_msg(text && text[0] == '{', "no stored embedding for %s", id);
+        const char *p = text + 1;
+        for (int c = 0; c < 32; c++) {
+            char *end;
+            double v = strtod(p, &end);
+            ck_assert_msg(v == want[c], "%s component %d: stored %.17g, predict %.17g", id, c, v, want[c]);
+            p = end + 1;
+        }
+        free(text), free(psn), free(id);
+        checked++;
+    }
+    mmdx_csv_close(r);
+    ck_assert_uint_eq(checked, 3);
+    /* audited like the rest: intact, then one changed component is caught */
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s' --db '%s'", mmdx_test_mmdx_bin(), key,
+             dsn);
+    sh(cmd);
+    mmdx_pgtest_exec(dsn, "SET session_replication_role = replica; UPDATE mmdx.predictions SET embedding[7] = "
+                          "embedding[7] + 1e-9 WHERE patient = (SELECT min(patient) FROM mmdx.predictions)");
+    ck_assert_int_eq(mmdx_test_run(cmd, NULL, NULL), 4);
     free(dsn);
 }
 END_TEST
@@ -781,6 +854,7 @@ static Suite *suite(void)
     tcase_add_test(tc, database_outage_pauses_then_fails_cleanly_and_a_rerun_completes);
     tcase_add_test(tc, without_a_database_the_csv_journal_alone_resumes);
     tcase_add_test(tc, all_three_modalities_when_the_imaging_plugin_is_built);
+    tcase_add_test(tc, joint_fusion_stores_each_patients_fused_embedding);
     suite_add_tcase(s, tc);
     return s;
 }
