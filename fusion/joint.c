@@ -110,6 +110,7 @@ static void init_params(mmdx_joint *j, mmdx_rng *rng)
     GLOROT(j->pv, d, d);
     GLOROT(j->po, d, d);
     GLOROT(j->hw, 1, d);
+    GLOROT(j->tw, 1, d);
     GLOROT(j->cls, 1, d);
 #undef GLOROT
 }
@@ -326,13 +327,15 @@ int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, 
         const double *x = d->x + i * F;
         const double *list[MMDX_JOINT_MAX_MODALITIES];
         size_t mods[MMDX_JOINT_MAX_MODALITIES], L = 0;
+        double lin[MMDX_JOINT_MAX_MODALITIES], lin_sum = 0;
         for (size_t m = 0; m < M; m++)
             if (d->present[i * M + m] && j->mod[m].nf > 0) {
-                mmdx_joint__encode_row(j, j->theta, m, x, in, hid, tok + m * D);
+                lin[L] = mmdx_joint__encode_row(j, j->theta, m, x, in, hid, tok + m * D);
+                lin_sum += lin[L];
                 list[L] = tok + m * D;
                 mods[L++] = m;
             }
-        double lg = mmdx_joint__forward_row(j, j->theta, list, L, z, att);
+        double lg = mmdx_joint__forward_row(j, j->theta, list, L, z, att) + lin_sum;
         if (logit)
             logit[i] = lg;
         if (fused)
@@ -346,7 +349,8 @@ int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, 
                 for (size_t r = 0; r < L; r++)
                     if (r != q)
                         rest[nr++] = list[r];
-                contrib[i * M + mods[q]] = lg - mmdx_joint__forward_row(j, j->theta, rest, nr, NULL, att);
+                contrib[i * M + mods[q]] =
+                    lg - (mmdx_joint__forward_row(j, j->theta, rest, nr, NULL, att) + lin_sum - lin[q]);
             }
         }
         if (tokens)

@@ -13,7 +13,11 @@
  *               with a residual:  s_i = t_i + Wo MHA(t)_i + bo
  *   pooling:    a learned token c queries the s_i (multi-head):
  *               z = c + Po MHA(c; s) + po          (the fused vector)
- *   risk:       logit = w . z + b
+ *   risk:       logit = w . z + b + sum_i (w_t . s_i + l_m . u_m)  (the pooled
+ *               vector, plus each present modality's own evidence summed,
+ *               its token's and a linear term of its inputs ("wide and
+ *               deep"), so that evidence adds up across modalities as in
+ *               late fusion and a linear signal needs no hidden unit)
  *   decoder m:  from the mean of the OTHER present modalities' tokens,
  *               x_m ~ V relu(U mean(t_k, k != m) + a) + v (standardised)
  * With no modality present, z = c + po: the model's prior.
@@ -56,11 +60,11 @@ typedef struct mmdx_joint_options {
     double temperature;     /**< tau, default 0.1 */
     double modality_dropout; /**< p, default 0.25 */
     int class_weight_balanced;
-    double alpha;           /**< L2, default 1e-4 */
-    double learning_rate;   /**< default 1e-3 */
+    double alpha;           /**< L2, default 1 (per minibatch sample, as scikit-learn's MLP) */
+    double learning_rate;   /**< default 3e-3 */
     size_t batch_size;      /**< default 128 */
     int max_epochs;         /**< default 200 */
-    int patience;           /**< default 10 */
+    int patience;           /**< default 20 */
     double validation_fraction; /**< default 0.1 */
     mmdx_dense_engine engine;   /**< default CBLAS when built with it */
     uint64_t seed;

@@ -18,6 +18,7 @@ typedef struct joint_mod {
     size_t p;       /* encoder input width: nf + ng */
     size_t w1, b1, w2, b2; /* encoder: W1 (He x p), b1, W2 (d x He), b2 */
     size_t u, a, v, vb;    /* decoder: U (Hd x d), a, V (nf x Hd), vb */
+    size_t lw;             /* linear evidence of the inputs (p), added to the logit when shown */
 } joint_mod;
 
 struct mmdx_joint {
@@ -27,7 +28,7 @@ struct mmdx_joint {
     joint_mod mod[MMDX_JOINT_MAX_MODALITIES];
     size_t wq, wk, wv, wo, bo;      /* self-attention (d x d each), output bias */
     size_t cls, pq, pk, pv, po, pb; /* pooling token, its attention, output bias */
-    size_t hw, hb;                  /* risk head */
+    size_t hw, hb, tw;              /* risk head: on z, bias, and on each token (summed evidence) */
     size_t n_params;
     double *theta;
     uint8_t *decay; /* 1 for weight-matrix entries (L2), 0 for biases and the pooling token */
@@ -70,9 +71,10 @@ double mmdx_joint__forward_row(const mmdx_joint *j, const double *theta, const d
 /* Scratch doubles mmdx_joint__forward_row needs. */
 size_t mmdx_joint__row_scratch(const mmdx_joint *j);
 
-/* One modality's token from a row of d (standardised inputs built in `input`, p doubles; hidden He). */
-void mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
-                            double *hidden, double *token);
+/* One modality's token from a row of d (standardised inputs built in `input`, p doubles; hidden He);
+ * returns the modality's linear evidence (its term of the logit). */
+double mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
+                              double *hidden, double *token);
 /* Decoder m from a context vector (d): standardised features (nf) into out; hidden Hd. */
 void mmdx_joint__decode(const mmdx_joint *j, const double *theta, size_t m, const double *ctx, double *hidden,
                         double *out);

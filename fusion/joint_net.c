@@ -32,6 +32,7 @@ int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err)
         TAKE(md->a, hd, 0);
         TAKE(md->v, md->nf * hd, 1);
         TAKE(md->vb, md->nf, 0);
+        TAKE(md->lw, md->p, 1);
     }
     TAKE(j->wq, d * d, 1);
     TAKE(j->wk, d * d, 1);
@@ -46,6 +47,7 @@ int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err)
     TAKE(j->pb, d, 0);
     TAKE(j->hw, d, 1);
     TAKE(j->hb, 1, 0);
+    TAKE(j->tw, d, 1);
 #undef TAKE
     j->n_params = k;
     free(j->theta);
@@ -97,8 +99,16 @@ static void outer_add(double *G, const double *g, const double *x, size_t n, siz
     }
 }
 
-void mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
-                            double *hidden, double *token)
+static double dot(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+double mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
+                              double *hidden, double *token)
 {
     const joint_mod *md = &j->mod[m];
     for (size_t q = 0; q < md->nf; q++) {
@@ -113,6 +123,7 @@ void mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, 
     for (size_t h = 0; h < he; h++)
         hidden[h] = hidden[h] > 0 ? hidden[h] : 0.0;
     matvec(theta + md->w2, hidden, j->o.token_dim, he, theta + md->b2, token);
+    return dot(theta + md->lw, input, md->p);
 }
 
 void mmdx_joint__decode(const mmdx_joint *j, const double *theta, size_t m, const double *ctx, double *hidden,
@@ -255,6 +266,9 @@ static double att_forward(const mmdx_joint *j, const double *th, att *a)
     double logit = th[j->hb];
     for (size_t c = 0; c < d; c++)
         logit += th[j->hw + c] * a->z[c];
+    for (size_t i = 0; i < L; i++) /* each present modality's own evidence, summed (as late fusion) */
+        for (size_t c = 0; c < d; c++)
+            logit += th[j->tw + c] * a->U[i * d + c];
     return logit;
 }
 
@@ -274,6 +288,9 @@ static void att_backward(const mmdx_joint *j, const double *th, att *a, double d
     if (L == 0)
         return;
     outer_add(g + j->po, a->dz, a->oc, d, d);
+    for (size_t i = 0; i < L; i++)
+        for (size_t c = 0; c < d; c++)
+            g[j->tw + c] += dlogit * a->U[i * d + c];
     memset(a->doc, 0, d * sizeof *a->doc);
     matvec_t_add(th + j->po, a->dz, d, d, a->doc);
     memset(a->dqc, 0, d * sizeof *a->dqc);
@@ -298,7 +315,9 @@ static void att_backward(const mmdx_joint *j, const double *th, att *a, double d
             }
         }
     }
-    memset(a->dU, 0, L * d * sizeof *a->dU);
+    for (size_t k = 0; k < L; k++)
+        for (size_t c = 0; c < d; c++)
+            a->dU[k * d + c] = dlogit * th[j->tw + c];
     for (size_t k = 0; k < L; k++) {
         outer_add(g + j->pv, a->dVp + k * d, a->U + k * d, d, d);
         outer_add(g + j->pk, a->dKp + k * d, a->U + k * d, d, d);
@@ -649,6 +668,10 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
                 }
             }
             double logit = att_forward(j, th, &a);
+            for (size_t i = 0; i < a.L; i++) { /* wide part: each shown modality's linear evidence */
+                const joint_mod *md = &j->mod[mods[i]];
+                logit += dot(th + md->lw, w->X[mods[i]] + (size_t)w->pos[r * M + mods[i]] * md->p, md->p);
+            }
             if (!labelled || cls_w == 0)
                 continue;
             double y = d->labels[rows[r]] ? 1.0 : 0.0, s = sw ? sw[rows[r]] : 1.0;
@@ -656,7 +679,14 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
             if (!g)
                 continue;
             double p = 1.0 / (1.0 + exp(-logit));
-            att_backward(j, th, &a, cls_w * s * (p - y) / (double)n, g);
+            double dl = cls_w * s * (p - y) / (double)n;
+            att_backward(j, th, &a, dl, g);
+            for (size_t i = 0; i < a.L; i++) {
+                const joint_mod *md = &j->mod[mods[i]];
+                const double *xr = w->X[mods[i]] + (size_t)w->pos[r * M + mods[i]] * md->p;
+                for (size_t q = 0; q < md->p; q++)
+                    g[md->lw + q] += dl * xr[q];
+            }
             for (size_t i = 0; i < a.L; i++) {
                 double *dt = w->dT[mods[i]] + (size_t)w->pos[r * M + mods[i]] * D;
                 for (size_t c = 0; c < D; c++)

@@ -17,11 +17,11 @@ void mmdx_joint_options_init(mmdx_joint_options *o)
     o->w_contrastive = 0.1;
     o->temperature = 0.1;
     o->modality_dropout = 0.25;
-    o->alpha = 1e-4;
-    o->learning_rate = 1e-3;
+    o->alpha = 1.0;
+    o->learning_rate = 3e-3;
     o->batch_size = 128;
     o->max_epochs = 200;
-    o->patience = 10;
+    o->patience = 20;
     o->validation_fraction = 0.1;
     o->engine = mmdx_dense_have_blas() ? MMDX_DENSE_BLAS : MMDX_DENSE_LOOPS;
     o->n_threads = 1;

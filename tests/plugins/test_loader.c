@@ -226,12 +226,50 @@ START_TEST(plugin_path_env)
 }
 END_TEST
 
+START_TEST(abi_1_0_fusion_plugin_loads_and_works)
+{
+    const char *dir = stage("v10", "fusion_v10", "mmdx_prevalence10.so");
+    int loaded;
+    mmdx_registry *r = scan(dir, &loaded);
+    ck_assert_int_eq(loaded, 1);
+    const mmdx_plugin *p = mmdx_registry_find(r, "prevalence10");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(p->info.abi_version, 1u << 16);
+    /* the host's copy of the shorter table: the 1.1 entries zero-filled, never read past the plugin's */
+    ck_assert_ptr_null(p->fusion.embed_dim);
+    ck_assert_ptr_null(p->fusion.embed);
+    ck_assert_ptr_null(p->fusion.impute);
+    double x[4] = {1, 2, 3, 4};
+    uint8_t present[4] = {1, 1, 1, 0};
+    int32_t y[4] = {1, 0, 0, 1};
+    const char *names[1] = {"m.f"}, *mods[1] = {"m"};
+    uint32_t fm[1] = {0};
+    mmdx_dataset d = {MMDX_ABI_VERSION, sizeof d, 4, 1, names, fm, 1, mods, x, present, y, NULL};
+    mmdx_fusion_params prm = {MMDX_ABI_VERSION, sizeof prm, NULL, 1, NULL, 1, 0};
+    mmdx_error err = {0};
+    void *model = NULL, *again = NULL, *buf = NULL;
+    ck_assert_int_eq(p->fusion.fit(&model, &prm, &d, &err), 0);
+    size_t len = 0;
+    ck_assert_int_eq(p->fusion.save(model, &buf, &len, &err), 0);
+    ck_assert_int_eq(p->fusion.load(&again, buf, len, &err), 0);
+    double prob[4], contrib[4];
+    ck_assert_int_eq(p->fusion.predict(again, &d, prob, contrib, &err), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_double_eq(prob[i], 0.5);
+    p->fusion.free_buffer(buf);
+    p->fusion.free_model(model);
+    p->fusion.free_model(again);
+    mmdx_registry_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loader");
     TCase *tc = tcase_create("loader");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, good_plugin_loads_and_encodes);
+    tcase_add_test(tc, abi_1_0_fusion_plugin_loads_and_works);
     tcase_add_test(tc, incompatible_plugins_refused);
     tcase_add_test(tc, corrupt_plugin_refused_and_scan_goes_on);
     tcase_add_test(tc, duplicates_refused);
