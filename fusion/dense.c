@@ -7,6 +7,13 @@
 #include <cblas.h>
 #endif
 
+void mmdx_dense_blas_single_threaded(void)
+{
+#ifdef MMDX_HAVE_CBLAS
+    openblas_set_num_threads(1);
+#endif
+}
+
 int mmdx_dense_have_blas(void)
 {
 #ifdef MMDX_HAVE_CBLAS
@@ -84,8 +91,17 @@ void mmdx_dense_gemm(mmdx_dense_engine engine, int n_threads, int trans_a, int t
         return;
 #ifdef MMDX_HAVE_CBLAS
     if (engine == MMDX_DENSE_BLAS && k > 0) {
-        cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                    (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+        /* OpenBLAS runs single-threaded (mmdx_dense_blas_single_threaded); the threads split C's rows */
+        int nt = (n_threads > 1 && m >= 16 && m * n * k > 32768) ? n_threads : 1;
+        long long blocks = nt, mm = (long long)m;
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (long long bi = 0; bi < blocks; bi++) {
+            size_t i0 = (size_t)(bi * mm / blocks), i1 = (size_t)((bi + 1) * mm / blocks);
+            if (i1 > i0)
+                cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                            (int)(i1 - i0), (int)n, (int)k, alpha, trans_a ? a + i0 : a + i0 * lda, (int)lda, b,
+                            (int)ldb, beta, c + i0 * ldc, (int)ldc);
+        }
         return;
     }
 #else

@@ -176,6 +176,8 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
     if (!j)
         return mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory");
     j->o = *o;
+    if (o->engine == MMDX_DENSE_BLAS)
+        mmdx_dense_blas_single_threaded();
     int rc = prepare(j, d, err);
     if (rc) {
         mmdx_joint_free(j);

@@ -273,24 +273,29 @@ static double att_forward(const mmdx_joint *j, const double *th, att *a)
 }
 
 /* Backward from dlogit: parameter gradients into g (full layout), token gradients into a->dS. */
-static void att_backward(const mmdx_joint *j, const double *th, att *a, double dlogit, double *g)
+/*
+ * Backward from dlogit: gradients of the attention, pooling and head
+ * parameters into g, which holds the parameters from offset `base` (j->wq)
+ * on; token gradients into a->dS.
+ */
+static void att_backward(const mmdx_joint *j, const double *th, att *a, double dlogit, double *g, size_t base)
 {
     size_t L = a->L, d = a->d, nh = a->nh, dh = a->dh;
     double inv = 1.0 / sqrt((double)dh);
     const double *cls = th + j->cls;
     for (size_t c = 0; c < d; c++) {
         a->dz[c] = dlogit * th[j->hw + c];
-        g[j->hw + c] += dlogit * a->z[c];
-        g[j->cls + c] += a->dz[c];
-        g[j->pb + c] += a->dz[c];
+        g[j->hw - base + c] += dlogit * a->z[c];
+        g[j->cls - base + c] += a->dz[c];
+        g[j->pb - base + c] += a->dz[c];
     }
-    g[j->hb] += dlogit;
+    g[j->hb - base] += dlogit;
     if (L == 0)
         return;
-    outer_add(g + j->po, a->dz, a->oc, d, d);
+    outer_add(g + (j->po - base), a->dz, a->oc, d, d);
     for (size_t i = 0; i < L; i++)
         for (size_t c = 0; c < d; c++)
-            g[j->tw + c] += dlogit * a->U[i * d + c];
+            g[j->tw - base + c] += dlogit * a->U[i * d + c];
     memset(a->doc, 0, d * sizeof *a->doc);
     matvec_t_add(th + j->po, a->dz, d, d, a->doc);
     memset(a->dqc, 0, d * sizeof *a->dqc);
@@ -319,20 +324,20 @@ static void att_backward(const mmdx_joint *j, const double *th, att *a, double d
         for (size_t c = 0; c < d; c++)
             a->dU[k * d + c] = dlogit * th[j->tw + c];
     for (size_t k = 0; k < L; k++) {
-        outer_add(g + j->pv, a->dVp + k * d, a->U + k * d, d, d);
-        outer_add(g + j->pk, a->dKp + k * d, a->U + k * d, d, d);
+        outer_add(g + (j->pv - base), a->dVp + k * d, a->U + k * d, d, d);
+        outer_add(g + (j->pk - base), a->dKp + k * d, a->U + k * d, d, d);
         matvec_t_add(th + j->pv, a->dVp + k * d, d, d, a->dU + k * d);
         matvec_t_add(th + j->pk, a->dKp + k * d, d, d, a->dU + k * d);
     }
-    outer_add(g + j->pq, a->dqc, cls, d, d);
-    matvec_t_add(th + j->pq, a->dqc, d, d, g + j->cls);
+    outer_add(g + (j->pq - base), a->dqc, cls, d, d);
+    matvec_t_add(th + j->pq, a->dqc, d, d, g + (j->cls - base));
     /* self-attention */
     memcpy(a->dS, a->dU, L * d * sizeof *a->dS);
     memset(a->dO, 0, L * d * sizeof *a->dO);
     for (size_t i = 0; i < L; i++) {
-        outer_add(g + j->wo, a->dU + i * d, a->O + i * d, d, d);
+        outer_add(g + (j->wo - base), a->dU + i * d, a->O + i * d, d, d);
         for (size_t c = 0; c < d; c++)
-            g[j->bo + c] += a->dU[i * d + c];
+            g[j->bo - base + c] += a->dU[i * d + c];
         matvec_t_add(th + j->wo, a->dU + i * d, d, d, a->dO + i * d);
     }
     memset(a->dQ, 0, L * d * sizeof *a->dQ);
@@ -361,9 +366,9 @@ static void att_backward(const mmdx_joint *j, const double *th, att *a, double d
         }
     for (size_t i = 0; i < L; i++) {
         const double *Si = a->S + i * d;
-        outer_add(g + j->wq, a->dQ + i * d, Si, d, d);
-        outer_add(g + j->wk, a->dK + i * d, Si, d, d);
-        outer_add(g + j->wv, a->dV + i * d, Si, d, d);
+        outer_add(g + (j->wq - base), a->dQ + i * d, Si, d, d);
+        outer_add(g + (j->wk - base), a->dK + i * d, Si, d, d);
+        outer_add(g + (j->wv - base), a->dV + i * d, Si, d, d);
         matvec_t_add(th + j->wq, a->dQ + i * d, d, d, a->dS + i * d);
         matvec_t_add(th + j->wk, a->dK + i * d, d, d, a->dS + i * d);
         matvec_t_add(th + j->wv, a->dV + i * d, d, d, a->dS + i * d);
@@ -457,7 +462,7 @@ joint_ws *mmdx_joint__ws_new(const mmdx_joint *j, size_t max_rows)
     ok &= !!(w->dG = malloc(R * hd * sizeof(double)));
     ok &= !!(w->dC = malloc(R * d * sizeof(double)));
     ok &= !!(w->att_buf = malloc(w->n_chunks * w->att_size * sizeof(double)));
-    ok &= !!(w->chunk_grad = malloc(w->n_chunks * (j->n_params ? j->n_params : 1) * sizeof(double)));
+    ok &= !!(w->chunk_grad = malloc(w->n_chunks * (j->n_params - j->wq + 1) * sizeof(double)));
     ok &= !!(w->chunk_loss = malloc(w->n_chunks * sizeof(double)));
     ok &= !!(w->dlogit = malloc(R * sizeof(double)));
     ok &= !!(w->zn_a = malloc(R * d * sizeof(double)));
@@ -509,13 +514,9 @@ static double contrastive_pair(const mmdx_joint *j, joint_ws *w, size_t ma, size
         }
     }
     /* sim[i][k] = cos(a_i, b_k) / tau */
-    for (size_t i = 0; i < R; i++)
-        for (size_t k = 0; k < R; k++) {
-            double s = 0;
-            for (size_t c = 0; c < d; c++)
-                s += w->zn_a[i * d + c] * w->zn_b[k * d + c];
-            w->sim[i * R + k] = s / tau;
-        }
+    const mmdx_joint_options *o = &j->o;
+    int nt = o->n_threads > 0 ? o->n_threads : 1;
+    mmdx_dense_gemm(o->engine, nt, 0, 1, R, R, d, 1.0 / tau, w->zn_a, d, w->zn_b, d, 0.0, w->sim, R);
     double loss = 0;
     /* dS = (softmax over each row - I + softmax over each column - I) / (2R) */
     double *dS = w->dsim;
@@ -545,18 +546,8 @@ static double contrastive_pair(const mmdx_joint *j, joint_ws *w, size_t ma, size
     if (!want_grad)
         return loss;
     /* through the cosine: dzn_a[i] = sum_k dS[i][k] zn_b[k] / tau, likewise b; then the normalisation */
-    for (size_t i = 0; i < R; i++) {
-        double *ga = w->dza + i * d, *gb = w->dzb + i * d;
-        memset(ga, 0, d * sizeof *ga);
-        memset(gb, 0, d * sizeof *gb);
-        for (size_t k = 0; k < R; k++) {
-            double sa = dS[i * R + k] / tau, sb = dS[k * R + i] / tau;
-            for (size_t c = 0; c < d; c++) {
-                ga[c] += sa * w->zn_b[k * d + c];
-                gb[c] += sb * w->zn_a[k * d + c];
-            }
-        }
-    }
+    mmdx_dense_gemm(o->engine, nt, 0, 0, R, d, R, 1.0 / tau, dS, R, w->zn_b, d, 0.0, w->dza, d);
+    mmdx_dense_gemm(o->engine, nt, 1, 0, R, d, R, 1.0 / tau, dS, R, w->zn_a, d, 0.0, w->dzb, d);
     for (size_t i = 0; i < R; i++)
         for (int side = 0; side < 2; side++) {
             size_t m = side ? mb : ma, row = side ? w->pair_rows_b[i] : w->pair_rows_a[i];
@@ -653,9 +644,10 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
     for (long long ci = 0; ci < nc; ci++) {
         att a;
         att_bind(&a, w->att_buf + (size_t)ci * w->att_size, M ? M : 1, D, o->heads);
-        double *g = grad ? w->chunk_grad + (size_t)ci * j->n_params : NULL;
+        size_t G0 = j->wq, NG = j->n_params - G0; /* the parameters shared by every row */
+        double *g = grad ? w->chunk_grad + (size_t)ci * NG : NULL;
         if (g)
-            memset(g, 0, j->n_params * sizeof *g);
+            memset(g, 0, NG * sizeof *g);
         double loss = 0;
         for (size_t r = (size_t)ci * CHUNK; r < n && r < (size_t)(ci + 1) * CHUNK; r++) {
             size_t mods[MMDX_JOINT_MAX_MODALITIES];
@@ -668,6 +660,7 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
                 }
             }
             double logit = att_forward(j, th, &a);
+            w->dlogit[r] = 0.0;
             for (size_t i = 0; i < a.L; i++) { /* wide part: each shown modality's linear evidence */
                 const joint_mod *md = &j->mod[mods[i]];
                 logit += dot(th + md->lw, w->X[mods[i]] + (size_t)w->pos[r * M + mods[i]] * md->p, md->p);
@@ -680,13 +673,8 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
                 continue;
             double p = 1.0 / (1.0 + exp(-logit));
             double dl = cls_w * s * (p - y) / (double)n;
-            att_backward(j, th, &a, dl, g);
-            for (size_t i = 0; i < a.L; i++) {
-                const joint_mod *md = &j->mod[mods[i]];
-                const double *xr = w->X[mods[i]] + (size_t)w->pos[r * M + mods[i]] * md->p;
-                for (size_t q = 0; q < md->p; q++)
-                    g[md->lw + q] += dl * xr[q];
-            }
+            w->dlogit[r] = dl; /* the linear terms' gradients are summed per modality below */
+            att_backward(j, th, &a, dl, g, G0);
             for (size_t i = 0; i < a.L; i++) {
                 double *dt = w->dT[mods[i]] + (size_t)w->pos[r * M + mods[i]] * D;
                 for (size_t c = 0; c < D; c++)
@@ -696,11 +684,24 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
         w->chunk_loss[ci] = loss;
     }
     /* attention rows of different chunks touch different token rows: no race above */
+    size_t G0 = j->wq, NG = j->n_params - G0;
     for (size_t ci = 0; ci < n_chunks; ci++) {
         out->cls_sum += w->chunk_loss[ci];
         if (grad)
-            for (size_t k = 0; k < j->n_params; k++)
-                grad[k] += w->chunk_grad[ci * j->n_params + k];
+            for (size_t k = 0; k < NG; k++)
+                grad[G0 + k] += w->chunk_grad[ci * NG + k];
+    }
+    for (size_t m = 0; grad && labelled && cls_w != 0 && m < M; m++) { /* the linear evidence of shown rows */
+        const joint_mod *md = &j->mod[m];
+        for (size_t k = 0; k < w->nrow[m]; k++) {
+            size_t r = w->rows[m][k];
+            double dl = (!visible || visible[r * M + m]) ? w->dlogit[r] : 0.0;
+            if (dl == 0.0)
+                continue;
+            const double *xr = w->X[m] + k * md->p;
+            for (size_t q = 0; q < md->p; q++)
+                grad[md->lw + q] += dl * xr[q];
+        }
     }
     if (labelled)
         total += cls_w * out->cls_sum / (double)n;

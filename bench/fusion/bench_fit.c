@@ -1,15 +1,16 @@
 /*
  * bench/fusion/bench_fit.c — time one fit of the early fusion plugin
- * (standardisation + logistic regression or MLP) on a raw float64 matrix,
- * and score a held-out matrix. Driven by bench_fusion.py, which runs
- * scikit-learn on the same data in the same run.
+ * (standardisation + logistic regression or MLP), or of the joint fusion
+ * plugin with the matrix's columns split into three modalities, on a raw
+ * float64 matrix, and score a held-out matrix. Driven by bench_fusion.py,
+ * which runs scikit-learn on the same data in the same run.
  * SPDX-License-Identifier: Apache-2.0
  *
- *   mmdx_bench_fusion_fit PREFIX N_TRAIN N_TEST P logreg|mlp THREADS [key=value...]
+ *   mmdx_bench_fusion_fit PREFIX N_TRAIN N_TEST P logreg|mlp|joint THREADS [key=value...]
  *
  * PREFIX.train.f64 / PREFIX.test.f64: row-major float64; PREFIX.train.lab /
  * PREFIX.test.lab: one byte (0/1) per row. key=value pairs go to the
- * plugin's configuration ([early] section). Prints one JSON line.
+ * plugin's configuration ([early] or [joint] section). Prints one JSON line.
  */
 #include <math.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ static double now(clockid_t clock)
 }
 
 static void make_dataset(mmdx_dataset *d, size_t n, size_t p, double *x, const uint8_t *lab, int32_t **labels,
-                         uint32_t *fm, uint8_t *present, const char *const *mods)
+                         uint32_t *fm, uint8_t *present, const char *const *mods, size_t n_mod)
 {
     *labels = malloc(n * sizeof **labels);
     for (size_t i = 0; i < n; i++)
@@ -59,7 +60,7 @@ static void make_dataset(mmdx_dataset *d, size_t n, size_t p, double *x, const u
     d->n_samples = n;
     d->n_features = p;
     d->feature_modality = fm;
-    d->n_modalities = 1;
+    d->n_modalities = n_mod;
     d->modalities = mods;
     d->x = x;
     d->present = present;
@@ -78,15 +79,20 @@ int main(int argc, char **argv)
     double *xtr = slurp(prefix, ".train.f64", ntr * p * sizeof(double));
     double *xte = slurp(prefix, ".test.f64", nte * p * sizeof(double));
     uint8_t *ltr = slurp(prefix, ".train.lab", ntr), *lte = slurp(prefix, ".test.lab", nte);
+    int joint = strcmp(classifier, "joint") == 0;
+    size_t n_mod = joint ? 3 : 1;
+    const mmdx_fusion_vtable *vt = joint ? &mmdx_fusion_joint_vtable : &mmdx_fusion_early_vtable;
     uint32_t *fm = calloc(p, sizeof *fm);
+    for (size_t f = 0; joint && f < p; f++) /* three modalities of consecutive columns */
+        fm[f] = (uint32_t)(f * 3 / p);
     size_t nmax = ntr > nte ? ntr : nte;
-    uint8_t *present = malloc(nmax);
-    memset(present, 1, nmax);
-    const char *mods[1] = {"bench"};
+    uint8_t *present = malloc(nmax * n_mod);
+    memset(present, 1, nmax * n_mod);
+    const char *mods[3] = {"imaging", "genomics", "records"};
     mmdx_dataset dtr, dte;
     int32_t *ytr, *yte;
-    make_dataset(&dtr, ntr, p, xtr, ltr, &ytr, fm, present, mods);
-    make_dataset(&dte, nte, p, xte, lte, &yte, fm, present, mods);
+    make_dataset(&dtr, ntr, p, xtr, ltr, &ytr, fm, present, mods, n_mod);
+    make_dataset(&dte, nte, p, xte, lte, &yte, fm, present, mods, n_mod);
 
     size_t ne = (size_t)(argc - 7);
     mmdx_config_entry *e = calloc(ne + 1, sizeof *e);
@@ -102,20 +108,20 @@ int main(int argc, char **argv)
         e[i].file = "command line";
         e[i].line = (int32_t)(i + 1);
     }
-    mmdx_plugin_config pc = {MMDX_ABI_VERSION, sizeof pc, "early", ne, e, NULL, NULL, threads, 0};
-    mmdx_fusion_params params = {MMDX_ABI_VERSION, sizeof params, classifier, 1, &pc, threads, 0};
+    mmdx_plugin_config pc = {MMDX_ABI_VERSION, sizeof pc, joint ? "joint" : "early", ne, e, NULL, NULL, threads, 0};
+    mmdx_fusion_params params = {MMDX_ABI_VERSION, sizeof params, joint ? NULL : classifier, 1, &pc, threads, 0};
     omp_set_num_threads(threads);
     mmdx_error err = {0};
     void *model = NULL;
     double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-    if (mmdx_fusion_early_vtable.fit(&model, &params, &dtr, &err) != 0) {
+    if (vt->fit(&model, &params, &dtr, &err) != 0) {
         fprintf(stderr, "fit: %s\n", err.message);
         return 1;
     }
     double fit = now(CLOCK_MONOTONIC) - t0, fit_cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    double *prob = malloc(nte * sizeof *prob);
+    double *prob = malloc(nte * sizeof *prob), *contrib = malloc(nte * n_mod * sizeof *contrib);
     t0 = now(CLOCK_MONOTONIC);
-    if (mmdx_fusion_early_vtable.predict(model, &dte, prob, NULL, &err) != 0) {
+    if (vt->predict(model, &dte, prob, contrib, &err) != 0) {
         fprintf(stderr, "predict: %s\n", err.message);
         return 1;
     }
@@ -125,7 +131,7 @@ int main(int argc, char **argv)
         return 1;
     printf("{\"engine\": \"mmdx %s\", \"threads\": %d, \"fit_seconds\": %.4f, \"predict_seconds\": %.4f, "
            "\"fit_cpu_seconds\": %.4f, \"test_auroc\": %.6f}\n", classifier, threads, fit, pred, fit_cpu, auc);
-    mmdx_fusion_early_vtable.free_model(model);
-    free(prob), free(xtr), free(xte), free(ltr), free(lte), free(fm), free(present), free(ytr), free(yte), free(e);
+    vt->free_model(model);
+    free(prob), free(contrib), free(xtr), free(xte), free(ltr), free(lte), free(fm), free(present), free(ytr), free(yte), free(e);
     return 0;
 }

@@ -4,6 +4,7 @@
 
     bench/fusion/bench_fusion.py --build build [--n 100000] [--p 300] [--repeats 3]
                                  [--mlp-repeats 1] [--workdir DIR] [--skip-mlp]
+                                 [--joint] [--joint-epochs 10] [--only-joint]
 
 Generates (seeded) an n x p float64 training matrix and a 20,000-row test matrix
 with a logistic outcome (30 informative columns, one interaction, columns on
@@ -14,6 +15,13 @@ different scales), then times, each in its own process:
     validation split, patience 5, <= 50 epochs), 1 and 2 threads, and
     scikit-learn StandardScaler + MLPClassifier with the same settings
     (early_stopping=True, n_iter_no_change=5, max_iter=50).
+  - with --joint: mmdx joint fusion (the columns split into three modalities of
+    100; d = 32, encoders/decoders 64 hidden, 4 heads, about 60,000 parameters) for
+    --joint-epochs epochs with the CBLAS and the loop engine, 2 threads (libgomp's
+    default waiting: the joint fit's many short parallel regions lose a third of
+    their speed to passive waiting), against
+    scikit-learn MLPClassifier(hidden_layer_sizes=(192,)) (about 58,000 parameters),
+    the same epochs, batch 128, Adam 3e-3, alpha 1, 10% validation.
 Prints medians of fit wall and CPU time, test AUROC, peak RSS (GNU time) and the ratio
 to scikit-learn, as a Markdown table.
 """
@@ -50,7 +58,7 @@ def generate(workdir, n, p, seed=20261127):
     return prefix
 
 
-def sklearn_worker(prefix, n, p, kind):
+def sklearn_worker(prefix, n, p, kind, joint_epochs=10):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.neural_network import MLPClassifier
@@ -63,6 +71,11 @@ def sklearn_worker(prefix, n, p, kind):
     yte = np.fromfile(prefix + ".test.lab", dtype=np.uint8)
     if kind == "logreg":
         model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+    elif kind == "joint":  # the MLP of about the joint network's size, the same epochs
+        model = make_pipeline(StandardScaler(), MLPClassifier(
+            hidden_layer_sizes=(192,), alpha=1.0, batch_size=128, learning_rate_init=3e-3,
+            early_stopping=True, validation_fraction=0.1, n_iter_no_change=joint_epochs,
+            max_iter=joint_epochs, random_state=1))
     else:
         model = make_pipeline(StandardScaler(), MLPClassifier(
             hidden_layer_sizes=(64,), alpha=1e-4, batch_size=200, learning_rate_init=1e-3,
@@ -95,11 +108,14 @@ def main():
     ap.add_argument("--mlp-repeats", type=int, default=1)
     ap.add_argument("--workdir", default="/tmp/mmdx-bench-fusion")
     ap.add_argument("--skip-mlp", action="store_true")
+    ap.add_argument("--joint", action="store_true")
+    ap.add_argument("--only-joint", action="store_true")
+    ap.add_argument("--joint-epochs", type=int, default=10)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--prefix", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        sklearn_worker(a.prefix, a.n, a.p, a.worker)
+        sklearn_worker(a.prefix, a.n, a.p, a.worker, a.joint_epochs)
         return
     os.makedirs(a.workdir, exist_ok=True)
     prefix = generate(a.workdir, a.n, a.p)
@@ -111,19 +127,29 @@ def main():
     # per-minibatch barriers burns the CPU the other thread needs; passive waiting
     # is the setting for oversubscribed hosts (docs/fusion.md).
     passive = {"OMP_WAIT_POLICY": "passive"}
-    runs = [("logreg", "scikit-learn", ["/usr/bin/python3", me, "--worker", "logreg", "--prefix", prefix,
-                                         "--n", str(a.n), "--p", str(a.p)], a.repeats, None)]
-    for t in (1, 2):
+    runs = [] if a.only_joint else [("logreg", "scikit-learn", ["/usr/bin/python3", me, "--worker", "logreg",
+                                                                  "--prefix", prefix, "--n", str(a.n), "--p", str(a.p)],
+                                      a.repeats, None)]
+    for t in () if a.only_joint else (1, 2):
         runs.append(("logreg", "mmdx %d thread%s" % (t, "s (passive wait)" if t > 1 else ""),
                      [fit_bin, prefix, str(a.n), str(TEST_ROWS), str(a.p), "logreg", str(t)], a.repeats,
                      passive if t > 1 else None))
-    if not a.skip_mlp:
+    if not a.skip_mlp and not a.only_joint:
         runs.append(("mlp", "scikit-learn", ["/usr/bin/python3", me, "--worker", "mlp", "--prefix", prefix,
                                               "--n", str(a.n), "--p", str(a.p)], a.mlp_repeats, None))
         for t in (1, 2):
             runs.append(("mlp", "mmdx %d thread%s" % (t, "s (passive wait)" if t > 1 else ""),
                          [fit_bin, prefix, str(a.n), str(TEST_ROWS), str(a.p), "mlp", str(t)] + mlp_cfg,
                          a.mlp_repeats, passive if t > 1 else None))
+    if a.joint or a.only_joint:
+        e = str(a.joint_epochs)
+        runs.append(("joint", "scikit-learn", ["/usr/bin/python3", me, "--worker", "joint", "--prefix", prefix,
+                                                "--n", str(a.n), "--p", str(a.p), "--joint-epochs", e],
+                     a.mlp_repeats, None))
+        for blas in ("yes", "no"):
+            runs.append(("joint", "mmdx 2 threads, %s" % ("OpenBLAS" if blas == "yes" else "loops"),
+                         [fit_bin, prefix, str(a.n), str(TEST_ROWS), str(a.p), "joint", "2", "max_epochs=" + e,
+                          "patience=" + e, "blas=" + blas], a.mlp_repeats, None))
     results = []
     for kind, label, cmd, reps, env in runs:
         fits, cpus, aucs, peaks = [], [], [], []
