@@ -15,6 +15,7 @@
 #include "site_settings.h"
 #include "csv.h"
 #include "error.h"
+#include "fhir_risk.h"
 #include "cohort_input.h"
 #include "model_session.h"
 
@@ -22,7 +23,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "Usage: mmdx predict --model M.mmdx --cohort C.csv --out P.csv [--features F.csv]\n"
-            "                    [--embeddings E.csv] [--impute I.csv]\n"
+            "                    [--embeddings E.csv] [--impute I.csv] [--fhir R.ndjson]\n"
             "\n"
             "Write each patient's risk: patient_id, probability, decision (1 when probability >=\n"
             "the model's threshold), then per modality its contribution to the log-odds\n"
@@ -38,6 +39,9 @@ static void help(FILE *f)
             "  --impute I.csv     joint fusion: the feature table with every absent modality's\n"
             "                     features estimated from the present ones (encoder units);\n"
             "                     <modality>.imputed is 1 where that was done\n"
+            "  --fhir R.ndjson    the predictions as FHIR R4 RiskAssessment resources, one per line\n"
+            "                     (subject by patient identifier, the model as a contained Device)\n"
+            "  --fhir-system URI  the subject identifier's system (default urn:mmdx:patient-id)\n"
             "  --site-key FILE    site key to verify the model's signature (else $MMDX_SITE_KEY,\n"
             "                     else [audit] site_key_file)\n"
             "  --require-signed   refuse a model without a valid signature (also\n"
@@ -162,9 +166,10 @@ int mmdx_cmd_predict(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},  {"json", no_argument, NULL, 'j'},
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
         {"embeddings", required_argument, NULL, 'E'}, {"impute", required_argument, NULL, 'I'},
+        {"fhir", required_argument, NULL, 'H'},       {"fhir-system", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *cohort = NULL, *features = NULL, *key = NULL, *config = NULL,
-               *out = NULL, *emb_out = NULL, *imp_out = NULL;
+               *out = NULL, *emb_out = NULL, *imp_out = NULL, *fhir_out = NULL, *fhir_system = NULL;
     int require = 0, keep_going = 0, threads = 0, json = 0, progress = 1, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -175,6 +180,8 @@ int mmdx_cmd_predict(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'E': emb_out = optarg; break;
         case 'I': imp_out = optarg; break;
+        case 'H': fhir_out = optarg; break;
+        case 'S': fhir_system = optarg; break;
         case 'K': key = optarg; break;
         case 'R': require = 1; break;
         case 'g': keep_going = 1; break;
@@ -195,9 +202,15 @@ int mmdx_cmd_predict(int argc, char **argv)
         fprintf(stderr, "mmdx predict: give --model M, --out P.csv and --cohort C (and/or --features F)\n");
         return MMDX_EXIT_USAGE;
     }
-    if ((emb_out && !strcmp(emb_out, out)) || (imp_out && !strcmp(imp_out, out)) ||
-        (emb_out && imp_out && !strcmp(emb_out, imp_out))) {
-        fprintf(stderr, "mmdx predict: --out, --embeddings and --impute must name different files\n");
+    const char *outs[4] = {out, emb_out, imp_out, fhir_out};
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++)
+            if (outs[a] && outs[b] && !strcmp(outs[a], outs[b])) {
+                fprintf(stderr, "mmdx predict: --out, --embeddings, --impute and --fhir must name different files\n");
+                return MMDX_EXIT_USAGE;
+            }
+    if (fhir_system && !*fhir_system) {
+        fprintf(stderr, "mmdx predict: --fhir-system must not be empty\n");
         return MMDX_EXIT_USAGE;
     }
     if (json && strcmp(out, "-") == 0) {
@@ -230,6 +243,8 @@ int mmdx_cmd_predict(int argc, char **argv)
         rc = write_embeddings(emb_out, in, fused, tokens, dim);
     if (!rc && imp_out)
         rc = write_imputed(imp_out, in, imputed);
+    if (!rc && fhir_out)
+        rc = mmdx_fhir_risk_write(fhir_out, mf, in, prob, sc.contrib, fhir_system);
     free(fused);
     free(tokens);
     free(imputed);
@@ -255,6 +270,8 @@ int mmdx_cmd_predict(int argc, char **argv)
             }
             if (imp_out)
                 json_object_object_add(o, "imputed", json_object_new_string(imp_out));
+            if (fhir_out)
+                json_object_object_add(o, "fhir", json_object_new_string(fhir_out));
             mmdx_cli_print_json(o);
             json_object_put(o);
         } else {

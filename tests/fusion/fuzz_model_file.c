@@ -2,7 +2,8 @@
  * Fuzz the model file reader and the fusion plugins' model loaders from
  * memory. The first byte picks the target: 0 the whole model file (without
  * and with a site key; a file that parses has its blob loaded by its
- * plugin), 1 an early-fusion blob, 2 a late-fusion blob.
+ * plugin), 1 an early-fusion blob, 2 a late-fusion blob (and so on modulo 3), except
+ * that 3 is a joint-fusion blob.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>
@@ -35,6 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *body = data + 1;
     size_t len = size - 1;
     static const uint8_t key[] = "fuzzing-site-key-0123456789abcdef";
+    if (data[0] == 3) {
+        load_blob(&mmdx_fusion_joint_vtable, body, len);
+        return 0;
+    }
     switch (data[0] % 3) {
     case 0:
         for (int with_key = 0; with_key < 2; with_key++) {
@@ -45,6 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     load_blob(&mmdx_fusion_early_vtable, m->blob, m->blob_len);
                 else if (strcmp(m->fusion, "late") == 0)
                     load_blob(&mmdx_fusion_late_vtable, m->blob, m->blob_len);
+                else if (strcmp(m->fusion, "joint") == 0)
+                    load_blob(&mmdx_fusion_joint_vtable, m->blob, m->blob_len);
                 mmdx_model_file_free(m);
             }
         }

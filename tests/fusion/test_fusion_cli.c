@@ -498,6 +498,144 @@ START_TEST(sample_cohort_end_to_end)
 }
 END_TEST
 
+/* ---- joint fusion through the CLI, and results as FHIR ---- */
+
+static int in_set(const char *v, const char *const *set)
+{
+    for (; *set; set++)
+        if (!strcmp(v, *set))
+            return 1;
+    return 0;
+}
+
+/* The elements FHIR R4 defines for RiskAssessment and RiskAssessment.prediction. */
+static const char *const risk_elements[] = {
+    "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
+    "modifierExtension", "identifier", "basedOn", "parent", "status", "method", "code", "subject", "encounter",
+    "occurrenceDateTime", "occurrencePeriod", "condition", "performer", "reasonCode", "reasonReference", "basis",
+    "prediction", "mitigation", "note", NULL};
+static const char *const prediction_elements[] = {
+    "id", "extension", "modifierExtension", "outcome", "probabilityDecimal", "probabilityRange", "qualitativeRisk",
+    "relativeRisk", "whenPeriod", "whenRange", "rationale", NULL};
+/* ObservationStatus, the value set of RiskAssessment.status */
+static const char *const risk_status[] = {"registered", "preliminary", "final", "amended", "corrected",
+                                          "cancelled", "entered-in-error", "unknown", NULL};
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    ck_assert_msg(json_object_object_get_ex(o, key, &v), "no '%s' in %s", key, json_object_to_json_string(o));
+    return v;
+}
+
+START_TEST(joint_fusion_embeddings_imputation_and_fhir_results)
+{
+    gen("train.csv", 600, 31, NULL);
+    gen("test.csv", 200, 32, "--drop genomics:0.3");
+    char *tr = path_in("train.csv"), *te = path_in("test.csv"), *model = path_in("j.mmdx"), *early = path_in("e.mmdx");
+    char *pred = path_in("p.csv"), *emb = path_in("e.csv"), *imp = path_in("i.csv"), *fhir = path_in("r.ndjson");
+    char *err = NULL;
+    int rc = sh(NULL, &err, "%s train --features '%s' --fusion joint --out '%s' --threads 2 --no-progress", bin(), tr,
+                model);
+    ck_assert_msg(rc == 0, "train: %s", err);
+    free(err);
+    rc = sh(NULL, &err, "%s predict --model '%s' --features '%s' --out '%s' --embeddings '%s' --impute '%s' --fhir '%s' "
+                        "--fhir-system urn:oid:1.2.3.4 --no-progress", bin(), model, te, pred, emb, imp, fhir);
+    ck_assert_msg(rc == 0, "predict: %s", err);
+    free(err);
+    /* embeddings: 32 fused components and 32 per modality; genomics empty where it was dropped */
+    char *et = mmdx_test_read_file(emb, NULL);
+    ck_assert_ptr_nonnull(strstr(et, "patient_id,fused.0,"));
+    ck_assert_ptr_nonnull(strstr(et, ",fused.31,imaging.0,"));
+    ck_assert_ptr_nonnull(strstr(et, ",records.31\n"));
+    free(et);
+    /* imputed table: genomics filled in exactly where it was absent */
+    char *it = mmdx_test_read_file(imp, NULL), *ft = mmdx_test_read_file(te, NULL);
+    ck_assert_ptr_nonnull(strstr(it, "patient_id,imaging.imputed,genomics.imputed,records.imputed,"));
+    size_t filled = 0;
+    for (char *save = NULL, *l = strtok_r(it, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char id[64];
+        int a, g, r;
+        if (sscanf(l, "%63[^,],%d,%d,%d,", id, &a, &g, &r) != 4)
+            continue;
+        ck_assert(a == 0 && r == 0);
+        filled += g == 1;
+        /* fields: id, 3 flags, imaging (12), genomics (20), records (8): genomics never empty */
+        const char *c = l;
+        for (int f = 0; f < 4 + 12; f++)
+            c = strchr(c, ',') + 1;
+        for (int f = 0; f < 20; f++, c = strchr(c, ',') + 1)
+            ck_assert_msg(*c != ',', "%s: genomics feature %d empty in the imputed table", id, f);
+    }
+    ck_assert(filled > 30 && filled < 100);
+    free(it), free(ft);
+    /* FHIR: one RiskAssessment per patient, the required elements, the value sets, only R4's elements */
+    char *pt = mmdx_test_read_file(pred, NULL), *rt = mmdx_test_read_file(fhir, NULL);
+    char *psave = NULL, *rsave = NULL, *pl = strtok_r(pt, "\n", &psave);
+    size_t n = 0;
+    for (char *rl = strtok_r(rt, "\n", &rsave); rl; rl = strtok_r(NULL, "\n", &rsave), n++) {
+        pl = strtok_r(NULL, "\n", &psave);
+        ck_assert_ptr_nonnull(pl);
+        char id[64];
+        double p;
+        int dec;
+        ck_assert_int_eq(sscanf(pl, "%63[^,],%lf,%d", id, &p, &dec), 3);
+        json_object *r = json_tokener_parse(rl);
+        ck_assert_msg(r != NULL, "line %zu is not JSON", n + 1);
+        json_object_object_foreach(r, key, val) {
+            (void)val;
+            ck_assert_msg(in_set(key, risk_elements), "RiskAssessment has no element '%s'", key);
+        }
+        ck_assert_str_eq(json_object_get_string(get(r, "resourceType")), "RiskAssessment");
+        const char *rid = json_object_get_string(get(r, "id"));
+        ck_assert(strlen(rid) >= 1 && strlen(rid) <= 64 && strspn(rid, "0123456789abcdef") == strlen(rid));
+        ck_assert(in_set(json_object_get_string(get(r, "status")), risk_status)); /* 1..1 */
+        json_object *ident = get(get(r, "subject"), "identifier");                 /* subject 1..1 */
+        ck_assert_str_eq(json_object_get_string(get(ident, "system")), "urn:oid:1.2.3.4");
+        ck_assert_str_eq(json_object_get_string(get(ident, "value")), id);
+        const char *when = json_object_get_string(get(r, "occurrenceDateTime"));
+        int Y, M, D, h, mi, se;
+        ck_assert_int_eq(sscanf(when, "%4d-%2d-%2dT%2d:%2d:%2dZ", &Y, &M, &D, &h, &mi, &se), 6);
+        /* basis -> the contained Device that is the model */
+        json_object *basis = json_object_array_get_idx(get(r, "basis"), 0);
+        ck_assert_str_eq(json_object_get_string(get(basis, "reference")), "#model");
+        json_object *dev = json_object_array_get_idx(get(r, "contained"), 0);
+        ck_assert_str_eq(json_object_get_string(get(dev, "resourceType")), "Device");
+        ck_assert_str_eq(json_object_get_string(get(dev, "id")), "model");
+        json_object *dn = json_object_array_get_idx(get(dev, "deviceName"), 0);
+        ck_assert_str_eq(json_object_get_string(get(dn, "type")), "model-name"); /* DeviceNameType, 1..1 */
+        ck_assert(strlen(json_object_get_string(get(dn, "name"))) > 0);
+        json_object *pr = json_object_array_get_idx(get(r, "prediction"), 0);
+        json_object_object_foreach(pr, pkey, pval) {
+            (void)pval;
+            ck_assert_msg(in_set(pkey, prediction_elements), "prediction has no element '%s'", pkey);
+        }
+        double fp = json_object_get_double(get(pr, "probabilityDecimal"));
+        ck_assert_msg(fabs(fp - p) < 1e-9, "%s: FHIR %.12g, CSV %.12g", id, fp, p);
+        json_object *code = json_object_array_get_idx(get(get(pr, "qualitativeRisk"), "coding"), 0);
+        ck_assert_str_eq(json_object_get_string(get(code, "code")), dec ? "high" : "low");
+        json_object_put(r);
+    }
+    ck_assert_uint_eq(n, 200);
+    free(pt), free(rt);
+    /* a model without a shared representation: refused with exit 3 before anything is written */
+    ck_assert_int_eq(sh(NULL, NULL, "%s train --features '%s' --fusion early --out '%s' --no-progress", bin(), tr,
+                        early), 0);
+    remove(pred);
+    remove(emb);
+    rc = sh(NULL, &err, "%s predict --model '%s' --features '%s' --out '%s' --embeddings '%s' --no-progress", bin(),
+            early, te, pred, emb);
+    ck_assert_int_eq(rc, MMDX_EXIT_INPUT);
+    ck_assert_ptr_nonnull(strstr(err, "early fusion, which has no shared representation"));
+    ck_assert(access(pred, F_OK) != 0 && access(emb, F_OK) != 0);
+    free(err);
+    /* bad use: two outputs in one file */
+    ck_assert_int_eq(sh(NULL, NULL, "%s predict --model '%s' --features '%s' --out '%s' --fhir '%s'", bin(), model, te,
+                        pred, pred), MMDX_EXIT_USAGE);
+    free(tr), free(te), free(model), free(early), free(pred), free(emb), free(imp), free(fhir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fusion-cli");
@@ -507,6 +645,7 @@ static Suite *suite(void)
     tcase_add_test(tc, plugins_lists_early_and_late);
     tcase_add_test(tc, wdbc_cross_validation_matches_scikit_learn);
     tcase_add_test(tc, fusion_beats_every_single_modality);
+    tcase_add_test(tc, joint_fusion_embeddings_imputation_and_fhir_results);
     tcase_add_test(tc, late_fusion_with_a_modality_missing_for_a_third);
     tcase_add_test(tc, cohort_manifest_with_feature_table);
     tcase_add_test(tc, signed_models);
