@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "joint_internal.h"
+#include "logreg.h"
 #include "rng.h"
 
 #define JOINT_MAGIC "mmdx-joint"
@@ -129,6 +130,57 @@ double mmdx_joint_objective(const mmdx_joint *j, const mmdx_dataset *d, const si
     return v;
 }
 
+/*
+ * Start the risk head where early fusion's logistic regression ends: the
+ * linear evidence of every modality's inputs (absent: 0) fitted with L2
+ * (C = 1) on the training rows, the attention paths' read-outs at 0. The
+ * network then only has to learn what the linear model misses, and early
+ * stopping compares against this start (epoch 0).
+ */
+static int warm_start(mmdx_joint *j, const mmdx_dataset *d, const size_t *train, size_t n_train, const double *sw,
+                      mmdx_error *err)
+{
+    size_t P = 0, M = j->nm;
+    for (size_t m = 0; m < M; m++)
+        P += j->mod[m].p;
+    if (P == 0)
+        return 0;
+    double *x = calloc(n_train * P, sizeof *x), *coef = malloc(P * sizeof *coef), *w = NULL, b = 0;
+    int32_t *y = malloc(n_train * sizeof *y);
+    if (sw && (w = malloc(n_train * sizeof *w)))
+        for (size_t r = 0; r < n_train; r++)
+            w[r] = sw[train[r]];
+    if (!x || !coef || !y || (sw && !w)) {
+        free(x), free(coef), free(y), free(w);
+        return mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (%zu x %zu warm start)", n_train, P);
+    }
+    for (size_t r = 0; r < n_train; r++) {
+        size_t i = train[r], off = 0;
+        y[r] = d->labels[i] ? 1 : 0;
+        for (size_t m = 0; m < M; m++) {
+            if (d->present[i * M + m] && j->mod[m].nf > 0)
+                mmdx_joint__input_row(j, m, d->x + i * d->n_features, x + r * P + off);
+            off += j->mod[m].p;
+        }
+    }
+    mmdx_logreg_options lo;
+    mmdx_logreg_options_init(&lo);
+    lo.n_threads = j->o.n_threads;
+    int rc = mmdx_logreg_fit(coef, &b, x, n_train, P, y, w, &lo, NULL, err);
+    if (rc == 0) {
+        size_t off = 0;
+        for (size_t m = 0; m < M; m++) {
+            memcpy(j->theta + j->mod[m].lw, coef + off, j->mod[m].p * sizeof *coef);
+            off += j->mod[m].p;
+        }
+        j->theta[j->hb] = b;
+        memset(j->theta + j->hw, 0, j->o.token_dim * sizeof *j->theta);
+        memset(j->theta + j->tw, 0, j->o.token_dim * sizeof *j->theta);
+    }
+    free(x), free(coef), free(y), free(w);
+    return rc;
+}
+
 /* Validation loss: classification + reconstruction, no dropout, no contrastive term. */
 static double validation_loss(const mmdx_joint *j, const mmdx_dataset *d, const size_t *val, size_t n_val,
                               size_t B, const double *sw, joint_ws *w)
@@ -191,12 +243,14 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
     size_t *train = malloc(n * sizeof *train), *val = malloc(n * sizeof *val), *tmp = malloc(n * sizeof *tmp);
     double *grad = malloc(P * sizeof *grad), *mom = calloc(P, sizeof *mom), *vel = calloc(P, sizeof *vel);
     double *best = malloc(P * sizeof *best), *sw = NULL;
+    size_t *all_rows = malloc(n * sizeof *all_rows);
     size_t B = o->batch_size;
     uint8_t *vis = malloc((B ? B : 1) * M + 1);
     if (o->class_weight_balanced && (sw = malloc(n * sizeof *sw)))
         for (size_t i = 0; i < n; i++)
             sw[i] = (double)n / (2.0 * (double)nc[d->labels[i] ? 1 : 0]);
-    if (!train || !val || !tmp || !grad || !mom || !vel || !best || !vis || (o->class_weight_balanced && !sw)) {
+    if (!train || !val || !tmp || !grad || !mom || !vel || !best || !vis || !all_rows ||
+        (o->class_weight_balanced && !sw)) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (%zu parameters)", P);
         goto done;
     }
@@ -216,6 +270,8 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
     }
     if (B > n_train)
         B = n_train;
+    for (size_t i = 0; i < n; i++)
+        all_rows[i] = i;
     joint_ws *w = mmdx_joint__ws_new(j, B);
     if (!w) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (batch workspace)");
@@ -225,6 +281,11 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
     double best_loss = INFINITY;
     int since = 0;
     long step = 0;
+    if (o->w_classification > 0 && (rc = warm_start(j, d, all_rows, n, sw, err)) != 0) {
+        mmdx_joint__ws_free(w);
+        goto done;
+    }
+    best_loss = validation_loss(j, d, val, n_val, B, sw, w); /* epoch 0: the warm start itself */
     memcpy(best, j->theta, P * sizeof *best);
     for (int epoch = 1; epoch <= o->max_epochs; epoch++) {
         mmdx_rng_shuffle(&rng, train, n_train);
@@ -289,6 +350,7 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
     info->best_val_loss = best_loss;
 done:
     free(train), free(val), free(tmp), free(grad), free(mom), free(vel), free(best), free(vis), free(sw);
+    free(all_rows);
     if (rc) {
         mmdx_joint_free(j);
         return rc;

@@ -34,8 +34,12 @@
  *     cosine similarities of the patients' two tokens against the other
  *     patients' of the minibatch, with temperature tau (as CLIP);
  *   L2 weight decay alpha on weight matrices.
- * Adam; early stopping on a stratified validation split by its
- * classification + reconstruction loss (no dropout), best weights kept.
+ * The risk head starts where early fusion's logistic regression ends (the
+ * linear terms fitted with L2, C = 1, on all training patients; the
+ * attention read-outs at 0), so that the network learns what the linear
+ * model misses. Adam; early stopping on a stratified validation split by
+ * its classification + reconstruction loss (no dropout), the start itself
+ * (epoch 0) a candidate, best weights kept.
  * All randomness derives from the seed; the result does not depend on the
  * thread count with the loop engine (CBLAS: fixed for a fixed count).
  */

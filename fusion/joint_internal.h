@@ -71,6 +71,9 @@ double mmdx_joint__forward_row(const mmdx_joint *j, const double *theta, const d
 /* Scratch doubles mmdx_joint__forward_row needs. */
 size_t mmdx_joint__row_scratch(const mmdx_joint *j);
 
+/* One modality's encoder inputs (p doubles: standardised features, missing 0, then indicators). */
+void mmdx_joint__input_row(const mmdx_joint *j, size_t m, const double *x_row, double *input);
+
 /* One modality's token from a row of d (standardised inputs built in `input`, p doubles; hidden He);
  * returns the modality's linear evidence (its term of the logit). */
 double mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,

@@ -107,8 +107,7 @@ static double dot(const double *a, const double *b, size_t n)
     return s;
 }
 
-double mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
-                              double *hidden, double *token)
+void mmdx_joint__input_row(const mmdx_joint *j, size_t m, const double *x_row, double *input)
 {
     const joint_mod *md = &j->mod[m];
     for (size_t q = 0; q < md->nf; q++) {
@@ -118,6 +117,13 @@ double mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m
     }
     for (size_t g = 0; g < md->ng; g++)
         input[md->nf + g] = isnan(x_row[md->feat[md->ind[g]]]) ? 1.0 : 0.0;
+}
+
+double mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
+                              double *hidden, double *token)
+{
+    const joint_mod *md = &j->mod[m];
+    mmdx_joint__input_row(j, m, x_row, input);
     size_t he = j->o.encoder_hidden;
     matvec(theta + md->w1, input, he, md->p, theta + md->b1, hidden);
     for (size_t h = 0; h < he; h++)
@@ -592,14 +598,7 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
         }
         w->nrow[m] = k;
         for (size_t i = 0; i < k; i++) {
-            const double *x = d->x + rows[w->rows[m][i]] * d->n_features;
-            double *in = w->X[m] + i * md->p;
-            for (size_t q = 0; q < md->nf; q++) {
-                uint32_t f = md->feat[q];
-                in[q] = isnan(x[f]) ? 0.0 : (x[f] - j->mean[f]) / j->scale[f];
-            }
-            for (size_t g = 0; g < md->ng; g++)
-                in[md->nf + g] = isnan(x[md->feat[md->ind[g]]]) ? 1.0 : 0.0;
+            mmdx_joint__input_row(j, m, d->x + rows[w->rows[m][i]] * d->n_features, w->X[m] + i * md->p);
             memcpy(w->H[m] + i * he, th + md->b1, he * sizeof(double));
             memcpy(w->T[m] + i * D, th + md->b2, D * sizeof(double));
         }
