@@ -420,7 +420,7 @@ struct joint_ws {
     double *att_buf, *chunk_grad, *chunk_loss;
     double *dlogit;
     /* contrastive scratch */
-    double *zn_a, *zn_b, *sim, *dsim, *dza, *dzb;
+    double *zn_a, *zn_b, *sim, *dsim, *dza, *dzb, *rsum, *csum;
     size_t *pair_rows_a, *pair_rows_b;
 };
 
@@ -434,6 +434,7 @@ void mmdx_joint__ws_free(joint_ws *w)
     }
     free(w->pos), free(w->dY), free(w->dG), free(w->dC), free(w->att_buf), free(w->chunk_grad);
     free(w->chunk_loss), free(w->dlogit), free(w->zn_a), free(w->zn_b), free(w->sim), free(w->dsim), free(w->dza);
+    free(w->rsum), free(w->csum);
     free(w->dzb), free(w->pair_rows_a), free(w->pair_rows_b);
     free(w);
 }
@@ -475,6 +476,8 @@ joint_ws *mmdx_joint__ws_new(const mmdx_joint *j, size_t max_rows)
     ok &= !!(w->zn_b = malloc(R * d * sizeof(double)));
     ok &= !!(w->sim = malloc(R * R * sizeof(double)));
     ok &= !!(w->dsim = malloc(R * R * sizeof(double)));
+    ok &= !!(w->rsum = malloc(R * sizeof(double)));
+    ok &= !!(w->csum = malloc(R * sizeof(double)));
     ok &= !!(w->dza = malloc(R * d * sizeof(double)));
     ok &= !!(w->dzb = malloc(R * d * sizeof(double)));
     ok &= !!(w->pair_rows_a = malloc(R * sizeof(size_t)));
@@ -526,28 +529,25 @@ static double contrastive_pair(const mmdx_joint *j, joint_ws *w, size_t ma, size
     double loss = 0;
     /* dS = (softmax over each row - I + softmax over each column - I) / (2R) */
     double *dS = w->dsim;
-    if (want_grad)
-        memset(dS, 0, R * R * sizeof *dS);
-    for (size_t i = 0; i < R; i++) { /* rows: a_i against every b */
-        double mx = -INFINITY, sum = 0;
-        for (size_t k = 0; k < R; k++)
-            mx = w->sim[i * R + k] > mx ? w->sim[i * R + k] : mx;
-        for (size_t k = 0; k < R; k++)
-            sum += exp(w->sim[i * R + k] - mx);
-        loss += -(w->sim[i * R + i] - mx - log(sum));
-        for (size_t k = 0; want_grad && k < R; k++)
-            dS[i * R + k] += (exp(w->sim[i * R + k] - mx) / sum - (i == k)) / (2.0 * (double)R);
-    }
-    for (size_t k = 0; k < R; k++) { /* columns: b_k against every a */
-        double mx = -INFINITY, sum = 0;
-        for (size_t i = 0; i < R; i++)
-            mx = w->sim[i * R + k] > mx ? w->sim[i * R + k] : mx;
-        for (size_t i = 0; i < R; i++)
-            sum += exp(w->sim[i * R + k] - mx);
-        loss += -(w->sim[k * R + k] - mx - log(sum));
-        for (size_t i = 0; want_grad && i < R; i++)
-            dS[i * R + k] += (exp(w->sim[i * R + k] - mx) / sum - (i == k)) / (2.0 * (double)R);
-    }
+    /* |cos| <= 1 and tau >= 1/300 (the configuration's bound): one shift, 1/tau, keeps every exp
+     * in (e^-600, 1], so the row and the column softmax share one exp per pair */
+    double shift = 1.0 / tau;
+    for (size_t i = 0; i < R; i++)
+        w->rsum[i] = w->csum[i] = 0.0;
+    for (size_t i = 0; i < R; i++)
+        for (size_t k = 0; k < R; k++) {
+            double e = exp(w->sim[i * R + k] - shift);
+            dS[i * R + k] = e;
+            w->rsum[i] += e;
+            w->csum[k] += e;
+        }
+    for (size_t i = 0; i < R; i++)
+        loss += -(w->sim[i * R + i] - shift - log(w->rsum[i])) - (w->sim[i * R + i] - shift - log(w->csum[i]));
+    for (size_t i = 0; want_grad && i < R; i++)
+        for (size_t k = 0; k < R; k++) {
+            double e = dS[i * R + k];
+            dS[i * R + k] = (e / w->rsum[i] + e / w->csum[k] - 2.0 * (i == k)) / (2.0 * (double)R);
+        }
     loss /= 2.0 * (double)R;
     if (!want_grad)
         return loss;

@@ -69,7 +69,7 @@ int mmdx_joint_options_parse(mmdx_joint_options *o, const mmdx_fusion_params *pa
         else if (!strcmp(e->key, "weight_contrastive"))
             rc = mmdx_fusion_opt_double(e, 0.0, 1e6, &o->w_contrastive, err);
         else if (!strcmp(e->key, "temperature"))
-            rc = mmdx_fusion_opt_double(e, 1e-3, 100.0, &o->temperature, err);
+            rc = mmdx_fusion_opt_double(e, 0.004, 100.0, &o->temperature, err); /* InfoNCE's exps stay finite */
         else if (!strcmp(e->key, "modality_dropout"))
             rc = mmdx_fusion_opt_double(e, 0.0, 0.9, &o->modality_dropout, err);
         else if (!strcmp(e->key, "class_weight")) {
