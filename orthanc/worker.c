@@ -151,6 +151,7 @@ static void job_state_free(job_state *j)
     mmdx_cohort_input_free(j->in);
     free(j->prob);
     free(j->contrib);
+    free(j->fused);
     free(j->present);
     free(j->messages);
     free(j->text);

@@ -57,6 +57,8 @@ typedef struct job_state {
     size_t rule;
     mmdx_cohort_input *in;
     double *prob, *contrib;
+    double *fused;     /* the model's fused embedding (joint fusion), emb_dim values, or NULL */
+    uint32_t emb_dim;
     int *present;
     char *messages;
     size_t messages_len;

@@ -148,8 +148,8 @@ void orthanc_test_train_model(const char *tmp, expected *e)
     snprintf(train, sizeof train, "%s/train.csv", tmp);
     write_training_table(path, train);
     snprintf(cmd, sizeof cmd,
-             "'%s' train --config '%s/mmdx.conf' --site-key '%s/site.key' --features '%s' --fusion early "
-             "--classifier logreg --out '%s/model.mmdx' --no-progress",
+             "'%s' train --config '%s/mmdx.conf' --site-key '%s/site.key' --features '%s' --fusion joint "
+             "--out '%s/model.mmdx' --no-progress",
              mmdx, tmp, tmp, train, tmp);
     free(orthanc_test_run_ok(cmd));
     /* what `mmdx predict` says for the same patient (10 significant digits): the plugin must agree */

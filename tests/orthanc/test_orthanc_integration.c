@@ -491,6 +491,10 @@ START_TEST(orthanc_end_to_end)
              "SELECT count(*) FROM mmdx.predictions WHERE study_uid = '%s' AND abs(probability - %.17g) < 1e-9",
              jget(res, "study_instance_uid"), e.probability);
     ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 1);
+    /* the model is joint fusion: its fused vector is stored with the result, as mmdx screen does */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.predictions WHERE study_uid = '%s' AND cardinality(embedding) = 32",
+             jget(res, "study_instance_uid"));
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 1);
     /* pseudonymised: no PatientID in the database */
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE patient LIKE 'psn:%' AND pseudonymised"), 1);
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.sr.write'"), 1);
