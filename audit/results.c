@@ -754,12 +754,14 @@ int mmdx_store_results(mmdx_store *s, const char *run_id, const char *patient_id
     const char *params[3] = {run_id && *run_id ? run_id : NULL, patient_id, psn[0] ? psn : NULL};
     PGresult *r;
     rc = mmdx_store__exec(s, "results: query",
-                          "SELECT run_id::text, patient, pseudonymised, study_uid, probability, decision, "
-                          "contributions, input_hashes, "
-                          "to_char(stored_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-                          "FROM mmdx.predictions WHERE ($1::uuid IS NULL OR run_id = $1::uuid) "
-                          "AND ($2::text IS NULL OR patient = $2 OR patient = $3) "
-                          "ORDER BY stored_at, run_id, patient",
+                          "SELECT p.run_id::text, p.patient, p.pseudonymised, p.study_uid, p.probability, "
+                          "p.decision, p.contributions, p.input_hashes, "
+                          "to_char(p.stored_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+                          "r.model_sha256 "
+                          "FROM mmdx.predictions p JOIN mmdx.runs r ON r.run_id = p.run_id "
+                          "WHERE ($1::uuid IS NULL OR p.run_id = $1::uuid) "
+                          "AND ($2::text IS NULL OR p.patient = $2 OR p.patient = $3) "
+                          "ORDER BY p.stored_at, p.run_id, p.patient",
                           3, params, PGRES_TUPLES_OK, &r);
     if (rc < 0)
         return rc;
@@ -774,6 +776,7 @@ int mmdx_store_results(mmdx_store *s, const char *run_id, const char *patient_id
         row.contributions = PQgetvalue(r, i, 6);
         row.input_hashes = PQgetvalue(r, i, 7);
         row.stored_at = PQgetvalue(r, i, 8);
+        row.model_sha256 = PQgetisnull(r, i, 9) ? NULL : PQgetvalue(r, i, 9);
         rc = cb ? cb(ctx, &row) : 0;
         if (n)
             (*n)++;

@@ -312,6 +312,7 @@ typedef struct mmdx_result_row {
     double probability;
     int decision; /**< -1 none */
     const char *contributions, *input_hashes;
+    const char *model_sha256; /**< of the run's model, or NULL */
 } mmdx_result_row;
 
 /**

@@ -2,12 +2,14 @@
 /* mmdx db: schema migrations, status, audited result listings, pseudonyms. */
 #include <getopt.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "error.h"
+#include "fhir_risk.h"
 #include "site_settings.h"
 #include "store.h"
 
@@ -52,6 +54,10 @@ static void help(FILE *f)
             "  --site-key F     site key file (else $MMDX_SITE_KEY, else [audit] site_key_file)\n"
             "  --json           machine-readable output\n"
             "  --csv            (results) CSV output\n"
+            "  --fhir           (results) FHIR R4 RiskAssessment resources, one per line (NDJSON);\n"
+            "                   the subject is the stored identifier: the pseudonym (system\n"
+            "                   urn:mmdx:pseudonym) when the site pseudonymises\n"
+            "  --fhir-system U  (results) the subject identifier's system for unpseudonymised IDs\n"
             "\n"
             "`migrate` needs a role that may create schemas and roles; it is idempotent and safe\n"
             "to run from several hosts at once. It creates the group roles mmdx_writer (stores\n"
@@ -80,13 +86,37 @@ static void csv_cell(const char *s, int last)
 }
 
 typedef struct results_out {
-    int json, csv;
+    int json, csv, fhir;
+    const char *fhir_system;
     json_object *arr;
 } results_out;
+
+/* A stored prediction as a RiskAssessment line (the model known only by its hash). */
+static int print_fhir(const results_out *o, const mmdx_result_row *r)
+{
+    char contributions[2048] = "", *p = contributions;
+    json_object *c = json_tokener_parse(r->contributions);
+    size_t used = 0;
+    if (c && json_object_is_type(c, json_type_object)) {
+        json_object_object_foreach(c, name, val) {
+            if (used < sizeof contributions)
+                used += (size_t)snprintf(p + used, sizeof contributions - used, "%s%s %+.3f", used ? "; " : "",
+                                         name, json_object_get_double(val));
+        }
+    }
+    json_object_put(c);
+    mmdx_fhir_risk_item it = {r->pseudonymised ? MMDX_FHIR_PSEUDONYM_SYSTEM
+                                               : (o->fhir_system ? o->fhir_system : MMDX_FHIR_DEFAULT_ID_SYSTEM),
+                              r->patient, r->stored_at, r->probability, r->decision, NAN, r->model_sha256, NULL, NULL,
+                              NULL, NULL, used ? contributions : NULL};
+    return mmdx_fhir_risk_print(stdout, &it);
+}
 
 static int print_result(void *ctx, const mmdx_result_row *r)
 {
     results_out *o = ctx;
+    if (o->fhir)
+        return print_fhir(o, r);
     char prob[32], dec[8];
     snprintf(prob, sizeof prob, "%.17g", r->probability);
     snprintf(dec, sizeof dec, "%d", r->decision);
@@ -126,10 +156,12 @@ int mmdx_cmd_db(int argc, char **argv)
                                          {"patient", required_argument, NULL, 'p'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"csv", no_argument, NULL, 'v'},
+                                         {"fhir", no_argument, NULL, 'F'},
+                                         {"fhir-system", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *db = NULL, *config = NULL, *key = NULL, *run = NULL, *patient = NULL;
-    int json = 0, csv = 0, c;
+    const char *db = NULL, *config = NULL, *key = NULL, *run = NULL, *patient = NULL, *fhir_system = NULL;
+    int json = 0, csv = 0, fhir = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -140,6 +172,8 @@ int mmdx_cmd_db(int argc, char **argv)
         case 'p': patient = optarg; break;
         case 'j': json = 1; break;
         case 'v': csv = 1; break;
+        case 'F': fhir = 1; break;
+        case 'S': fhir_system = optarg; break;
         case 'h': help(stdout); return MMDX_EXIT_OK;
         default: help(stderr); return MMDX_EXIT_USAGE;
         }
@@ -149,8 +183,16 @@ int mmdx_cmd_db(int argc, char **argv)
         return MMDX_EXIT_USAGE;
     }
     const char *sub = argv[optind++];
-    if (json && csv) {
-        fprintf(stderr, "mmdx db: --json and --csv exclude each other\n");
+    if (json + csv + fhir > 1) {
+        fprintf(stderr, "mmdx db: --json, --csv and --fhir exclude each other\n");
+        return MMDX_EXIT_USAGE;
+    }
+    if ((fhir || fhir_system) && strcmp(sub, "results") != 0) {
+        fprintf(stderr, "mmdx db %s: --fhir and --fhir-system are options of db results\n", sub);
+        return MMDX_EXIT_USAGE;
+    }
+    if (fhir_system && !*fhir_system) {
+        fprintf(stderr, "mmdx db results: --fhir-system must not be empty\n");
         return MMDX_EXIT_USAGE;
     }
     int is_psn = strcmp(sub, "pseudonym") == 0;
@@ -249,14 +291,14 @@ int mmdx_cmd_db(int argc, char **argv)
                 exit_code = MMDX_EXIT_INPUT;
         }
     } else if (strcmp(sub, "results") == 0) {
-        results_out o = {json, csv, json ? json_object_new_array() : NULL};
+        results_out o = {json, csv, fhir, fhir_system, json ? json_object_new_array() : NULL};
         if (csv)
             printf("run_id,patient,study_uid,probability,decision,contributions,stored_at\n");
         size_t n = 0;
         rc = mmdx_store_results(s, run, patient, print_result, &o, &n);
         if (rc == 0 && json)
             mmdx_cli_print_json(o.arr);
-        if (rc == 0 && !json && !csv)
+        if (rc == 0 && !json && !csv && !fhir)
             fprintf(stderr, "%zu prediction%s (this review was recorded in the audit log)\n", n,
                     n == 1 ? "" : "s");
         json_object_put(o.arr);

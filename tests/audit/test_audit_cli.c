@@ -15,6 +15,7 @@
 #include "merkle.h"
 #include "pgtest.h"
 #include "store.h"
+#include "fhir_check.h"
 #include "testsupport.h"
 
 static char *fmt(const char *f, ...) MMDX_FORMAT(1, 2);
@@ -120,6 +121,23 @@ START_TEST(cli_end_to_end)
     ck_assert_int_eq(mmdx(&out, NULL, "db results --db '%s' --run %.8s --csv", dsn, run), 0);
     ck_assert_int_eq(count_lines(out), 21);
     free(out);
+    /* as FHIR R4 RiskAssessment resources, one line per stored prediction */
+    ck_assert_int_eq(mmdx(&out, NULL, "db results --db '%s' --run %s --fhir --fhir-system urn:oid:2.16.840.1.113883",
+                          dsn, run), 0);
+    ck_assert_int_eq(count_lines(out), 20);
+    {
+        char *save = NULL;
+        int i = 0;
+        for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save), i++) {
+            char id[16];
+            snprintf(id, sizeof id, "P%05d", i);
+            mmdx_test_check_risk_assessment(l, "urn:oid:2.16.840.1.113883", id, 0.05 * i, i >= 10);
+            ck_assert_ptr_nonnull(strstr(l, "contributions to the log-odds: imaging +0.500"));
+        }
+    }
+    free(out);
+    ck_assert_int_eq(mmdx(NULL, NULL, "db results --db '%s' --run %s --fhir --csv", dsn, run), 2);
+    ck_assert_int_eq(mmdx(NULL, NULL, "db status --db '%s' --fhir", dsn), 2);
     ck_assert_int_eq(mmdx(NULL, &err, "db results --db '%s' --run 0000000z", dsn), 3);
     ck_assert_msg(strstr(err, "first 8") != NULL, "%s", err);
     free(err);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fhir_check.h"
 #include "model_file.h"
 #include "testsupport.h"
 
@@ -500,34 +501,6 @@ END_TEST
 
 /* ---- joint fusion through the CLI, and results as FHIR ---- */
 
-static int in_set(const char *v, const char *const *set)
-{
-    for (; *set; set++)
-        if (!strcmp(v, *set))
-            return 1;
-    return 0;
-}
-
-/* The elements FHIR R4 defines for RiskAssessment and RiskAssessment.prediction. */
-static const char *const risk_elements[] = {
-    "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
-    "modifierExtension", "identifier", "basedOn", "parent", "status", "method", "code", "subject", "encounter",
-    "occurrenceDateTime", "occurrencePeriod", "condition", "performer", "reasonCode", "reasonReference", "basis",
-    "prediction", "mitigation", "note", NULL};
-static const char *const prediction_elements[] = {
-    "id", "extension", "modifierExtension", "outcome", "probabilityDecimal", "probabilityRange", "qualitativeRisk",
-    "relativeRisk", "whenPeriod", "whenRange", "rationale", NULL};
-/* ObservationStatus, the value set of RiskAssessment.status */
-static const char *const risk_status[] = {"registered", "preliminary", "final", "amended", "corrected",
-                                          "cancelled", "entered-in-error", "unknown", NULL};
-
-static json_object *get(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    ck_assert_msg(json_object_object_get_ex(o, key, &v), "no '%s' in %s", key, json_object_to_json_string(o));
-    return v;
-}
-
 START_TEST(joint_fusion_embeddings_imputation_and_fhir_results)
 {
     gen("train.csv", 600, 31, NULL);
@@ -580,41 +553,7 @@ START_TEST(joint_fusion_embeddings_imputation_and_fhir_results)
         double p;
         int dec;
         ck_assert_int_eq(sscanf(pl, "%63[^,],%lf,%d", id, &p, &dec), 3);
-        json_object *r = json_tokener_parse(rl);
-        ck_assert_msg(r != NULL, "line %zu is not JSON", n + 1);
-        json_object_object_foreach(r, key, val) {
-            (void)val;
-            ck_assert_msg(in_set(key, risk_elements), "RiskAssessment has no element '%s'", key);
-        }
-        ck_assert_str_eq(json_object_get_string(get(r, "resourceType")), "RiskAssessment");
-        const char *rid = json_object_get_string(get(r, "id"));
-        ck_assert(strlen(rid) >= 1 && strlen(rid) <= 64 && strspn(rid, "0123456789abcdef") == strlen(rid));
-        ck_assert(in_set(json_object_get_string(get(r, "status")), risk_status)); /* 1..1 */
-        json_object *ident = get(get(r, "subject"), "identifier");                 /* subject 1..1 */
-        ck_assert_str_eq(json_object_get_string(get(ident, "system")), "urn:oid:1.2.3.4");
-        ck_assert_str_eq(json_object_get_string(get(ident, "value")), id);
-        const char *when = json_object_get_string(get(r, "occurrenceDateTime"));
-        int Y, M, D, h, mi, se;
-        ck_assert_int_eq(sscanf(when, "%4d-%2d-%2dT%2d:%2d:%2dZ", &Y, &M, &D, &h, &mi, &se), 6);
-        /* basis -> the contained Device that is the model */
-        json_object *basis = json_object_array_get_idx(get(r, "basis"), 0);
-        ck_assert_str_eq(json_object_get_string(get(basis, "reference")), "#model");
-        json_object *dev = json_object_array_get_idx(get(r, "contained"), 0);
-        ck_assert_str_eq(json_object_get_string(get(dev, "resourceType")), "Device");
-        ck_assert_str_eq(json_object_get_string(get(dev, "id")), "model");
-        json_object *dn = json_object_array_get_idx(get(dev, "deviceName"), 0);
-        ck_assert_str_eq(json_object_get_string(get(dn, "type")), "model-name"); /* DeviceNameType, 1..1 */
-        ck_assert(strlen(json_object_get_string(get(dn, "name"))) > 0);
-        json_object *pr = json_object_array_get_idx(get(r, "prediction"), 0);
-        json_object_object_foreach(pr, pkey, pval) {
-            (void)pval;
-            ck_assert_msg(in_set(pkey, prediction_elements), "prediction has no element '%s'", pkey);
-        }
-        double fp = json_object_get_double(get(pr, "probabilityDecimal"));
-        ck_assert_msg(fabs(fp - p) < 1e-9, "%s: FHIR %.12g, CSV %.12g", id, fp, p);
-        json_object *code = json_object_array_get_idx(get(get(pr, "qualitativeRisk"), "coding"), 0);
-        ck_assert_str_eq(json_object_get_string(get(code, "code")), dec ? "high" : "low");
-        json_object_put(r);
+        mmdx_test_check_risk_assessment(rl, "urn:oid:1.2.3.4", id, p, dec);
     }
     ck_assert_uint_eq(n, 200);
     free(pt), free(rt);
