@@ -16,7 +16,7 @@
 #endif
 
 #define PREDICTIONS_PER_STATEMENT 1000
-#define PREDICTION_COLUMNS 10
+#define PREDICTION_COLUMNS 11
 
 void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db_role,
                           const char *os_user, const char *host, const char *mmdx_version,
@@ -45,12 +45,17 @@ void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db
 void mmdx_audit__prediction_hash(const char *run_id, const char *patient, int pseudonymised,
                                  const char *study_uid, double probability, int decision,
                                  const char *contributions, const char *input_hashes,
-                                 const double *embedding, size_t embedding_dim, uint8_t out[32])
+                                 const double *embedding, size_t embedding_dim, const double *tokens,
+                                 size_t n_token_values, uint8_t out[32])
 {
     mmdx_canon c = {0};
-    /* v1 rows (no embedding) hash as they always did; an embedding makes it v2 */
-    static const char prefix[] = "mmdx-prediction-v1", prefix2[] = "mmdx-prediction-v2";
-    if (embedding_dim)
+    /* v1 rows (no embedding) hash as they always did; an embedding makes it
+     * v2, modality tokens beside it v3 (schema 4) */
+    static const char prefix[] = "mmdx-prediction-v1", prefix2[] = "mmdx-prediction-v2",
+                      prefix3[] = "mmdx-prediction-v3";
+    if (embedding_dim && n_token_values)
+        mmdx_canon__bytes(&c, prefix3, sizeof prefix3);
+    else if (embedding_dim)
         mmdx_canon__bytes(&c, prefix2, sizeof prefix2);
     else
         mmdx_canon__bytes(&c, prefix, sizeof prefix);
@@ -70,6 +75,16 @@ void mmdx_audit__prediction_hash(const char *run_id, const char *patient, int ps
         for (size_t k = 0; k < embedding_dim; k++) {
             uint64_t eb;
             memcpy(&eb, &embedding[k], sizeof eb);
+            mmdx_canon__u64(&c, eb);
+        }
+    }
+    if (embedding_dim && n_token_values) {
+        /* the modality tokens: their count, then each value, every NaN (absent) as one bit pattern */
+        mmdx_canon__u64(&c, (uint64_t)n_token_values);
+        for (size_t k = 0; k < n_token_values; k++) {
+            uint64_t eb = 0x7ff8000000000000ull;
+            if (!isnan(tokens[k]))
+                memcpy(&eb, &tokens[k], sizeof eb);
             mmdx_canon__u64(&c, eb);
         }
     }
@@ -350,6 +365,7 @@ typedef struct pred_item {
     char *contributions; /* the JSON texts stored and hashed */
     char *input_hashes;
     char *embedding;     /* '{...}' with every double exact, or NULL */
+    char *tokens;        /* the same for the modality tokens ('NaN' for an absent modality) */
 } pred_item;
 
 typedef struct pred_ctx {
@@ -412,7 +428,7 @@ static int insert_new(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
     }
     size_t used = (size_t)snprintf(sql, sql_cap,
         "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, "
-        "decision, contributions, input_hashes, content_sha256, embedding) VALUES ");
+        "decision, contributions, input_hashes, content_sha256, embedding, modality_embeddings) VALUES ");
     size_t k = 0;
     for (size_t i = 0; i < m; i++) {
         pred_item *it = &c->items[start + i];
@@ -430,11 +446,12 @@ static int insert_new(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
         q[7] = it->input_hashes;
         q[8] = it->hash_hex;
         q[9] = it->embedding;
+        q[10] = it->tokens;
         size_t b = k * PREDICTION_COLUMNS;
         used += (size_t)snprintf(sql + used, sql_cap - used,
             "%s($%zu::uuid, $%zu, $%zu::boolean, $%zu, $%zu::float8, $%zu::smallint, $%zu, $%zu, $%zu::bytea, "
-            "$%zu::float8[])",
-            k ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10);
+            "$%zu::float8[], $%zu::float8[])",
+            k ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11);
         k++;
     }
     if (k)
@@ -530,7 +547,7 @@ static int predictions_tx(mmdx_store *s, void *vctx)
     return rc;
 }
 
-int mmdx_audit__parse_float_array(const char *text, double **out, size_t *n)
+int mmdx_audit__parse_float_array(const char *text, int allow_nan, double **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -549,7 +566,7 @@ int mmdx_audit__parse_float_array(const char *text, double **out, size_t *n)
     while (*p != '}') {
         char *end;
         double x = strtod(p, &end);
-        if (end == p || !isfinite(x) || k == cap || (*end != ',' && *end != '}')) {
+        if (end == p || isinf(x) || (isnan(x) && !allow_nan) || k == cap || (*end != ',' && *end != '}')) {
             free(v);
             return MMDX_EFORMAT;
         }
@@ -589,6 +606,11 @@ static int check_prediction(const mmdx_store_prediction *p, size_t i)
     for (size_t k = 0; k < p->embedding_dim; k++)
         if (!isfinite(p->embedding[k]))
             return mmdx_fail(MMDX_EINVAL, "prediction %zu: embedding[%zu] is not finite", i, k);
+    if (p->tokens && (!p->embedding_dim || p->n_tokens == 0 || p->n_tokens > 64))
+        return mmdx_fail(MMDX_EINVAL, "prediction %zu: modality tokens need an embedding and 1 to 64 modalities", i);
+    for (size_t k = 0; p->tokens && k < p->n_tokens * p->embedding_dim; k++)
+        if (isinf(p->tokens[k]))
+            return mmdx_fail(MMDX_EINVAL, "prediction %zu: modality token value %zu is infinite", i, k);
     for (size_t k = 0; k < p->n_contributions; k++) {
         const mmdx_store_contribution *c = &p->contributions[k];
         if (!c->modality || !*c->modality)
@@ -617,6 +639,22 @@ static int check_prediction(const mmdx_store_prediction *p, size_t i)
     return 0;
 }
 
+/* '{v0,v1,...}' with every double exact (%.17g), NaN as PostgreSQL spells it; malloc'd. */
+static char *float_array_text(const double *v, size_t n)
+{
+    size_t cap = 3 + n * 26, used = 0;
+    char *t = malloc(cap);
+    for (size_t k = 0; t && k < n; k++) {
+        if (isnan(v[k]))
+            used += (size_t)snprintf(t + used, cap - used, "%sNaN", k ? "," : "{");
+        else
+            used += (size_t)snprintf(t + used, cap - used, "%s%.17g", k ? "," : "{", v[k]);
+    }
+    if (t)
+        snprintf(t + used, cap - used, n ? "}" : "{}");
+    return t;
+}
+
 /* The JSON texts stored (and hashed) for a prediction's contributions and input hashes. */
 static int prediction_texts(const mmdx_store_prediction *p, pred_item *it)
 {
@@ -643,16 +681,11 @@ static int prediction_texts(const mmdx_store_prediction *p, pred_item *it)
     }
     json_object_put(c);
     json_object_put(h);
-    if (rc == 0 && p->embedding_dim) {
-        size_t cap = 2 + p->embedding_dim * 26, used = 0;
-        if (!(it->embedding = malloc(cap)))
-            rc = MMDX_ENOMEM;
-        for (size_t k = 0; rc == 0 && k < p->embedding_dim; k++)
-            used += (size_t)snprintf(it->embedding + used, cap - used, "%s%.17g", k ? "," : "{",
-                                     p->embedding[k]);
-        if (rc == 0)
-            snprintf(it->embedding + used, cap - used, "}");
-    }
+    if (rc == 0 && p->embedding_dim && !(it->embedding = float_array_text(p->embedding, p->embedding_dim)))
+        rc = MMDX_ENOMEM;
+    if (rc == 0 && p->tokens && p->n_tokens &&
+        !(it->tokens = float_array_text(p->tokens, p->n_tokens * p->embedding_dim)))
+        rc = MMDX_ENOMEM;
     return rc < 0 ? mmdx_fail(rc, "predictions: out of memory") : 0;
 }
 
@@ -683,7 +716,8 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
             break;
         mmdx_audit__prediction_hash(run_id, it->patient, s->pseudonymise, p[i].study_uid,
                                     p[i].probability, p[i].decision, it->contributions, it->input_hashes,
-                                    p[i].embedding, p[i].embedding_dim, it->hash);
+                                    p[i].embedding, p[i].embedding_dim, p[i].tokens,
+                                    p[i].tokens ? p[i].n_tokens * p[i].embedding_dim : 0, it->hash);
         hexbytea(it->hash, it->hash_hex);
         /* The same patient twice in one batch: the first is stored, later ones are replays. */
         for (size_t j = 0; j < i; j++) {
@@ -711,6 +745,7 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
         free(c.items[i].contributions);
         free(c.items[i].input_hashes);
         free(c.items[i].embedding);
+        free(c.items[i].tokens);
     }
     free(c.items);
     return rc;

@@ -209,6 +209,8 @@ typedef struct mmdx_store_prediction {
     size_t n_input_hashes;
     const double *embedding; /**< the fused embedding (joint fusion), embedding_dim finite values; NULL: none */
     size_t embedding_dim;    /**< 0 when none; at most 4096 */
+    const double *tokens;    /**< each modality's token, n_tokens x embedding_dim (NaN: absent); NULL: none */
+    size_t n_tokens;         /**< the model's modalities when tokens are given, at most 64 */
 } mmdx_store_prediction;
 
 /** What a batch did. */

@@ -150,14 +150,16 @@ void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db
 void mmdx_audit__prediction_hash(const char *run_id, const char *patient, int pseudonymised,
                                  const char *study_uid, double probability, int decision,
                                  const char *contributions, const char *input_hashes,
-                                 const double *embedding, size_t embedding_dim, uint8_t out[32]);
+                                 const double *embedding, size_t embedding_dim, const double *tokens,
+                                 size_t n_token_values, uint8_t out[32]);
 
 /**
- * A stored float8[] in PostgreSQL's text form ("{1.5,-2}") as doubles:
+ * A stored float8[] in PostgreSQL's text form ("{1.5,-2,NaN}") as doubles:
  * *out malloc'd (NULL and *n = 0 for NULL text). MMDX_EFORMAT when the
- * text is not a one-dimensional array of finite numbers.
+ * text is not a one-dimensional array of numbers (finite, or NaN when
+ * allow_nan).
  */
-MMDX_RESULT_USED int mmdx_audit__parse_float_array(const char *text, double **out, size_t *n);
+MMDX_RESULT_USED int mmdx_audit__parse_float_array(const char *text, int allow_nan, double **out, size_t *n);
 
 /* ---- keys.c ---- */
 

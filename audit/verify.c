@@ -286,7 +286,8 @@ static int check_predictions(vstate *v, const mmdx_verify_options *o, int64_t to
     int rc = mmdx_store__exec(v->s, "verify: open predictions",
                               "DECLARE mmdx_pr NO SCROLL CURSOR FOR SELECT run_id::text, patient, "
                               "pseudonymised, study_uid, probability, decision, contributions, "
-                              "input_hashes, content_sha256, embedding::text FROM mmdx.predictions",
+                              "input_hashes, content_sha256, embedding::text, modality_embeddings::text "
+                              "FROM mmdx.predictions",
                               0, NULL, PGRES_COMMAND_OK, NULL);
     if (rc < 0)
         return rc;
@@ -300,18 +301,23 @@ static int check_predictions(vstate *v, const mmdx_verify_options *o, int64_t to
         for (int i = 0; i < rows; i++) {
             const char *run = PQgetvalue(r, i, 0), *pat = PQgetvalue(r, i, 1);
             uint8_t h[32], col[32];
-            double *emb = NULL;
-            size_t dim = 0;
-            int erc = mmdx_audit__parse_float_array(PQgetisnull(r, i, 9) ? NULL : PQgetvalue(r, i, 9), &emb, &dim);
+            double *emb = NULL, *tok = NULL;
+            size_t dim = 0, ntok = 0;
+            int erc = mmdx_audit__parse_float_array(PQgetisnull(r, i, 9) ? NULL : PQgetvalue(r, i, 9), 0, &emb, &dim);
+            if (erc == 0)
+                erc = mmdx_audit__parse_float_array(PQgetisnull(r, i, 10) ? NULL : PQgetvalue(r, i, 10), 1, &tok,
+                                                    &ntok);
             if (erc == MMDX_ENOMEM) {
+                free(emb);
                 PQclear(r);
                 return mmdx_fail(MMDX_ENOMEM, "verify: out of memory");
             }
             mmdx_audit__prediction_hash(run, pat, PQgetvalue(r, i, 2)[0] == 't', val(r, i, 3),
                                         strtod(PQgetvalue(r, i, 4), NULL),
                                         PQgetisnull(r, i, 5) ? -1 : atoi(PQgetvalue(r, i, 5)),
-                                        PQgetvalue(r, i, 6), PQgetvalue(r, i, 7), emb, dim, h);
+                                        PQgetvalue(r, i, 6), PQgetvalue(r, i, 7), emb, dim, tok, ntok, h);
             free(emb);
+            free(tok);
             if (erc) /* an embedding no longer readable as numbers: its hash will not match either */
                 memset(h, 0, sizeof h);
             v->r->n_predictions++;

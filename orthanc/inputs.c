@@ -142,7 +142,7 @@ int mmdx_orthanc__predict(mmdx_screener *sc, job_state *j, const char *patient_i
         return rc;
     /* a model with a shared representation: its fused vector is stored with the result, as by mmdx screen */
     if (mmdx_model_session_embed_dim(&sc->model) > 0 &&
-        (rc = mmdx_model_session_embed(&sc->model, &j->in->ds, &j->fused, NULL, &j->emb_dim)) != 0)
+        (rc = mmdx_model_session_embed(&sc->model, &j->in->ds, &j->fused, &j->tokens, &j->emb_dim)) != 0)
         return rc;
     for (size_t m = 0; m < M; m++)
         j->present[m] = j->in->present[m] != 0;

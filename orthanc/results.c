@@ -119,7 +119,8 @@ int mmdx_orthanc__store_prediction(mmdx_screener *sc, const mmdx_job *job, job_s
             contrib[nc++] = (mmdx_store_contribution){j->in->modalities[m], j->contrib[m]};
     mmdx_store_input_hash hash = {"dicom_series", fingerprint};
     mmdx_store_prediction p = {patient_id, study_uid, j->prob[0], j->prob[0] >= sc->model.file->threshold,
-                               contrib, nc, &hash, 1, j->fused, j->fused ? j->emb_dim : 0};
+                               contrib, nc, &hash, 1, j->fused, j->fused ? j->emb_dim : 0,
+                               j->tokens, j->tokens ? j->in->n_modalities : 0};
     mmdx_store_batch_result br;
     rc = mmdx_store_predictions(j->store, j->run_id, &p, 1, &br);
     free(contrib);

@@ -152,6 +152,7 @@ static void job_state_free(job_state *j)
     free(j->prob);
     free(j->contrib);
     free(j->fused);
+    free(j->tokens);
     free(j->present);
     free(j->messages);
     free(j->text);

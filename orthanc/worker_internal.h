@@ -58,6 +58,7 @@ typedef struct job_state {
     mmdx_cohort_input *in;
     double *prob, *contrib;
     double *fused;     /* the model's fused embedding (joint fusion), emb_dim values, or NULL */
+    double *tokens;    /* each modality's token (n_modalities x emb_dim, NaN: absent), or NULL */
     uint32_t emb_dim;
     int *present;
     char *messages;

@@ -70,6 +70,7 @@ void mmdx_screen__batch_out_free(batch_out *b, size_t n_enc)
     free(b->prob);
     free(b->contrib);
     free(b->fused);
+    free(b->tokens);
     free(b->ok_rows);
     memset(b, 0, sizeof *b);
 }
@@ -212,7 +213,7 @@ int mmdx_screen__compute_batch(screen *sc, const size_t *rows, size_t n, batch_o
             rc = mmdx_model_session_predict(&sc->ms, &d, &b->prob, &b->contrib);
             /* a model with a shared representation stores each patient's fused vector too */
             if (rc == 0 && mmdx_model_session_embed_dim(&sc->ms) > 0)
-                rc = mmdx_model_session_embed(&sc->ms, &d, &b->fused, NULL, &b->emb_dim);
+                rc = mmdx_model_session_embed(&sc->ms, &d, &b->fused, &b->tokens, &b->emb_dim);
         }
         free(x);
         free(present);
@@ -283,6 +284,8 @@ int mmdx_screen__store_batch(screen *sc, batch_out *b)
         if (b->fused) {
             p[r].embedding = b->fused + r * b->emb_dim;
             p[r].embedding_dim = b->emb_dim;
+            p[r].tokens = b->tokens + r * sc->n_mod * b->emb_dim;
+            p[r].n_tokens = sc->n_mod;
         }
     }
     if (rc == 0 && !o->no_db && N) {

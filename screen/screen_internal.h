@@ -94,6 +94,7 @@ typedef struct batch_out {
     char **hashes;              /* per row x encoder: hex, or NULL */
     double *prob, *contrib;     /* per screened row (compacted) */
     double *fused;              /* per screened row: the model's fused embedding (emb_dim each), or NULL */
+    double *tokens;             /* per screened row: each modality's token (n_mod x emb_dim, NaN: absent) */
     uint32_t emb_dim;
     size_t *ok_rows;            /* batch rows screened, in order */
     size_t n_ok;

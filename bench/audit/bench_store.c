@@ -75,7 +75,7 @@ static void *work(void *arg)
                 static const mmdx_store_input_hash ct = {
                     "ct", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"};
                 mmdx_store_prediction q = {ids[i], "1.2.826.0.1.3680043.8.498.1", (double)(i % 100) / 100.0,
-                                           i % 2, contrib, 3, &ct, 1, NULL, 0};
+                                           i % 2, contrib, 3, &ct, 1, NULL, 0, NULL, 0};
                 p[i] = q;
             }
             die_if(mmdx_store_predictions(s, j->run, p, (size_t)m, NULL));

@@ -100,7 +100,7 @@ START_TEST(cli_end_to_end)
     for (int i = 0; i < 20; i++) {
         snprintf(ids[i], sizeof ids[i], "P%05d", i);
         static const mmdx_store_contribution imaging = {"imaging", 0.5};
-        mmdx_store_prediction q = {ids[i], "1.2.3.4", 0.05 * i, i >= 10, &imaging, 1, NULL, 0, NULL, 0};
+        mmdx_store_prediction q = {ids[i], "1.2.3.4", 0.05 * i, i >= 10, &imaging, 1, NULL, 0, NULL, 0, NULL, 0};
         p[i] = q;
     }
     ck_assert_int_eq(mmdx_store_predictions(s, run, p, 20, NULL), 0);

@@ -4,6 +4,7 @@
  * messages, the [audit] settings. No database needed. */
 #include <check.h>
 #include <libxml/parser.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "hash.h"
 #include "merkle.h"
 #include "site_settings.h"
+#include "store_internal.h"
 #include "testsupport.h"
 
 /* RFC 6962 test vectors (certificate-transparency reference implementation). */
@@ -324,6 +326,35 @@ START_TEST(settings_from_config)
 }
 END_TEST
 
+/*
+ * The prediction content hash is a stored format: every version must keep
+ * hashing as it did, or verify would call old rows tampered. The expected
+ * digests were computed outside mmdx (Python's hashlib) from the layout in
+ * docs/audit.md: the version tag with its NUL, then length-prefixed texts,
+ * big-endian probability bits, decision, and for v2/v3 the counted vectors.
+ */
+START_TEST(prediction_hash_versions_are_stable)
+{
+    static const char *run = "0b9f3c1e-2a4d-4e6f-8a1b-3c5d7e9f0a2b";
+    const double emb[2] = {0.25, -1.5}, tok[4] = {1.0, -0.0, NAN, -NAN};
+    uint8_t h[32];
+    char hex[65];
+    mmdx_audit__prediction_hash(run, "P00042", 1, "1.2.840.1", 0.625, 1, "{\"imaging\":0.5}", "{\"ct\":\"ab\"}",
+                                NULL, 0, NULL, 0, h);
+    mmdx_hex(h, 32, hex);
+    ck_assert_str_eq(hex, "24d0cbb74093241a1a1f15d0a9549758584615e5140e729042af74e3f5c2744c");
+    mmdx_audit__prediction_hash(run, "P00042", 1, "1.2.840.1", 0.625, 1, "{\"imaging\":0.5}", "{\"ct\":\"ab\"}",
+                                emb, 2, NULL, 0, h);
+    mmdx_hex(h, 32, hex);
+    ck_assert_str_eq(hex, "5bef0ae6a6933279c24f961fd164a32eb951de978ca0ede3d2b2ef5b7b65ec38");
+    /* v3: every NaN (either sign, any payload) hashes as one pattern; -0.0 keeps its sign */
+    mmdx_audit__prediction_hash(run, "P00042", 1, "1.2.840.1", 0.625, 1, "{\"imaging\":0.5}", "{\"ct\":\"ab\"}",
+                                emb, 2, tok, 4, h);
+    mmdx_hex(h, 32, hex);
+    ck_assert_str_eq(hex, "60d7b3cffb147a73a8cc72b8f1e7c3bdc12599eccf49039ba9dadc018e92b167");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("audit_merkle");
@@ -333,6 +364,7 @@ static Suite *suite(void)
     tcase_add_test(t, all_proofs_verify_and_tampering_fails);
     tcase_add_test(t, checkpoint_sign_format_parse_verify);
     tcase_add_test(t, atna_messages);
+    tcase_add_test(t, prediction_hash_versions_are_stable);
     tcase_add_test(t, settings_from_config);
     suite_add_tcase(s, t);
     return s;

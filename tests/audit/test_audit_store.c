@@ -83,7 +83,7 @@ static void store_n(mmdx_store *s, const char *run, int first, int n, mmdx_store
 {
     mmdx_store_prediction *p = calloc((size_t)n, sizeof *p);
     char (*ids)[32] = calloc((size_t)n, sizeof *ids);
-    double *emb = calloc((size_t)n * 4, sizeof *emb);
+    double *emb = calloc((size_t)n * 4, sizeof *emb), *tok = calloc((size_t)n * 8, sizeof *tok);
     for (int i = 0; i < n; i++) {
         snprintf(ids[i], sizeof ids[i], "P%05d", first + i);
         p[i].patient_id = ids[i];
@@ -101,12 +101,22 @@ static void store_n(mmdx_store *s, const char *run, int first, int n, mmdx_store
             e[3] = 12345.678;
             p[i].embedding = e;
             p[i].embedding_dim = 4;
+            double *t = tok + (size_t)i * 8; /* two modalities' tokens; the second modality absent */
+            for (int k = 0; k < 4; k++) {
+                t[k] = 0.25 * k - 0.5 / (first + i);
+                t[4 + k] = NAN;
+            }
+            if ((first + i) % 4 == 3) { /* and half of those each modality's token (hash v3) */
+                p[i].tokens = t;
+                p[i].n_tokens = 2;
+            }
         }
     }
     ck_assert_msg(mmdx_store_predictions(s, run, p, (size_t)n, res) == 0, "%s", mmdx_last_error());
     free(p);
     free(ids);
     free(emb);
+    free(tok);
 }
 
 static int verify(mmdx_store *s, mmdx_verify_report *r, const mmdx_checkpoint *const *cps, size_t n_cps,
@@ -325,7 +335,7 @@ START_TEST(store_predictions_idempotently)
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.duplicate' AND outcome = 4"), 10);
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store'"), 1510);
     /* A different result for a stored patient is kept out and flagged. */
-    mmdx_store_prediction p = {"P00003", NULL, 0.99, 1, NULL, 0, NULL, 0, NULL, 0};
+    mmdx_store_prediction p = {"P00003", NULL, 0.99, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, &res), 0);
     ck_assert_int_eq(res.conflicts, 1);
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.conflict' AND outcome = 8"), 1);
@@ -387,7 +397,7 @@ START_TEST(hostile_patient_ids_are_stored_verbatim)
                          "tab\there", "ünïcødé-患者"};
     mmdx_store_prediction p[5];
     for (int i = 0; i < 5; i++) {
-        mmdx_store_prediction q = {ids[i], "1.2.840.99", 0.25, 0, NULL, 0, NULL, 0, NULL, 0};
+        mmdx_store_prediction q = {ids[i], "1.2.840.99", 0.25, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
         p[i] = q;
     }
     ck_assert_msg(mmdx_store_predictions(s, run, p, 5, NULL) == 0, "%s", mmdx_last_error());
@@ -430,7 +440,7 @@ START_TEST(pseudonyms_and_hmac)
     mmdx_store *s = open_store(d.admin, key, 1);
     char run[MMDX_RUN_ID_LEN];
     begin_run(s, run);
-    mmdx_store_prediction p = {"MRN-4711", NULL, 0.8, 1, NULL, 0, NULL, 0, NULL, 0};
+    mmdx_store_prediction p = {"MRN-4711", NULL, 0.8, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(s, run, &p, 1, NULL), 0);
     char psn[MMDX_PSEUDONYM_LEN];
     ck_assert_int_eq(mmdx_store_pseudonym(s, "MRN-4711", psn), 0);
@@ -512,7 +522,7 @@ static void *writer_main(void *arg)
         char ids[40][32];
         for (int i = 0; i < 40; i++) {
             snprintf(ids[i], sizeof ids[i], "W%d-%d", t->first, b * 40 + i);
-            mmdx_store_prediction q = {ids[i], NULL, 0.5, -1, NULL, 0, NULL, 0, NULL, 0};
+            mmdx_store_prediction q = {ids[i], NULL, 0.5, -1, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
             p[i] = q;
         }
         t->rc = mmdx_store_predictions(s, t->run, p, 40, NULL);
@@ -594,7 +604,7 @@ START_TEST(lost_connection_mid_batch_is_retried_or_rolled_back)
     char (*ids)[16] = calloc(1200, sizeof *ids);
     for (int i = 0; i < 1200; i++) {
         snprintf(ids[i], sizeof ids[i], "F%d", i);
-        mmdx_store_prediction q = {ids[i], NULL, 0.125, 0, NULL, 0, NULL, 0, NULL, 0};
+        mmdx_store_prediction q = {ids[i], NULL, 0.125, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
         p[i] = q;
     }
     ck_assert_int_eq(mmdx_store_predictions(once, run, p, 1200, NULL), MMDX_EDB);
@@ -733,7 +743,7 @@ START_TEST(writer_and_reviewer_roles)
     char run3[MMDX_RUN_ID_LEN];
     mmdx_store_run rr = {0};
     ck_assert_int_eq(mmdx_store_run_begin(r, &rr, run3), MMDX_EDB);
-    mmdx_store_prediction p = {"X", NULL, 0.5, 0, NULL, 0, NULL, 0, NULL, 0};
+    mmdx_store_prediction p = {"X", NULL, 0.5, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
     ck_assert_int_eq(mmdx_store_predictions(r, run, &p, 1, NULL), MMDX_EDB);
     mmdx_audit_event e = {0};
     e.action = "prediction.store";
@@ -780,6 +790,11 @@ START_TEST(embedding_stored_exactly_and_tamper_evident)
     ck_assert_str_eq(text, "{0.30000000000000004,-0.3333333333333333,1e-300,12345.678}");
     free(text);
     ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions WHERE embedding IS NULL"), 10);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions WHERE modality_embeddings IS NOT NULL"), 5);
+    text = mmdx_pgtest_value(d.admin, "SELECT modality_embeddings::text FROM mmdx.predictions WHERE patient = 'P00003'");
+    ck_assert_str_eq(text, "{-0.16666666666666666,0.08333333333333334,0.33333333333333337,0.5833333333333334,"
+                           "NaN,NaN,NaN,NaN}");
+    free(text);
     /* one changed component, far below what a display would show, breaks the row's hash */
     long long seq = seq_of(&d, "action = 'prediction.store' AND patient = 'P00005'");
     tamper(&d, "UPDATE mmdx.predictions SET embedding[2] = -0.33333333333333331 WHERE patient = 'P00005'");
@@ -792,13 +807,28 @@ START_TEST(embedding_stored_exactly_and_tamper_evident)
 }
 END_TEST
 
-START_TEST(tamper_embedding_removed)
+/* Joint fusion's columns, each changed alone after a real store: the row's event is named. */
+static const struct {
+    const char *patient, *sql;
+} joint_tampers[] = {
+    /* an absent modality made to look present (a v3 row) */
+    {"P00011", "UPDATE mmdx.predictions SET modality_embeddings[5] = 0 WHERE patient = 'P00011'"},
+    /* the tokens dropped, the fused vector kept: the row now claims a v2 hash it never had */
+    {"P00007", "UPDATE mmdx.predictions SET modality_embeddings = NULL WHERE patient = 'P00007'"},
+    /* the fused vector dropped from a v2 row */
+    {"P00009", "UPDATE mmdx.predictions SET embedding = NULL WHERE patient = 'P00009'"},
+};
+
+START_TEST(tamper_joint_fusion_columns)
 {
-    db d = new_db("emr", 1);
-    char run[MMDX_RUN_ID_LEN];
+    char name[8];
+    snprintf(name, sizeof name, "jt%d", _i);
+    db d = new_db(name, 1);
+    char run[MMDX_RUN_ID_LEN], where[96];
     populate(&d, run);
-    long long seq = seq_of(&d, "action = 'prediction.store' AND patient = 'P00009'");
-    tamper(&d, "UPDATE mmdx.predictions SET embedding = NULL WHERE patient = 'P00009'");
+    snprintf(where, sizeof where, "action = 'prediction.store' AND patient = '%s'", joint_tampers[_i].patient);
+    long long seq = seq_of(&d, where);
+    tamper(&d, joint_tampers[_i].sql);
     ck_assert_int_eq(verify_first_bad(&d, NULL, 0), seq);
     free_db(&d);
 }
@@ -992,7 +1022,7 @@ static Suite *suite(void)
     tcase_add_test(t, writer_and_reviewer_roles);
     tcase_add_test(t, tamper_update_prediction);
     tcase_add_test(t, embedding_stored_exactly_and_tamper_evident);
-    tcase_add_test(t, tamper_embedding_removed);
+    tcase_add_loop_test(t, tamper_joint_fusion_columns, 0, (int)(sizeof joint_tampers / sizeof *joint_tampers));
     tcase_add_test(t, tamper_update_event);
     tcase_add_test(t, tamper_delete_event);
     tcase_add_test(t, tamper_swap_events);

@@ -495,6 +495,12 @@ START_TEST(orthanc_end_to_end)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.predictions WHERE study_uid = '%s' AND cardinality(embedding) = 32",
              jget(res, "study_instance_uid"));
     ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 1);
+    /* and each modality's token: the study's imaging token is there (not NaN) */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.predictions WHERE study_uid = '%s' AND "
+             "cardinality(modality_embeddings) >= 32 AND cardinality(modality_embeddings) %% 32 = 0 AND "
+             "(SELECT count(*) FROM unnest(modality_embeddings) v WHERE v <> 'NaN') >= 32",
+             jget(res, "study_instance_uid"));
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 1);
     /* pseudonymised: no PatientID in the database */
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE patient LIKE 'psn:%' AND pseudonymised"), 1);
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.sr.write'"), 1);

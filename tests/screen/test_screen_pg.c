@@ -787,6 +787,12 @@ START_TEST(joint_fusion_stores_each_patients_fused_embedding)
     /* every stored prediction carries the model's 32-component fused vector */
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE cardinality(embedding) = 32"),
                      (long long)expected_screened);
+    /* and each of the model's two modalities' tokens, NaN where the patient lacks that modality */
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE "
+                                            "cardinality(modality_embeddings) = 64"),
+                     (long long)expected_screened);
+    ck_assert_int_gt(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE "
+                                            "modality_embeddings::text LIKE '%NaN%'"), 0);
     /* ... equal, bit for bit, to what `mmdx predict --embeddings` computes for the same patient */
     snprintf(cmd, sizeof cmd, "'%s' predict --model '%s' --cohort '%s/cohort.csv' --config '%s' --site-key '%s' "
              "--out '%s/jp.csv' --embeddings '%s' --keep-going --no-progress", mmdx_test_mmdx_bin(), mj, cohort, conf,
