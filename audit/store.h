@@ -326,6 +326,49 @@ MMDX_RESULT_USED int mmdx_store_results(mmdx_store *s, const char *run_id, const
                                         int (*cb)(void *ctx, const mmdx_result_row *row),
                                         void *ctx, size_t *n);
 
+/** One stored joint-fusion embedding, for retrieval. Borrowed for the callback. */
+typedef struct mmdx_embedding_row {
+    int64_t seq;            /**< its prediction.store event; rows come in this order */
+    const char *run_id, *patient, *stored_at;
+    int pseudonymised;
+    double probability;
+    int decision;           /**< -1 none */
+    const double *fused;    /**< dim values */
+    uint32_t dim;
+    const double *tokens;   /**< n_tokens x dim (NaN: the modality was absent), or NULL: not stored */
+    size_t n_tokens;
+} mmdx_embedding_row;
+
+/** Which embeddings mmdx_store_embeddings() reads; model_sha256 is required. */
+typedef struct mmdx_embedding_filter {
+    const char *model_sha256; /**< of the model file whose runs stored them */
+    int64_t after_seq;        /**< only rows whose event is later than this (0: all) */
+    const char *patient_id;   /**< raw ID (matched as stored: with a key, its pseudonym too), or NULL */
+    const int64_t *seqs;      /**< only the rows of these events, or NULL */
+    size_t n_seqs;
+} mmdx_embedding_filter;
+
+/** What mmdx_store_embeddings() read. */
+typedef struct mmdx_embedding_stats {
+    size_t rows;        /**< passed to the callback */
+    size_t mismatched;  /**< skipped: the row no longer matches the hash its event recorded */
+    int64_t last_seq;   /**< the latest event seen (after_seq when none) */
+} mmdx_embedding_stats;
+
+/**
+ * Stream the stored embeddings of one model's predictions, each checked
+ * against the content hash its prediction.store event recorded (a row that
+ * was changed afterwards is skipped and counted, never passed on), in event
+ * order, in one read-only snapshot. Needs a role that may read embeddings
+ * (the reviewer: the writer role cannot). Records nothing (the caller
+ * audits the retrieval). A non-zero return from cb stops and is returned.
+ * Errors: MMDX_EINVAL, MMDX_EPERM (the role may not read embeddings),
+ * MMDX_EDB, MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_store_embeddings(mmdx_store *s, const mmdx_embedding_filter *f,
+                                           int (*cb)(void *ctx, const mmdx_embedding_row *row), void *ctx,
+                                           mmdx_embedding_stats *stats);
+
 /* ------------------------------------------------------------------------ */
 /* Verification                                                              */
 /* ------------------------------------------------------------------------ */

@@ -12,6 +12,7 @@ const mmdx_cli_command mmdx_cli_commands[] = {
     {"plugins", "list the loaded plugins and the ones refused", mmdx_cmd_plugins},
     {"predict", "write per-patient risk, decision and modality contributions", mmdx_cmd_predict},
     {"screen", "screen a cohort into the audited database: parallel, resumable, shardable", mmdx_cmd_screen},
+    {"similar", "find stored patients like a query patient in a joint model's shared space", mmdx_cmd_similar},
     {"synth", "generate a synthetic multimodal cohort (DICOM, VCF, FHIR, manifest)", mmdx_cmd_synth},
     {"train", "fit an early or late fusion model and write a signed model file", mmdx_cmd_train},
     {NULL, NULL, NULL},
