@@ -56,7 +56,10 @@ MMDX_RESULT_USED int mmdx_ann_save(const mmdx_ann *a, const char *path);
 /**
  * Read an index saved by mmdx_ann_save(). MMDX_ENOTFOUND (no file),
  * MMDX_EFORMAT (not such an index, or not of dim components: named),
- * MMDX_EIO. The search settings of `o` apply (NULL: defaults).
+ * MMDX_EIO. The search settings of `o` apply (NULL: defaults). FAISS's
+ * reader is not hardened: a file with a valid header but damaged inside
+ * may leak what it had read. Load only files whose hash was checked (the
+ * index record of retrieval/index_file.h does so).
  */
 MMDX_RESULT_USED int mmdx_ann_load(mmdx_ann **out, const char *path, uint32_t dim, const mmdx_ann_options *o);
 
