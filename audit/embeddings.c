@@ -110,6 +110,24 @@ static int read_rows(mmdx_store *s, const mmdx_embedding_filter *f, const char *
     }
 }
 
+/* Once per connection: the writer role may not read embeddings, and is told so plainly. */
+static int check_readable(mmdx_store *s)
+{
+    PGresult *r;
+    int rc = mmdx_store__exec(s, "embeddings: check the role",
+                              "SELECT has_column_privilege('mmdx.predictions', 'embedding', 'SELECT')", 0, NULL,
+                              PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    s->embeddings_readable = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!s->embeddings_readable)
+        return mmdx_fail(MMDX_EPERM, "database role %s may not read stored embeddings: similar-patient "
+                         "search needs a reviewer login (a member of mmdx_reviewer) [%s]",
+                         mmdx_store_role(s), mmdx_store_describe(s));
+    return 0;
+}
+
 int mmdx_store_embeddings(mmdx_store *s, const mmdx_embedding_filter *f,
                           int (*cb)(void *ctx, const mmdx_embedding_row *row), void *ctx,
                           mmdx_embedding_stats *stats)
@@ -125,18 +143,8 @@ int mmdx_store_embeddings(mmdx_store *s, const mmdx_embedding_filter *f,
     char psn[MMDX_PSEUDONYM_LEN] = "";
     if (f->patient_id && s->have_key && (rc = mmdx_store_pseudonym(s, f->patient_id, psn)) < 0)
         return rc;
-    PGresult *r;
-    rc = mmdx_store__exec(s, "embeddings: check the role",
-                          "SELECT has_column_privilege('mmdx.predictions', 'embedding', 'SELECT')", 0, NULL,
-                          PGRES_TUPLES_OK, &r);
-    if (rc < 0)
+    if (!s->embeddings_readable && (rc = check_readable(s)) < 0)
         return rc;
-    int may = PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
-    if (!may)
-        return mmdx_fail(MMDX_EPERM, "database role %s may not read stored embeddings: similar-patient "
-                         "search needs a reviewer login (a member of mmdx_reviewer) [%s]",
-                         mmdx_store_role(s), mmdx_store_describe(s));
     rc = mmdx_store__exec(s, "embeddings: begin", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
                           PGRES_COMMAND_OK, NULL);
     if (rc < 0)

@@ -22,6 +22,7 @@ struct mmdx_store {
     char host[256];
     char origin[64];
     int schema_checked;
+    int embeddings_readable; /* the role's SELECT on predictions.embedding was checked and granted */
     int have_key;
     uint8_t hmac_key[MMDX_STORE_KEY_LEN];
     uint8_t pseudonym_key[MMDX_STORE_KEY_LEN];

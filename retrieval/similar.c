@@ -50,6 +50,12 @@ void mmdx_similar_hits_free(mmdx_similar_hits *h)
     h->n = 0;
 }
 
+/* A stored row of this model's shape (the model hash matched; anything else is not comparable). */
+static int row_fits(const mmdx_similar_space *sp, const mmdx_embedding_row *r)
+{
+    return r->dim == sp->dim && (!r->tokens || r->n_tokens == sp->n_modalities);
+}
+
 /* ---- loading ---- */
 
 typedef struct load_ctx {
@@ -75,8 +81,8 @@ static int load_row(void *vctx, const mmdx_embedding_row *r)
     load_ctx *c = vctx;
     mmdx_similar *sim = c->sim;
     uint32_t d = sim->space.dim;
-    if (r->dim != d || (r->tokens && r->n_tokens != sim->space.n_modalities))
-        return 0; /* not of this model's shape: not comparable (the model hash already matched) */
+    if (!row_fits(&sim->space, r))
+        return 0;
     float *dst;
     if (c->into) {
         dst = c->buf + c->n_buf * d;
@@ -221,8 +227,7 @@ static int detail_row(void *vctx, const mmdx_embedding_row *r)
     detail_ctx *c = vctx;
     const mmdx_similar_space *sp = &c->sim->space;
     float v[4096];
-    if (r->dim != sp->dim || (r->tokens && r->n_tokens != sp->n_modalities) ||
-        mmdx_similar_vector(sp, r->fused, r->tokens, v) < 0) {
+    if (!row_fits(sp, r) || mmdx_similar_vector(sp, r->fused, r->tokens, v) < 0) {
         mmdx_error_clear();
         return 0;
     }
@@ -299,15 +304,13 @@ int mmdx_similar_search(mmdx_similar *sim, const float *q, size_t k, const char 
         mmdx_similar_hits_free(out);
         if (kk == 0)
             break;
-        int64_t *ni = realloc(ids, kk * sizeof *ids), *ns = NULL;
-        if (ni)
-            ids = ni;
-        float *nf = ni ? realloc(sims, kk * sizeof *sims) : NULL;
-        if (nf)
-            sims = nf;
-        if (nf && (ns = realloc(seqs, kk * sizeof *seqs)) != NULL)
-            seqs = ns;
-        if (!ni || !nf || !ns) {
+        free(ids);
+        free(seqs);
+        free(sims);
+        ids = malloc(kk * sizeof *ids);
+        seqs = malloc(kk * sizeof *seqs);
+        sims = malloc(kk * sizeof *sims);
+        if (!ids || !seqs || !sims) {
             rc = mmdx_fail(MMDX_ENOMEM, "similar: out of memory");
             break;
         }
@@ -348,9 +351,7 @@ typedef struct query_ctx {
 static int query_row(void *vctx, const mmdx_embedding_row *r)
 {
     query_ctx *c = vctx;
-    if (r->dim != c->sp->dim || (r->tokens && r->n_tokens != c->sp->n_modalities))
-        return 0;
-    if (mmdx_similar_vector(c->sp, r->fused, r->tokens, c->q) < 0) {
+    if (!row_fits(c->sp, r) || mmdx_similar_vector(c->sp, r->fused, r->tokens, c->q) < 0) {
         mmdx_error_clear();
         return 0;
     }

@@ -268,22 +268,25 @@ static void expect_exit(const char *args, int code, const char *text, const char
 
 START_TEST(bad_input_and_roles)
 {
+    static const struct {
+        int late_model;
+        const char *args, *text;
+        int code;
+    } cases[] = {
+        {1, "--patient SYN000003", "no shared representation", 3},
+        {0, "--patient NOBODY", "no stored prediction of this model", 3},
+        {0, "--patient SYN000003 --k 0", "expected 1..1000", 2},
+        {0, "--patient SYN000003 --k 1001", "expected 1..1000", 2},
+        {0, "--patient SYN000003 --using genomics,imagingg", "no modality \"imagingg\"", 2},
+        {0, "--patient SYN000003 --cohort x.csv", "one of --patient", 2},
+        /* by one modality's tokens: works, and says so */
+        {0, "--patient SYN000003 --using records --k 3 --search exact", "records space", 0},
+    };
     char a[8192];
-    snprintf(a, sizeof a, "--model '%s' --patient SYN000003", late);
-    expect_exit(a, 3, "no shared representation", dsn);
-    snprintf(a, sizeof a, "--model '%s' --patient NOBODY", joint);
-    expect_exit(a, 3, "no stored prediction of this model", dsn);
-    snprintf(a, sizeof a, "--model '%s' --patient SYN000003 --k 0", joint);
-    expect_exit(a, 2, "expected 1..1000", dsn);
-    snprintf(a, sizeof a, "--model '%s' --patient SYN000003 --k 1001", joint);
-    expect_exit(a, 2, "expected 1..1000", dsn);
-    snprintf(a, sizeof a, "--model '%s' --patient SYN000003 --using genomics,imagingg", joint);
-    expect_exit(a, 2, "no modality \"imagingg\"", dsn);
-    snprintf(a, sizeof a, "--model '%s' --patient SYN000003 --cohort x.csv", joint);
-    expect_exit(a, 2, "one of --patient", dsn);
-    /* by one modality's tokens: works, and says so */
-    snprintf(a, sizeof a, "--model '%s' --patient SYN000003 --using records --k 3 --search exact", joint);
-    expect_exit(a, 0, "records space", dsn);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(a, sizeof a, "--model '%s' %s", cases[i].late_model ? late : joint, cases[i].args);
+        expect_exit(a, cases[i].code, cases[i].text, dsn);
+    }
     /* the writer role cannot read embeddings; a reviewer login can */
     mmdx_pgtest_exec(dsn, "DO $$ BEGIN CREATE ROLE sim_w LOGIN PASSWORD 'wpw' IN ROLE mmdx_writer; "
                           "CREATE ROLE sim_r LOGIN PASSWORD 'rpw' IN ROLE mmdx_reviewer; "
