@@ -57,6 +57,14 @@ def precision_at_k(x, labels, k=K):
     return float(np.mean(labels[nearest] == labels[:, None]))
 
 
+def cross_precision_at_k(q, g, labels, k=K):
+    """Row i of q queries gallery g (row i of g is the same patient, left out): mean same-label share of its k nearest."""
+    sim = unit_rows(q) @ unit_rows(g).T
+    np.fill_diagonal(sim, -np.inf)
+    nearest = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    return float(np.mean(labels[nearest] == labels[:, None]))
+
+
 def chance_precision(labels):
     n = len(labels)
     same = np.array([np.sum(labels == v) - 1 for v in labels])
@@ -143,8 +151,10 @@ def evaluate(mm, seed, n=1500, missing=0.15, image_size=40, slices=12, config=No
         "p10_raw": precision_at_k(raw, labels),
         "p10_raw_imaging": precision_at_k(raw_img[has_img], labels[has_img]),
         "p10_tokens": precision_at_k(token_cat, labels),
+        "p10_token_mean": precision_at_k(sum(unit_rows(t) * have[:, None] for t, have in tokens), labels),
         "p10_raw_blocks": precision_at_k(raw_cat, labels),
         "p10_truth": precision_at_k(np.array([truth_z[i] for i in ids]), labels),
+        "p10_truth_imaging": precision_at_k(np.array([truth_z[i][:1] for i in ids])[has_img], labels[has_img]),
         "p10_chance": chance_precision(labels), "p10_chance_imaging": chance_precision(labels[has_img]),
     }
 
@@ -169,7 +179,11 @@ def evaluate(mm, seed, n=1500, missing=0.15, image_size=40, slices=12, config=No
     is_img = np.array([fh[c].startswith("imaging.") for c, k in zip(cols, kept) if k])
     raw_query = raw_full * is_img
     nq = len(qrows)
+    qlabels = np.array([subtype[r[0]] for r in qrows])
     res.update({
+        "p10_xmodal_fused": cross_precision_at_k(query, gallery, qlabels),
+        "p10_xmodal_raw": cross_precision_at_k(raw_query, raw_full, qlabels),
+        "p10_chance_complete": chance_precision(qlabels),
         "n_complete": nq,
         "r10_fused": float(np.mean(own_rank(query, gallery) < K)),
         "r10_raw": float(np.mean(own_rank(raw_query, raw_full) < K)),
@@ -184,8 +198,12 @@ ROWS = [
     ("raw features, z-scored (all)", "p10_raw", "p10_chance"),
     ("raw imaging features, z-scored (with imaging)", "p10_raw_imaging", "p10_chance_imaging"),
     ("three tokens, each unit length, concatenated (all)", "p10_tokens", "p10_chance"),
+    ("mean of the unit tokens, as `mmdx similar --using` all three (all)", "p10_token_mean", "p10_chance"),
     ("raw features, each modality's block unit length (all)", "p10_raw_blocks", "p10_chance"),
     ("true latent components (ceiling)", "p10_truth", "p10_chance"),
+    ("true imaging component alone (the ceiling for imaging)", "p10_truth_imaging", "p10_chance_imaging"),
+    ("query imaging only, gallery full: fused vectors (complete patients)", "p10_xmodal_fused", "p10_chance_complete"),
+    ("query imaging only, gallery full: raw features (complete patients)", "p10_xmodal_raw", "p10_chance_complete"),
 ]
 
 

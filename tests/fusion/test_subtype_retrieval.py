@@ -3,15 +3,17 @@
 """Joint fusion's shared space on a small `mmdx synth --subtypes 4` cohort, with the measures of
 bench/retrieval/subtype_eval.py (600 patients, 24x24x8 CT, 400 training / 200 test, seed 1):
 
-  * precision@10 of same-subtype neighbours on the fused vector at least 1.4x chance
-    (seed 1: 0.434 against 0.249, 1.74x; seeds 1-6: 1.64x to 2.04x);
+  * the shared space of the tokens (the mean of each present modality's unit token, what
+    `mmdx similar --using imaging,genomics,records` searches) finds more same-subtype
+    neighbours than the z-scored raw features of early fusion (precision@10; seed 1: 0.60
+    against 0.51);
+  * the fused vector's precision@10 at least 1.4x chance (seed 1: 0.50 against 0.25);
   * cross-modal recall@10 (a complete patient embedded from imaging alone finds its own
     full-modality fused vector among the complete test patients') above 3x chance
-    (seed 1: 0.418 against 0.075, 5.6x; seeds 1-6: 4.8x to 7.4x).
+    (seed 1: 0.50 against 0.075).
 
-Not asserted, because it does not hold: the fused vector's precision@10 above the z-scored raw
-features' (seed 1: 0.434 against 0.505; below in all of seeds 1-6; docs/fusion.md, "Retrieval in
-the shared space").
+The fused vector beats the raw features on the benchmark's 1,000 training patients (docs/fusion.md,
+"Retrieval in the shared space"), not on this test's 400: that is measured there, not here.
 
     test_subtype_retrieval.py BUILD_DIR SOURCE_DIR
 """
@@ -41,6 +43,9 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     print(" ".join("%s=%.4g" % kv for kv in sorted(r.items())))
     failed = []
+    if not r["p10_token_mean"] > r["p10_raw"]:
+        failed.append("the tokens' shared space (precision@10 %.3f) is not above the raw features' (%.3f)"
+                      % (r["p10_token_mean"], r["p10_raw"]))
     if not r["p10_fused"] > 1.4 * r["p10_chance"]:
         failed.append("fused precision@10 %.3f is not above 1.4x chance (%.3f)" % (r["p10_fused"], r["p10_chance"]))
     if not r["r10_fused"] > 3 * r["r10_chance"]:
