@@ -16,6 +16,7 @@
 struct mmdx_store {
     PGconn *conn;
     char *conninfo;
+    char *login_role, *login_password; /* mmdx_store_options.login_*: override conninfo's user and password */
     char describe[512];
     char role[128];
     char os_user[128];
@@ -174,5 +175,10 @@ MMDX_RESULT_USED int mmdx_audit__load_leaves(mmdx_store *s, uint64_t *n, uint8_t
 
 /** Decode a bytea in text ("\x..hex") of exactly `len` bytes. */
 MMDX_RESULT_USED int mmdx_audit__bytea(const char *text, uint8_t *out, size_t len);
+
+/* ---- keys.c ---- */
+
+/** 1 when `id` has the form of a stored pseudonym: "psn:" + 64 lower-case hex digits. */
+int mmdx_audit__is_pseudonym(const char *id);
 
 #endif
