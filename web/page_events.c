@@ -14,9 +14,15 @@ static int patient_link(web_req *r, const char *stored)
     int rc = web_patient_handle(r->session, stored, 1, &h);
     if (rc < 0)
         return rc;
-    fprintf(r->body, "<a href=\"/timeline/%s\">", h);
+    /* a pseudonym is shown by its first 8 digits (all of it in the title), an ID in full */
+    fprintf(r->body, "<a href=\"/timeline/%s\" title=\"", h);
     web_html_text(r->body, stored);
-    fputs("</a>", r->body);
+    fputs("\"><code>", r->body);
+    if (strncmp(stored, "psn:", 4) == 0 && strlen(stored) > 12)
+        fprintf(r->body, "%.12s&hellip;", stored);
+    else
+        web_html_text(r->body, stored);
+    fputs("</code></a>", r->body);
     return 0;
 }
 
@@ -36,7 +42,7 @@ static int event_row(void *ctx, const mmdx_audit_row *e)
     table_ctx *t = ctx;
     FILE *f = t->r->body;
     const char *oc = web_outcome_name(e->outcome);
-    fprintf(f, "<tr><td><a href=\"/proof?seq=%lld\" title=\"inclusion proof\">%lld</a></td><td>",
+    fprintf(f, "<tr><td><a href=\"/proof?seq=%lld\" title=\"inclusion proof\">%lld</a></td><td class=\"when\">",
             (long long)e->seq, (long long)e->seq);
     web_html_text(f, e->time);
     fputs("</td><td>", f);
@@ -45,7 +51,7 @@ static int event_row(void *ctx, const mmdx_audit_row *e)
     web_html_text(f, e->os_user);
     fputs("@", f);
     web_html_text(f, e->host);
-    fputs(")</td><td><code>", f);
+    fputs(")</td><td class=\"when\"><code>", f);
     web_html_text(f, e->action);
     fprintf(f, "</code></td><td class=\"outcome-%s\">%s</td><td>", oc, oc);
     if (e->patient && patient_link(t->r, e->patient) < 0)
@@ -53,10 +59,13 @@ static int event_row(void *ctx, const mmdx_audit_row *e)
     fputs("</td><td>", f);
     if (e->run_id)
         run_link(f, e->run_id);
-    fputs("</td><td><code>", f);
-    if (e->detail && strcmp(e->detail, "{}") != 0)
+    fputs("</td><td class=\"detail\">", f);
+    if (e->detail && strcmp(e->detail, "{}") != 0) {
+        fputs("<code>", f);
         web_html_text(f, e->detail);
-    fputs("</code></td></tr>\n", f);
+        fputs("</code>", f);
+    }
+    fputs("</td></tr>\n", f);
     t->n++;
     return 0;
 }
@@ -90,10 +99,10 @@ static int result_row(void *ctx, const mmdx_result_row *p)
         return MMDX_ENOMEM;
     fputs("</td><td>", f);
     web_html_text(f, p->study_uid);
-    fprintf(f, "</td><td>%.3f</td><td>%s</td><td><code>", p->probability,
+    fprintf(f, "</td><td>%.3f</td><td>%s</td><td class=\"detail\"><code>", p->probability,
             p->decision < 0 ? "none" : p->decision ? "positive" : "negative");
     web_html_text(f, p->contributions);
-    fputs("</code></td><td>", f);
+    fputs("</code></td><td class=\"when\">", f);
     web_html_text(f, p->stored_at);
     fputs("</td></tr>\n", f);
     t->n++;

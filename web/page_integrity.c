@@ -74,8 +74,9 @@ void web_page_integrity(web_req *r)
     web_page_begin(r, MHD_HTTP_OK, "Integrity of the audit log");
     FILE *f = r->body;
     if (verdict == 0)
-        fprintf(f, "<p class=\"ok\" role=\"status\">Intact: %lld events, %lld runs, %lld predictions checked.</p>\n",
-                (long long)rep->n_events, (long long)rep->n_runs, (long long)rep->n_predictions);
+        fprintf(f, "<p class=\"ok\" role=\"status\">Intact: %lld event%s, %lld run%s, %lld prediction%s checked.</p>\n",
+                (long long)rep->n_events, rep->n_events == 1 ? "" : "s", (long long)rep->n_runs,
+                rep->n_runs == 1 ? "" : "s", (long long)rep->n_predictions, rep->n_predictions == 1 ? "" : "s");
     else
         fprintf(f, "<p class=\"bad\" role=\"alert\">NOT intact: first broken link at sequence number %lld.</p>\n",
                 (long long)rep->first_bad_seq);

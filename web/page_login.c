@@ -13,7 +13,10 @@ void web_page_login_form(web_req *r, const char *problem)
 {
     /* The form's token is also a cookie: a form posted from elsewhere cannot log a browser in. */
     char token[WEB_TOKEN_HEX + 1];
-    if (web_random_token(token) < 0) {
+    if (web_token_eq(r->cookie_login, r->cookie_login)) {
+        /* the browser's token already: another tab's login form stays valid */
+        snprintf(token, sizeof token, "%s", r->cookie_login);
+    } else if (web_random_token(token) < 0) {
         web_page_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Log in", mmdx_last_error());
         return;
     }

@@ -149,6 +149,12 @@ static void dispatch(web_req *r, struct MHD_Connection *c)
         fputs(web_style_css(), r->body);
         return;
     }
+    if (strcmp(p, "/favicon.ico") == 0) {
+        r->route = p;
+        r->status = MHD_HTTP_NO_CONTENT;
+        r->content_type = "image/x-icon";
+        return;
+    }
     if (strcmp(p, "/login") == 0) {
         r->route = p;
         if (get && r->session)
@@ -219,7 +225,8 @@ static void add_security_headers(struct MHD_Response *resp)
                             "frame-ancestors 'none'; base-uri 'none'");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    /* same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on its own forms */
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
     MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
 }
