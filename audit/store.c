@@ -66,6 +66,18 @@ int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
     return 0;
 }
 
+int mmdx_store__ask(mmdx_store *s, const char *what, const char *sql, int *yes)
+{
+    PGresult *r;
+    *yes = 0;
+    int rc = mmdx_store__exec(s, what, sql, 0, NULL, PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    *yes = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return 0;
+}
+
 int mmdx_store__conn_lost(mmdx_store *s)
 {
     return !s->conn || PQstatus(s->conn) != CONNECTION_OK;

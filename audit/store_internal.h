@@ -50,6 +50,9 @@ MMDX_RESULT_USED int mmdx_store__exec(mmdx_store *s, const char *what, const cha
                                       const char *const *params, ExecStatusType want,
                                       PGresult **out);
 
+/** Run a query whose one cell is a boolean; *yes gets it. */
+MMDX_RESULT_USED int mmdx_store__ask(mmdx_store *s, const char *what, const char *sql, int *yes);
+
 /** Send the deferred BEGIN now, if one is pending. */
 MMDX_RESULT_USED int mmdx_store__ensure_begun(mmdx_store *s, const char *what);
 

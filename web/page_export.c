@@ -11,10 +11,9 @@
 
 void web_page_export_form(web_req *r)
 {
-    if (web_record_view(r, "export", NULL) < 0)
+    FILE *f = web_view_begin(r, "export", NULL, "ATNA export");
+    if (!f)
         return;
-    web_page_begin(r, MHD_HTTP_OK, "ATNA export");
-    FILE *f = r->body;
     fputs("<p>Download the events of a period as DICOM audit messages (PS3.15 A.5, IHE ATNA), one "
           "<code>&lt;AuditMessage&gt;</code> per line, for the hospital's audit record repository. "
           "The export is itself recorded.</p>\n<form class=\"search\" method=\"post\" action=\"/export\">\n",

@@ -36,23 +36,38 @@ int web_record_view(web_req *r, const char *page, const mmdx_audit_event *more)
     return rc;
 }
 
-/* The end of a page whose listing failed half-way: say so after what was shown. */
-static void listing_problem(web_req *r, int rc)
+FILE *web_view_begin(web_req *r, const char *page, const mmdx_audit_event *more, const char *title)
 {
-    if (rc >= 0)
+    if (web_record_view(r, page, more) < 0)
+        return NULL;
+    web_page_begin(r, MHD_HTTP_OK, title);
+    return r->body;
+}
+
+/* The events, then the predictions (whose listing records results.view), then the page's end; a
+ * listing that fails half-way says so after what was shown. */
+static void listings(web_req *r, const mmdx_audit_filter *flt, const char *run, const char *patient)
+{
+    size_t n = 0;
+    int rc = web_events_table(r, flt, &n);
+    if (rc == 0)
+        rc = web_results_table(r, run, patient, &n);
+    if (rc >= 0) {
+        web_page_end(r);
         return;
+    }
     r->status = rc == MMDX_ENOTFOUND || rc == MMDX_EINVAL ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR;
     fputs("<p class=\"problem\" role=\"alert\">The listing is incomplete: ", r->body);
     web_html_text(r->body, mmdx_last_error());
     fputs("</p>\n", r->body);
+    web_page_end(r);
 }
 
 void web_page_home(web_req *r)
 {
-    if (web_record_view(r, "search", NULL) < 0)
+    FILE *f = web_view_begin(r, "search", NULL, "Audit review");
+    if (!f)
         return;
-    web_page_begin(r, MHD_HTTP_OK, "Audit review");
-    FILE *f = r->body;
     fputs("<p>Review what mmdx recorded: the log's <a href=\"/integrity\">integrity</a>, a patient's "
           "timeline, one run's events and predictions, the inclusion proof of an event, and an "
           "<a href=\"/export\">ATNA export</a>.</p>\n"
@@ -130,12 +145,7 @@ void web_page_timeline(web_req *r, const char *handle)
     free(key);
     mmdx_audit_filter flt = {0};
     flt.patient_id = query;
-    size_t n = 0;
-    int rc = web_events_table(r, &flt, &n);
-    if (rc == 0)
-        rc = web_results_table(r, NULL, query, &n);
-    listing_problem(r, rc);
-    web_page_end(r);
+    listings(r, &flt, NULL, query);
 }
 
 void web_page_run(web_req *r, const char *run)
@@ -145,18 +155,12 @@ void web_page_run(web_req *r, const char *run)
     char detail[80];
     snprintf(detail, sizeof detail, "{\"run\":\"%s\"}", run); /* checked: [0-9a-f-] only */
     e.detail_json = detail;
-    if (web_record_view(r, "run", &e) < 0)
+    FILE *f = web_view_begin(r, "run", &e, "Run");
+    if (!f)
         return;
-    web_page_begin(r, MHD_HTTP_OK, "Run");
-    FILE *f = r->body;
     fprintf(f, "<p>Run <code>%s</code>: its events (start, predictions stored, end) and its predictions.</p>\n",
             run);
     mmdx_audit_filter flt = {0};
     flt.run_id = run;
-    size_t n = 0;
-    int rc = web_events_table(r, &flt, &n);
-    if (rc == 0)
-        rc = web_results_table(r, run, NULL, &n);
-    listing_problem(r, rc);
-    web_page_end(r);
+    listings(r, &flt, run, NULL);
 }

@@ -126,6 +126,9 @@ const char *web_outcome_name(int outcome);
 /** Record a page view as an "audit.view" event before anything is shown; on failure an error page is set. */
 MMDX_RESULT_USED int web_record_view(web_req *r, const char *page, const mmdx_audit_event *more);
 
+/** Record the view (web_record_view), then begin the page; NULL when the view could not be recorded. */
+FILE *web_view_begin(web_req *r, const char *page, const mmdx_audit_event *more, const char *title);
+
 void web_page_login_form(web_req *r, const char *problem);
 void web_page_login(web_req *r);
 void web_page_logout(web_req *r);

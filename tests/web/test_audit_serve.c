@@ -7,12 +7,10 @@
  * DOM holds the events written; a screenshot of each page); every page passes tidy; every view is
  * in the log afterwards; no patient ID in a URL or in the server's log.
  */
-#define _GNU_SOURCE /* vasprintf */
 #include <check.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,20 +26,6 @@
 #define MRN_B "MRN 0002 O-Brien"
 #define HOSTILE_STUDY "1.2.840.<script>alert(1)</script>&amp;"
 
-static char *fmt(const char *f, ...) MMDX_FORMAT(1, 2);
-
-static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *s = NULL;
-    if (vasprintf(&s, f, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    ck_assert_ptr_nonnull(s);
-    return s;
-}
-
 static void sh(const char *cmd)
 {
     char *err = NULL;
@@ -55,7 +39,7 @@ static void need_tools(void)
 {
     static const char *const tools[] = {"chromium", "tidy", "curl", "python3", "openssl"};
     for (size_t i = 0; i < sizeof tools / sizeof *tools; i++) {
-        char *cmd = fmt("command -v %s >/dev/null", tools[i]);
+        char *cmd = mmdx_test_strf("command -v %s >/dev/null", tools[i]);
         int rc = mmdx_test_run(cmd, NULL, NULL);
         free(cmd);
         if (rc != 0) {
@@ -75,7 +59,7 @@ typedef struct server {
 static server start_server(const char *dir, const char *conf, const char *dsn)
 {
     server s = {0};
-    s.log = fmt("%s/server.log", dir);
+    s.log = mmdx_test_strf("%s/server.log", dir);
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     s.pid = fork();
@@ -85,7 +69,7 @@ static server start_server(const char *dir, const char *conf, const char *dsn)
         int e = open(s.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(e, 2);
         close(fds[0]);
-        char *cert = fmt("%s/tls.crt", dir), *key = fmt("%s/tls.key", dir);
+        char *cert = mmdx_test_strf("%s/tls.crt", dir), *key = mmdx_test_strf("%s/tls.key", dir);
         execl(mmdx_test_mmdx_bin(), "mmdx", "audit", "serve", "--config", conf, "--db", dsn, "--listen",
               "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--json", (char *)NULL);
         _exit(127);
@@ -98,8 +82,8 @@ static server start_server(const char *dir, const char *conf, const char *dsn)
     json_object *j = json_tokener_parse(line);
     ck_assert_msg(j != NULL, "%s", line);
     s.port = json_object_get_int(json_object_object_get(j, "port"));
-    s.url = fmt("https://127.0.0.1:%d", s.port);
-    ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "url")), fmt("https://127.0.0.1:%d/", s.port));
+    s.url = mmdx_test_strf("https://127.0.0.1:%d", s.port);
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "url")), mmdx_test_strf("https://127.0.0.1:%d/", s.port));
     json_object_put(j);
     ck_assert_int_gt(s.port, 0);
     return s;
@@ -113,8 +97,8 @@ typedef struct reply {
 /* One request with curl: `data` is curl arguments (--data-urlencode ...), NULL for a GET. */
 static reply http(const char *dir, const server *s, const char *jar, const char *path, const char *data)
 {
-    char *hdr = fmt("%s/last.headers", dir), *body = fmt("%s/last.body", dir);
-    char *cmd = fmt("curl -sk --max-time 30 -c '%s/%s' -b '%s/%s' -D '%s' -o '%s' -w '%%{http_code}' %s '%s%s'", dir,
+    char *hdr = mmdx_test_strf("%s/last.headers", dir), *body = mmdx_test_strf("%s/last.body", dir);
+    char *cmd = mmdx_test_strf("curl -sk --max-time 30 -c '%s/%s' -b '%s/%s' -D '%s' -o '%s' -w '%%{http_code}' %s '%s%s'", dir,
                     jar, dir, jar, hdr, body, data ? data : "", s->url, path);
     char *out = NULL;
     ck_assert_int_eq(mmdx_test_run(cmd, &out, NULL), 0);
@@ -138,7 +122,7 @@ static void reply_free(reply *r)
 /* The value of a form's hidden field in a page. */
 static char *hidden(const char *page, const char *name)
 {
-    char *needle = fmt("name=\"%s\" value=\"", name);
+    char *needle = mmdx_test_strf("name=\"%s\" value=\"", name);
     const char *p = strstr(page, needle);
     ck_assert_msg(p != NULL, "no %s field in: %s", name, page);
     p += strlen(needle);
@@ -149,9 +133,9 @@ static char *hidden(const char *page, const char *name)
 /* tidy reports nothing: no errors, no warnings. */
 static void check_tidy(const char *dir, const char *name, const char *html)
 {
-    char *path = fmt("%s/tidy-%s.html", dir, name);
+    char *path = mmdx_test_strf("%s/tidy-%s.html", dir, name);
     mmdx_test_write_file(path, html);
-    char *cmd = fmt("tidy -q -e '%s'", path), *err = NULL;
+    char *cmd = mmdx_test_strf("tidy -q -e '%s'", path), *err = NULL;
     int rc = mmdx_test_run(cmd, NULL, &err);
     ck_assert_msg(rc == 0, "tidy on the %s page (exit %d): %s", name, rc, err);
     free(err);
@@ -173,7 +157,7 @@ static void check_png(const char *path)
 
 static char *page_file(const char *dir, const char *name)
 {
-    char *path = fmt("%s/browser/%s.html", dir, name);
+    char *path = mmdx_test_strf("%s/browser/%s.html", dir, name);
     char *html = mmdx_test_read_file(path, NULL);
     ck_assert_msg(html != NULL, "the browser did not keep the %s page", name);
     free(path);
@@ -186,26 +170,26 @@ START_TEST(serve_end_to_end)
     char *dir = mmdx_test_tmpdir();
     char *dbname = mmdx_pgtest_create_db("serve");
     char *admin = mmdx_pgtest_admin_dsn(dbname);
-    char *rev = fmt("srv_r_%d", (int)getpid()), *wri = fmt("srv_w_%d", (int)getpid());
+    char *rev = mmdx_test_strf("srv_r_%d", (int)getpid()), *wri = mmdx_test_strf("srv_w_%d", (int)getpid());
     const char *rev_pw = "review-Pw-1", *wri_pw = "write-Pw-2";
 
     /* site key, checkpoint keys, configuration, TLS certificate */
-    char *key = fmt("%s/site.key", dir);
+    char *key = mmdx_test_strf("%s/site.key", dir);
     mmdx_test_write_file(key, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
     chmod(key, 0600);
-    char *conf = fmt("%s/mmdx.conf", dir);
+    char *conf = mmdx_test_strf("%s/mmdx.conf", dir);
     mmdx_test_write_file(conf, "[audit]\nsite_key_file = site.key\npseudonymise = yes\nsigning_key = sign.pem\n"
                                "verify_key = sign.pub\ncheckpoint_dir = checkpoints\nsite_id = Serve Test Hospital\n");
-    char *cmd = fmt("mkdir '%s/checkpoints' '%s/browser' && '%s' audit keygen --out '%s/sign.pem' --pub '%s/sign.pub' && "
+    char *cmd = mmdx_test_strf("mkdir '%s/checkpoints' '%s/browser' && '%s' audit keygen --out '%s/sign.pem' --pub '%s/sign.pub' && "
                     "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost "
                     "-addext subjectAltName=IP:127.0.0.1 -keyout '%s/tls.key' -out '%s/tls.crt' && chmod 600 '%s/tls.key'",
                     dir, dir, mmdx_test_mmdx_bin(), dir, dir, dir, dir, dir);
     sh(cmd);
     free(cmd);
-    cmd = fmt("'%s' db migrate --db '%s'", mmdx_test_mmdx_bin(), admin);
+    cmd = mmdx_test_strf("'%s' db migrate --db '%s'", mmdx_test_mmdx_bin(), admin);
     sh(cmd);
     free(cmd);
-    char *sql = fmt("CREATE ROLE %s LOGIN PASSWORD '%s' IN ROLE mmdx_reviewer; "
+    char *sql = mmdx_test_strf("CREATE ROLE %s LOGIN PASSWORD '%s' IN ROLE mmdx_reviewer; "
                     "CREATE ROLE %s LOGIN PASSWORD '%s' IN ROLE mmdx_writer;", rev, rev_pw, wri, wri_pw);
     mmdx_pgtest_exec(admin, sql);
     free(sql);
@@ -234,7 +218,7 @@ START_TEST(serve_end_to_end)
     ck_assert_int_eq(mmdx_store_pseudonym(st, MRN_B, psn_b), 0);
     mmdx_store_free(st);
     char *out = NULL;
-    cmd = fmt("'%s' audit checkpoint --config '%s' --db '%s' --json", mmdx_test_mmdx_bin(), conf, admin);
+    cmd = mmdx_test_strf("'%s' audit checkpoint --config '%s' --db '%s' --json", mmdx_test_mmdx_bin(), conf, admin);
     ck_assert_int_eq(mmdx_test_run(cmd, &out, NULL), 0);
     free(cmd);
     json_object *cp = json_tokener_parse(out);
@@ -273,7 +257,7 @@ START_TEST(serve_end_to_end)
          "expired or was not sent from this server"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
-        char *d = fmt("--data-urlencode 'login_csrf=%s' --data-urlencode 'role=%s' --data-urlencode 'password=%s'",
+        char *d = mmdx_test_strf("--data-urlencode 'login_csrf=%s' --data-urlencode 'role=%s' --data-urlencode 'password=%s'",
                       refused[i].token, refused[i].role, refused[i].password);
         r = http(dir, &srv, "jar", "/login", d);
         ck_assert_msg(r.status == 403, "%s: status %d", refused[i].what, r.status);
@@ -284,7 +268,7 @@ START_TEST(serve_end_to_end)
         reply_free(&r);
         free(d);
     }
-    char *d = fmt("--data-urlencode 'login_csrf=%s' --data-urlencode 'role=%s' --data-urlencode 'password=%s'",
+    char *d = mmdx_test_strf("--data-urlencode 'login_csrf=%s' --data-urlencode 'role=%s' --data-urlencode 'password=%s'",
                   login_tok, rev, rev_pw);
     r = http(dir, &srv, "jar", "/login", d);
     free(d);
@@ -311,7 +295,7 @@ START_TEST(serve_end_to_end)
         ck_assert_msg(r.status == 403 && strstr(r.body, "CSRF"), "%s: %d %s", forged[i].what, r.status, r.body);
         reply_free(&r);
     }
-    d = fmt("-H 'Origin: https://attacker.example' --data-urlencode 'csrf=%s' --data-urlencode 'mrn=" MRN_A "'", csrf);
+    d = mmdx_test_strf("-H 'Origin: https://attacker.example' --data-urlencode 'csrf=%s' --data-urlencode 'mrn=" MRN_A "'", csrf);
     r = http(dir, &srv, "jar", "/patient", d);
     free(d);
     ck_assert_msg(r.status == 403 && strstr(r.body, "another site"), "%d %s", r.status, r.body);
@@ -320,26 +304,31 @@ START_TEST(serve_end_to_end)
     ck_assert_int_eq(r.status, 403);
     reply_free(&r);
     /* the MRN travels in the body; the timeline's address is the pseudonym */
-    d = fmt("--data-urlencode 'csrf=%s' --data-urlencode 'mrn=" MRN_A "'", csrf);
+    d = mmdx_test_strf("--data-urlencode 'csrf=%s' --data-urlencode 'mrn=" MRN_A "'", csrf);
     r = http(dir, &srv, "jar", "/patient", d);
     free(d);
     ck_assert_int_eq(r.status, 303);
-    char *loc = fmt("Location: /timeline/%s\r\n", psn_a + 4);
+    char *loc = mmdx_test_strf("Location: /timeline/%s\r\n", psn_a + 4);
     ck_assert_msg(strstr(r.headers, loc) != NULL, "%s", r.headers);
     free(loc);
     reply_free(&r);
-    char *timeline = fmt("/timeline/%s", psn_a + 4), *run_path = fmt("/run/%s", run);
-    const char *pages[][2] = {{"timeline", timeline}, {"run", run_path}, {"proof", "/proof?seq=3"},
-                              {"integrity", "/integrity"}, {"export", "/export"}, {"not-found", "/no/such/page"}};
+    char *timeline = mmdx_test_strf("/timeline/%s", psn_a + 4), *run_path = mmdx_test_strf("/run/%s", run);
+    struct {
+        const char *name, *path;
+        int status;
+    } pages[] = {{"timeline", timeline, 200}, {"run", run_path, 200}, {"proof", "/proof?seq=3", 200},
+                 {"integrity", "/integrity", 200}, {"export", "/export", 200}, {"not-found", "/no/such/page", 404},
+                 {"no-such-run", "/run/00000000", 404}, /* a prefix no run has (but with odds of 2^-32) */
+                 {"no-such-event", "/proof?seq=999999", 404}, {"bad-seq", "/proof?seq=-1", 400}};
     for (size_t i = 0; i < sizeof pages / sizeof *pages; i++) {
-        r = http(dir, &srv, "jar", pages[i][1], NULL);
-        ck_assert_msg(r.status == (i == 5 ? 404 : 200), "%s: %d", pages[i][0], r.status);
+        r = http(dir, &srv, "jar", pages[i].path, NULL);
+        ck_assert_msg(r.status == pages[i].status, "%s: %d", pages[i].name, r.status);
         ck_assert_ptr_null(strstr(r.body, "<script"));
-        check_tidy(dir, pages[i][0], r.body);
+        check_tidy(dir, pages[i].name, r.body);
         reply_free(&r);
     }
     /* the ATNA download: one DICOM audit message per event of the period */
-    d = fmt("--data-urlencode 'csrf=%s' --data-urlencode since=2000-01-01 --data-urlencode until=2100-01-01", csrf);
+    d = mmdx_test_strf("--data-urlencode 'csrf=%s' --data-urlencode since=2000-01-01 --data-urlencode until=2100-01-01", csrf);
     r = http(dir, &srv, "jar", "/export", d);
     free(d);
     ck_assert_int_eq(r.status, 200);
@@ -355,12 +344,12 @@ START_TEST(serve_end_to_end)
     ck_assert_int_eq(r.status, 403);
     reply_free(&r);
     /* bound to 127.0.0.1 only: another loopback address of this host is not served */
-    cmd = fmt("curl -sk --max-time 10 -o /dev/null https://127.0.0.2:%d/login", srv.port);
+    cmd = mmdx_test_strf("curl -sk --max-time 10 -o /dev/null https://127.0.0.2:%d/login", srv.port);
     ck_assert_int_eq(mmdx_test_run(cmd, NULL, NULL), 7); /* could not connect */
     free(cmd);
 
     /* ---- the browser ---- */
-    cmd = fmt("REVIEW_ROLE='%s' REVIEW_PASSWORD='%s' REVIEW_MRN='%s' python3 '%s/tests/web/browser.py' '%s' '%s/browser'",
+    cmd = mmdx_test_strf("REVIEW_ROLE='%s' REVIEW_PASSWORD='%s' REVIEW_MRN='%s' python3 '%s/tests/web/browser.py' '%s' '%s/browser'",
               rev, rev_pw, MRN_A, mmdx_test_source_dir(), srv.url, dir);
     char *err = NULL;
     out = NULL;
@@ -381,12 +370,12 @@ START_TEST(serve_end_to_end)
         ck_assert_str_eq(json_object_get_string(json_object_object_get(pg, "name")), names[i]);
         ck_assert_msg(strstr(url, "MRN") == NULL && strstr(url, "0001") == NULL, "a patient ID in %s", url);
         ck_assert_int_eq(json_object_get_int(json_object_object_get(pg, "scripts")), 0);
-        char *png = fmt("%s/browser/%s.png", dir, names[i]);
+        char *png = mmdx_test_strf("%s/browser/%s.png", dir, names[i]);
         check_png(png);
         free(png);
     }
     ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(bp, 3), "url")),
-                     fmt("%s%s", srv.url, timeline));
+                     mmdx_test_strf("%s%s", srv.url, timeline));
     json_object_put(b);
     char *html = page_file(dir, "login-refused");
     ck_assert_ptr_nonnull(strstr(html, "Login refused"));
@@ -397,7 +386,7 @@ START_TEST(serve_end_to_end)
     ck_assert_ptr_null(strstr(html, MRN_A));
     ck_assert_ptr_nonnull(strstr(html, "prediction.store"));
     ck_assert_ptr_nonnull(strstr(html, "0.875"));
-    char *short_run = fmt("<code>%.8s</code>", run);
+    char *short_run = mmdx_test_strf("<code>%.8s</code>", run);
     ck_assert_ptr_nonnull(strstr(html, short_run));
     ck_assert_ptr_nonnull(strstr(html, "1.2.840.&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;"));
     free(html);
@@ -414,7 +403,7 @@ START_TEST(serve_end_to_end)
     html = page_file(dir, "integrity"); /* verdict, tree head and the checkpoint signed above */
     ck_assert_ptr_nonnull(strstr(html, "Intact:"));
     ck_assert_ptr_nonnull(strstr(html, cp_root));
-    char *cps = fmt("<dd>%lld events</dd>", cp_size);
+    char *cps = mmdx_test_strf("<dd>%lld events</dd>", cp_size);
     ck_assert_ptr_nonnull(strstr(html, cps));
     free(cps);
     free(html);
@@ -423,7 +412,7 @@ START_TEST(serve_end_to_end)
     free(html);
 
     /* ---- every view is in the log, as the reviewer ---- */
-    cmd = fmt("'%s' audit log --config '%s' --db '%s' --actor '%s' --json", mmdx_test_mmdx_bin(), conf, admin, rev);
+    cmd = mmdx_test_strf("'%s' audit log --config '%s' --db '%s' --actor '%s' --json", mmdx_test_mmdx_bin(), conf, admin, rev);
     out = NULL;
     ck_assert_int_eq(mmdx_test_run(cmd, &out, NULL), 0);
     free(cmd);
@@ -473,7 +462,7 @@ START_TEST(serve_end_to_end)
         ck_assert_msg(strstr(slog, secret[i]) == NULL, "the server log holds \"%s\":\n%s", secret[i], slog);
     free(slog);
 
-    ck_assert_int_eq(mmdx_test_run(fmt("'%s' audit verify --config '%s' --db '%s'", mmdx_test_mmdx_bin(), conf, admin),
+    ck_assert_int_eq(mmdx_test_run(mmdx_test_strf("'%s' audit verify --config '%s' --db '%s'", mmdx_test_mmdx_bin(), conf, admin),
                                    NULL, NULL), 0);
     free(timeline);
     free(run_path);
@@ -484,7 +473,7 @@ START_TEST(serve_end_to_end)
     /* MMDX_SERVE_SCREENSHOTS=DIR keeps the browser's pages and screenshots there (for the docs) */
     const char *keep = getenv("MMDX_SERVE_SCREENSHOTS");
     if (keep) {
-        cmd = fmt("mkdir -p '%s' && cp '%s'/browser/*.png '%s'/browser/*.html '%s'/", keep, dir, dir, keep);
+        cmd = mmdx_test_strf("mkdir -p '%s' && cp '%s'/browser/*.png '%s'/browser/*.html '%s'/", keep, dir, dir, keep);
         sh(cmd);
         free(cmd);
     }
@@ -508,7 +497,7 @@ START_TEST(serve_bad_usage)
         {"--idle-timeout soon --listen 127.0.0.1:0", 2, "--idle-timeout"},
         {"--listen 127.0.0.1:0 extra", 2, "unexpected argument"},
     };
-    char *pem = fmt("%s/readable.pem", dir);
+    char *pem = mmdx_test_strf("%s/readable.pem", dir);
     mmdx_test_write_file(pem, "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n");
     chmod(pem, 0644);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -519,7 +508,7 @@ START_TEST(serve_bad_usage)
                 strcat(args, pem);
             else
                 strncat(args, q, 1);
-        char *cmd = fmt("'%s' audit serve %s", mmdx_test_mmdx_bin(), args), *err = NULL;
+        char *cmd = mmdx_test_strf("'%s' audit serve %s", mmdx_test_mmdx_bin(), args), *err = NULL;
         int rc = mmdx_test_run(cmd, NULL, &err);
         ck_assert_msg(rc == cases[i].code && strstr(err, cases[i].says), "%s: exit %d: %s", args, rc, err);
         free(err);
@@ -527,7 +516,7 @@ START_TEST(serve_bad_usage)
         free(args);
     }
     char *out = NULL;
-    char *cmd = fmt("'%s' audit serve --help", mmdx_test_mmdx_bin());
+    char *cmd = mmdx_test_strf("'%s' audit serve --help", mmdx_test_mmdx_bin());
     ck_assert_int_eq(mmdx_test_run(cmd, &out, NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "mmdx_reviewer"));
     free(out);
