@@ -83,7 +83,9 @@ static server start_server(const char *dir, const char *conf, const char *dsn)
     ck_assert_msg(j != NULL, "%s", line);
     s.port = json_object_get_int(json_object_object_get(j, "port"));
     s.url = mmdx_test_strf("https://127.0.0.1:%d", s.port);
-    ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "url")), mmdx_test_strf("https://127.0.0.1:%d/", s.port));
+    char *want = mmdx_test_strf("%s/", s.url);
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "url")), want);
+    free(want);
     json_object_put(j);
     ck_assert_int_gt(s.port, 0);
     return s;
@@ -374,8 +376,10 @@ START_TEST(serve_end_to_end)
         check_png(png);
         free(png);
     }
+    char *timeline_url = mmdx_test_strf("%s%s", srv.url, timeline);
     ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(bp, 3), "url")),
-                     mmdx_test_strf("%s%s", srv.url, timeline));
+                     timeline_url);
+    free(timeline_url);
     json_object_put(b);
     char *html = page_file(dir, "login-refused");
     ck_assert_ptr_nonnull(strstr(html, "Login refused"));
@@ -462,8 +466,9 @@ START_TEST(serve_end_to_end)
         ck_assert_msg(strstr(slog, secret[i]) == NULL, "the server log holds \"%s\":\n%s", secret[i], slog);
     free(slog);
 
-    ck_assert_int_eq(mmdx_test_run(mmdx_test_strf("'%s' audit verify --config '%s' --db '%s'", mmdx_test_mmdx_bin(), conf, admin),
-                                   NULL, NULL), 0);
+    cmd = mmdx_test_strf("'%s' audit verify --config '%s' --db '%s'", mmdx_test_mmdx_bin(), conf, admin);
+    ck_assert_int_eq(mmdx_test_run(cmd, NULL, NULL), 0);
+    free(cmd);
     free(timeline);
     free(run_path);
     free(short_run);
@@ -478,6 +483,16 @@ START_TEST(serve_end_to_end)
         free(cmd);
     }
     mmdx_test_rmtree(dir);
+    free(srv.url);
+    free(srv.log);
+    free(key);
+    free(conf);
+    free(wdsn);
+    free(rev);
+    free(wri);
+    free(admin);
+    free(dbname);
+    free(dir);
 }
 END_TEST
 
@@ -523,6 +538,7 @@ START_TEST(serve_bad_usage)
     free(cmd);
     free(pem);
     mmdx_test_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
