@@ -66,7 +66,7 @@ int mmdx_audit_pseudonym(const char *site_key_file, const char *patient_id, char
     return rc;
 }
 
-int mmdx_audit__is_pseudonym(const char *id)
+int mmdx_audit_is_pseudonym(const char *id)
 {
     if (strncmp(id, "psn:", 4) != 0 || strlen(id) != MMDX_PSEUDONYM_LEN - 1)
         return 0;

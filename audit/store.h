@@ -297,6 +297,9 @@ MMDX_RESULT_USED int mmdx_store_pseudonym(const mmdx_store *s, const char *patie
 MMDX_RESULT_USED int mmdx_audit_pseudonym(const char *site_key_file, const char *patient_id,
                                           char out[MMDX_PSEUDONYM_LEN]);
 
+/** 1 when `id` has the form of a stored pseudonym: "psn:" + 64 lower-case hex digits. */
+int mmdx_audit_is_pseudonym(const char *id);
+
 /** One stored event, as listed by mmdx_store_audit_query. Strings borrowed for the callback. */
 typedef struct mmdx_audit_row {
     int64_t seq;

@@ -179,9 +179,4 @@ MMDX_RESULT_USED int mmdx_audit__load_leaves(mmdx_store *s, uint64_t *n, uint8_t
 /** Decode a bytea in text ("\x..hex") of exactly `len` bytes. */
 MMDX_RESULT_USED int mmdx_audit__bytea(const char *text, uint8_t *out, size_t len);
 
-/* ---- keys.c ---- */
-
-/** 1 when `id` has the form of a stored pseudonym: "psn:" + 64 lower-case hex digits. */
-int mmdx_audit__is_pseudonym(const char *id);
-
 #endif

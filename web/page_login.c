@@ -13,7 +13,7 @@ void web_page_login_form(web_req *r, const char *problem)
 {
     /* The form's token is also a cookie: a form posted from elsewhere cannot log a browser in. */
     char token[WEB_TOKEN_HEX + 1];
-    if (web_token_eq(r->cookie_login, r->cookie_login)) {
+    if (web_is_token(r->cookie_login)) {
         /* the browser's token already: another tab's login form stays valid */
         snprintf(token, sizeof token, "%s", r->cookie_login);
     } else if (web_random_token(token) < 0) {
@@ -54,6 +54,11 @@ void web_page_login(web_req *r)
     if (!role || !*role || !password || !*password) {
         web_page_login_form(r, "Give your database role and its password.");
         return;
+    }
+    if (r->session) {
+        /* a new login replaces the browser's session: never two for one cookie jar */
+        web_session_close(r->sessions, r->session);
+        r->session = NULL;
     }
     mmdx_store_options o = {0};
     o.conninfo = r->opt->site->db;

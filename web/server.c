@@ -96,15 +96,6 @@ static int parse_form(web_req *r, upload *u)
 
 /* ---- routes ---- */
 
-static int is_handle(const char *s)
-{
-    size_t n = strlen(s);
-    for (const char *p = s; *p; p++)
-        if (!isxdigit((unsigned char)*p) || isupper((unsigned char)*p))
-            return 0;
-    return n == WEB_TOKEN_HEX;
-}
-
 static int is_run(const char *s)
 {
     size_t n = strlen(s);
@@ -193,7 +184,7 @@ static void dispatch(web_req *r, struct MHD_Connection *c)
             fixed[i].page(r);
             return;
         }
-    if (get && strncmp(p, "/timeline/", 10) == 0 && is_handle(p + 10)) {
+    if (get && strncmp(p, "/timeline/", 10) == 0 && web_is_token(p + 10)) {
         r->route = "/timeline/{handle}";
         web_page_timeline(r, p + 10);
     } else if (get && strcmp(p, "/run") == 0) {

@@ -86,10 +86,19 @@ static void expire(web_sessions *t)
             remove_at(t, i);
 }
 
+int web_is_token(const char *t)
+{
+    if (!t || strlen(t) != WEB_TOKEN_HEX)
+        return 0;
+    for (; *t; t++)
+        if (!((*t >= '0' && *t <= '9') || (*t >= 'a' && *t <= 'f')))
+            return 0;
+    return 1;
+}
+
 int web_token_eq(const char *a, const char *b)
 {
-    return a && b && strlen(a) == WEB_TOKEN_HEX && strlen(b) == WEB_TOKEN_HEX &&
-           CRYPTO_memcmp(a, b, WEB_TOKEN_HEX) == 0;
+    return web_is_token(a) && web_is_token(b) && CRYPTO_memcmp(a, b, WEB_TOKEN_HEX) == 0;
 }
 
 web_session *web_session_find(web_sessions *t, const char *cookie)
@@ -159,7 +168,7 @@ int web_patient_handle(web_session *s, const char *query, int stored, const char
     int rc = 0;
     char psn[MMDX_PSEUDONYM_LEN];
     /* A pseudonym's hex names the patient in a URL; without a site key, a random handle of this session. */
-    if (stored && strncmp(query, "psn:", 4) == 0 && strlen(query) == MMDX_PSEUDONYM_LEN - 1)
+    if (stored && mmdx_audit_is_pseudonym(query)) /* only such a stored value becomes a URL as it is */
         snprintf(p.handle, sizeof p.handle, "%s", query + 4);
     else if (!stored && mmdx_store_has_key(s->store) && (rc = mmdx_store_pseudonym(s->store, query, psn)) == 0)
         snprintf(p.handle, sizeof p.handle, "%s", psn + 4);

@@ -49,6 +49,9 @@ MMDX_RESULT_USED int web_session_add(web_sessions *t, mmdx_store *store, web_ses
 
 void web_session_close(web_sessions *t, web_session *s);
 
+/** 1 when `t` has the form of a token of web_random_token (64 lower-case hex digits). */
+int web_is_token(const char *t);
+
 /** 1 when both are tokens of web_random_token and equal (constant time). */
 int web_token_eq(const char *a, const char *b);
 

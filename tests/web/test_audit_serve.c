@@ -278,6 +278,9 @@ START_TEST(serve_end_to_end)
     const char *sc = strstr(r.headers, "Set-Cookie: __Host-mmdx_session=");
     ck_assert_ptr_nonnull(sc);
     ck_assert_ptr_nonnull(strstr(sc, "; Path=/; Secure; HttpOnly; SameSite=Strict"));
+    sc += strlen("Set-Cookie: __Host-mmdx_session=");
+    char *session_id = strndup(sc, strcspn(sc, ";"));
+    ck_assert_int_eq(strlen(session_id), 64);
     reply_free(&r);
     r = http(dir, &srv, "jar", "/", NULL);
     ck_assert_int_eq(r.status, 200);
@@ -345,6 +348,19 @@ START_TEST(serve_end_to_end)
     r = http(dir, &srv, "jar", "/export", "--data-urlencode 'csrf=x' --data-urlencode since=2000-01-01");
     ck_assert_int_eq(r.status, 403);
     reply_free(&r);
+    /* logout ends the session: its cookie, sent again, opens nothing */
+    d = mmdx_test_strf("--data-urlencode 'csrf=%s'", csrf);
+    r = http(dir, &srv, "jar", "/logout", d);
+    free(d);
+    ck_assert_int_eq(r.status, 303);
+    reply_free(&r);
+    d = mmdx_test_strf("-H 'Cookie: __Host-mmdx_session=%s'", session_id);
+    r = http(dir, &srv, "nojar", "/integrity", d);
+    free(d);
+    ck_assert_int_eq(r.status, 303);
+    ck_assert_ptr_nonnull(strstr(r.headers, "Location: /login"));
+    reply_free(&r);
+    free(session_id);
     /* bound to 127.0.0.1 only: another loopback address of this host is not served */
     cmd = mmdx_test_strf("curl -sk --max-time 10 -o /dev/null https://127.0.0.2:%d/login", srv.port);
     ck_assert_int_eq(mmdx_test_run(cmd, NULL, NULL), 7); /* could not connect */
@@ -445,7 +461,7 @@ START_TEST(serve_end_to_end)
     for (size_t k = 0; k < 6; k++) /* once through curl, once through the browser */
         ck_assert_msg(seen[k] >= 2, "%s viewed %d times in the log", viewed[k], seen[k]);
     ck_assert_int_eq(logins, 2);
-    ck_assert_int_eq(logouts, 1);
+    ck_assert_int_eq(logouts, 2);
     ck_assert_int_eq(exports, 1);
     ck_assert_int_ge(verifies, 2);
     ck_assert_int_ge(timeline_psn, 2);
