@@ -75,8 +75,8 @@ void web_page_home(web_req *r)
           f);
     web_html_csrf(r);
     fputs("<label for=\"mrn\">Patient ID (MRN)</label>\n"
-          "<input type=\"text\" id=\"mrn\" name=\"mrn\" autocomplete=\"off\" required>\n"
-          "<p class=\"hint\">Sent in the form, never in the address: the timeline's address holds the "
+          "<input type=\"text\" id=\"mrn\" name=\"mrn\" autocomplete=\"off\" aria-describedby=\"mrn-hint\" required>\n"
+          "<p class=\"hint\" id=\"mrn-hint\">Sent in the form, never in the address: the timeline's address holds the "
           "keyed pseudonym.</p>\n<button type=\"submit\">Show the timeline</button>\n</form>\n"
           "<form class=\"search\" method=\"get\" action=\"/run\">\n<h2>One run</h2>\n"
           "<label for=\"id\">Run ID (or its first 8 characters)</label>\n"
