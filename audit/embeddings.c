@@ -113,14 +113,11 @@ static int read_rows(mmdx_store *s, const mmdx_embedding_filter *f, const char *
 /* Once per connection: the writer role may not read embeddings, and is told so plainly. */
 static int check_readable(mmdx_store *s)
 {
-    PGresult *r;
-    int rc = mmdx_store__exec(s, "embeddings: check the role",
-                              "SELECT has_column_privilege('mmdx.predictions', 'embedding', 'SELECT')", 0, NULL,
-                              PGRES_TUPLES_OK, &r);
+    int rc = mmdx_store__ask(s, "embeddings: check the role",
+                             "SELECT has_column_privilege('mmdx.predictions', 'embedding', 'SELECT')",
+                             &s->embeddings_readable);
     if (rc < 0)
         return rc;
-    s->embeddings_readable = PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
     if (!s->embeddings_readable)
         return mmdx_fail(MMDX_EPERM, "database role %s may not read stored embeddings: similar-patient "
                          "search needs a reviewer login (a member of mmdx_reviewer) [%s]",
