@@ -57,6 +57,14 @@ def precision_at_k(x, labels, k=K):
     return float(np.mean(labels[nearest] == labels[:, None]))
 
 
+def precision_at_k_1d(v, labels, k=K):
+    """precision_at_k for one coordinate, by distance (a cosine of scalars is only their signs)."""
+    dist = np.abs(v[:, None] - v[None, :])
+    np.fill_diagonal(dist, np.inf)
+    nearest = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    return float(np.mean(labels[nearest] == labels[:, None]))
+
+
 def cross_precision_at_k(q, g, labels, k=K):
     """Row i of q queries gallery g (row i of g is the same patient, left out): mean same-label share of its k nearest."""
     sim = unit_rows(q) @ unit_rows(g).T
@@ -154,7 +162,7 @@ def evaluate(mm, seed, n=1500, missing=0.15, image_size=40, slices=12, config=No
         "p10_token_mean": precision_at_k(sum(unit_rows(t) * have[:, None] for t, have in tokens), labels),
         "p10_raw_blocks": precision_at_k(raw_cat, labels),
         "p10_truth": precision_at_k(np.array([truth_z[i] for i in ids]), labels),
-        "p10_truth_imaging": precision_at_k(np.array([truth_z[i][:1] for i in ids])[has_img], labels[has_img]),
+        "p10_truth_imaging": precision_at_k_1d(np.array([truth_z[i][0] for i in ids])[has_img], labels[has_img]),
         "p10_chance": chance_precision(labels), "p10_chance_imaging": chance_precision(labels[has_img]),
     }
 
