@@ -113,6 +113,14 @@ static int open_model(mmdx_orthanc_neighbours *n)
     return 0;
 }
 
+/* The last error again under another code, after a prefix (copied first: it is the buffer written). */
+static int refail(int code, const char *prefix)
+{
+    char was[1024];
+    snprintf(was, sizeof was, "%s", mmdx_last_error());
+    return mmdx_fail(code, "%s%s", prefix, was);
+}
+
 /* The reviewer connection and the candidates: opened once, then brought up to date. */
 static int open_search(mmdx_orthanc_neighbours *n)
 {
@@ -120,6 +128,8 @@ static int open_search(mmdx_orthanc_neighbours *n)
         size_t added = 0, changed = 0;
         int rc = mmdx_similar_refresh(n->sim, &added, &changed);
         n->mismatched += changed;
+        if (rc)
+            drop_search(n); /* a partial refresh would be read again: start afresh next time */
         return rc;
     }
     mmdx_audit_settings site;
@@ -133,8 +143,9 @@ static int open_search(mmdx_orthanc_neighbours *n)
     if (!rc)
         rc = mmdx_store_open(&n->store, &o);
     mmdx_audit_settings_clear(&site);
-    if (!rc)
-        rc = mmdx_store_check_can_audit(n->store); /* nothing is shown that cannot be recorded */
+    /* nothing is shown that cannot be recorded (a keyed log and no SiteKey: refused for safety) */
+    if (!rc && (rc = mmdx_store_check_can_audit(n->store)) == MMDX_EINVAL)
+        rc = refail(MMDX_EPERM, "");
     if (!rc && n->s->similar_labels)
         rc = mmdx_similar_labels_load(&n->labels, n->store, n->s->similar_labels);
     mmdx_similar_options so;
@@ -213,8 +224,7 @@ static int search(mmdx_orthanc_neighbours *n, const mmdx_orthanc_neighbours_quer
     int rc = v ? mmdx_similar_study_query(n->sim, study_uid, run_id, v, &key, &pseudonymised)
                : mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (rc == MMDX_ENOTFOUND)
-        rc = mmdx_fail(MMDX_ENOTFOUND, "study %s: no stored embedding of its prediction by this model (%s)",
-                       q->orthanc_id, mmdx_last_error());
+        rc = refail(MMDX_ENOTFOUND, "no stored embedding of the study's prediction by this model: ");
     if (!rc)
         rc = mmdx_similar_search(n->sim, v, q->k, key, &h);
     /* logged under the pseudonym whenever there is a key, as `mmdx similar` does */
