@@ -361,6 +361,7 @@ typedef struct mmdx_embedding_row {
     uint32_t dim;
     const double *tokens;   /**< n_tokens x dim (NaN: the modality was absent), or NULL: not stored */
     size_t n_tokens;
+    const char *study_uid;  /**< the study the prediction was made for (the Orthanc worker), or NULL */
 } mmdx_embedding_row;
 
 /** Which embeddings mmdx_store_embeddings() reads; model_sha256 is required. */
@@ -370,6 +371,7 @@ typedef struct mmdx_embedding_filter {
     const char *patient_id;   /**< raw ID (matched as stored: with a key, its pseudonym too), or NULL */
     const int64_t *seqs;      /**< only the rows of these events, or NULL */
     size_t n_seqs;
+    const char *study_uid;    /**< only predictions stored for this study (StudyInstanceUID), or NULL */
 } mmdx_embedding_filter;
 
 /** What mmdx_store_embeddings() read. */
