@@ -41,7 +41,7 @@ static void store_studies(size_t from, size_t to)
 {
     char key[4200];
     snprintf(key, sizeof key, "%s/site.key", tmp);
-    mmdx_store_options o = {dsn, key, 1, 0, "test"};
+    mmdx_store_options o = {.conninfo = dsn, .site_key_file = key, .pseudonymise = 1, .os_user = "test"};
     mmdx_store *s = NULL;
     ck_assert_msg(mmdx_store_open(&s, &o) == 0, "%s", mmdx_last_error());
     ck_assert_int_eq(mmdx_store_migrate(s, NULL, NULL), 0);
