@@ -26,7 +26,7 @@ static const char style[] =
     "padding-bottom:.2rem;margin-top:2rem}h3{font-size:1.05rem}"
     "table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}"
     "th,td{border:1px solid #ccc;padding:.25rem .55rem;text-align:left;vertical-align:top}"
-    "td.n{text-align:right;font-variant-numeric:tabular-nums}thead th{background:#f0f3f7}"
+    "td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}thead th{background:#f0f3f7}"
     "code,.hash{font-family:'DejaVu Sans Mono',monospace;font-size:.85em;word-break:break-all}"
     ".ok{color:#00664d;font-weight:600}.warn{color:#a34400;font-weight:600}"
     ".figs{display:flex;flex-wrap:wrap;gap:1rem}.figs figure{margin:0;flex:1 1 30rem;max-width:40rem}"

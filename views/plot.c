@@ -481,14 +481,13 @@ static void draw_legend(const mmdx_plot *p, cairo_t *cr, const layout *L)
     if (!rows)
         return;
     double h = 16 * (double)rows + 8, w = wmax + 40;
-    /* the corner the data leave free: lower right for rising curves, upper right for falling ones */
+    /* the corner the data leave free: lower right under rising curves, lower left under falling ones */
     int upper = 0;
     for (size_t i = 0; i < p->n; i++)
         if (p->s[i].kind == S_LINE && p->s[i].n > 1)
             upper = p->s[i].y[p->s[i].n - 1] < p->s[i].y[0];
-    double x = L->right - w - 8, y = upper && !p->categories ? L->top + 8 : L->bottom - h - 8;
-    if (p->categories)
-        y = L->top + 8;
+    double x = upper && !p->categories ? L->left + 8 : L->right - w - 8;
+    double y = p->categories ? L->top + 8 : L->bottom - h - 8;
     cairo_rectangle(cr, x, y, w, h);
     cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
     cairo_fill_preserve(cr);
