@@ -56,6 +56,15 @@ static void teardown(void)
     free(tmp);
 }
 
+/* The view of the fixture's predictions (B replicates; 0: the default). */
+static mmdx_eval_view *new_view(unsigned B)
+{
+    mmdx_eval_view *v;
+    mmdx_view_options o = {B, 3};
+    ck_assert_int_eq(mmdx_eval_view_new(&v, &ds, prob, contrib, 0.5, &o), 0);
+    return v;
+}
+
 static const mmdx_view_chart *chart(const mmdx_eval_view *v, const char *name)
 {
     for (size_t i = 0; i < mmdx_eval_view_n_charts(v); i++)
@@ -146,9 +155,7 @@ static size_t brute_roc(double *fx, double *fy)
 
 START_TEST(svg_roc_is_the_predictions_roc)
 {
-    mmdx_eval_view *v;
-    mmdx_view_options o = {200, 3};
-    ck_assert_int_eq(mmdx_eval_view_new(&v, &ds, prob, contrib, 0.5, &o), 0);
+    mmdx_eval_view *v = new_view(200);
     double x[2 * N], y[2 * N], bx[N + 1], by[N + 1];
     size_t n = curve_points(chart(v, "roc")->plot, mmdx_plot_colour(0), x, y, 2 * N);
     size_t nb = brute_roc(bx, by);
@@ -179,9 +186,7 @@ END_TEST
 
 START_TEST(svg_pr_steps_are_the_average_precision)
 {
-    mmdx_eval_view *v;
-    mmdx_view_options o = {200, 3};
-    ck_assert_int_eq(mmdx_eval_view_new(&v, &ds, prob, contrib, 0.5, &o), 0);
+    mmdx_eval_view *v = new_view(200);
     double x[4 * N], y[4 * N];
     size_t n = curve_points(chart(v, "pr")->plot, mmdx_plot_colour(0), x, y, 4 * N);
     ck_assert_uint_gt(n, 10);
@@ -197,8 +202,7 @@ END_TEST
 
 START_TEST(png_decodes_with_its_size)
 {
-    mmdx_eval_view *v;
-    ck_assert_int_eq(mmdx_eval_view_new(&v, &ds, prob, contrib, 0.5, NULL), 0);
+    mmdx_eval_view *v = new_view(0);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/plots", tmp);
     ck_assert_int_eq(mmdx_eval_view_write_plots(v, dir), 0);
@@ -224,8 +228,7 @@ END_TEST
 
 START_TEST(plots_folder_refused_clearly)
 {
-    mmdx_eval_view *v;
-    ck_assert_int_eq(mmdx_eval_view_new(&v, &ds, prob, contrib, 0.5, NULL), 0);
+    mmdx_eval_view *v = new_view(0);
     char path[4096];
     snprintf(path, sizeof path, "%s/no/such/parent", tmp);
     ck_assert_int_eq(mmdx_eval_view_write_plots(v, path), MMDX_EIO);
@@ -276,8 +279,7 @@ static const char *const hostile = "<script>alert(1)</script>\"'&";
 /* Write the report with hostile strings everywhere data reaches it. */
 static char *hostile_report(const char *name)
 {
-    mmdx_eval_view *v;
-    ck_assert_int_eq(mmdx_eval_view_new(&v, &ds, prob, contrib, 0.5, NULL), 0);
+    mmdx_eval_view *v = new_view(0);
     mmdx_html_failure fails[] = {{hostile, 2}};
     mmdx_html_patient pts[] = {{hostile, 0.9, 1, 1, hostile, hostile}};
     mmdx_html_report r = {0};
@@ -344,8 +346,7 @@ END_TEST
 
 START_TEST(report_write_failure_leaves_nothing)
 {
-    mmdx_eval_view *v;
-    ck_assert_int_eq(mmdx_eval_view_new(&v, &ds, prob, contrib, 0.5, NULL), 0);
+    mmdx_eval_view *v = new_view(0);
     mmdx_html_report r = {0};
     r.title = "t", r.generator = "g", r.view = v;
     char path[4096];
