@@ -32,6 +32,9 @@ static const char style[] =
     ".figs{display:flex;flex-wrap:wrap;gap:1rem}.figs figure{margin:0;flex:1 1 30rem;max-width:40rem}"
     "figure img{width:100%;height:auto;border:1px solid #ddd}figcaption{font-size:.85rem;color:#444}"
     ".risk{font-size:2.2rem;font-weight:700}.muted{color:#555;font-size:.9rem}"
+    "td.bars{width:16rem;padding:.25rem 0}td.bars div{height:.9rem;"
+    "-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+    ".pos{background:#D55E00}.neg{background:#0072B2}"
     "footer{margin-top:2.5rem;font-size:.8rem;color:#666;border-top:1px solid #ddd;padding-top:.5rem}"
     "@media print{body{max-width:none;margin:0}h2{break-after:avoid}figure,table{break-inside:avoid}"
     ".figs figure{flex:1 1 45%}}";

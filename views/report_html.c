@@ -355,43 +355,31 @@ int mmdx_html_study_print(FILE *f, const mmdx_html_study *s)
     fprintf(f, "<p><span class=\"risk\">%.1f%%</span> predicted risk &mdash; <span class=\"%s\">%s</span> at the "
                "threshold %.1f%%</p>\n", 100 * s->probability, s->decision ? "warn" : "ok",
             s->decision ? "positive" : "negative", 100 * s->threshold);
-    fputs("<h2>Why: contributions by modality</h2>\n<table><thead><tr><th>modality</th><th>present</th>"
-          "<th>contribution to the log-odds</th></tr></thead><tbody>\n", f);
-    double lo = 0, hi = 0;
-    size_t n_present = 0;
+    /* Bars in HTML, not a cairo chart: this page is drawn inside a PACS's threads (see docs/views.md). */
+    double top = 0;
+    for (size_t i = 0; i < s->n_modalities; i++)
+        if (s->modalities[i].present && isfinite(s->modalities[i].contribution))
+            top = fmax(top, fabs(s->modalities[i].contribution));
+    fputs("<h2>Why: contributions by modality</h2>\n<p class=\"muted\">Each present modality's contribution to the "
+          "model's log-odds: to the right (orange) towards a positive result, to the left (blue) away from it."
+          "</p>\n<table><thead><tr><th>modality</th><th>present</th><th>contribution</th><th>towards</th></tr></thead>"
+          "<tbody>\n", f);
     for (size_t i = 0; i < s->n_modalities; i++) {
         const mmdx_html_modality *m = &s->modalities[i];
+        int has = m->present && isfinite(m->contribution);
         fputs("<tr><td>", f);
         mmdx_html_text(f, m->name);
         fprintf(f, "</td><td>%s</td>", m->present ? "yes" : "no");
-        mmdx_html_num(f, m->present ? m->contribution : NAN, 3);
+        mmdx_html_num(f, has ? m->contribution : NAN, 3);
+        double w = has && top > 0 ? 50 * fabs(m->contribution) / top : 0;
+        if (has && m->contribution < 0)
+            fprintf(f, "<td class=\"bars\"><div class=\"neg\" style=\"width:%.1f%%;margin-left:%.1f%%\"></div></td>",
+                    w, 50 - w);
+        else
+            fprintf(f, "<td class=\"bars\"><div class=\"pos\" style=\"width:%.1f%%;margin-left:50%%\"></div></td>", w);
         fputs("</tr>\n", f);
-        if (m->present && isfinite(m->contribution))
-            lo = fmin(lo, m->contribution), hi = fmax(hi, m->contribution), n_present++;
     }
     fputs("</tbody></table>\n", f);
-    int rc = 0;
-    if (n_present) {
-        const char **names = calloc(s->n_modalities, sizeof *names);
-        double *val = calloc(s->n_modalities, sizeof *val);
-        mmdx_plot *p = NULL;
-        double pad = (hi - lo) * 0.15 + 1e-3;
-        rc = names && val ? 0 : mmdx_fail(MMDX_ENOMEM, "out of memory");
-        for (size_t i = 0; !rc && i < s->n_modalities; i++) {
-            names[i] = s->modalities[i].name;
-            val[i] = s->modalities[i].present && isfinite(s->modalities[i].contribution) ? s->modalities[i].contribution : 0;
-        }
-        if (!rc)
-            rc = mmdx_plot_new(&p, "Contribution of each modality", "Modality", "Contribution to the log-odds", 0, 1,
-                               lo - (lo < 0 ? pad : 0), hi + pad);
-        if (!rc)
-            rc = mmdx_plot_bars(p, "this patient", names, val, s->n_modalities);
-        mmdx_view_chart c = {"contributions", "Positive values push towards a positive result.", p};
-        if (!rc)
-            rc = figure(f, &c);
-        mmdx_plot_free(p);
-        free(names), free(val);
-    }
     fputs("<h2>Model and provenance</h2>\n<table>\n", f);
     char buf[160];
     snprintf(buf, sizeof buf, "%s %s / %s", s->fusion ? s->fusion : "-", s->fusion_version ? s->fusion_version : "",
@@ -415,5 +403,5 @@ int mmdx_html_study_print(FILE *f, const mmdx_html_study *s)
         fputs("</pre>\n", f);
     }
     mmdx_html_end(f, s->generator);
-    return rc;
+    return ferror(f) ? mmdx_fail(MMDX_EIO, "writing the page failed") : 0;
 }

@@ -85,7 +85,7 @@ typedef struct mmdx_html_study {
     const char *text;          /**< the report text of the SR, or NULL */
 } mmdx_html_study;
 
-/** The one-study page. Errors: MMDX_ENOMEM, MMDX_EIO (chart rendering). */
+/** The one-study page (no cairo: contributions as HTML bars, safe in a host's threads). Errors: MMDX_EIO (a write failed). */
 MMDX_RESULT_USED int mmdx_html_study_print(FILE *f, const mmdx_html_study *s);
 
 #endif
