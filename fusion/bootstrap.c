@@ -61,32 +61,46 @@ static size_t column(const double *mat, unsigned B, size_t G, size_t j, double *
     return m;
 }
 
-/* One replicate: areas and both curves on the grid (NaN where a curve does not exist). */
-static int replicate(const double *prob, const int32_t *y, size_t n, uint64_t seed, unsigned b, const double *grid,
-                     double *p, int32_t *yy, double *auroc, double *auprc, double *roc, double *pr)
+/*
+ * One replicate, drawn as counts over the patients in decreasing score order
+ * (p_sorted, y_sorted), so that it needs no sort: areas and both curves on
+ * the grid (NaN where a curve does not exist).
+ */
+static int replicate(const double *p_sorted, const int32_t *y_sorted, size_t n, uint64_t seed, unsigned b,
+                     const double *grid, size_t *count, double *p, int32_t *yy, double *auroc, double *auprc,
+                     double *roc, double *pr)
 {
     mmdx_rng r;
     mmdx_rng_seed_stream(&r, seed, b);
-    for (size_t i = 0; i < n; i++) {
-        size_t k = mmdx_rng_below(&r, n);
-        p[i] = prob[k];
-        yy[i] = y[k];
-    }
-    if (mmdx_metrics_areas(auroc, auprc, p, yy, n) != 0)
+    memset(count, 0, n * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        count[mmdx_rng_below(&r, n)]++;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < count[i]; c++)
+            p[m] = p_sorted[i], yy[m++] = y_sorted[i];
+    mmdx_sorted_metrics sm;
+    if (mmdx_metrics_sorted(&sm, p, yy, n) != 0)
         return MMDX_ENOMEM;
-    mmdx_curve_kind kinds[2] = {MMDX_CURVE_ROC, MMDX_CURVE_PR};
-    double *rows[2] = {roc, pr};
-    for (int c = 0; c < 2; c++) {
-        mmdx_curve_point *pts = NULL;
-        size_t np = 0;
-        int rc = mmdx_metrics_curve(&pts, &np, kinds[c], p, yy, n);
-        if (rc == MMDX_ENOMEM)
-            return rc;
-        for (size_t j = 0; j < MMDX_BOOTSTRAP_GRID; j++)
-            rows[c][j] = rc == 0 ? mmdx_curve_at(pts, np, kinds[c], grid[j]) : NAN;
-        free(pts);
+    *auroc = sm.auroc;
+    *auprc = sm.auprc;
+    for (size_t j = 0; j < MMDX_BOOTSTRAP_GRID; j++) {
+        roc[j] = sm.roc ? mmdx_curve_at(sm.roc, sm.n_roc, MMDX_CURVE_ROC, grid[j]) : NAN;
+        pr[j] = sm.pr ? mmdx_curve_at(sm.pr, sm.n_pr, MMDX_CURVE_PR, grid[j]) : NAN;
     }
+    free(sm.roc), free(sm.pr);
     return 0;
+}
+
+typedef struct by_score {
+    double p;
+    int32_t y;
+} by_score;
+
+static int score_desc(const void *a, const void *b)
+{
+    double x = ((const by_score *)a)->p, y = ((const by_score *)b)->p;
+    return (x < y) - (x > y);
 }
 
 int mmdx_bootstrap_run(mmdx_bootstrap *out, const double *prob, const int32_t *y, size_t n, unsigned B,
@@ -102,23 +116,32 @@ int mmdx_bootstrap_run(mmdx_bootstrap *out, const double *prob, const int32_t *y
         out->grid[j] = (double)j / (double)(G - 1);
     double *auroc = malloc(B * sizeof *auroc), *auprc = malloc(B * sizeof *auprc);
     double *roc = malloc((size_t)B * G * sizeof *roc), *pr = malloc((size_t)B * G * sizeof *pr);
-    double *col = malloc((B > G ? B : G) * sizeof *col);
-    int rc = (auroc && auprc && roc && pr && col) ? 0 : MMDX_ENOMEM;
+    double *col = malloc((B > G ? B : G) * sizeof *col), *ps = malloc(n * sizeof *ps);
+    int32_t *ys = malloc(n * sizeof *ys);
+    by_score *v = malloc(n * sizeof *v);
+    int rc = (auroc && auprc && roc && pr && col && ps && ys && v) ? 0 : MMDX_ENOMEM;
     if (rc == 0) {
+        /* sorted once; each replicate keeps this order */
+        for (size_t i = 0; i < n; i++)
+            v[i] = (by_score){prob[i], y[i] ? 1 : 0};
+        qsort(v, n, sizeof *v, score_desc);
+        for (size_t i = 0; i < n; i++)
+            ps[i] = v[i].p, ys[i] = v[i].y;
 #pragma omp parallel
         {
             double *p = malloc(n * sizeof *p);
             int32_t *yy = malloc(n * sizeof *yy);
-            int mine = (p && yy) ? 0 : MMDX_ENOMEM;
+            size_t *count = malloc(n * sizeof *count);
+            int mine = (p && yy && count) ? 0 : MMDX_ENOMEM;
 #pragma omp for schedule(dynamic, 4)
             for (unsigned b = 0; b < B; b++)
                 if (mine == 0)
-                    mine = replicate(prob, y, n, seed, b, out->grid, p, yy, &auroc[b], &auprc[b], roc + (size_t)b * G,
-                                     pr + (size_t)b * G);
+                    mine = replicate(ps, ys, n, seed, b, out->grid, count, p, yy, &auroc[b], &auprc[b],
+                                     roc + (size_t)b * G, pr + (size_t)b * G);
             if (mine)
 #pragma omp atomic write
                 rc = mine;
-            free(p), free(yy);
+            free(p), free(yy), free(count);
         }
     }
     if (rc == 0) {
@@ -133,6 +156,6 @@ int mmdx_bootstrap_run(mmdx_bootstrap *out, const double *prob, const int32_t *y
             interval(col, column(pr, B, G, j, col), &out->pr_lo[j], &out->pr_hi[j]);
         }
     }
-    free(auroc), free(auprc), free(roc), free(pr), free(col);
+    free(auroc), free(auprc), free(roc), free(pr), free(col), free(ps), free(ys), free(v);
     return rc;
 }

@@ -72,15 +72,17 @@ static void auc_ap(const tie_step *st, size_t k, double *auroc, double *ap)
     *ap = P ? prec_sum / (double)P : NAN;
 }
 
-/* The sorted scores' tie groups, malloc'd; NULL when out of memory. */
-static tie_step *walk(const double *score, const int32_t *y, size_t n, size_t *k)
+/* The tie groups of the scores (sorted here unless already in decreasing order), malloc'd; NULL: out of memory. */
+static tie_step *walk(const double *score, const int32_t *y, size_t n, int presorted, size_t *k)
 {
-    scored *v = sorted(score, y, n);
+    scored *v = presorted ? malloc((n ? n : 1) * sizeof *v) : sorted(score, y, n);
     tie_step *st = malloc((n ? n : 1) * sizeof *st);
     if (!v || !st) {
         free(v), free(st);
         return NULL;
     }
+    for (size_t i = 0; presorted && i < n; i++)
+        v[i].s = score[i], v[i].y = y[i] ? 1 : 0;
     *k = tie_groups(v, n, st);
     free(v);
     return st;
@@ -89,7 +91,7 @@ static tie_step *walk(const double *score, const int32_t *y, size_t n, size_t *k
 int mmdx_metrics_areas(double *auroc, double *auprc, const double *score, const int32_t *y, size_t n)
 {
     size_t k;
-    tie_step *st = walk(score, y, n, &k);
+    tie_step *st = walk(score, y, n, 0, &k);
     if (!st)
         return MMDX_ENOMEM;
     auc_ap(st, k, auroc, auprc);
@@ -103,25 +105,17 @@ int mmdx_auroc(double *out, const double *score, const int32_t *y, size_t n)
     return mmdx_metrics_areas(out, &ap, score, y, n);
 }
 
-int mmdx_metrics_curve(mmdx_curve_point **out, size_t *n_out, mmdx_curve_kind kind, const double *score,
-                       const int32_t *y, size_t n)
+/* One curve from the walk; MMDX_EINVAL when a class it needs is absent. */
+static int curve_of(const tie_step *st, size_t k, mmdx_curve_kind kind, mmdx_curve_point **out, size_t *n_out)
 {
     *out = NULL;
     *n_out = 0;
-    size_t k;
-    tie_step *st = walk(score, y, n, &k);
-    if (!st)
-        return MMDX_ENOMEM;
     size_t P = k ? st[k - 1].tp : 0, N = k ? st[k - 1].fp : 0;
-    if (!P || (kind == MMDX_CURVE_ROC && !N)) {
-        free(st);
+    if (!P || (kind == MMDX_CURVE_ROC && !N))
         return MMDX_EINVAL;
-    }
     mmdx_curve_point *c = malloc((k + 1) * sizeof *c);
-    if (!c) {
-        free(st);
+    if (!c)
         return MMDX_ENOMEM;
-    }
     size_t m = 0;
     if (kind == MMDX_CURVE_ROC)
         c[m++] = (mmdx_curve_point){0, 0, INFINITY};
@@ -132,10 +126,45 @@ int mmdx_metrics_curve(mmdx_curve_point **out, size_t *n_out, mmdx_curve_kind ki
             c[m++] = (mmdx_curve_point){(double)st[g].tp / (double)P,
                                         (double)st[g].tp / (double)(st[g].tp + st[g].fp), st[g].score};
     }
-    free(st);
     *out = c;
     *n_out = m;
     return 0;
+}
+
+int mmdx_metrics_curve(mmdx_curve_point **out, size_t *n_out, mmdx_curve_kind kind, const double *score,
+                       const int32_t *y, size_t n)
+{
+    size_t k;
+    tie_step *st = walk(score, y, n, 0, &k);
+    if (!st) {
+        *out = NULL;
+        *n_out = 0;
+        return MMDX_ENOMEM;
+    }
+    int rc = curve_of(st, k, kind, out, n_out);
+    free(st);
+    return rc;
+}
+
+int mmdx_metrics_sorted(mmdx_sorted_metrics *out, const double *score, const int32_t *y, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    size_t k;
+    tie_step *st = walk(score, y, n, 1, &k);
+    if (!st)
+        return MMDX_ENOMEM;
+    auc_ap(st, k, &out->auroc, &out->auprc);
+    int rc = curve_of(st, k, MMDX_CURVE_ROC, &out->roc, &out->n_roc);
+    if (rc != MMDX_ENOMEM) {
+        int rc2 = curve_of(st, k, MMDX_CURVE_PR, &out->pr, &out->n_pr);
+        rc = rc2 == MMDX_ENOMEM ? rc2 : 0;
+    }
+    free(st);
+    if (rc) {
+        free(out->roc), free(out->pr);
+        memset(out, 0, sizeof *out);
+    }
+    return rc;
 }
 
 int mmdx_metrics_calibration(mmdx_calibration_bin *bins, size_t n_bins, const double *prob, const int32_t *y,

@@ -68,6 +68,19 @@ typedef struct mmdx_curve_point {
 MMDX_RESULT_USED int mmdx_metrics_curve(mmdx_curve_point **out, size_t *n_out, mmdx_curve_kind kind,
                                         const double *score, const int32_t *y, size_t n);
 
+/** Areas and both curves of one ranking (curves NULL where a class they need is absent). */
+typedef struct mmdx_sorted_metrics {
+    double auroc, auprc;
+    mmdx_curve_point *roc, *pr; /**< malloc'd (free()) */
+    size_t n_roc, n_pr;
+} mmdx_sorted_metrics;
+
+/**
+ * All of the above in one walk over scores ALREADY in decreasing order (no
+ * sort: what the bootstrap draws). Errors: MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_metrics_sorted(mmdx_sorted_metrics *out, const double *score, const int32_t *y, size_t n);
+
 /** One bin of a reliability diagram. */
 typedef struct mmdx_calibration_bin {
     double lo, hi;         /**< predicted probability in [lo, hi) (the last bin includes 1) */
