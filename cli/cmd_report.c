@@ -346,6 +346,7 @@ static int write_outputs(const report_args *a, report_ctx *c, run_data *d, const
     }
     free(fails), free(pts);
     mmdx_eval_view_free(v);
+    mmdx_plot_release_caches();
     return rc;
 }
 

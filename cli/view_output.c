@@ -70,5 +70,6 @@ int mmdx_cli_evaluate_views(const mmdx_cli_view_args *va, const mmdx_scored_coho
         rc = mmdx_html_report_write(va->report, &r);
     }
     mmdx_eval_view_free(v);
+    mmdx_plot_release_caches();
     return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -641,4 +642,10 @@ int mmdx_plot_write(const mmdx_plot *p, mmdx_plot_format fmt, const char *path)
     }
     free(data);
     return rc;
+}
+
+void mmdx_plot_release_caches(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -89,4 +89,12 @@ MMDX_RESULT_USED int mmdx_plot_write(const mmdx_plot *p, mmdx_plot_format fmt, c
 /** The main panel in SVG points: data (x0, y0) is at (left, bottom), (x1, y1) at (right, top). */
 void mmdx_plot_panel(const mmdx_plot *p, double *left, double *top, double *right, double *bottom);
 
+/**
+ * Free the process-wide font caches cairo and fontconfig keep after drawing
+ * text (so that a leak checker sees nothing left; the next chart builds them
+ * again). Call only when no chart is being drawn on any thread: the commands
+ * call it after their last chart.
+ */
+void mmdx_plot_release_caches(void);
+
 #endif

@@ -52,6 +52,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    mmdx_plot_release_caches();
     mmdx_test_rmtree(tmp);
     free(tmp);
 }
