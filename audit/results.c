@@ -134,7 +134,7 @@ static int check_uuid(const char *id, const char *field)
  * (at least 8, as the text views print them), resolved against the stored
  * runs. Errors: MMDX_EINVAL (not hex, too short, ambiguous), MMDX_ENOTFOUND.
  */
-static int resolve_run(mmdx_store *s, const char *id, char out[MMDX_RUN_ID_LEN])
+int mmdx_store__resolve_run(mmdx_store *s, const char *id, char out[MMDX_RUN_ID_LEN])
 {
     size_t len = strlen(id);
     if (len == MMDX_RUN_ID_LEN - 1) {
@@ -763,7 +763,7 @@ int mmdx_store_results(mmdx_store *s, const char *run_id, const char *patient_id
     int rc = 0;
     char full_run[MMDX_RUN_ID_LEN];
     if (run_id && *run_id) {
-        if ((rc = resolve_run(s, run_id, full_run)) < 0)
+        if ((rc = mmdx_store__resolve_run(s, run_id, full_run)) < 0)
             return rc;
         run_id = full_run;
     }

@@ -196,6 +196,29 @@ MMDX_RESULT_USED int mmdx_store_run_patients(mmdx_store *s, const char *run_id,
 MMDX_RESULT_USED int mmdx_store_run_end(mmdx_store *s, const char *run_id, int outcome,
                                         const char *summary_json);
 
+/** A stored run, as mmdx_store_run_info() reads it. Strings borrowed for the callback; NULL when absent. */
+typedef struct mmdx_run_info {
+    const char *run_id;
+    const char *started_at;    /**< ISO 8601 UTC */
+    const char *db_role, *os_user, *host, *mmdx_version;
+    const char *model_sha256, *cohort_sha256;
+    const char *plugins;       /**< JSON array of {name, version, sha256}, verbatim */
+    const char *parameters;    /**< JSON object, verbatim */
+    int ended;                 /**< a run.end event exists */
+    int outcome;               /**< its outcome (MMDX_OUTCOME_*), when ended */
+    const char *end_summary;   /**< its detail (JSON object), or NULL */
+} mmdx_run_info;
+
+/**
+ * Read the record of one run (its ID, or at least its first 8 characters)
+ * and call cb once with it. Records nothing: the caller audits the review
+ * (mmdx_store_results records one). Errors: MMDX_EINVAL (malformed or
+ * ambiguous ID), MMDX_ENOTFOUND (no such run), MMDX_EDB, MMDX_ESCHEMA;
+ * cb's non-zero return is returned.
+ */
+MMDX_RESULT_USED int mmdx_store_run_info(mmdx_store *s, const char *run_id,
+                                         int (*cb)(void *ctx, const mmdx_run_info *run), void *ctx);
+
 /** What one modality contributed to a prediction (e.g. late fusion's term). */
 typedef struct mmdx_store_contribution {
     const char *modality; /**< non-empty, unique within the prediction */

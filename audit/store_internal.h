@@ -63,6 +63,13 @@ int mmdx_store__conn_lost(mmdx_store *s);
 MMDX_RESULT_USED int mmdx_store__reconnect(mmdx_store *s);
 
 /** Fail unless the schema exists at a version this program handles. */
+/*
+ * The run a reviewer names: a full run ID, or at least its first 8
+ * characters, resolved against mmdx.runs (audit/results.c).
+ * Errors: MMDX_EINVAL (malformed, too short, ambiguous), MMDX_ENOTFOUND, MMDX_EDB.
+ */
+MMDX_RESULT_USED int mmdx_store__resolve_run(mmdx_store *s, const char *id, char out[MMDX_RUN_ID_LEN]);
+
 MMDX_RESULT_USED int mmdx_store__check_schema(mmdx_store *s);
 
 /**

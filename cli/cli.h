@@ -117,6 +117,9 @@ struct mmdx_store;
 MMDX_RESULT_USED int mmdx_cli_store_open(struct mmdx_store **out, struct mmdx_audit_settings *set,
                                          const char *config_path, const struct mmdx_site_overrides *cmdline);
 
+/** `mmdx report`: the HTML report of a stored run (cli/cmd_report.c). */
+int mmdx_cmd_report(int argc, char **argv);
+
 /** `mmdx synth`: the synthetic cohort generator (cli/cmd_synth.c). */
 int mmdx_cmd_synth(int argc, char **argv);
 /** `mmdx screen`: batch screening into the audited store (cli/cmd_screen.c). */

@@ -13,11 +13,13 @@
 #include "cohort_input.h"
 #include "model_session.h"
 #include "report.h"
+#include "view_output.h"
 
 static void help(FILE *f)
 {
     fprintf(f,
             "Usage: mmdx evaluate --model M.mmdx --cohort C.csv [--features F.csv] [--json]\n"
+            "                     [--plots DIR] [--report F.html] [--bootstrap B] [--seed S]\n"
             "\n"
             "Score a labelled cohort with a model and report AUROC, AUPRC, Brier score,\n"
             "calibration slope and intercept, and the confusion matrix at the model's threshold,\n"
@@ -34,11 +36,19 @@ static void help(FILE *f)
             "  --threads N        worker threads\n"
             "  --config F         site configuration\n"
             "  --json             print the report as JSON\n"
+            "  --plots DIR        write the charts as DIR/<name>.svg and .png: roc, pr, calibration\n"
+            "                     (and one per modality combination), contributions, risk (DIR is\n"
+            "                     created when its parent exists)\n"
+            "  --report F.html    write a self-contained HTML report: model card, cohort, metrics\n"
+            "                     with confidence intervals, the plots inline (docs/views.md)\n"
+            "  --bootstrap B      bootstrap replicates of the 95%% intervals and bands (default %d)\n"
+            "  --seed S           the bootstrap's seed (default 1)\n"
             "  --no-progress      no progress display\n"
             "\n"
             "Exit codes: 0 done; 1 runtime failure; 2 usage; 3 bad input or a feature schema /\n"
             "encoder version that differs from training; 4 the model file is altered, truncated\n"
-            "or its signature does not verify.\n");
+            "or its signature does not verify. An output that cannot be written: 1, and nothing\n"
+            "is left half-written.\n", MMDX_VIEW_DEFAULT_BOOTSTRAP);
 }
 
 int mmdx_cmd_evaluate(int argc, char **argv)
@@ -49,7 +59,10 @@ int mmdx_cmd_evaluate(int argc, char **argv)
         {"require-signed", no_argument, NULL, 'R'}, {"keep-going", no_argument, NULL, 'g'},
         {"threads", required_argument, NULL, 't'}, {"config", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},          {"no-progress", no_argument, NULL, 'P'},
+        {"plots", required_argument, NULL, 'p'},   {"report", required_argument, NULL, 'r'},
+        {"bootstrap", required_argument, NULL, 'B'}, {"seed", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    mmdx_cli_view_args va = {NULL, NULL, 0, 1};
     const char *model_path = NULL, *cohort = NULL, *features = NULL, *key = NULL, *config = NULL;
     int require = 0, keep_going = 0, threads = 0, json = 0, progress = 1, c;
     optind = 1;
@@ -70,6 +83,13 @@ int mmdx_cmd_evaluate(int argc, char **argv)
         case 'c': config = optarg; break;
         case 'j': json = 1; break;
         case 'P': progress = 0; break;
+        case 'p': va.plots_dir = optarg; break;
+        case 'r': va.report = optarg; break;
+        case 'B':
+        case 'S':
+            if (mmdx_cli_view_parse(&va, c, optarg) < 0)
+                return MMDX_EXIT_USAGE;
+            break;
         case 'h': help(stdout); return MMDX_EXIT_OK;
         default: help(stderr); return MMDX_EXIT_USAGE;
         }
@@ -93,6 +113,8 @@ int mmdx_cmd_evaluate(int argc, char **argv)
     if (!rc)
         rc = mmdx_report_new(&rep, &sc.in->ds, sc.prob, mf->threshold);
     int exit_code = MMDX_EXIT_OK;
+    if (!rc && (va.plots_dir || va.report))
+        rc = mmdx_cli_evaluate_views(&va, &sc, model_path, cohort ? cohort : features);
     if (rc) {
         exit_code = mmdx_cli_report("evaluate", rc);
     } else if (json) {

@@ -11,6 +11,7 @@ const mmdx_cli_command mmdx_cli_commands[] = {
     {"genomics", "genomics tools: polygenic scores of a VCF/BCF (plink2-compatible)", mmdx_cmd_genomics},
     {"plugins", "list the loaded plugins and the ones refused", mmdx_cmd_plugins},
     {"predict", "write per-patient risk, decision and modality contributions", mmdx_cmd_predict},
+    {"report", "the self-contained HTML report of a stored run: model, cohort, metrics, plots", mmdx_cmd_report},
     {"screen", "screen a cohort into the audited database: parallel, resumable, shardable", mmdx_cmd_screen},
     {"similar", "find stored patients like a query patient in a joint model's shared space", mmdx_cmd_similar},
     {"synth", "generate a synthetic multimodal cohort (DICOM, VCF, FHIR, manifest)", mmdx_cmd_synth},

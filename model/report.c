@@ -18,7 +18,7 @@ void mmdx_report_free(mmdx_report *r)
     free(r);
 }
 
-static char *pattern_of(const mmdx_dataset *d, size_t i)
+char *mmdx_report_pattern(const mmdx_dataset *d, size_t i)
 {
     size_t len = 1;
     for (size_t m = 0; m < d->n_modalities; m++)
@@ -60,7 +60,7 @@ int mmdx_report_new(mmdx_report **out, const mmdx_dataset *d, const double *prob
     }
     /* groups in order of first appearance */
     for (size_t i = 0; i < n && !rc; i++) {
-        if (!(pat[i] = pattern_of(d, i))) {
+        if (!(pat[i] = mmdx_report_pattern(d, i))) {
             rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
             break;
         }

@@ -32,6 +32,12 @@ MMDX_RESULT_USED int mmdx_report_new(mmdx_report **out, const mmdx_dataset *d, c
                                      double threshold);
 void mmdx_report_free(mmdx_report *r);
 
+/**
+ * The modalities patient i of `d` has, as the groups name them
+ * ("imaging+records", "none"); malloc'd, NULL when out of memory.
+ */
+char *mmdx_report_pattern(const mmdx_dataset *d, size_t i);
+
 /** Human-readable table. */
 void mmdx_report_print(const mmdx_report *r, FILE *f);
 

@@ -30,6 +30,7 @@
 #include "error.h"
 #include "neighbours.h"
 #include "queue.h"
+#include "rest_report.h"
 #include "worker.h"
 #include "settings.h"
 
@@ -468,6 +469,17 @@ static OrthancPluginErrorCode rest_study(OrthancPluginRestOutput *out, const cha
     return OrthancPluginErrorCode_Success;
 }
 
+/* GET /mmdx/studies/{id}/report: the HTML view of the result (orthanc/rest_report.c). */
+static OrthancPluginErrorCode rest_report(OrthancPluginRestOutput *out, const char *url,
+                                          const OrthancPluginHttpRequest *req)
+{
+    (void)url;
+    mmdx_rest_report_env env = {g_ctx, &g_settings, g_config_error, rest_query};
+    if (!g_config_error && !g_settings.enable)
+        env.unavailable = "mmdx screening is disabled (Mmdx.Enable)";
+    return mmdx_rest_report(&env, out, req);
+}
+
 static OrthancPluginErrorCode rest_screen(OrthancPluginRestOutput *out, const char *url,
                                           const OrthancPluginHttpRequest *req)
 {
@@ -679,6 +691,7 @@ MMDX_EXPORT int32_t OrthancPluginInitialize(OrthancPluginContext *context)
     OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)", rest_study);
     OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)/screen", rest_screen);
     OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)/similar", rest_similar);
+    OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)/report", rest_report);
     OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/status", rest_status);
     return 0;
 }

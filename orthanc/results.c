@@ -23,7 +23,7 @@
 /* Storage and audit                                                         */
 /* ------------------------------------------------------------------------ */
 
-static int open_store(const mmdx_orthanc_settings *s, mmdx_store **st)
+int mmdx_orthanc__open_store(const mmdx_orthanc_settings *s, mmdx_store **st)
 {
     mmdx_audit_settings site;
     int rc = mmdx_orthanc_site_settings(s, &site);
@@ -57,7 +57,7 @@ int mmdx_orthanc_audit_failure(const mmdx_orthanc_settings *s, const char *ortha
                                int attempt)
 {
     mmdx_store *st = NULL;
-    int rc = open_store(s, &st);
+    int rc = mmdx_orthanc__open_store(s, &st);
     if (rc)
         return rc;
     json_object *d = json_object_new_object();
@@ -88,7 +88,7 @@ static json_object *contributions_json(const job_state *j)
 int mmdx_orthanc__store_prediction(mmdx_screener *sc, const mmdx_job *job, job_state *j, const char *patient_id,
                                    const char *study_uid, const char *series_uid, const char *fingerprint)
 {
-    int rc = open_store(sc->s, &j->store);
+    int rc = mmdx_orthanc__open_store(sc->s, &j->store);
     if (rc)
         return rc;
     size_t np = 0;

@@ -72,6 +72,8 @@ typedef struct job_state {
 
 void mmdx_orthanc__logf(mmdx_screener *sc, mmdx_log_level level, const char *fmt, ...) MMDX_FORMAT(3, 4);
 int mmdx_orthanc__mkdir_p(const char *path);
+/* The audited store of the site settings, its schema migrated when older (results.c). */
+int mmdx_orthanc__open_store(const mmdx_orthanc_settings *s, mmdx_store **st);
 int mmdx_orthanc__get_json(mmdx_screener *sc, const char *uri, json_object **out);
 const char *mmdx_orthanc__jstr(json_object *o, const char *a, const char *b);
 void mmdx_orthanc__series_free(series_info *si, size_t n);

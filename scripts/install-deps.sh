@@ -22,7 +22,7 @@ python3 python3-numpy python3-sklearn
 orthanc orthanc-dev
 slurm-wlm munge
 libopenblas-dev libfaiss-dev
-libcairo2-dev libmicrohttpd-dev libxml2-dev
+libcairo2-dev libfontconfig-dev libmicrohttpd-dev libxml2-dev
 chromium tidy curl
 linux-perf hyperfine
 "

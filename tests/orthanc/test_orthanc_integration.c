@@ -585,6 +585,37 @@ static char *check_similar(const char *study, const char *query_uid, const char 
     return key;
 }
 
+/* GET /mmdx/studies/{id}/report: the study's risk, run and audit event in a page tidy accepts; the view audited. */
+static void check_report_page(const char *study, json_object *res, double p)
+{
+    const char *run = jget(res, "run_id");
+    char sql[512], path[256], want[128], file[4200], cmd[8600];
+    snprintf(sql, sizeof sql, "SELECT seq::text FROM mmdx.audit_events WHERE action = 'prediction.store' AND run_id = '%s'",
+             run);
+    char *seq = mmdx_pgtest_value(dsn, sql);
+    ck_assert_ptr_nonnull(seq);
+    const char *views_sql = "SELECT count(*) FROM mmdx.audit_events WHERE action = 'results.view'";
+    long long views = mmdx_pgtest_count(dsn, views_sql);
+    snprintf(path, sizeof path, "/mmdx/studies/%s/report", study);
+    char *page = NULL;
+    ck_assert_int_eq(http("GET", path, NULL, 0, &page, NULL), 200);
+    snprintf(want, sizeof want, "%.1f%%", 100 * p);
+    ck_assert_msg(strstr(page, want), "the report page lacks the risk %s", want);
+    ck_assert_msg(strstr(page, run), "the report page lacks the run %s", run);
+    snprintf(want, sizeof want, "<td>%s</td>", seq);
+    ck_assert_msg(strstr(page, want), "the report page lacks the audit event %s", seq);
+    ck_assert_ptr_null(strstr(page, "src=\"http"));
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, views_sql), views + 1);
+    snprintf(file, sizeof file, "%s/study-report.html", tmp);
+    mmdx_test_write_file(file, page);
+    snprintf(cmd, sizeof cmd, "tidy -errors -q '%s'", file);
+    free(run_ok(cmd));
+    free(page);
+    free(seq);
+    ck_assert_int_eq(http("GET", "/mmdx/studies/0000000-no-such-study/report", NULL, 0, &page, NULL), 404);
+    free(page);
+}
+
 START_TEST(orthanc_end_to_end)
 {
     mmdx_test_data_or_skip();
@@ -654,6 +685,7 @@ START_TEST(orthanc_end_to_end)
     char cmd[8600];
     snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s/site.key' --db \"%s\"", mmdx_test_mmdx_bin(), tmp, dsn);
     free(run_ok(cmd));
+    check_report_page(study, res, p);
 
     /* 2. StableStudy fires again (our SR changed the study): nothing new */
     char *fin = strdup(jget(r, "finished_at"));
