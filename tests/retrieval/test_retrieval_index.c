@@ -79,6 +79,15 @@ static double recall(const mmdx_ann *a, int64_t *ids, float *sims)
     return (double)hit / (NQ * K);
 }
 
+/* An index of the first n rows, added at once. */
+static mmdx_ann *index_of(size_t n)
+{
+    mmdx_ann *a = NULL;
+    ck_assert_int_eq(mmdx_ann_new(&a, DIM, NULL), 0);
+    ck_assert_int_eq(mmdx_ann_add(a, rows, n), 0);
+    return a;
+}
+
 static mmdx_ann *build(size_t first_batch)
 {
     mmdx_ann *a = NULL;
@@ -206,9 +215,7 @@ static void write_bytes(const char *path, const void *p, size_t n)
 
 START_TEST(ann_load_refuses_bad_files)
 {
-    mmdx_ann *a = NULL;
-    ck_assert_int_eq(mmdx_ann_new(&a, DIM, NULL), 0);
-    ck_assert_int_eq(mmdx_ann_add(a, rows, 1000), 0);
+    mmdx_ann *a = index_of(1000);
     char *path = tmp_path("good.ann");
     ck_assert_int_eq(mmdx_ann_save(a, path), 0);
     mmdx_ann_free(a);
@@ -283,9 +290,7 @@ END_TEST
  * cuts are caught by the size or CRC-32 check, before FAISS reads a byte. */
 START_TEST(ann_load_refuses_every_flip_and_cut)
 {
-    mmdx_ann *a = NULL;
-    ck_assert_int_eq(mmdx_ann_new(&a, DIM, NULL), 0);
-    ck_assert_int_eq(mmdx_ann_add(a, rows, 300), 0);
+    mmdx_ann *a = index_of(300);
     char *path = tmp_path("good.ann"), *bad = tmp_path("bad.ann");
     ck_assert_int_eq(mmdx_ann_save(a, path), 0);
     mmdx_ann_free(a);
@@ -369,24 +374,25 @@ static char *file_of(const mmdx_index_file *f, const char *ext)
 
 START_TEST(index_record_round_trip_and_mismatch)
 {
-    mmdx_ann *a = build(N);
+    enum { R = 2000 };
+    mmdx_ann *a = index_of(R);
     mmdx_index_file f;
     mmdx_index_rows rec = {0}, back;
-    for (size_t i = 0; i < N; i++)
+    for (size_t i = 0; i < R; i++)
         ck_assert_int_eq(mmdx_index_rows_push(&rec, (int64_t)(3 * i + 7)), 0);
     ck_assert_int_eq(mmdx_index_file_open(&f, tmp, "mmdx-audit/x", "ab", "fused"), 0);
     ck_assert_int_eq(mmdx_index_file_save(&f, a, &rec), 0);
     mmdx_ann *c = NULL;
     ck_assert_int_eq(mmdx_index_file_load(&f, DIM, &c, &back), 0);
-    ck_assert_uint_eq(back.n, N);
+    ck_assert_uint_eq(back.n, R);
     ck_assert_int_eq(back.last_seq, rec.last_seq);
-    ck_assert_mem_eq(back.seq, rec.seq, N * sizeof *rec.seq);
+    ck_assert_mem_eq(back.seq, rec.seq, R * sizeof *rec.seq);
     mmdx_ann_free(c);
     mmdx_index_rows_free(&back);
 
     /* another index in its place: the record names a different file hash */
     char *ip = file_of(&f, "faiss"), *rp = file_of(&f, "rows");
-    mmdx_ann *other = build(N / 2);
+    mmdx_ann *other = index_of(R / 2);
     ck_assert_int_eq(mmdx_ann_save(other, ip), 0);
     mmdx_ann_free(other);
     ck_assert_int_eq(mmdx_index_file_load(&f, DIM, &c, &back), MMDX_EFORMAT);
