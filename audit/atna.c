@@ -27,6 +27,7 @@ static const atna_map maps[] = {
     {"results.", "110112", "Query", "E", NULL, NULL},
     {"audit.export", "110106", "Export", "R", NULL, NULL},
     {"audit.log", "110101", "Audit Log Used", "R", NULL, NULL},
+    {"audit.view", "110101", "Audit Log Used", "R", NULL, NULL},
     {"audit.", "110101", "Audit Log Used", "E", NULL, NULL},
 };
 

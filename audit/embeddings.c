@@ -49,7 +49,8 @@ static int emit(PGresult *r, int i, int (*cb)(void *, const mmdx_embedding_row *
                mmdx_audit__bytea(PQgetvalue(r, i, 12), recorded, 32) == 0 && mmdx_digest_equal(h, recorded, 32);
     if (same) {
         mmdx_embedding_row row = {strtoll(PQgetvalue(r, i, 0), NULL, 10), run, pat, PQgetvalue(r, i, 5),
-                                  pseudonymised, prob, decision, emb, (uint32_t)dim, tok, ntok ? ntok / dim : 0};
+                                  pseudonymised, prob, decision, emb, (uint32_t)dim, tok, ntok ? ntok / dim : 0,
+                                  PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4)};
         *cbrc = cb ? cb(ctx, &row) : 0;
     }
     free(emb);
@@ -65,7 +66,7 @@ static int read_rows(mmdx_store *s, const mmdx_embedding_filter *f, const char *
     char *seqs = NULL;
     if (f->seqs && !(seqs = seq_array_text(f->seqs, f->n_seqs)))
         return mmdx_fail(MMDX_ENOMEM, "embeddings: out of memory");
-    const char *params[5] = {f->model_sha256, after, f->patient_id, psn[0] ? psn : NULL, seqs};
+    const char *params[6] = {f->model_sha256, after, f->patient_id, psn[0] ? psn : NULL, seqs, f->study_uid};
     /* The row's own event (same run, patient and content hash) gives its order and the hash to check. */
     int rc = mmdx_store__exec(
         s, "embeddings: open",
@@ -78,8 +79,9 @@ static int read_rows(mmdx_store *s, const mmdx_embedding_filter *f, const char *
         "AND e.patient = p.patient "
         "WHERE r.model_sha256 = $1 AND p.embedding IS NOT NULL AND e.seq > $2::bigint "
         "AND ($3::text IS NULL OR p.patient = $3 OR p.patient = $4) "
-        "AND ($5::bigint[] IS NULL OR e.seq = ANY ($5::bigint[])) ORDER BY e.seq",
-        5, params, PGRES_COMMAND_OK, NULL);
+        "AND ($5::bigint[] IS NULL OR e.seq = ANY ($5::bigint[])) AND ($6::text IS NULL OR p.study_uid = $6) "
+        "ORDER BY e.seq",
+        6, params, PGRES_COMMAND_OK, NULL);
     free(seqs);
     if (rc < 0)
         return rc;
@@ -113,14 +115,11 @@ static int read_rows(mmdx_store *s, const mmdx_embedding_filter *f, const char *
 /* Once per connection: the writer role may not read embeddings, and is told so plainly. */
 static int check_readable(mmdx_store *s)
 {
-    PGresult *r;
-    int rc = mmdx_store__exec(s, "embeddings: check the role",
-                              "SELECT has_column_privilege('mmdx.predictions', 'embedding', 'SELECT')", 0, NULL,
-                              PGRES_TUPLES_OK, &r);
+    int rc = mmdx_store__ask(s, "embeddings: check the role",
+                             "SELECT has_column_privilege('mmdx.predictions', 'embedding', 'SELECT')",
+                             &s->embeddings_readable);
     if (rc < 0)
         return rc;
-    s->embeddings_readable = PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
     if (!s->embeddings_readable)
         return mmdx_fail(MMDX_EPERM, "database role %s may not read stored embeddings: similar-patient "
                          "search needs a reviewer login (a member of mmdx_reviewer) [%s]",

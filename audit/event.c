@@ -414,9 +414,13 @@ int mmdx_store_audit(mmdx_store *s, const mmdx_audit_event *ev, int64_t *seq)
         return rc;
     if ((rc = mmdx_store__check_schema(s)) < 0)
         return rc;
+    if (ev->patient_id && ev->patient_stored)
+        return mmdx_fail(MMDX_EINVAL, "audit event: give patient_id or patient_stored, not both");
     append_one_ctx c = {ev, NULL, 0};
     if (ev->patient_id && (rc = mmdx_store_patient_key(s, ev->patient_id, &c.patient)) < 0)
         return rc;
+    if (ev->patient_stored && !(c.patient = strdup(ev->patient_stored)))
+        return mmdx_fail(MMDX_ENOMEM, "out of memory");
     rc = mmdx_store__transaction(s, "audit: append event", append_one, &c, NULL);
     free(c.patient);
     if (rc == 0 && seq)

@@ -65,3 +65,13 @@ int mmdx_audit_pseudonym(const char *site_key_file, const char *patient_id, char
     OPENSSL_cleanse(tmp.pseudonym_key, sizeof tmp.pseudonym_key);
     return rc;
 }
+
+int mmdx_audit_is_pseudonym(const char *id)
+{
+    if (strncmp(id, "psn:", 4) != 0 || strlen(id) != MMDX_PSEUDONYM_LEN - 1)
+        return 0;
+    for (const char *p = id + 4; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}

@@ -85,3 +85,17 @@ int mmdx_store_audit_query(mmdx_store *s, const mmdx_audit_filter *f,
     }
     return rc;
 }
+
+int mmdx_store_check_reviewer(mmdx_store *s)
+{
+    int yes;
+    /* USAGE: the role's own privileges include mmdx_reviewer's (not merely a SET ROLE away). */
+    int rc = mmdx_store__ask(s, "audit: check the reviewer role",
+                             "SELECT pg_catalog.pg_has_role(session_user, 'mmdx_reviewer', 'USAGE')", &yes);
+    if (rc < 0)
+        return rc;
+    if (!yes)
+        return mmdx_fail(MMDX_EPERM, "database role %s may not review the audit log: it is not a member of "
+                                     "mmdx_reviewer [%s]", s->role, s->describe);
+    return 0;
+}

@@ -780,8 +780,12 @@ int mmdx_store_results(mmdx_store *s, const char *run_id, const char *patient_id
     e.object_type = "prediction";
     e.run_id = run_id && *run_id ? run_id : NULL;
     e.detail_json = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    /* The event names the patient in stored form (pseudonym when pseudonymising). */
-    e.patient_id = patient_id;
+    /* The event names the patient in stored form (pseudonym when pseudonymising); a pseudonym given
+     * (read from the log) is that form already. */
+    if (patient_id && mmdx_audit_is_pseudonym(patient_id))
+        e.patient_stored = patient_id;
+    else
+        e.patient_id = patient_id;
     rc = mmdx_store_audit(s, &e, NULL);
     json_object_put(d);
     if (rc < 0)

@@ -66,6 +66,18 @@ int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
     return 0;
 }
 
+int mmdx_store__ask(mmdx_store *s, const char *what, const char *sql, int *yes)
+{
+    PGresult *r;
+    *yes = 0;
+    int rc = mmdx_store__exec(s, what, sql, 0, NULL, PGRES_TUPLES_OK, &r);
+    if (rc < 0)
+        return rc;
+    *yes = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return 0;
+}
+
 int mmdx_store__conn_lost(mmdx_store *s)
 {
     return !s->conn || PQstatus(s->conn) != CONNECTION_OK;
@@ -111,8 +123,12 @@ static void describe_conninfo(mmdx_store *s)
 
 static int connect_now(mmdx_store *s)
 {
-    const char *keys[] = {"dbname", "fallback_application_name", NULL};
-    const char *vals[] = {s->conninfo, "mmdx", NULL};
+    /* Later keywords win over those of the expanded conninfo: a person's login replaces its user and
+     * password, and the password given is the only one tried (libpq reads no passfile when it has one). */
+    const char *keys[] = {"dbname", "fallback_application_name", "user", "password", NULL};
+    const char *vals[] = {s->conninfo, "mmdx", s->login_role, s->login_password, NULL};
+    if (!s->login_role)
+        keys[2] = NULL;
     if (s->conn)
         PQfinish(s->conn);
     s->conn = PQconnectdbParams(keys, vals, 1);
@@ -185,7 +201,12 @@ int mmdx_store_open(mmdx_store **out, const mmdx_store_options *opt)
         return mmdx_fail(MMDX_ENOMEM, "database: out of memory");
     }
     int rc = 0;
-    if (opt->site_key_file && *opt->site_key_file)
+    if (!opt->login_role != !opt->login_password || (opt->login_role && (!*opt->login_role || !*opt->login_password)))
+        rc = mmdx_fail(MMDX_EINVAL, "database: a login needs both a role name and a password");
+    else if (opt->login_role && (!(s->login_role = strdup(opt->login_role)) ||
+                                 !(s->login_password = strdup(opt->login_password))))
+        rc = mmdx_fail(MMDX_ENOMEM, "database: out of memory");
+    if (rc == 0 && opt->site_key_file && *opt->site_key_file)
         rc = mmdx_audit__load_site_key(s, opt->site_key_file);
     if (rc == 0 && s->pseudonymise && !s->have_key)
         rc = mmdx_fail(MMDX_EINVAL, "audit: pseudonyms need a site key ([audit] site_key_file or --site-key)");
@@ -209,6 +230,11 @@ void mmdx_store_free(mmdx_store *s)
         OPENSSL_cleanse(s->conninfo, strlen(s->conninfo));
         free(s->conninfo);
     }
+    if (s->login_password) {
+        OPENSSL_cleanse(s->login_password, strlen(s->login_password));
+        free(s->login_password);
+    }
+    free(s->login_role);
     OPENSSL_cleanse(s->hmac_key, sizeof s->hmac_key);
     OPENSSL_cleanse(s->pseudonym_key, sizeof s->pseudonym_key);
     free(s);

@@ -70,6 +70,13 @@ typedef struct mmdx_store_options {
     int max_retries;
     /** The operating-system user recorded in events; NULL: the effective user. */
     const char *os_user;
+    /** A person's login (mmdx audit serve): connect as this role with this
+     *  password, replacing any user and password of conninfo and never
+     *  reading a password file or $PGPASSWORD. Both or neither; the password
+     *  is non-empty, kept only for reconnections and wiped by
+     *  mmdx_store_free. A wrong password is MMDX_EDB like any refusal. */
+    const char *login_role;
+    const char *login_password;
 } mmdx_store_options;
 
 /**
@@ -101,6 +108,14 @@ int mmdx_store_has_key(const mmdx_store *s);
  * seen that cannot be recorded. Errors: MMDX_EDB.
  */
 MMDX_RESULT_USED int mmdx_store_check_can_audit(mmdx_store *s);
+
+/**
+ * Whether the session's role may review the log: 0 when it has the
+ * privileges of mmdx_reviewer (a member of it, or a superuser), else
+ * MMDX_EPERM naming the role (e.g. a screening host's mmdx_writer login).
+ * Errors: MMDX_EDB.
+ */
+MMDX_RESULT_USED int mmdx_store_check_reviewer(mmdx_store *s);
 
 /** The schema version this program creates. */
 int mmdx_store_code_version(void);
@@ -251,6 +266,10 @@ typedef struct mmdx_audit_event {
     const char *run_id;
     const uint8_t *object_sha256; /**< 32 bytes or NULL */
     const char *detail_json;  /**< a JSON object or NULL */
+    /** The patient as already stored (a pseudonym read from the log, or the
+     *  ID when the store keeps IDs), written verbatim; instead of patient_id,
+     *  for a review reached from a stored value rather than a typed ID. */
+    const char *patient_stored;
 } mmdx_audit_event;
 
 /**
@@ -277,6 +296,9 @@ MMDX_RESULT_USED int mmdx_store_pseudonym(const mmdx_store *s, const char *patie
  */
 MMDX_RESULT_USED int mmdx_audit_pseudonym(const char *site_key_file, const char *patient_id,
                                           char out[MMDX_PSEUDONYM_LEN]);
+
+/** 1 when `id` has the form of a stored pseudonym: "psn:" + 64 lower-case hex digits. */
+int mmdx_audit_is_pseudonym(const char *id);
 
 /** One stored event, as listed by mmdx_store_audit_query. Strings borrowed for the callback. */
 typedef struct mmdx_audit_row {
@@ -320,7 +342,9 @@ typedef struct mmdx_result_row {
 /**
  * List stored predictions of a run and/or a patient (at least one), and
  * record the review as a "results.view" event first (the listing fails if
- * the review cannot be recorded). Returns the number listed in *n (may be NULL).
+ * the review cannot be recorded). patient_id is a raw ID, or a pseudonym as
+ * stored ("psn:" + 64 hex, read from the log). Returns the number listed in
+ * *n (may be NULL).
  */
 MMDX_RESULT_USED int mmdx_store_results(mmdx_store *s, const char *run_id, const char *patient_id,
                                         int (*cb)(void *ctx, const mmdx_result_row *row),
@@ -337,6 +361,7 @@ typedef struct mmdx_embedding_row {
     uint32_t dim;
     const double *tokens;   /**< n_tokens x dim (NaN: the modality was absent), or NULL: not stored */
     size_t n_tokens;
+    const char *study_uid;  /**< the study the prediction was made for (the Orthanc worker), or NULL */
 } mmdx_embedding_row;
 
 /** Which embeddings mmdx_store_embeddings() reads; model_sha256 is required. */
@@ -346,6 +371,7 @@ typedef struct mmdx_embedding_filter {
     const char *patient_id;   /**< raw ID (matched as stored: with a key, its pseudonym too), or NULL */
     const int64_t *seqs;      /**< only the rows of these events, or NULL */
     size_t n_seqs;
+    const char *study_uid;    /**< only predictions stored for this study (StudyInstanceUID), or NULL */
 } mmdx_embedding_filter;
 
 /** What mmdx_store_embeddings() read. */

@@ -16,6 +16,7 @@
 struct mmdx_store {
     PGconn *conn;
     char *conninfo;
+    char *login_role, *login_password; /* mmdx_store_options.login_*: override conninfo's user and password */
     char describe[512];
     char role[128];
     char os_user[128];
@@ -48,6 +49,9 @@ int mmdx_store__fail_result(mmdx_store *s, const PGresult *r, const char *what);
 MMDX_RESULT_USED int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
                                       const char *const *params, ExecStatusType want,
                                       PGresult **out);
+
+/** Run a query whose one cell is a boolean; *yes gets it. */
+MMDX_RESULT_USED int mmdx_store__ask(mmdx_store *s, const char *what, const char *sql, int *yes);
 
 /** Send the deferred BEGIN now, if one is pending. */
 MMDX_RESULT_USED int mmdx_store__ensure_begun(mmdx_store *s, const char *what);

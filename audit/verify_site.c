@@ -93,7 +93,15 @@ int mmdx_audit_verify_site(mmdx_store *s, const mmdx_site_verify_options *o, mmd
             rc = mmdx_fail(rc, "%s: %s", paths[i], msg);
         }
         cpp[i] = &cps[i];
+        if (rc == 0 && (!out->has_latest || cps[i].size > out->latest.size ||
+                        (cps[i].size == out->latest.size && cps[i].time_us > out->latest.time_us))) {
+            out->has_latest = 1;
+            out->latest = cps[i];
+            snprintf(out->latest_file, sizeof out->latest_file, "%s", paths[i]);
+        }
     }
+    if (rc < 0)
+        out->has_latest = 0;
     if (rc == MMDX_EINTEGRITY) {
         /* A forged or altered checkpoint is itself a finding: record it, then report it. */
         char msg[MMDX_ERROR_MESSAGE_MAX];

@@ -8,6 +8,7 @@
 #ifndef MMDX_AUDIT_VERIFY_SITE_H
 #define MMDX_AUDIT_VERIFY_SITE_H
 
+#include "checkpoint.h"
 #include "site_settings.h"
 #include "store.h"
 
@@ -27,6 +28,9 @@ typedef struct mmdx_site_verify_result {
     int checkpoint_rejected;     /**< a checkpoint's signature or content is forged */
     int recorded;                /**< the verification is itself in the log */
     char record_error[512];      /**< why it could not be recorded, when !recorded */
+    int has_latest;              /**< a checkpoint was given or found, and its signature holds */
+    mmdx_checkpoint latest;      /**< then: the one covering the most events (the newest among equals) */
+    char latest_file[1024];      /**< and the file it was read from */
 } mmdx_site_verify_result;
 
 /**

@@ -83,6 +83,8 @@ int mmdx_cmd_evaluate(int argc, char **argv);
 int mmdx_cmd_predict(int argc, char **argv);
 int mmdx_cmd_db(int argc, char **argv);
 int mmdx_cmd_audit(int argc, char **argv);
+/** `mmdx audit serve` (cli/cmd_audit_serve.c), dispatched by mmdx_cmd_audit. */
+int mmdx_cmd_audit_serve(int argc, char **argv);
 /** `mmdx similar`: nearest stored patients in a joint model's space (cli/cmd_similar.c). */
 int mmdx_cmd_similar(int argc, char **argv);
 

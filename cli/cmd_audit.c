@@ -35,6 +35,7 @@ static void help(FILE *f)
             "       mmdx audit prove SEQ [--size N | --checkpoint F]\n"
             "       mmdx audit prove --consistency M [--size N]\n"
             "       mmdx audit keygen --out PEM [--pub PUB]\n"
+            "       mmdx audit serve --listen A:P --tls-cert PEM --tls-key PEM  (see mmdx audit serve --help)\n"
             "\n"
             "verify      walk the whole hash chain (and HMACs with the site key), check every run\n"
             "            and prediction against its event, and check earlier signed checkpoints\n"
@@ -49,6 +50,7 @@ static void help(FILE *f)
             "            and write it outside the database: stdout, --out FILE, --dir D, --syslog.\n"
             "prove       print the inclusion proof of event SEQ, or a consistency proof.\n"
             "keygen      create an Ed25519 key pair for checkpoints (private key mode 0600).\n"
+            "serve       review the log in a browser over HTTPS, logged in as your own reviewer role.\n"
             "\n"
             "Every verify, log, export, checkpoint and prove is itself recorded in the log.\n"
             "\n"
@@ -230,8 +232,6 @@ typedef struct log_out {
     const args *a;
     size_t n;
     FILE *f;
-    const char *source_id, *site;
-    int atna;
 } log_out;
 
 static void csv_cell(FILE *f, const char *s, int last)
@@ -261,15 +261,7 @@ static int print_event(void *ctx, const mmdx_audit_row *e)
 {
     log_out *o = ctx;
     FILE *f = o->f;
-    if (o->atna) {
-        char *xml;
-        int rc = mmdx_atna_format(&xml, e, o->source_id, o->site);
-        if (rc < 0)
-            return rc;
-        fputs(xml, f);
-        fputc('\n', f);
-        free(xml);
-    } else if (o->a->json) {
+    if (o->a->json) {
         json_object *j = json_object_new_object();
         json_object_object_add(j, "seq", json_object_new_int64(e->seq));
         json_object_object_add(j, "time", jstr(e->time));
@@ -358,7 +350,7 @@ static int cmd_log(mmdx_store *s, const args *a)
     if (rc < 0)
         return mmdx_cli_report("audit log", rc);
     mmdx_audit_filter f = {a->patient, a->run, a->actor, a->since, a->until, a->action};
-    log_out o = {a, 0, stdout, NULL, NULL, 0};
+    log_out o = {a, 0, stdout};
     if (a->csv)
         printf("seq,time,db_role,os_user,host,action,outcome,object_type,object_id,patient,study_uid,run_id,detail\n");
     rc = mmdx_store_audit_query(s, &f, print_event, &o);
@@ -375,38 +367,24 @@ static int cmd_log(mmdx_store *s, const args *a)
 
 static int cmd_export(mmdx_store *s, const args *a, const mmdx_audit_settings *set)
 {
-    char host[256] = "unknown", source[300];
-    gethostname(host, sizeof host);
-    host[sizeof host - 1] = '\0';
-    snprintf(source, sizeof source, "mmdx@%s", host);
     mmdx_atomic_file af = {0};
     int rc = mmdx_atomic_file_open(&af, a->out);
     if (rc < 0)
         return mmdx_cli_report("audit export", rc);
     mmdx_audit_filter flt = {a->patient, a->run, a->actor, a->since, a->until, a->action};
-    log_out o = {a, 0, af.f, source, set->site_id, 1};
-    rc = mmdx_store_audit_query(s, &flt, print_event, &o);
+    size_t n = 0;
+    rc = mmdx_atna_export(s, &flt, set->site_id, af.f, &n);
     if (rc == 0)
         rc = mmdx_atomic_file_commit(&af);
     else
         mmdx_atomic_file_abort(&af);
-    json_object *d = filter_json(a);
-    json_object_object_add(d, "messages", json_object_new_int64((int64_t)o.n));
-    json_object_object_add(d, "format", json_object_new_string("DICOM PS3.15 A.5 audit messages"));
-    mmdx_audit_event e = {0};
-    e.action = "audit.export";
-    e.outcome = rc == 0 ? MMDX_OUTCOME_SUCCESS : MMDX_OUTCOME_SERIOUS_FAILURE;
-    e.object_type = "audit-log";
-    e.patient_id = a->patient;
-    e.detail_json = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN);
-    int rec = mmdx_store_audit(s, &e, NULL);
-    json_object_put(d);
+    int rec = mmdx_atna_record_export(s, &flt, n, rc == 0);
     if (rc < 0)
         return mmdx_cli_report("audit export", rc);
     if (rec < 0)
         return mmdx_cli_report("audit export", rec);
     if (a->out)
-        fprintf(stderr, "%zu audit message%s written to %s\n", o.n, o.n == 1 ? "" : "s", a->out);
+        fprintf(stderr, "%zu audit message%s written to %s\n", n, n == 1 ? "" : "s", a->out);
     return MMDX_EXIT_OK;
 }
 
@@ -631,6 +609,8 @@ int mmdx_cmd_audit(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},              {"csv", no_argument, NULL, 'v'},
         {"require-hmac", no_argument, NULL, 'H'},      {"syslog", no_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+    if (argc > 1 && strcmp(argv[1], "serve") == 0)
+        return mmdx_cmd_audit_serve(argc - 1, argv + 1);
     args a;
     memset(&a, 0, sizeof a);
     a.checkpoints = calloc((size_t)argc, sizeof *a.checkpoints);
@@ -679,7 +659,7 @@ int mmdx_cmd_audit(int argc, char **argv)
     }
     if (strcmp(sub, "verify") && strcmp(sub, "log") && strcmp(sub, "export") && strcmp(sub, "checkpoint") &&
         strcmp(sub, "prove") && strcmp(sub, "keygen")) {
-        fprintf(stderr, "mmdx audit: unknown subcommand \"%s\" (verify, log, export, checkpoint, prove, keygen)\n", sub);
+        fprintf(stderr, "mmdx audit: unknown subcommand \"%s\" (verify, log, export, checkpoint, prove, keygen, serve)\n", sub);
         goto out;
     }
     if ((pos && strcmp(sub, "prove") != 0) || optind < argc) {

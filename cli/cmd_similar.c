@@ -11,11 +11,11 @@
 
 #include "cli.h"
 #include "cohort_input.h"
-#include "array.h"
 #include "csv.h"
 #include "error.h"
 #include "model_session.h"
 #include "similar.h"
+#include "similar_record.h"
 #include "site_settings.h"
 #include "store.h"
 
@@ -68,91 +68,6 @@ static void help(FILE *f)
             MMDX_SIMILAR_MAX_K);
 }
 
-typedef struct label_entry {
-    char *key; /* stored form (pseudonym when pseudonymising) */
-    int label;
-} label_entry;
-
-typedef struct label_map {
-    label_entry *e; /* sorted by key */
-    size_t n, cap;
-} label_map;
-
-static void labels_free(label_map *m)
-{
-    for (size_t i = 0; i < m->n; i++)
-        free(m->e[i].key);
-    free(m->e);
-    memset(m, 0, sizeof *m);
-}
-
-static int by_key(const void *a, const void *b)
-{
-    return strcmp(((const label_entry *)a)->key, ((const label_entry *)b)->key);
-}
-
-/* patient_id and label columns of a CSV, keyed as the store keys patients. */
-static int labels_load(label_map *m, mmdx_store *s, const char *path)
-{
-    memset(m, 0, sizeof *m);
-    mmdx_csv_reader *r;
-    int rc = mmdx_csv_open(&r, path, ',');
-    if (rc < 0)
-        return rc;
-    char **f;
-    size_t nf;
-    long id_col = -1, label_col = -1;
-    if ((rc = mmdx_csv_next(r, &f, &nf)) <= 0) {
-        mmdx_csv_close(r);
-        return rc < 0 ? rc : mmdx_fail(MMDX_EFORMAT, "%s: empty (expected a header with patient_id and label)", path);
-    }
-    for (size_t c = 0; c < nf; c++) {
-        if (!strcmp(f[c], "patient_id"))
-            id_col = (long)c;
-        else if (!strcmp(f[c], "label"))
-            label_col = (long)c;
-    }
-    if (id_col < 0 || label_col < 0) {
-        mmdx_csv_close(r);
-        return mmdx_fail(MMDX_EFORMAT, "%s:1: the header needs columns patient_id and label", path);
-    }
-    while ((rc = mmdx_csv_next(r, &f, &nf)) > 0) {
-        if ((size_t)id_col >= nf || (size_t)label_col >= nf || !*f[label_col])
-            continue; /* label unknown */
-        const char *l = f[label_col];
-        if (strcmp(l, "0") && strcmp(l, "1")) {
-            rc = mmdx_fail(MMDX_EFORMAT, "%s:%ld: label: expected 0, 1 or empty", path, mmdx_csv_line(r));
-            break;
-        }
-        /* keyed both ways: the rows may have been stored pseudonymised or not */
-        char psn[MMDX_PSEUDONYM_LEN];
-        int have_psn = mmdx_store_pseudonym(s, f[id_col], psn) == 0;
-        mmdx_error_clear();
-        if (mmdx_array_reserve(&m->e, &m->cap, m->n + 2, sizeof *m->e, 64, 1) < 0) {
-            rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-            break;
-        }
-        if (!(m->e[m->n].key = strdup(f[id_col])) || (have_psn && !(m->e[m->n + 1].key = strdup(psn)))) {
-            free(m->e[m->n].key);
-            rc = mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);
-            break;
-        }
-        m->e[m->n].label = m->e[m->n + 1].label = l[0] == '1';
-        m->n += 1 + have_psn;
-    }
-    mmdx_csv_close(r);
-    if (m->n)
-        qsort(m->e, m->n, sizeof *m->e, by_key);
-    return rc < 0 ? rc : 0;
-}
-
-static int label_of(const label_map *m, const char *key)
-{
-    label_entry probe = {(char *)key, 0};
-    const label_entry *e = m->n ? bsearch(&probe, m->e, m->n, sizeof *m->e, by_key) : NULL;
-    return e ? e->label : -1;
-}
-
 typedef struct out_ctx {
     int json, csv;
     json_object *arr;
@@ -160,7 +75,7 @@ typedef struct out_ctx {
     size_t candidates;
     const mmdx_similar_info *info;
     const mmdx_similar_space *sp;
-    const label_map *labels;
+    const mmdx_similar_labels *labels;
 } out_ctx;
 
 static void modalities_text(const mmdx_similar_space *sp, const mmdx_similar_hit *h, char *out, size_t size)
@@ -193,28 +108,9 @@ static void print_hits(out_ctx *o, const char *query, const char *kind, const mm
             json_object_object_add(x, "added", json_object_new_int64((int64_t)o->info->added));
             json_object_object_add(q, "index", x);
         }
-        for (size_t i = 0; i < h->n; i++) {
-            const mmdx_similar_hit *x = &h->hit[i];
-            json_object *j = json_object_new_object(), *mods = NULL;
-            int label = label_of(o->labels, x->patient);
-            if (x->present_known) {
-                mods = json_object_new_array();
-                for (size_t m = 0; m < o->sp->n_modalities; m++)
-                    if (x->present_mask >> m & 1)
-                        json_object_array_add(mods, json_object_new_string(o->sp->modalities[m]));
-            }
-            json_object_object_add(j, "rank", json_object_new_int((int)i + 1));
-            json_object_object_add(j, "patient", json_object_new_string(x->patient));
-            json_object_object_add(j, "pseudonymised", json_object_new_boolean(x->pseudonymised));
-            json_object_object_add(j, "distance", json_object_new_double(x->distance));
-            json_object_object_add(j, "probability", json_object_new_double(x->probability));
-            json_object_object_add(j, "decision", x->decision < 0 ? NULL : json_object_new_int(x->decision));
-            json_object_object_add(j, "label", label < 0 ? NULL : json_object_new_int(label));
-            json_object_object_add(j, "modalities", mods);
-            json_object_object_add(j, "run_id", json_object_new_string(x->run_id));
-            json_object_object_add(j, "stored_at", json_object_new_string(x->stored_at));
-            json_object_array_add(arr, j);
-        }
+        for (size_t i = 0; i < h->n; i++)
+            json_object_array_add(arr, mmdx_similar_hit_json(o->sp, &h->hit[i], i + 1,
+                                                             mmdx_similar_label_of(o->labels, h->hit[i].patient)));
         json_object_object_add(q, "neighbours", arr);
         json_object_array_add(o->arr, q);
         return;
@@ -227,7 +123,7 @@ static void print_hits(out_ctx *o, const char *query, const char *kind, const mm
     for (size_t i = 0; i < h->n; i++) {
         const mmdx_similar_hit *x = &h->hit[i];
         char mods[512], dist[32], prob[32], rank[24], dec[16], lab[16];
-        int label = label_of(o->labels, x->patient);
+        int label = mmdx_similar_label_of(o->labels, x->patient);
         modalities_text(o->sp, x, mods, sizeof mods);
         if (o->csv) {
             snprintf(rank, sizeof rank, "%zu", i + 1);
@@ -251,30 +147,6 @@ static void print_hits(out_ctx *o, const char *query, const char *kind, const mm
                    label < 0 ? "-" : (label ? "1" : "0"), x->present_known ? mods : "(not recorded)");
         }
     }
-}
-
-/* Record the search (who, about whom, whom it showed) before anything is shown. */
-static int audit_search(mmdx_store *s, const char *model_sha, const char *query_id, const char *kind,
-                        const out_ctx *o, size_t k, const mmdx_similar_hits *h)
-{
-    json_object *d = json_object_new_object(), *shown = json_object_new_array();
-    json_object_object_add(d, "query", json_object_new_string(kind));
-    json_object_object_add(d, "space", json_object_new_string(o->space));
-    json_object_object_add(d, "search", json_object_new_string(o->search));
-    json_object_object_add(d, "k", json_object_new_int64((int64_t)k));
-    for (size_t i = 0; i < h->n; i++)
-        json_object_array_add(shown, json_object_new_string(h->hit[i].patient));
-    json_object_object_add(d, "shown", shown);
-    mmdx_audit_event e = {0};
-    e.action = "results.similar";
-    e.outcome = MMDX_OUTCOME_SUCCESS;
-    e.object_type = "model";
-    e.object_id = model_sha;
-    e.patient_id = query_id; /* pseudonymised by the store when it pseudonymises */
-    e.detail_json = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    int rc = mmdx_store_audit(s, &e, NULL);
-    json_object_put(d);
-    return rc;
 }
 
 /* The index folder: --index-dir, $MMDX_INDEX_DIR, the user's cache. malloc'd; NULL without a home. */
@@ -477,7 +349,7 @@ int mmdx_cmd_similar(int argc, char **argv)
     memset(&set, 0, sizeof set);
     mmdx_similar *sim = NULL;
     mmdx_similar_info info = {0};
-    label_map labels = {0};
+    mmdx_similar_labels *labels = NULL;
     char *dir = NULL, *stored_key = NULL; /* the stored query patient, as the database holds it */
     /* with a site key, the search is logged under the patients' pseudonyms whatever the site's
      * default: a similar-patient review must not put an ID in the log that the rows do not hold */
@@ -486,7 +358,7 @@ int mmdx_cmd_similar(int argc, char **argv)
     if (rc == 0 && exit_code == 0)
         rc = mmdx_cli_store_open(&s, &set, config, &cmdline);
     if (rc == 0 && exit_code == 0 && labels_path)
-        rc = labels_load(&labels, s, labels_path);
+        rc = mmdx_similar_labels_load(&labels, s, labels_path);
     if (rc == 0 && exit_code == 0) {
         dir = index_dir(dir_opt);
         mmdx_similar_options so;
@@ -515,7 +387,7 @@ int mmdx_cmd_similar(int argc, char **argv)
     char space_name[256];
     mmdx_similar_space_name(&sp, space_name, sizeof space_name);
     out_ctx o = {json, csv, json ? json_object_new_array() : NULL, space_name,
-                 info.used_index ? "index" : "exact", info.candidates, &info, &sp, &labels};
+                 info.used_index ? "index" : "exact", info.candidates, &info, &sp, labels};
     if (rc == 0 && exit_code == 0) {
         if (info.mismatched)
             fprintf(stderr, "mmdx similar: warning: %zu stored prediction%s no longer match%s the hash recorded "
@@ -536,8 +408,9 @@ int mmdx_cmd_similar(int argc, char **argv)
          * when the site pseudonymises); a new patient may find their own earlier record */
         mmdx_similar_hits h = {0};
         rc = mmdx_similar_search(sim, q.vec + i * sp.dim, (size_t)k, stored_key, &h);
+        mmdx_similar_record rec = {ms->file->sha256, q.ids[i], q.kind, NULL, o.space, o.search, (size_t)k, NULL, NULL};
         if (rc == 0)
-            rc = audit_search(s, ms->file->sha256, q.ids[i], q.kind, &o, (size_t)k, &h);
+            rc = mmdx_similar_audit(s, &rec, &h); /* before anything is shown */
         if (rc == 0)
             print_hits(&o, stored_key ? stored_key : q.ids[i], q.kind, &h);
         mmdx_similar_hits_free(&h);
@@ -550,7 +423,7 @@ int mmdx_cmd_similar(int argc, char **argv)
         exit_code = mmdx_cli_report("similar", rc);
     json_object_put(o.arr);
     mmdx_similar_free(sim);
-    labels_free(&labels);
+    mmdx_similar_labels_free(labels);
     queries_free(&q);
     free(dir);
     free(stored_key);

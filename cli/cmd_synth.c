@@ -16,7 +16,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "Usage: mmdx synth --patients N --out DIR [--seed S] [--missing P] [--image-size PX]\n"
-            "                  [--slices K] [--threads T] [--config F] [--json]\n"
+            "                  [--slices K] [--subtypes K] [--threads T] [--config F] [--json]\n"
             "\n"
             "Generate a synthetic multimodal cohort in DIR (new or empty): per patient a CT\n"
             "series (DICOM), a bgzipped and indexed VCF and a FHIR R4 bundle; cohort.csv\n"
@@ -26,12 +26,20 @@ static void help(FILE *f)
             "each modality is missing with probability P. The same options give identical\n"
             "files whatever the number of threads.\n"
             "\n"
+            "With --subtypes K each patient belongs to one of K latent subtypes (uniform)\n"
+            "that the three latent components share: z_m = 0.8 mu[s][m] + 0.6 e_m, where\n"
+            "e_m ~ N(0,1) is the component drawn without subtypes and the centroids mu[s]\n"
+            "are fixed, with mean 0 and variance 1 per modality over the subtypes (K = 4:\n"
+            "a regular tetrahedron; synth/synth.h lists them). The label model is\n"
+            "unchanged; truth.csv gets a subtype column.\n"
+            "\n"
             "  --patients N     number of patients (1..999999)\n"
             "  --out DIR        output folder (created; must be empty)\n"
             "  --seed S         random seed (default 1)\n"
             "  --missing P      probability that a modality is absent (default 0.15)\n"
             "  --image-size PX  rows and columns of each CT slice (default 40)\n"
             "  --slices K       slices per CT series (default 12)\n"
+            "  --subtypes K     latent subtypes shared by the modalities, 2..32 (default 0: none)\n"
             "  --threads T      worker threads (default: [mmdx] threads, else all cores)\n"
             "  --config F       site configuration (checked; its [mmdx] threads is the default)\n"
             "  --json           print a summary as JSON on standard output\n"
@@ -68,7 +76,8 @@ int mmdx_cmd_synth(int argc, char **argv)
         {"image-size", required_argument, NULL, 'i'}, {"slices", required_argument, NULL, 'k'},
         {"threads", required_argument, NULL, 't'},  {"json", no_argument, NULL, 'j'},
         {"no-progress", no_argument, NULL, 'P'},    {"help", no_argument, NULL, 'h'},
-        {"config", required_argument, NULL, 'c'},   {NULL, 0, NULL, 0}};
+        {"config", required_argument, NULL, 'c'},   {"subtypes", required_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0}};
     mmdx_synth_options o;
     mmdx_synth_options_init(&o);
     int json = 0, progress = 1, threads = 0, have_n = 0, c;
@@ -103,6 +112,11 @@ int mmdx_cmd_synth(int argc, char **argv)
         case 'k':
             if (parse_int(optarg, &o.slices) < 0 || o.slices < 4 || o.slices > 512)
                 bad = "--slices: expected 4..512";
+            break;
+        case 'S':
+            if (parse_int(optarg, &o.n_subtypes) < 0 ||
+                (o.n_subtypes != 0 && (o.n_subtypes < 2 || o.n_subtypes > MMDX_SYNTH_MAX_SUBTYPES)))
+                bad = "--subtypes: expected 0 (none) or 2..32";
             break;
         case 't':
             if (!(threads = mmdx_cli_parse_threads(optarg)))
@@ -156,6 +170,8 @@ int mmdx_cmd_synth(int argc, char **argv)
         json_object_object_add(j, "with_records", json_object_new_int64((int64_t)s.n_with[2]));
         json_object_object_add(j, "complete", json_object_new_int64((int64_t)s.n_complete));
         json_object_object_add(j, "files", json_object_new_int64((int64_t)s.n_files));
+        if (o.n_subtypes)
+            json_object_object_add(j, "subtypes", json_object_new_int(o.n_subtypes));
         json_object_object_add(j, "seconds", json_object_new_double(s.seconds));
         mmdx_cli_print_json(j);
         json_object_put(j);

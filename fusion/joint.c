@@ -181,23 +181,38 @@ static int warm_start(mmdx_joint *j, const mmdx_dataset *d, const size_t *train,
     return rc;
 }
 
-/* Validation loss: classification + reconstruction, no dropout, no contrastive term. */
+/*
+ * Validation loss: the training objective without modality dropout and weight
+ * decay: classification + reconstruction + fused alignment + contrastive alignment (InfoNCE of
+ * each validation minibatch, the batches fixed, so epochs compare). Leaving
+ * the alignment out would stop training when the risk stops improving, which
+ * on most cohorts is within a few epochs of the warm start, before the
+ * shared space has formed.
+ */
 static double validation_loss(const mmdx_joint *j, const mmdx_dataset *d, const size_t *val, size_t n_val,
                               size_t B, const double *sw, joint_ws *w)
 {
-    double cls = 0, rec = 0;
-    size_t n_rec = 0;
+    double cls = 0, rec = 0, con = 0, fa = 0;
+    size_t n_rec = 0, n_con = 0;
     for (size_t s = 0; s < n_val; s += B) {
         size_t k = n_val - s < B ? n_val - s : B;
         joint_loss l;
-        mmdx_joint__pass(j, j->theta, d, val + s, k, NULL, sw, 0, w, NULL, &l);
+        mmdx_joint__pass(j, j->theta, d, val + s, k, NULL, sw, 1, w, NULL, &l);
         cls += l.cls_sum;
         rec += l.rec_sum;
+        fa += l.fa_sum;
         n_rec += l.n_rec;
+        if (l.n_pairs) {
+            con += l.con * (double)k;
+            n_con += k;
+        }
     }
     double v = j->o.w_classification * cls / (double)n_val;
     if (n_rec)
         v += j->o.w_reconstruction * rec / (double)n_rec;
+    if (n_con)
+        v += j->o.w_contrastive * con / (double)n_con;
+    v += j->o.w_fused_alignment * fa / (double)n_val;
     return v;
 }
 
@@ -464,9 +479,9 @@ void mmdx_joint_save(const mmdx_joint *j, mmdx_blob_writer *w)
     mmdx_blob_printf(w, "%s 1\nfeatures %zu\nmodalities %zu\n", JOINT_MAGIC, j->nf, j->nm);
     mmdx_blob_printf(w, "architecture %zu %zu %zu %zu\n", o->token_dim, o->heads, o->encoder_hidden,
                      o->decoder_hidden);
-    double obj[6] = {o->w_classification, o->w_reconstruction, o->w_contrastive, o->temperature,
-                     o->modality_dropout, o->alpha};
-    mmdx_blob_doubles(w, "objective", obj, 6);
+    double obj[7] = {o->w_classification, o->w_reconstruction, o->w_contrastive, o->temperature,
+                     o->modality_dropout, o->alpha, o->w_fused_alignment};
+    mmdx_blob_doubles(w, "objective", obj, 7);
     for (size_t m = 0; m < j->nm; m++) {
         mmdx_blob_printf(w, "modality %zu\n", m);
         write_indexes(w, "features", j->mod[m].feat, j->mod[m].nf);
@@ -508,6 +523,18 @@ static int read_indexes(mmdx_blob_reader *r, const char *key, uint32_t **v, size
     return rc ? rc : mmdx_blob_eol(r);
 }
 
+/*
+ * The objective's weights: 7 values, or the 6 of models made before the
+ * fused alignment term existed (its weight then 0, which is how they were
+ * trained).
+ */
+static int read_objective(mmdx_blob_reader *r, double obj[7])
+{
+    size_t n;
+    obj[6] = 0.0;
+    return mmdx_blob_doubles_read_range(r, "objective", obj, 6, 7, &n);
+}
+
 int mmdx_joint_load(mmdx_joint **out, mmdx_blob_reader *r)
 {
     *out = NULL;
@@ -525,7 +552,7 @@ int mmdx_joint_load(mmdx_joint **out, mmdx_blob_reader *r)
     j->nf = (size_t)F;
     j->nm = (size_t)M;
     size_t arch[4];
-    double obj[6];
+    double obj[7] = {0};
     rc = read_size_line(r, "architecture", arch, 4, 4096);
     if (!rc) {
         j->o.token_dim = arch[0];
@@ -535,13 +562,14 @@ int mmdx_joint_load(mmdx_joint **out, mmdx_blob_reader *r)
         if (!arch[0] || !arch[1] || !arch[2] || !arch[3] || arch[0] % arch[1])
             rc = mmdx_blob_fail(r, "architecture %zu %zu %zu %zu is not valid", arch[0], arch[1], arch[2], arch[3]);
     }
-    if (!rc && !(rc = mmdx_blob_doubles_read(r, "objective", obj, 6))) {
+    if (!rc && !(rc = read_objective(r, obj))) {
         j->o.w_classification = obj[0];
         j->o.w_reconstruction = obj[1];
         j->o.w_contrastive = obj[2];
         j->o.temperature = obj[3];
         j->o.modality_dropout = obj[4];
         j->o.alpha = obj[5];
+        j->o.w_fused_alignment = obj[6];
     }
     size_t seen = 0;
     for (size_t m = 0; !rc && m < j->nm; m++) {

@@ -61,6 +61,7 @@ typedef struct mmdx_joint_options {
     size_t encoder_hidden;  /**< default 64 */
     size_t decoder_hidden;  /**< default 64 */
     double w_classification, w_reconstruction, w_contrastive; /**< 1, 1, 0.1 */
+    double w_fused_alignment; /**< 1 - cos(fused, mean unit token of all present modalities); default 0.1 */
     double temperature;     /**< tau, default 0.1 */
     double modality_dropout; /**< p, default 0.25 */
     int class_weight_balanced;

@@ -44,6 +44,8 @@ typedef struct joint_loss {
     double rec_sum; /* sum over (row, modality) of the mean squared error */
     size_t n_rec;
     double con;     /* mean InfoNCE over modality pairs (0 when none) */
+    double fa_sum;  /* sum over rows of 1 - cos(fused, mean unit token) */
+    size_t n_fa;    /* rows with a modality */
     size_t n_pairs;
     double l2;
 } joint_loss;

@@ -150,11 +150,12 @@ typedef struct att {
     double *S, *Q, *K, *V, *A, *O, *U, *Kp, *Vp, *B, *qc, *oc, *z;
     /* gradients */
     double *dS, *dQ, *dK, *dV, *dO, *dU, *dKp, *dVp, *dqc, *doc, *dz;
+    double *tb, *dzx, *gtb; /* fused alignment: the target direction, the gradients on z and on it */
 } att;
 
 static size_t att_doubles(size_t M, size_t d, size_t nh)
 {
-    return 9 * M * d + nh * M * M + nh * M + 4 * d + 9 * M * d + 3 * d + 8;
+    return 9 * M * d + nh * M * M + nh * M + 4 * d + 9 * M * d + 6 * d + 8;
 }
 
 static void att_bind(att *a, double *buf, size_t M, size_t d, size_t nh)
@@ -189,6 +190,9 @@ static void att_bind(att *a, double *buf, size_t M, size_t d, size_t nh)
     ARR(dqc, d);
     ARR(doc, d);
     ARR(dz, d);
+    ARR(tb, d);
+    ARR(dzx, d);
+    ARR(gtb, d);
 #undef ARR
     a->d = d;
     a->nh = nh;
@@ -278,19 +282,20 @@ static double att_forward(const mmdx_joint *j, const double *th, att *a)
     return logit;
 }
 
-/* Backward from dlogit: parameter gradients into g (full layout), token gradients into a->dS. */
 /*
- * Backward from dlogit: gradients of the attention, pooling and head
+ * Backward from dlogit and, when dzx is not NULL, a further gradient dzx on
+ * the fused vector z: gradients of the attention, pooling and head
  * parameters into g, which holds the parameters from offset `base` (j->wq)
  * on; token gradients into a->dS.
  */
-static void att_backward(const mmdx_joint *j, const double *th, att *a, double dlogit, double *g, size_t base)
+static void att_backward(const mmdx_joint *j, const double *th, att *a, double dlogit, const double *dzx, double *g,
+                         size_t base)
 {
     size_t L = a->L, d = a->d, nh = a->nh, dh = a->dh;
     double inv = 1.0 / sqrt((double)dh);
     const double *cls = th + j->cls;
     for (size_t c = 0; c < d; c++) {
-        a->dz[c] = dlogit * th[j->hw + c];
+        a->dz[c] = dlogit * th[j->hw + c] + (dzx ? dzx[c] : 0.0);
         g[j->hw - base + c] += dlogit * a->z[c];
         g[j->cls - base + c] += a->dz[c];
         g[j->pb - base + c] += a->dz[c];
@@ -417,7 +422,8 @@ struct joint_ws {
     double *dY, *dG, *dC;
     /* attention: per chunk of rows, scratch and gradient buffers */
     size_t n_chunks, att_size;
-    double *att_buf, *chunk_grad, *chunk_loss;
+    double *att_buf, *chunk_grad, *chunk_loss, *chunk_fa;
+    size_t *chunk_fa_rows;
     double *dlogit;
     /* contrastive scratch */
     double *zn_a, *zn_b, *sim, *dsim, *dza, *dzb, *rsum, *csum;
@@ -433,7 +439,7 @@ void mmdx_joint__ws_free(joint_ws *w)
         free(w->rec_rows[m]), free(w->C[m]), free(w->G[m]), free(w->Y[m]);
     }
     free(w->pos), free(w->dY), free(w->dG), free(w->dC), free(w->att_buf), free(w->chunk_grad);
-    free(w->chunk_loss), free(w->dlogit), free(w->zn_a), free(w->zn_b), free(w->sim), free(w->dsim), free(w->dza);
+    free(w->chunk_loss), free(w->chunk_fa), free(w->chunk_fa_rows), free(w->dlogit), free(w->zn_a), free(w->zn_b), free(w->sim), free(w->dsim), free(w->dza);
     free(w->rsum), free(w->csum);
     free(w->dzb), free(w->pair_rows_a), free(w->pair_rows_b);
     free(w);
@@ -471,6 +477,8 @@ joint_ws *mmdx_joint__ws_new(const mmdx_joint *j, size_t max_rows)
     ok &= !!(w->att_buf = malloc(w->n_chunks * w->att_size * sizeof(double)));
     ok &= !!(w->chunk_grad = malloc(w->n_chunks * (j->n_params - j->wq + 1) * sizeof(double)));
     ok &= !!(w->chunk_loss = malloc(w->n_chunks * sizeof(double)));
+    ok &= !!(w->chunk_fa = malloc(w->n_chunks * sizeof(double)));
+    ok &= !!(w->chunk_fa_rows = malloc(w->n_chunks * sizeof(size_t)));
     ok &= !!(w->dlogit = malloc(R * sizeof(double)));
     ok &= !!(w->zn_a = malloc(R * d * sizeof(double)));
     ok &= !!(w->zn_b = malloc(R * d * sizeof(double)));
@@ -572,6 +580,58 @@ static double contrastive_pair(const mmdx_joint *j, joint_ws *w, size_t ma, size
     return loss;
 }
 
+/*
+ * Fused alignment of row r: 1 - cos(z, t), t the mean of the unit tokens of
+ * every modality the patient has (also those hidden by modality dropout), so
+ * that the fused vector of any subset points where the whole patient's
+ * aligned tokens do. Returns the row's term (0 and *n_all 0 without a
+ * modality). With scale > 0: scale * the gradient on z into a->dzx, and on
+ * the tokens into w->dT.
+ */
+static double fused_alignment(joint_ws *w, size_t r, size_t M, size_t D, att *a, double scale, size_t *n_all)
+{
+    size_t L = 0;
+    memset(a->tb, 0, D * sizeof *a->tb);
+    for (size_t m = 0; m < M; m++) {
+        long p = w->pos[r * M + m];
+        if (p < 0)
+            continue;
+        const double *t = w->T[m] + (size_t)p * D;
+        double nt = sqrt(dot(t, t, D)) + 1e-12;
+        for (size_t c = 0; c < D; c++)
+            a->tb[c] += t[c] / nt;
+        L++;
+    }
+    *n_all = L;
+    if (L == 0)
+        return 0.0;
+    for (size_t c = 0; c < D; c++)
+        a->tb[c] /= (double)L;
+    double nz = sqrt(dot(a->z, a->z, D)) + 1e-12, nb = sqrt(dot(a->tb, a->tb, D)) + 1e-12;
+    double cs = dot(a->z, a->tb, D) / (nz * nb);
+    if (scale <= 0)
+        return 1.0 - cs;
+    /* d(1 - cos)/dz = -(tb/|tb| - cos z/|z|)/|z|; d/dtb likewise; tb = mean of t_m/|t_m| */
+    double *gtb = a->gtb;
+    for (size_t c = 0; c < D; c++) {
+        a->dzx[c] = -scale * (a->tb[c] / nb - cs * a->z[c] / nz) / nz;
+        gtb[c] = -scale * (a->z[c] / nz - cs * a->tb[c] / nb) / nb / (double)L;
+    }
+    for (size_t m = 0; m < M; m++) {
+        long p = w->pos[r * M + m];
+        if (p < 0)
+            continue;
+        const double *t = w->T[m] + (size_t)p * D;
+        double nt = sqrt(dot(t, t, D)) + 1e-12, ug = 0;
+        for (size_t c = 0; c < D; c++)
+            ug += t[c] / nt * gtb[c];
+        double *dt = w->dT[m] + (size_t)p * D;
+        for (size_t c = 0; c < D; c++)
+            dt[c] += (gtb[c] - t[c] / nt * ug) / nt;
+    }
+    return 1.0 - cs;
+}
+
 double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_dataset *d, const size_t *rows, size_t n,
                         const uint8_t *visible, const double *sw, int with_contrastive, joint_ws *w, double *grad,
                         joint_loss *out)
@@ -637,7 +697,7 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
     /* 3. attention, pooling and the risk, per row in fixed chunks */
     size_t n_chunks = (n + CHUNK - 1) / CHUNK;
     long long nc = (long long)n_chunks;
-    double cls_w = o->w_classification;
+    double cls_w = o->w_classification, fa_w = o->w_fused_alignment;
     int labelled = d->labels != NULL;
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (long long ci = 0; ci < nc; ci++) {
@@ -647,7 +707,8 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
         double *g = grad ? w->chunk_grad + (size_t)ci * NG : NULL;
         if (g)
             memset(g, 0, NG * sizeof *g);
-        double loss = 0;
+        double loss = 0, fa = 0;
+        size_t fa_rows = 0;
         for (size_t r = (size_t)ci * CHUNK; r < n && r < (size_t)(ci + 1) * CHUNK; r++) {
             size_t mods[MMDX_JOINT_MAX_MODALITIES];
             a.L = 0;
@@ -664,16 +725,31 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
                 const joint_mod *md = &j->mod[mods[i]];
                 logit += dot(th + md->lw, w->X[mods[i]] + (size_t)w->pos[r * M + mods[i]] * md->p, md->p);
             }
-            if (!labelled || cls_w == 0)
+            double dl = 0.0;
+            int back = 0;
+            if (labelled && cls_w != 0) {
+                double y = d->labels[rows[r]] ? 1.0 : 0.0, s = sw ? sw[rows[r]] : 1.0;
+                loss += s * (softplus(logit) - y * logit);
+                if (g) {
+                    double p = 1.0 / (1.0 + exp(-logit));
+                    dl = cls_w * s * (p - y) / (double)n;
+                    w->dlogit[r] = dl; /* the linear terms' gradients are summed per modality below */
+                    back = 1;
+                }
+            }
+            const double *dzx = NULL;
+            if (fa_w > 0) {
+                size_t n_all = 0;
+                fa += fused_alignment(w, r, M, D, &a, g ? fa_w / (double)n : 0.0, &n_all);
+                fa_rows += n_all > 0;
+                if (g && n_all) {
+                    dzx = a.dzx;
+                    back = 1;
+                }
+            }
+            if (!back)
                 continue;
-            double y = d->labels[rows[r]] ? 1.0 : 0.0, s = sw ? sw[rows[r]] : 1.0;
-            loss += s * (softplus(logit) - y * logit);
-            if (!g)
-                continue;
-            double p = 1.0 / (1.0 + exp(-logit));
-            double dl = cls_w * s * (p - y) / (double)n;
-            w->dlogit[r] = dl; /* the linear terms' gradients are summed per modality below */
-            att_backward(j, th, &a, dl, g, G0);
+            att_backward(j, th, &a, dl, dzx, g, G0);
             for (size_t i = 0; i < a.L; i++) {
                 double *dt = w->dT[mods[i]] + (size_t)w->pos[r * M + mods[i]] * D;
                 for (size_t c = 0; c < D; c++)
@@ -681,11 +757,15 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
             }
         }
         w->chunk_loss[ci] = loss;
+        w->chunk_fa[ci] = fa;
+        w->chunk_fa_rows[ci] = fa_rows;
     }
     /* attention rows of different chunks touch different token rows: no race above */
     size_t G0 = j->wq, NG = j->n_params - G0;
     for (size_t ci = 0; ci < n_chunks; ci++) {
         out->cls_sum += w->chunk_loss[ci];
+        out->fa_sum += w->chunk_fa[ci];
+        out->n_fa += w->chunk_fa_rows[ci];
         if (grad)
             for (size_t k = 0; k < NG; k++)
                 grad[G0 + k] += w->chunk_grad[ci * NG + k];
@@ -704,6 +784,8 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
     }
     if (labelled)
         total += cls_w * out->cls_sum / (double)n;
+    if (fa_w > 0)
+        total += fa_w * out->fa_sum / (double)n;
 
     /* 4. reconstruction: decoder m from the mean of the other visible tokens */
     if (o->w_reconstruction > 0) {

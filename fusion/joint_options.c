@@ -15,6 +15,7 @@ void mmdx_joint_options_init(mmdx_joint_options *o)
     o->w_classification = 1.0;
     o->w_reconstruction = 1.0;
     o->w_contrastive = 0.1;
+    o->w_fused_alignment = 0.1;
     o->temperature = 0.1;
     o->modality_dropout = 0.25;
     o->alpha = 1.0;
@@ -68,6 +69,8 @@ int mmdx_joint_options_parse(mmdx_joint_options *o, const mmdx_fusion_params *pa
             rc = mmdx_fusion_opt_double(e, 0.0, 1e6, &o->w_reconstruction, err);
         else if (!strcmp(e->key, "weight_contrastive"))
             rc = mmdx_fusion_opt_double(e, 0.0, 1e6, &o->w_contrastive, err);
+        else if (!strcmp(e->key, "weight_fused_alignment"))
+            rc = mmdx_fusion_opt_double(e, 0.0, 1e6, &o->w_fused_alignment, err);
         else if (!strcmp(e->key, "temperature"))
             rc = mmdx_fusion_opt_double(e, 0.004, 100.0, &o->temperature, err); /* InfoNCE's exps stay finite */
         else if (!strcmp(e->key, "modality_dropout"))
@@ -104,7 +107,7 @@ int mmdx_joint_options_parse(mmdx_joint_options *o, const mmdx_fusion_params *pa
             rc = mmdx_error_set(err, MMDX_EINVAL,
                                 "%s:%d: unknown key '%s' in [%s] (known: token_dim, heads, encoder_hidden, "
                                 "decoder_hidden, weight_classification, weight_reconstruction, "
-                                "weight_contrastive, temperature, modality_dropout, class_weight, alpha, "
+                                "weight_contrastive, weight_fused_alignment, temperature, modality_dropout, class_weight, alpha, "
                                 "learning_rate, batch_size, max_epochs, patience, validation_fraction, blas)",
                                 e->file ? e->file : "(config)", (int)e->line, e->key,
                                 c->section ? c->section : "joint");

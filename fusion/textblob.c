@@ -138,20 +138,32 @@ int mmdx_blob_eol(mmdx_blob_reader *r)
     return mmdx_blob_fail(r, "unexpected text at end of line");
 }
 
-int mmdx_blob_doubles_read(mmdx_blob_reader *r, const char *key, double *v, size_t expected)
+int mmdx_blob_doubles_read_range(mmdx_blob_reader *r, const char *key, double *v, size_t min, size_t max,
+                                 size_t *n)
 {
-    uint64_t n;
+    uint64_t k;
     int rc = mmdx_blob_key(r, key);
     if (!rc)
-        rc = mmdx_blob_u64(r, &n, UINT32_MAX);
+        rc = mmdx_blob_u64(r, &k, UINT32_MAX);
     if (rc)
         return rc;
-    if (n != expected)
-        return mmdx_blob_fail(r, "'%s' holds %llu values, expected %zu", key, (unsigned long long)n, expected);
-    for (size_t i = 0; i < expected; i++)
+    if (k < min || k > max) {
+        if (min == max)
+            return mmdx_blob_fail(r, "'%s' holds %llu values, expected %zu", key, (unsigned long long)k, min);
+        return mmdx_blob_fail(r, "'%s' holds %llu values, expected %zu to %zu", key, (unsigned long long)k, min,
+                              max);
+    }
+    *n = (size_t)k;
+    for (size_t i = 0; i < *n; i++)
         if ((rc = mmdx_blob_double(r, &v[i])) != 0)
             return rc;
     return mmdx_blob_eol(r);
+}
+
+int mmdx_blob_doubles_read(mmdx_blob_reader *r, const char *key, double *v, size_t expected)
+{
+    size_t n;
+    return mmdx_blob_doubles_read_range(r, key, v, expected, expected, &n);
 }
 
 /* One "key value" line whose value is an integer up to max. */

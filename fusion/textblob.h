@@ -58,6 +58,13 @@ MMDX_RESULT_USED int mmdx_blob_doubles_read(mmdx_blob_reader *r, const char *key
                                             size_t expected);
 
 /**
+ * The same for a line of min..max values (v holds max); their number into *n.
+ * For a list that a later format version extended.
+ */
+MMDX_RESULT_USED int mmdx_blob_doubles_read_range(mmdx_blob_reader *r, const char *key, double *v, size_t min,
+                                                  size_t max, size_t *n);
+
+/**
  * The header every fusion model blob starts with: "<magic> 1", "features N",
  * "modalities M". A version other than 1 is MMDX_EUNSUPPORTED.
  */

@@ -19,12 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <orthanc/OrthancCPlugin.h>
 
 #include "error.h"
+#include "neighbours.h"
 #include "queue.h"
 #include "worker.h"
 #include "settings.h"
@@ -56,6 +60,9 @@ static char g_worker_state[512] = "not started";
 
 static pthread_mutex_t g_rest_mu = PTHREAD_MUTEX_INITIALIZER;
 static mmdx_job_queue *g_rest_queue; /* REST handlers' own connection */
+
+static pthread_mutex_t g_similar_mu = PTHREAD_MUTEX_INITIALIZER;
+static mmdx_orthanc_neighbours *g_neighbours; /* the /similar route's model and reviewer connection */
 
 /* ------------------------------------------------------------------------ */
 /* Logging and the PACS interface                                            */
@@ -428,18 +435,26 @@ static int study_exists(const char *id)
     return rc;
 }
 
+/* A study route's request refused before any work: another method, or the plugin idle. 1: answered. */
+static int refused(OrthancPluginRestOutput *out, const OrthancPluginHttpRequest *req, OrthancPluginHttpMethod method)
+{
+    if (req->method != method) {
+        OrthancPluginSendMethodNotAllowed(g_ctx, out, method == OrthancPluginHttpMethod_Get ? "GET" : "POST");
+        return 1;
+    }
+    if (g_config_error || !g_settings.enable) {
+        answer_error(out, 503, g_config_error ? g_config_error : "mmdx screening is disabled (Mmdx.Enable)");
+        return 1;
+    }
+    return 0;
+}
+
 static OrthancPluginErrorCode rest_study(OrthancPluginRestOutput *out, const char *url,
                                          const OrthancPluginHttpRequest *req)
 {
     (void)url;
-    if (req->method != OrthancPluginHttpMethod_Get) {
-        OrthancPluginSendMethodNotAllowed(g_ctx, out, "GET");
+    if (refused(out, req, OrthancPluginHttpMethod_Get))
         return OrthancPluginErrorCode_Success;
-    }
-    if (g_config_error || !g_settings.enable) {
-        answer_error(out, 503, g_config_error ? g_config_error : "mmdx screening is disabled (Mmdx.Enable)");
-        return OrthancPluginErrorCode_Success;
-    }
     const char *id = req->groupsCount > 0 ? req->groups[0] : "";
     char *json = NULL;
     int rc = rest_query(id, &json);
@@ -457,14 +472,8 @@ static OrthancPluginErrorCode rest_screen(OrthancPluginRestOutput *out, const ch
                                           const OrthancPluginHttpRequest *req)
 {
     (void)url;
-    if (req->method != OrthancPluginHttpMethod_Post) {
-        OrthancPluginSendMethodNotAllowed(g_ctx, out, "POST");
+    if (refused(out, req, OrthancPluginHttpMethod_Post))
         return OrthancPluginErrorCode_Success;
-    }
-    if (g_config_error || !g_settings.enable) {
-        answer_error(out, 503, g_config_error ? g_config_error : "mmdx screening is disabled (Mmdx.Enable)");
-        return OrthancPluginErrorCode_Success;
-    }
     const char *id = req->groupsCount > 0 ? req->groups[0] : "";
     int rc = study_exists(id);
     if (rc == MMDX_ENOTFOUND) {
@@ -482,6 +491,94 @@ static OrthancPluginErrorCode rest_screen(OrthancPluginRestOutput *out, const ch
     /* 202 Accepted: the screening runs on the worker; poll GET /mmdx/studies/{id}. */
     OrthancPluginSendHttpStatus(g_ctx, out, 202, s, (uint32_t)strlen(s));
     json_object_put(o);
+    return OrthancPluginErrorCode_Success;
+}
+
+/* The user of HTTP basic authentication (Orthanc's RegisteredUsers), or "" when none. */
+static void basic_auth_user(const OrthancPluginHttpRequest *req, char *user, size_t size)
+{
+    user[0] = '\0';
+    for (uint32_t i = 0; i < req->headersCount; i++) {
+        const char *v = req->headersValues[i];
+        if (strcasecmp(req->headersKeys[i], "authorization") || strncasecmp(v, "Basic ", 6))
+            continue;
+        v += 6;
+        size_t len = strlen(v);
+        unsigned char plain[768];
+        if (len == 0 || len % 4 || len / 4 * 3 >= sizeof plain)
+            return;
+        int n = EVP_DecodeBlock(plain, (const unsigned char *)v, (int)len);
+        if (n > 0) {
+            plain[n] = '\0';
+            char *colon = strchr((char *)plain, ':');
+            size_t ul = colon ? (size_t)(colon - (char *)plain) : 0;
+            if (colon && ul < size) {
+                memcpy(user, plain, ul);
+                user[ul] = '\0';
+            }
+        }
+        OPENSSL_cleanse(plain, sizeof plain); /* it held the password */
+        return;
+    }
+}
+
+static OrthancPluginErrorCode rest_similar(OrthancPluginRestOutput *out, const char *url,
+                                           const OrthancPluginHttpRequest *req)
+{
+    (void)url;
+    if (refused(out, req, OrthancPluginHttpMethod_Get))
+        return OrthancPluginErrorCode_Success;
+    const char *id = req->groupsCount > 0 ? req->groups[0] : "", *k_text = NULL;
+    for (uint32_t i = 0; i < req->getCount; i++) {
+        if (strcmp(req->getKeys[i], "k") == 0) {
+            k_text = req->getValues[i];
+        } else {
+            answer_error(out, 400, "unknown parameter (known: k)");
+            return OrthancPluginErrorCode_Success;
+        }
+    }
+    size_t k;
+    if (mmdx_orthanc_neighbours_parse_k(k_text, &k) < 0) {
+        answer_error(out, 400, mmdx_last_error());
+        return OrthancPluginErrorCode_Success;
+    }
+    if (!g_settings.reviewer_database) {
+        answer_error(out, 503, "similar-patient search is not configured: set Mmdx.ReviewerDatabase to a reviewer "
+                               "login (a member of mmdx_reviewer; the writer role cannot read embeddings)");
+        return OrthancPluginErrorCode_Success;
+    }
+    char *job = NULL;
+    int rc = rest_query(id, &job);
+    if (rc == MMDX_ENOTFOUND) {
+        answer_error(out, 404, study_exists(id) == MMDX_ENOTFOUND ? "no such study" : "this study was never screened");
+        return OrthancPluginErrorCode_Success;
+    }
+    if (rc) {
+        answer_error(out, 503, mmdx_last_error());
+        free(job);
+        return OrthancPluginErrorCode_Success;
+    }
+    char user[256], *json = NULL;
+    basic_auth_user(req, user, sizeof user);
+    mmdx_orthanc_neighbours_query q = {id, job, k, user[0] ? user : NULL};
+    pthread_mutex_lock(&g_similar_mu);
+    rc = g_neighbours ? 0 : mmdx_orthanc_neighbours_new(&g_neighbours, &g_settings, g_plugin_dir);
+    if (!rc)
+        rc = mmdx_orthanc_neighbours_find(g_neighbours, &q, &json);
+    pthread_mutex_unlock(&g_similar_mu);
+    if (rc == 0) {
+        /* the study's Orthanc ID only: who was shown is in the audit log, not in Orthanc's */
+        log_line(MMDX_LOG_INFO, "mmdx: similar patients of study %s shown (k=%zu; audited as results.similar)", id,
+                 k);
+        answer_json(out, 200, json);
+    } else {
+        int status = mmdx_orthanc_neighbours_http_status(rc);
+        if (status >= 500)
+            log_line(MMDX_LOG_ERROR, "mmdx: similar patients of study %s: %s", id, mmdx_last_error());
+        answer_error(out, status, mmdx_last_error());
+    }
+    free(json);
+    free(job);
     return OrthancPluginErrorCode_Success;
 }
 
@@ -581,6 +678,7 @@ MMDX_EXPORT int32_t OrthancPluginInitialize(OrthancPluginContext *context)
     /* NoLock: the handlers lock what they share themselves (spool, REST connection) */
     OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)", rest_study);
     OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)/screen", rest_screen);
+    OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/studies/([^/]+)/similar", rest_similar);
     OrthancPluginRegisterRestCallbackNoLock(context, "/mmdx/status", rest_status);
     return 0;
 }
@@ -592,6 +690,10 @@ MMDX_EXPORT void OrthancPluginFinalize(void)
     mmdx_job_queue_free(g_rest_queue);
     g_rest_queue = NULL;
     pthread_mutex_unlock(&g_rest_mu);
+    pthread_mutex_lock(&g_similar_mu);
+    mmdx_orthanc_neighbours_free(g_neighbours);
+    g_neighbours = NULL;
+    pthread_mutex_unlock(&g_similar_mu);
     mmdx_orthanc_settings_clear(&g_settings);
     free(g_config_error);
     g_config_error = NULL;

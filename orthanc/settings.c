@@ -21,6 +21,8 @@ void mmdx_orthanc_settings_clear(mmdx_orthanc_settings *s)
     free(s->plugin_folder);
     free(s->site_config);
     free(s->database);
+    free(s->reviewer_database);
+    free(s->similar_labels);
     free(s->site_key);
     free(s->work_folder);
     mmdx_series_rules_free(s->rules);
@@ -104,6 +106,10 @@ static int parse_key(mmdx_orthanc_settings *s, const char *key, json_object *val
         return get_string(val, path, &s->site_config);
     if (strcmp(key, "Database") == 0)
         return get_string(val, path, &s->database);
+    if (strcmp(key, "ReviewerDatabase") == 0)
+        return get_string(val, path, &s->reviewer_database);
+    if (strcmp(key, "SimilarLabels") == 0)
+        return get_string(val, path, &s->similar_labels);
     if (strcmp(key, "SiteKey") == 0)
         return get_string(val, path, &s->site_key);
     if (strcmp(key, "Pseudonymise") == 0)
@@ -140,9 +146,9 @@ static int parse_key(mmdx_orthanc_settings *s, const char *key, json_object *val
         return get_string(val, path, &s->institution);
     return mmdx_fail(MMDX_EINVAL,
                      "%s: unknown key (known: Enable, Model, ModelKey, RequireSignedModel, PluginFolder, "
-                     "SiteConfig, Database, SiteKey, Pseudonymise, WorkFolder, Threads, MaxAttempts, RetryDelay, "
-                     "PollInterval, SeriesSelection, Records, Genomics, Manifest, SeriesNumber, "
-                     "SeriesDescription, Manufacturer, InstitutionName)",
+                     "SiteConfig, Database, ReviewerDatabase, SimilarLabels, SiteKey, Pseudonymise, WorkFolder, "
+                     "Threads, MaxAttempts, RetryDelay, PollInterval, SeriesSelection, Records, Genomics, Manifest, "
+                     "SeriesNumber, SeriesDescription, Manufacturer, InstitutionName)",
                      path);
 }
 

@@ -13,6 +13,11 @@
  *     "PluginFolder": "/usr/lib/mmdx/plugins",  mmdx encoder/fusion plugins
  *     "SiteConfig": "/etc/mmdx/mmdx.conf",      encoder settings ([imaging], [records]...)
  *     "Database": "host=db dbname=mmdx ...",    required: libpq conninfo (queue, results, audit)
+ *     "ReviewerDatabase": "host=db dbname=mmdx user=reviewer ...",
+ *                                               libpq conninfo of a reviewer login (a member of
+ *                                               mmdx_reviewer): GET /mmdx/studies/{id}/similar;
+ *                                               unset: that route answers 503
+ *     "SimilarLabels": "/data/labels.csv",      patient_id,label table: the neighbours' labels
  *     "SiteKey": "/etc/mmdx/site.key",          HMAC of audit events, pseudonyms
  *     "Pseudonymise": false,
  *     "WorkFolder": "/var/lib/orthanc/mmdx",    downloaded series, SR files (per job, removed after)
@@ -46,6 +51,8 @@ typedef struct mmdx_orthanc_settings {
     char *plugin_folder;
     char *site_config;
     char *database;
+    char *reviewer_database; /**< reviewer conninfo for the similar-patient route, or NULL */
+    char *similar_labels;    /**< patient_id,label CSV, or NULL */
     char *site_key;
     int pseudonymise;
     char *work_folder;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The Orthanc worker: a screener set up from the settings, and one job end to end. */
 #include "worker_internal.h"
+#include "model_open.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -90,30 +91,12 @@ int mmdx_screener_new(mmdx_screener **out, const mmdx_orthanc_settings *s, const
         rc = mmdx_fail(MMDX_ENOMEM, "out of memory");
     if (!rc)
         rc = mmdx_orthanc__mkdir_p(sc->work);
-    if (!rc)
-        rc = mmdx_registry_new(&sc->registry, quiet_log, sc);
-    const char *dir = s->plugin_folder ? s->plugin_folder : plugin_dir_default;
-    if (!rc && dir) {
-        int n = mmdx_registry_scan(sc->registry, dir);
-        if (n < 0)
-            rc = n;
-        else if (n == 0 && mmdx_registry_count(sc->registry) == 0)
-            rc = mmdx_fail(MMDX_ENOTFOUND, "%s: no mmdx plugins could be loaded from this folder (Mmdx.PluginFolder)",
-                           dir);
+    if (!rc) {
+        rc = mmdx_orthanc_model_open(&sc->registry, &sc->model, s, plugin_dir_default, quiet_log, sc);
+        sc->model_open = rc == 0;
     }
     if (!rc)
         rc = s->site_config ? mmdx_config_load(&sc->config, s->site_config) : mmdx_config_new_empty(&sc->config);
-    if (!rc) {
-        /* one site key signs models and audit events; ModelKey may name another file */
-        mmdx_audit_settings site;
-        rc = mmdx_orthanc_site_settings(s, &site);
-        if (!rc)
-            rc = mmdx_model_session_open(&sc->model, sc->registry, s->model,
-                                         s->model_key ? s->model_key : site.site_key_file,
-                                         site.require_signed_models);
-        mmdx_audit_settings_clear(&site);
-        sc->model_open = rc == 0;
-    }
     if (!rc && s->manifest)
         rc = mmdx_manifest_load(&sc->manifest, s->manifest);
     if (!rc && s->sample_map) {

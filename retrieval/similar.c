@@ -44,6 +44,7 @@ void mmdx_similar_hits_free(mmdx_similar_hits *h)
         free(h->hit[i].patient);
         free(h->hit[i].run_id);
         free(h->hit[i].stored_at);
+        free(h->hit[i].study_uid);
     }
     free(h->hit);
     h->hit = NULL;
@@ -108,7 +109,7 @@ static int load(mmdx_similar *sim, mmdx_ann *into, int64_t after, mmdx_embedding
     load_ctx c = {sim, into, NULL, 0, 0};
     if (into && !(c.buf = malloc((size_t)ADD_BATCH * sim->space.dim * sizeof *c.buf)))
         return mmdx_fail(MMDX_ENOMEM, "similar: out of memory");
-    mmdx_embedding_filter f = {sim->model, after, NULL, NULL, 0};
+    mmdx_embedding_filter f = {sim->model, after, NULL, NULL, 0, NULL};
     int rc = mmdx_store_embeddings(sim->store, &f, load_row, &c, st);
     if (rc == 0)
         rc = flush_adds(&c);
@@ -241,8 +242,9 @@ static int detail_row(void *vctx, const mmdx_embedding_row *r)
     h->patient = dup(r->patient);
     h->run_id = dup(r->run_id);
     h->stored_at = dup(r->stored_at);
+    h->study_uid = dup(r->study_uid);
     c->out->n++;
-    if (!h->patient || !h->run_id || !h->stored_at)
+    if (!h->patient || !h->run_id || !h->stored_at || (r->study_uid && !h->study_uid))
         return mmdx_fail(MMDX_ENOMEM, "similar: out of memory");
     h->pseudonymised = r->pseudonymised;
     h->distance = 1 - dot;
@@ -269,6 +271,7 @@ static void drop_hit(mmdx_similar_hit *h)
     free(h->patient);
     free(h->run_id);
     free(h->stored_at);
+    free(h->study_uid);
 }
 
 /* Nearest first, each patient once (nearest prediction), `exclude` out, at most k. */
@@ -322,7 +325,7 @@ int mmdx_similar_search(mmdx_similar *sim, const float *q, size_t k, const char 
         for (size_t i = 0; i < kk; i++)
             if (ids[i] >= 0 && (size_t)ids[i] < n)
                 seqs[m++] = sim->rows.seq[ids[i]];
-        mmdx_embedding_filter f = {sim->model, 0, NULL, seqs, m};
+        mmdx_embedding_filter f = {sim->model, 0, NULL, seqs, m, NULL};
         detail_ctx c = {sim, q, out, 0};
         mmdx_embedding_stats st;
         if ((rc = mmdx_store_embeddings(sim->store, &f, detail_row, &c, &st)) < 0)
@@ -342,16 +345,18 @@ int mmdx_similar_search(mmdx_similar *sim, const float *q, size_t k, const char 
 
 typedef struct query_ctx {
     const mmdx_similar_space *sp;
+    const char *run_id; /* only this run's prediction, or NULL */
     float *q;
     char **key;
-    int found, rc;
+    int found, pseudonymised;
 } query_ctx;
 
 /* Rows come in event order: the last one with the space's modalities wins. */
 static int query_row(void *vctx, const mmdx_embedding_row *r)
 {
     query_ctx *c = vctx;
-    if (!row_fits(c->sp, r) || mmdx_similar_vector(c->sp, r->fused, r->tokens, c->q) < 0) {
+    if ((c->run_id && strcmp(c->run_id, r->run_id)) || !row_fits(c->sp, r) ||
+        mmdx_similar_vector(c->sp, r->fused, r->tokens, c->q) < 0) {
         mmdx_error_clear();
         return 0;
     }
@@ -359,27 +364,69 @@ static int query_row(void *vctx, const mmdx_embedding_row *r)
     if (!(*c->key = strdup(r->patient)))
         return mmdx_fail(MMDX_ENOMEM, "similar: out of memory");
     c->found = 1;
+    c->pseudonymised = r->pseudonymised;
     return 0;
 }
 
-int mmdx_similar_stored_query(mmdx_similar *sim, const char *patient_id, float *q, char **key)
+/* The query vector of the latest stored prediction the filter selects; `who` names it in messages. */
+static int stored_query(mmdx_similar *sim, const mmdx_embedding_filter *f, const char *run_id, const char *who,
+                        float *q, char **key, int *pseudonymised)
 {
     *key = NULL;
-    query_ctx c = {&sim->space, q, key, 0, 0};
-    mmdx_embedding_filter f = {sim->model, 0, patient_id, NULL, 0};
+    query_ctx c = {&sim->space, run_id, q, key, 0, 0};
     mmdx_embedding_stats st;
-    int rc = mmdx_store_embeddings(sim->store, &f, query_row, &c, &st);
+    int rc = mmdx_store_embeddings(sim->store, f, query_row, &c, &st);
     if (rc == 0 && !c.found) {
         char name[256];
         mmdx_similar_space_name(&sim->space, name, sizeof name);
-        rc = st.rows ? mmdx_fail(MMDX_ENOTFOUND, "the patient's stored predictions by this model have none of "
-                                                 "the modalities searched (%s)", name)
-                     : mmdx_fail(MMDX_ENOTFOUND, "no stored prediction of this model for the patient (an unknown "
-                                                 "patient, or screened with another model)");
+        rc = st.rows && !run_id
+                 ? mmdx_fail(MMDX_ENOTFOUND, "the %s's stored predictions by this model have none of the "
+                                             "modalities searched (%s)", who, name)
+                 : mmdx_fail(MMDX_ENOTFOUND, "no stored prediction of this model for the %s (an unknown %s, or "
+                                             "screened with another model)", who, who);
     }
     if (rc < 0) {
         free(*key);
         *key = NULL;
     }
+    if (pseudonymised)
+        *pseudonymised = c.pseudonymised;
     return rc;
+}
+
+int mmdx_similar_stored_query(mmdx_similar *sim, const char *patient_id, float *q, char **key)
+{
+    mmdx_embedding_filter f = {sim->model, 0, patient_id, NULL, 0, NULL};
+    return stored_query(sim, &f, NULL, "patient", q, key, NULL);
+}
+
+int mmdx_similar_study_query(mmdx_similar *sim, const char *study_uid, const char *run_id, float *q, char **key,
+                             int *pseudonymised)
+{
+    if (!study_uid || !*study_uid)
+        return mmdx_fail(MMDX_EINVAL, "similar: a study's query needs its StudyInstanceUID");
+    mmdx_embedding_filter f = {sim->model, 0, NULL, NULL, 0, study_uid};
+    return stored_query(sim, &f, run_id, "study", q, key, pseudonymised);
+}
+
+int mmdx_similar_refresh(mmdx_similar *sim, size_t *added, size_t *mismatched)
+{
+    size_t before = sim->rows.n;
+    mmdx_embedding_stats st;
+    int rc = load(sim, sim->ann, sim->rows.last_seq, &st);
+    if (added)
+        *added = sim->rows.n - before;
+    if (mismatched)
+        *mismatched = st.mismatched;
+    return rc;
+}
+
+size_t mmdx_similar_candidates(const mmdx_similar *sim)
+{
+    return sim->rows.n;
+}
+
+int mmdx_similar_uses_index(const mmdx_similar *sim)
+{
+    return sim->ann != NULL;
 }

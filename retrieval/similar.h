@@ -109,6 +109,7 @@ typedef struct mmdx_similar_hit {
     int64_t seq;            /**< the prediction.store event */
     uint64_t present_mask;  /**< modalities the patient had (bit m) */
     int present_known;      /**< 0: the row predates stored tokens */
+    char *study_uid;        /**< the study it was made for (PACS screening), or NULL */
 } mmdx_similar_hit;
 
 typedef struct mmdx_similar_hits {
@@ -133,5 +134,32 @@ MMDX_RESULT_USED int mmdx_similar_search(mmdx_similar *sim, const float *q, size
  * modalities.
  */
 MMDX_RESULT_USED int mmdx_similar_stored_query(mmdx_similar *sim, const char *patient_id, float *q, char **key);
+
+/**
+ * A stored study's query vector: the latest prediction by this model stored
+ * for StudyInstanceUID `study_uid` (the Orthanc worker stores it), of run
+ * `run_id` only when not NULL. *key gets the patient as stored (malloc'd),
+ * *pseudonymised (may be NULL) whether that key is a pseudonym.
+ * MMDX_ENOTFOUND when there is none (or none with the space's modalities),
+ * MMDX_EINVAL without a study UID, and the errors of mmdx_store_embeddings.
+ */
+MMDX_RESULT_USED int mmdx_similar_study_query(mmdx_similar *sim, const char *study_uid, const char *run_id,
+                                              float *q, char **key, int *pseudonymised);
+
+/**
+ * Add the predictions stored since the open (or the last refresh) to the
+ * candidates, so that a long-lived search (the Orthanc plugin's) sees new
+ * screenings without reloading everything. *added and *mismatched (either
+ * may be NULL) get the rows added and the changed rows skipped. On failure
+ * the candidates may hold part of the new rows: free the handle.
+ * Errors: those of mmdx_store_embeddings, MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_similar_refresh(mmdx_similar *sim, size_t *added, size_t *mismatched);
+
+/** The candidates held now. */
+size_t mmdx_similar_candidates(const mmdx_similar *sim);
+
+/** 1 when searches go through the FAISS index, 0 when exact. */
+int mmdx_similar_uses_index(const mmdx_similar *sim);
 
 #endif

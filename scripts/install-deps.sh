@@ -23,7 +23,7 @@ orthanc orthanc-dev
 slurm-wlm munge
 libopenblas-dev libfaiss-dev
 libcairo2-dev libmicrohttpd-dev libxml2-dev
-chromium tidy
+chromium tidy curl
 linux-perf hyperfine
 "
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "catalogue.h"
+#include "synth.h"
 #include "synth_rng.h"
 
 enum { MMDX_SYNTH_IMAGING = 0, MMDX_SYNTH_GENOMICS = 1, MMDX_SYNTH_RECORDS = 2 };
@@ -24,7 +25,8 @@ typedef struct mmdx_synth_patient {
     int female;
     int age;                  /**< whole years at the index date */
     int birth_year, birth_month, birth_day;
-    /* latent components (each ~ N(0, 1)) and the label */
+    /* latent components (each ~ N(0, 1)), the subtype behind them and the label */
+    int subtype;              /**< 0..n_subtypes-1, or -1 in a cohort without subtypes */
     double z_imaging, z_genomics, z_records;
     int carrier;              /**< pathogenic panel variant present */
     double logit;
@@ -39,13 +41,23 @@ typedef struct mmdx_synth_patient {
     int hypertension, diabetes, statin;
 } mmdx_synth_patient;
 
+/** How a cohort's patients are drawn (mmdx_synth_options' fields of the same names). */
+typedef struct mmdx_synth_draw {
+    double missing;  /**< per-modality absence probability */
+    int image_size;  /**< with slices, bounds the lesion centre */
+    int slices;
+    int n_subtypes;  /**< 0: none; else 2..MMDX_SYNTH_MAX_SUBTYPES */
+} mmdx_synth_draw;
+
 /**
- * Draw patient `index` (0-based) of the cohort of `seed`. `missing` is the
- * per-modality absence probability; image_size and slices bound the lesion
- * centre. The stream rng is the patient's own (mmdx_synth_rng_init(seed,
- * index)); drawing continues from it for the files' noise.
+ * Draw patient `index` (0-based) of the cohort of `seed`. The stream rng is
+ * the patient's own (mmdx_synth_rng_init(seed, index)); drawing continues
+ * from it for the files' noise. sub_rng (used only with subtypes; may be
+ * NULL without) is the patient's subtype stream: the subtype and the
+ * genotype nudges come from it, so that every draw from rng is the one the
+ * cohort without subtypes makes.
  */
-void mmdx_synth_patient_draw(mmdx_synth_patient *p, mmdx_synth_rng *rng, size_t index, double missing,
-                             int image_size, int slices);
+void mmdx_synth_patient_draw(mmdx_synth_patient *p, mmdx_synth_rng *rng, mmdx_synth_rng *sub_rng, size_t index,
+                             const mmdx_synth_draw *how);
 
 #endif

@@ -86,7 +86,7 @@ int mmdx_synth__write_scorefile(const char *path)
     return mmdx_atomic_file_commit(&af);
 }
 
-static int write_config(const char *out, uint64_t seed)
+static int write_config(const char *out, uint64_t seed, int n_subtypes)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/mmdx.conf", out);
@@ -96,8 +96,11 @@ static int write_config(const char *out, uint64_t seed)
     int rc = mmdx_atomic_file_open(&af, path);
     if (rc < 0)
         return rc;
+    char subtypes[32] = "";
+    if (n_subtypes)
+        snprintf(subtypes, sizeof subtypes, " --subtypes %d", n_subtypes);
     fprintf(af.f,
-            "# Site settings for the synthetic cohort written by `mmdx synth --seed %llu`.\n"
+            "# Site settings for the synthetic cohort written by `mmdx synth --seed %llu%s`.\n"
             "# Relative paths resolve against this file's folder.\n"
             "[genomics]\n"
             "score = genomics/synth_prs.txt\n"
@@ -108,7 +111,7 @@ static int write_config(const char *out, uint64_t seed)
             "panel_region = %s\n"
             "[records]\n"
             "index_date = %s\n",
-            (unsigned long long)seed, MMDX_SYNTH_SCORE_ID, mean, sd, MMDX_SYNTH_PANEL, MMDX_SYNTH_INDEX_DATE);
+            (unsigned long long)seed, subtypes, MMDX_SYNTH_SCORE_ID, mean, sd, MMDX_SYNTH_PANEL, MMDX_SYNTH_INDEX_DATE);
     return mmdx_atomic_file_commit(&af);
 }
 
@@ -116,6 +119,7 @@ typedef struct row_info {
     int present[3];
     int label;
     int carrier;
+    int subtype;
     double logit, z[3];
 } row_info;
 
@@ -127,11 +131,16 @@ static int write_tables(const mmdx_synth_options *o, const row_info *rows)
     int rc = mmdx_atomic_file_open(&af, path);
     if (rc < 0)
         return rc;
-    fprintf(af.f, "patient_id,label,logit,z_imaging,z_genomics,z_records,carrier,imaging,genomics,records\n");
+    /* The subtype column only with subtypes: the cohort without them keeps its files. */
+    fprintf(af.f, "patient_id,label,logit,z_imaging,z_genomics,z_records,carrier,imaging,genomics,records%s\n",
+            o->n_subtypes ? ",subtype" : "");
     for (size_t i = 0; i < o->n_patients; i++) {
         const row_info *r = &rows[i];
-        fprintf(af.f, "SYN%06zu,%d,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%d\n", i + 1, r->label, r->logit, r->z[0], r->z[1],
+        fprintf(af.f, "SYN%06zu,%d,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%d", i + 1, r->label, r->logit, r->z[0], r->z[1],
                 r->z[2], r->carrier, r->present[0], r->present[1], r->present[2]);
+        if (o->n_subtypes)
+            fprintf(af.f, ",%d", r->subtype);
+        fputc('\n', af.f);
     }
     if ((rc = mmdx_atomic_file_commit(&af)) < 0)
         return rc;
@@ -172,21 +181,28 @@ static int check_options(const mmdx_synth_options *o)
         return mmdx_fail(MMDX_EINVAL, "synth: image size = %d: expected 16..512", o->image_size);
     if (o->slices < 4 || o->slices > 512)
         return mmdx_fail(MMDX_EINVAL, "synth: slices = %d: expected 4..512", o->slices);
+    if (o->n_subtypes != 0 && (o->n_subtypes < 2 || o->n_subtypes > MMDX_SYNTH_MAX_SUBTYPES))
+        return mmdx_fail(MMDX_EINVAL, "synth: subtypes = %d: expected 0 (none) or 2..%d", o->n_subtypes,
+                         MMDX_SYNTH_MAX_SUBTYPES);
     return 0;
 }
 
 /* One patient's files; the thread's last error names the failing file. */
 static int one_patient(const mmdx_synth_options *o, size_t i, row_info *row, size_t *n_files)
 {
-    mmdx_synth_rng rng;
+    mmdx_synth_rng rng, sub_rng;
     mmdx_synth_rng_init(&rng, o->seed, i);
+    /* The subtype's own stream ("sub"): every draw from rng stays the cohort's without subtypes. */
+    mmdx_synth_rng_init(&sub_rng, o->seed ^ 0x737562ull, i);
     mmdx_synth_patient *p = malloc(sizeof *p);
     if (!p)
         return mmdx_fail(MMDX_ENOMEM, "synth: out of memory");
-    mmdx_synth_patient_draw(p, &rng, i, o->missing, o->image_size, o->slices);
+    const mmdx_synth_draw how = {o->missing, o->image_size, o->slices, o->n_subtypes};
+    mmdx_synth_patient_draw(p, &rng, &sub_rng, i, &how);
     memcpy(row->present, p->present, sizeof row->present);
     row->label = p->label;
     row->carrier = p->carrier;
+    row->subtype = p->subtype;
     row->logit = p->logit;
     row->z[0] = p->z_imaging;
     row->z[1] = p->z_genomics;
@@ -229,7 +245,7 @@ int mmdx_synth_run(const mmdx_synth_options *o, mmdx_synth_summary *summary)
         return rc;
     char path[4096];
     snprintf(path, sizeof path, "%s/genomics/synth_prs.txt", o->out);
-    if ((rc = mmdx_synth__write_scorefile(path)) < 0 || (rc = write_config(o->out, o->seed)) < 0)
+    if ((rc = mmdx_synth__write_scorefile(path)) < 0 || (rc = write_config(o->out, o->seed, o->n_subtypes)) < 0)
         return rc;
     row_info *rows = calloc(o->n_patients, sizeof *rows);
     if (!rows)

@@ -27,6 +27,33 @@
  * patient with probability `missing` (independently; a patient keeps at
  * least the records).
  *
+ * Subtypes (`n_subtypes` K >= 2; 0, the default, gives exactly the cohort
+ * without them): each patient draws a subtype s uniformly from 0..K-1, and
+ * the three components share it:
+ *   z_m = a mu_{s,m} + sqrt(1 - a^2) e_m,   a = MMDX_SYNTH_SUBTYPE_STRENGTH = 0.8,
+ * where e_m is the component the cohort without subtypes draws for that
+ * patient (same seed: the same e_m), so that the modalities share
+ * information by construction while the label stays the same logistic model
+ * of the z's. The centroids (mmdx_synth_subtype_centroid()), theta = 2 pi s / K:
+ *   K >= 5:  mu_s = (sqrt2 cos theta, sqrt2 sin theta, sqrt2 cos 2 theta)
+ *   K = 4:   mu_s = (sqrt2 cos theta, sqrt2 sin theta, cos 2 theta), a regular
+ *            tetrahedron (edge 2 sqrt2)
+ *   K = 3:   mu_s = (sqrt2 cos theta, sqrt2 sin theta, sqrt2 cos theta)
+ *   K = 2:   mu_0 = (1, 1, 1), mu_1 = (-1, -1, -1)
+ * Over the subtypes each coordinate has mean 0 and variance 1, so every z_m
+ * stays unit-variance overall; for K >= 4 the coordinates are uncorrelated,
+ * so the z's stay uncorrelated overall (dependent only through s) and the
+ * logit keeps the variance it has without subtypes. How each modality shows
+ * its z_m: the lesion is drawn from z_imaging as before; the records' HbA1c,
+ * systolic pressure and LDL draws are shifted along their weights so that
+ * their combination with age is z_records; the genotypes are nudged one
+ * allele at a time at random score sites until the standardised score is
+ * within half a site's weight (typically 0.04, at most 0.15) of a mu_{s,genomics} +
+ * sqrt(1 - a^2) e_genomics, and z_genomics is that score. truth.csv then ends
+ * with a `subtype` column. The subtype and the nudges come from the
+ * patient's own subtype stream (seed ^ "sub", index), apart from the stream
+ * every other draw comes from.
+ *
  * Deterministic: the same options give byte-identical files whatever the
  * number of threads (each patient draws from its own random stream derived
  * from the seed and its index).
@@ -49,8 +76,21 @@ typedef struct mmdx_synth_options {
     int image_size;      /**< rows = columns of each slice, 16..512; default 40 */
     int slices;          /**< slices per series, 4..512; default 12 */
     int n_threads;       /**< >= 1 */
+    int n_subtypes;      /**< 0 (default: none) or 2..MMDX_SYNTH_MAX_SUBTYPES (above) */
     FILE *progress;      /**< progress display, or NULL */
 } mmdx_synth_options;
+
+/** Most subtypes a cohort may have (neighbouring centroids get closer as K grows). */
+#define MMDX_SYNTH_MAX_SUBTYPES 32
+
+/** a in z_m = a mu_{s,m} + sqrt(1 - a^2) e_m: the subtype sets a^2 = 64 % of each component's variance. */
+#define MMDX_SYNTH_SUBTYPE_STRENGTH 0.8
+
+/**
+ * The centroid mu (imaging, genomics, records) of subtype 0 <= subtype <
+ * n_subtypes, 2 <= n_subtypes <= MMDX_SYNTH_MAX_SUBTYPES (above). Thread-safe.
+ */
+void mmdx_synth_subtype_centroid(int n_subtypes, int subtype, double mu[3]);
 
 /** What a run wrote. */
 typedef struct mmdx_synth_summary {

@@ -24,37 +24,14 @@
 Prints Markdown tables (docs/fusion.md, docs/BENCHMARKS.md).
 """
 import argparse
-import csv
 import os
 import random
-import subprocess
 import sys
 
 import numpy as np
 
-
-def run(cmd, **kw):
-    res = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if res.returncode != 0:
-        sys.exit("failed (%d): %s\n%s" % (res.returncode, " ".join(cmd), res.stderr[-3000:]))
-    return res.stdout
-
-
-def read_table(path):
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    return rows[0], rows[1:]
-
-
-def write_table(path, header, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-
-
-def modalities(header):
-    return [h[:-len(".present")] for h in header if h.endswith(".present")]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from mmdx_bench import Mmdx, block, modalities, own_rank, read_table, run, write_table  # noqa: E402
 
 
 def hide(header, rows, mod, fraction, rng, keep_one=True):
@@ -92,25 +69,6 @@ def only(header, rows, mod):
                     r[i] = ""
         out.append(r)
     return out
-
-
-class Mmdx:
-    def __init__(self, build, work):
-        self.bin = os.path.join(build, "bin", "mmdx")
-        self.work = work
-        self.env = dict(os.environ, MMDX_CONFIG="", MMDX_SITE_KEY="")
-
-    def __call__(self, *args):
-        return run([self.bin] + list(args), env=self.env)
-
-    def train(self, features, fusion, out, extra=()):
-        self("train", "--features", features, "--fusion", fusion, "--out", out, "--threads", "2",
-             "--no-progress", *extra)
-
-    def auroc(self, model, features):
-        import json
-        return json.loads(self("evaluate", "--model", model, "--features", features, "--json",
-                               "--no-progress"))["overall"]["auroc"]
 
 
 FUSIONS = [("early", ()), ("late", ()), ("joint", ())]
@@ -192,16 +150,11 @@ def alignment(mm, model, test, a, b):
     mm("predict", "--model", model, "--features", test, "--out", os.path.join(mm.work, "emb_p.csv"),
        "--embeddings", out, "--no-progress")
     h, rows = read_table(out)
-    ca = [i for i, x in enumerate(h) if x.startswith(a + ".")]
-    cb = [i for i, x in enumerate(h) if x.startswith(b + ".")]
-    both = [r for r in rows if r[ca[0]] != "" and r[cb[0]] != ""]
-    A = np.array([[float(r[i]) for i in ca] for r in both])
-    B = np.array([[float(r[i]) for i in cb] for r in both])
-    A /= np.linalg.norm(A, axis=1, keepdims=True)
-    B /= np.linalg.norm(B, axis=1, keepdims=True)
-    sim = A @ B.T
-    rank = np.array([(sim[i] > sim[i, i]).sum() for i in range(len(both))])
-    n = len(both)
+    A, has_a = block(h, rows, a)
+    B, has_b = block(h, rows, b)
+    both = has_a & has_b
+    rank = own_rank(A[both], B[both])
+    n = int(both.sum())
     return n, float(np.mean(rank < 1)), float(np.mean(rank < 10)), 1 / n, min(10, n) / n
 
 

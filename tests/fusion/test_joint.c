@@ -186,6 +186,19 @@ static mmdx_fusion_params params(mmdx_plugin_config *pc, const mmdx_config_entry
     return p;
 }
 
+/* A model fitted on d with the loop engine, token_dim `dim` and max_epochs `epochs`. */
+static void *fit_small(const mmdx_dataset *d, const char *epochs, const char *dim, int threads, uint64_t seed)
+{
+    mmdx_config_entry e[] = {{"max_epochs", epochs, "t.conf", 1, 0}, {"blas", "no", "t.conf", 2, 0},
+                             {"token_dim", dim, "t.conf", 3, 0}};
+    mmdx_plugin_config pc;
+    mmdx_error err = {0};
+    void *m = NULL;
+    mmdx_fusion_params p = params(&pc, e, 3, threads, seed);
+    ck_assert_msg(mmdx_fusion_joint_vtable.fit(&m, &p, d, &err) == 0, "%s", err.message);
+    return m;
+}
+
 static char *save(const void *model, size_t *len)
 {
     void *buf = NULL;
@@ -197,20 +210,67 @@ static char *save(const void *model, size_t *len)
     return copy;
 }
 
+/*
+ * Models saved before the fused-alignment term had 6 objective weights:
+ * they still load (the term's weight 0, as they were trained) and predict as
+ * the same parameters do; a list of another length is refused by line.
+ */
+START_TEST(models_without_the_fused_alignment_weight_load)
+{
+    cohort c = make_cohort(200, 9, 0.2, 0.05);
+    mmdx_dataset d = view(&c, 0, c.n);
+    mmdx_error err = {0};
+    void *m1 = fit_small(&d, "3", "8", 1, 7), *m2 = NULL, *m3 = NULL;
+    size_t len;
+    char *b = save(m1, &len);
+    /* "objective 7 a b c d e f g\n" -> "objective 6 a b c d e f\n" */
+    char *line = strstr(b, "\nobjective 7 ");
+    ck_assert_ptr_nonnull(line);
+    char *eol = strchr(line + 1, '\n'), *last = eol;
+    while (last[-1] != ' ')
+        last--;
+    size_t old_len = len;
+    char *v1 = malloc(len);
+    size_t head = (size_t)(line - b) + strlen("\nobjective "), cut = (size_t)(last - 1 - b);
+    memcpy(v1, b, head);
+    v1[head] = '6';
+    memcpy(v1 + head + 1, b + head + 1, cut - head - 1);
+    memcpy(v1 + cut, eol, (size_t)(b + old_len - eol));
+    size_t v1_len = cut + (size_t)(b + old_len - eol);
+    ck_assert_msg(mmdx_fusion_joint_vtable.load(&m2, v1, v1_len, &err) == 0, "%s", err.message);
+    double *pa = malloc(c.n * sizeof *pa), *pb = malloc(c.n * sizeof *pb);
+    double *ca = malloc(c.n * 3 * sizeof *ca), *cb = malloc(c.n * 3 * sizeof *cb);
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.predict(m1, &d, pa, ca, &err), 0);
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.predict(m2, &d, pb, cb, &err), 0);
+    ck_assert(memcmp(pa, pb, c.n * sizeof *pa) == 0);
+    free(ca), free(cb);
+    /* saved again, it records the weight it was loaded with: 0 */
+    size_t l2;
+    char *b2 = save(m2, &l2), *o2 = strstr(b2, "\nobjective 7 ");
+    ck_assert_ptr_nonnull(o2);
+    char *e2 = strchr(o2 + 1, '\n'), *w2 = e2;
+    while (w2[-1] != ' ')
+        w2--;
+    ck_assert_msg(e2 - w2 == 6 && strncmp(w2, "0x0p+0", 6) == 0, "%.*s", (int)(e2 - w2), w2);
+    /* five values: refused, naming the line's key */
+    v1[head] = '5';
+    ck_assert_int_ne(mmdx_fusion_joint_vtable.load(&m3, v1, v1_len, &err), 0);
+    ck_assert_msg(strstr(err.message, "objective") != NULL, "%s", err.message);
+    ck_assert_ptr_null(m3);
+    mmdx_fusion_joint_vtable.free_model(m1);
+    mmdx_fusion_joint_vtable.free_model(m2);
+    free(b), free(v1), free(b2), free(pa), free(pb);
+    cohort_free(&c);
+}
+END_TEST
+
 START_TEST(refit_and_reload_are_bit_identical)
 {
     cohort c = make_cohort(300, 9, 0.2, 0.05);
     mmdx_dataset d = view(&c, 0, c.n);
-    mmdx_config_entry e[] = {{"max_epochs", "15", "t.conf", 1, 0}, {"blas", "no", "t.conf", 2, 0},
-                             {"token_dim", "16", "t.conf", 3, 0}};
-    mmdx_plugin_config pc;
     mmdx_error err = {0};
-    void *m1 = NULL, *m2 = NULL, *m3 = NULL;
-    mmdx_fusion_params p1 = params(&pc, e, 3, 1, 42);
-    ck_assert_msg(mmdx_fusion_joint_vtable.fit(&m1, &p1, &d, &err) == 0, "%s", err.message);
-    mmdx_plugin_config pc2;
-    mmdx_fusion_params p2 = params(&pc2, e, 3, 2, 42); /* another thread count: the same model */
-    ck_assert_int_eq(mmdx_fusion_joint_vtable.fit(&m2, &p2, &d, &err), 0);
+    void *m1 = fit_small(&d, "15", "16", 1, 42), *m3 = NULL;
+    void *m2 = fit_small(&d, "15", "16", 2, 42); /* another thread count: the same model */
     size_t l1, l2, l3;
     char *b1 = save(m1, &l1), *b2 = save(m2, &l2);
     ck_assert_uint_eq(l1, l2);
@@ -280,7 +340,7 @@ START_TEST(imputation_beats_the_training_mean)
     /* train on 800, then hide genomics of 400 test patients who have it */
     cohort c = make_cohort(1200, 21, 0.15, 0.0);
     mmdx_dataset tr = view(&c, 0, 800);
-    mmdx_config_entry e[] = {{"max_epochs", "80", "t.conf", 1, 0}};
+    mmdx_config_entry e[] = {{"max_epochs", "30", "t.conf", 1, 0}};
     mmdx_plugin_config pc;
     mmdx_error err = {0};
     void *m = NULL;
@@ -376,6 +436,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, gradient_matches_finite_differences, 0, 2);
     tcase_add_test(tc, refit_and_reload_are_bit_identical);
+    tcase_add_test(tc, models_without_the_fused_alignment_weight_load);
     tcase_add_test(tc, imputation_beats_the_training_mean);
     tcase_add_test(tc, bad_configuration_is_named);
     suite_add_tcase(s, tc);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "feature_table.h"
+#include "pgtest.h"
 #include "testsupport.h"
 
 char *orthanc_test_run_ok(const char *cmd)
@@ -19,6 +20,18 @@ char *orthanc_test_run_ok(const char *cmd)
     ck_assert_msg(rc == 0, "%s\nexit %d\n%s\n%s", cmd, rc, out ? out : "", err ? err : "");
     free(err);
     return out;
+}
+
+int orthanc_test_main(const char *suite, const TTest *test)
+{
+    mmdx_test_data_or_skip(); /* here, not inside the forked test: exit 77 must reach ctest */
+    mmdx_pgtest_state_dir();
+    Suite *su = suite_create(suite);
+    TCase *tc = tcase_create(suite);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test);
+    suite_add_tcase(su, tc);
+    return mmdx_test_run_suite(su);
 }
 
 static void write_records(const char *path)

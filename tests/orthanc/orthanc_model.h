@@ -8,6 +8,8 @@
 #ifndef MMDX_TESTS_ORTHANC_MODEL_H
 #define MMDX_TESTS_ORTHANC_MODEL_H
 
+#include <check.h>
+
 typedef struct expected {
     double probability;
     int decision;
@@ -22,6 +24,13 @@ typedef struct expected {
  * reference.csv (patient "1" = the CT phantom), model.mmdx; fills *e.
  */
 void orthanc_test_train_model(const char *dir, expected *e);
+
+/**
+ * The main() of a test with one Check test that needs the test data and
+ * PostgreSQL: skips (exit 77) without the data, else runs it with a
+ * 600-second timeout. Returns the exit status.
+ */
+int orthanc_test_main(const char *suite, const TTest *test);
 
 /** Run a command that must succeed; its standard output (malloc'd). */
 char *orthanc_test_run_ok(const char *cmd);

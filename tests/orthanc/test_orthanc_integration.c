@@ -5,8 +5,9 @@
  * series with DCMTK's storescu and checks what comes back: the DICOM SR
  * (dcmdump, dsrdump), the REST endpoints, the database rows, the audit chain
  * (`mmdx audit verify`), idempotency of a second StableStudy, a forced
- * re-run, a study no rule selects, and a database outage during which
- * Orthanc keeps serving and after which the queued study is screened.
+ * re-run, a study no rule selects, a database outage during which
+ * Orthanc keeps serving and after which the queued study is screened, and
+ * the similar-patient route (without and with a reviewer login).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <arpa/inet.h>
@@ -40,6 +41,7 @@ static char *db, *dsn;   /* its database */
 static int http_port, dicom_port;
 static pid_t orthanc = -1;
 static char orthanc_log[4200];
+static char *reviewer_dsn; /* Mmdx.ReviewerDatabase once the test sets it */
 
 /* ------------------------------------------------------------------ tools */
 
@@ -199,6 +201,11 @@ static void write_config(void)
     snprintf(buf, sizeof buf, "%s/model.mmdx", tmp);
     json_object_object_add(m, "Model", json_object_new_string(buf));
     json_object_object_add(m, "Database", json_object_new_string(dsn));
+    if (reviewer_dsn) {
+        json_object_object_add(m, "ReviewerDatabase", json_object_new_string(reviewer_dsn));
+        snprintf(buf, sizeof buf, "%s/labels.csv", tmp);
+        json_object_object_add(m, "SimilarLabels", json_object_new_string(buf));
+    }
     snprintf(buf, sizeof buf, "%s/lib/mmdx/plugins", mmdx_test_build_dir());
     json_object_object_add(m, "PluginFolder", json_object_new_string(buf));
     json_object *g = json_object_new_object();
@@ -440,6 +447,144 @@ static void check_sr(const char *study, json_object *result, const expected *e, 
     free(d);
 }
 
+/* The phantom CT as another patient's study: new PatientID, study and series UIDs, instance UIDs. */
+static char *ct_as_patient(const char *ct, const char *patient_id)
+{
+    static unsigned n;
+    char *dir = malloc(4200), cmd[16384];
+    ck_assert_ptr_nonnull(dir);
+    snprintf(dir, 4200, "%s/ct-%s", tmp, patient_id);
+    unsigned long base = (unsigned long)time(NULL) * 1000u + (unsigned long)getpid() % 1000u;
+    n++;
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && dcmodify -nb -q -m '(0010,0020)=%s' -m '(0010,0010)=Test^%s' "
+             "-m '(0020,000d)=2.25.%lu%u1' -m '(0020,000e)=2.25.%lu%u2' -gin '%s'/*.dcm",
+             ct, dir, patient_id, patient_id, base, n, base, n, dir);
+    free(run_ok(cmd));
+    return dir;
+}
+
+/* The stored fused vector of the latest prediction for a study, unit length; 0 when none. */
+static int study_vec(const char *study_uid, double *v, int d)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT embedding::text FROM mmdx.predictions WHERE study_uid = '%s' ORDER BY stored_at "
+             "DESC LIMIT 1", study_uid);
+    char *t = mmdx_pgtest_value(dsn, sql);
+    if (!t)
+        return 0;
+    int n = 0;
+    char *p = t + 1;
+    double n2 = 0;
+    while (n < d && *p && *p != '}') {
+        v[n] = strtod(p, &p);
+        n2 += v[n] * v[n];
+        n++;
+        if (*p == ',')
+            p++;
+    }
+    free(t);
+    for (int i = 0; i < n; i++)
+        v[i] /= sqrt(n2);
+    return n == d;
+}
+
+static char *study_value(const char *column, const char *study_uid)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT %s FROM mmdx.predictions WHERE study_uid = '%s' ORDER BY stored_at DESC LIMIT 1",
+             column, study_uid);
+    char *v = mmdx_pgtest_value(dsn, sql);
+    ck_assert_msg(v != NULL, "no prediction stored for study %s", study_uid);
+    return v;
+}
+
+static int has_string(json_object *arr, const char *s)
+{
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+        if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * GET .../similar?k=3 for the first patient's study: the three other
+ * screened patients, nearest first, each distance recomputed here from the
+ * stored vectors, with their stored risk, study UID, modalities and labels.
+ * `uids`/`patients`: the other studies' UIDs and PatientIDs. Returns the
+ * query's stored key (malloc'd) and the first neighbour's in *first.
+ */
+static char *check_similar(const char *study, const char *query_uid, const char *const uids[3],
+                           const char *const patients[3], char **first)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/mmdx/studies/%s/similar?k=3", study);
+    double t0 = mmdx_clock_seconds();
+    json_object *r = get_json(path, 200);
+    double t1 = mmdx_clock_seconds();
+    json_object_put(get_json(path, 200)); /* again: model and candidates already in memory */
+    fprintf(stderr, "orthanc: GET .../similar?k=3 answered in %.3f s (first, loading the model and candidates), "
+            "%.3f s (second)\n", t1 - t0, mmdx_clock_seconds() - t1);
+    char *key = study_value("patient", query_uid);
+    ck_assert_str_eq(jget(r, "query.patient"), key);
+    ck_assert_str_eq(jget(r, "query.pseudonymised"), "true");
+    ck_assert_str_eq(jget(r, "query.study_uid"), query_uid);
+    ck_assert_str_eq(jget(r, "query.space"), "fused");
+    char *sha = mmdx_pgtest_value(dsn, "SELECT model_sha256 FROM mmdx.runs LIMIT 1");
+    ck_assert_str_eq(jget(r, "query.model_sha256"), sha);
+    free(sha);
+    json_object *nb = json_object_object_get(r, "neighbours");
+    ck_assert_uint_eq(json_object_array_length(nb), 3);
+    double q[32], h[32], last = -1;
+    ck_assert(study_vec(query_uid, q, 32));
+    int seen[3] = {0, 0, 0};
+    for (size_t i = 0; i < 3; i++) {
+        json_object *x = json_object_array_get_idx(nb, i);
+        const char *uid = jget(x, "study_uid");
+        ck_assert_ptr_nonnull(uid);
+        size_t s = 0;
+        while (s < 3 && strcmp(uids[s], uid))
+            s++;
+        ck_assert_msg(s < 3, "rank %zu: study %s was not screened here", i + 1, uid);
+        ck_assert(!seen[s]); /* each patient once */
+        seen[s] = 1;
+        ck_assert_str_ne(jget(x, "patient"), key); /* the query's patient is left out */
+        ck_assert(strncmp(jget(x, "patient"), "psn:", 4) == 0);
+        char *stored = study_value("patient", uid);
+        ck_assert_str_eq(jget(x, "patient"), stored);
+        free(stored);
+        ck_assert_int_eq(atoi(jget(x, "rank")), (int)i + 1);
+        ck_assert(study_vec(uid, h, 32));
+        double dot = 0;
+        for (int c = 0; c < 32; c++)
+            dot += q[c] * h[c];
+        double d = json_object_get_double(json_object_object_get(x, "distance"));
+        ck_assert_msg(fabs(d - (1 - dot)) < 1e-5, "rank %zu: distance %.9g, recomputed %.9g", i + 1, d, 1 - dot);
+        ck_assert(d >= last - 1e-12);
+        last = d;
+        char *prob = study_value("probability", uid);
+        ck_assert(fabs(json_object_get_double(json_object_object_get(x, "probability")) - strtod(prob, NULL)) < 1e-12);
+        free(prob);
+        json_object *mods = json_object_object_get(x, "modalities");
+#ifdef MMDX_TEST_HAVE_IMAGING
+        ck_assert(has_string(mods, "imaging"));
+#endif
+        if (strcmp(patients[s], "2"))
+            ck_assert(!has_string(mods, "records") && !has_string(mods, "genomics")); /* nothing but the CT */
+        else
+            ck_assert(has_string(mods, "genomics")); /* sample S_A via the map */
+        /* labels.csv: 2 is 1, 3 is 0, STS_025 unknown */
+        const char *label = jget(x, "label");
+        if (strcmp(patients[s], "STS_025") == 0)
+            ck_assert_ptr_null(label);
+        else
+            ck_assert_str_eq(label, strcmp(patients[s], "2") == 0 ? "1" : "0");
+        if (i == 0)
+            *first = strdup(jget(x, "patient"));
+    }
+    json_object_put(r);
+    return key;
+}
+
 START_TEST(orthanc_end_to_end)
 {
     mmdx_test_data_or_skip();
@@ -484,6 +629,7 @@ START_TEST(orthanc_end_to_end)
     ck_assert_str_eq(jget(res, "series.rule"), "CT volume");
     ck_assert_str_eq(jget(res, "verified"), "false");
     check_sr(study, res, &e, 1);
+    char *query_uid = strdup(jget(res, "study_instance_uid")); /* the similar-patient query, step 8 */
 
     /* the database row and the audit chain */
     char sql[1024];
@@ -583,6 +729,88 @@ START_TEST(orthanc_end_to_end)
     ck_assert_str_eq(jget(r, "result.series.slices"), "47");
     json_object_put(r);
     ck_assert_uint_eq(sr_instances(sts_study, ids, 4), 2);
+
+    /* 6. two more patients (the phantom CT under other PatientIDs): four screened patients */
+    const char *more[2] = {"2", "3"};
+    char *more_study[2], *more_uid[2];
+    for (int i = 0; i < 2; i++) {
+        char *dir = ct_as_patient(ct, more[i]);
+        storescu(dir);
+        more_study[i] = study_of(more[i]);
+        r = wait_result(more_study[i], NULL, 240);
+        ck_assert_msg(strcmp(jget(r, "state"), "done") == 0, "%s", jget(r, "error"));
+        more_uid[i] = strdup(jget(r, "result.study_instance_uid"));
+        json_object_put(r);
+        mmdx_test_rmtree(dir);
+        free(dir);
+    }
+    snprintf(path, sizeof path, "/mmdx/studies/%s", sts_study);
+    r = get_json(path, 200);
+    char *sts_uid = strdup(jget(r, "result.study_instance_uid"));
+    json_object_put(r);
+
+    /* 7. similar patients without a reviewer login: refused, saying what to set */
+    snprintf(path, sizeof path, "/mmdx/studies/%s/similar?k=3", study);
+    json_object *err = get_json(path, 503);
+    ck_assert_msg(strstr(jget(err, "error"), "Mmdx.ReviewerDatabase") != NULL, "%s", jget(err, "error"));
+    json_object_put(err);
+
+    /* 8. with one (a member of mmdx_reviewer), after a restart: the neighbours, and the search audited */
+    mmdx_pgtest_exec(dsn, "DO $$ BEGIN CREATE ROLE orth_r LOGIN PASSWORD 'rpw' IN ROLE mmdx_reviewer; "
+                          "EXCEPTION WHEN duplicate_object THEN NULL; END $$;");
+    reviewer_dsn = mmdx_pgtest_role_dsn(db, "orth_r", "rpw");
+    snprintf(path, sizeof path, "%s/labels.csv", tmp);
+    mmdx_test_write_file(path, "patient_id,label\n2,1\n3,0\n");
+    stop_orthanc();
+    write_config();
+    start_orthanc();
+    const char *others[3] = {more_uid[0], more_uid[1], sts_uid}, *other_ids[3] = {"2", "3", "STS_025"};
+    char *first = NULL, *query_key = check_similar(study, query_uid, others, other_ids, &first);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'results.similar' AND patient = "
+             "'%s' AND study_uid = '%s' AND db_role = 'orth_r' AND object_id = (SELECT model_sha256 FROM mmdx.runs "
+             "LIMIT 1) AND detail LIKE '%%\"via\":\"orthanc\"%%' AND detail LIKE '%%\"k\":3%%' AND detail LIKE "
+             "'%%\"shown\":[\"%s\"%%'", query_key, query_uid, first);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, sql), 2); /* one event per answered request */
+    snprintf(cmd, sizeof cmd, "'%s' audit log --action results.similar --db \"%s\" --site-key '%s/site.key'",
+             mmdx_test_mmdx_bin(), dsn, tmp);
+    char *log = run_ok(cmd);
+    ck_assert_ptr_nonnull(strstr(log, first));
+    free(log);
+    /* k out of range, an unknown study, a study without a result: refused with the right status */
+    static const struct {
+        const char *what, *query;
+        int status;
+        const char *text;
+    } bad[] = {{"study", "?k=0", 400, "1 to 1000"},          {"study", "?k=100000", 400, "1 to 1000"},
+               {"study", "?k=three", 400, "1 to 1000"},      {"study", "?kk=3", 400, "unknown parameter"},
+               {"none", "?k=3", 404, "no such study"},       {"mr", "?k=3", 404, "no stored result"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *id = !strcmp(bad[i].what, "study") ? study : !strcmp(bad[i].what, "mr") ? mr_study
+                                                                                           : "0000000-no-such-study";
+        snprintf(path, sizeof path, "/mmdx/studies/%s/similar%s", id, bad[i].query);
+        err = get_json(path, bad[i].status);
+        ck_assert_msg(strstr(jget(err, "error"), bad[i].text) != NULL, "%s: %s", path, jget(err, "error"));
+        json_object_put(err);
+    }
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'results.similar'"),
+                     2); /* refusals show nothing and record nothing */
+    /* no patient key in Orthanc's log */
+    log = mmdx_test_read_file(orthanc_log, NULL);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_ptr_null(strstr(log, query_key));
+    ck_assert_ptr_null(strstr(log, first));
+    ck_assert_ptr_nonnull(strstr(log, "audited as results.similar"));
+    free(log);
+    for (int i = 0; i < 2; i++) {
+        free(more_study[i]);
+        free(more_uid[i]);
+    }
+    free(sts_uid);
+    free(query_uid);
+    free(query_key);
+    free(first);
+    free(reviewer_dsn);
+    reviewer_dsn = NULL;
     snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s/site.key' --db \"%s\"", mmdx_test_mmdx_bin(), tmp, dsn);
     free(run_ok(cmd));
 

@@ -341,12 +341,5 @@ END_TEST
 
 int main(void)
 {
-    mmdx_test_data_or_skip(); /* here, not inside the forked test: exit 77 must reach ctest */
-    mmdx_pgtest_state_dir();
-    Suite *su = suite_create("orthanc_screen");
-    TCase *tc = tcase_create("screen");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, screen_with_fake_pacs);
-    suite_add_tcase(su, tc);
-    return mmdx_test_run_suite(su);
+    return orthanc_test_main("orthanc_screen", screen_with_fake_pacs);
 }

@@ -29,8 +29,11 @@ START_TEST(settings_full)
                        " \"Threads\": 2, \"MaxAttempts\": 5, \"RetryDelay\": 7, \"Records\": \"fhir\","
                        " \"Genomics\": {\"Vcf\": \"c.vcf.gz\", \"SampleMap\": \"s.csv\"},"
                        " \"SeriesSelection\": [{\"Name\": \"CT\", \"Attributes\": {\"Modality\": \"^CT$\"}}],"
-                       " \"SeriesNumber\": 77, \"InstitutionName\": \"General\"}}";
+                       " \"SeriesNumber\": 77, \"InstitutionName\": \"General\","
+                       " \"ReviewerDatabase\": \"dbname=x user=rev\", \"SimilarLabels\": \"labels.csv\"}}";
     ck_assert_int_eq(parse(json, &s), 0);
+    ck_assert_str_eq(s.reviewer_database, "dbname=x user=rev");
+    ck_assert_str_eq(s.similar_labels, "labels.csv");
     ck_assert_int_eq(s.enable, 1);
     ck_assert_str_eq(s.model, "m.mmdx");
     ck_assert_str_eq(s.database, "dbname=x");
@@ -79,6 +82,8 @@ START_TEST(settings_errors)
     expect_error("{\"Mmdx\": {\"Model\": \"m\"}}", MMDX_EINVAL, "Mmdx.Database: missing");
     expect_error("{\"Mmdx\": {\"Model\": \"m\", \"Database\": \"d\", \"Threads\": 0}}", MMDX_EINVAL, "Mmdx.Threads");
     expect_error("{\"Mmdx\": {\"Model\": 3, \"Database\": \"d\"}}", MMDX_EINVAL, "Mmdx.Model: expected");
+    expect_error("{\"Mmdx\": {\"Model\": \"m\", \"Database\": \"d\", \"ReviewerDatabase\": \"\"}}", MMDX_EINVAL,
+                 "Mmdx.ReviewerDatabase: expected a non-empty string");
     expect_error("{\"Mmdx\": {\"Model\": \"m\", \"Database\": \"d\", \"Pseudonymise\": true}}", MMDX_EINVAL,
                  "needs SiteKey");
     expect_error("{\"Mmdx\": {\"Model\": \"m\", \"Database\": \"d\", \"Genomics\": {\"SampleMap\": \"s\"}}}",

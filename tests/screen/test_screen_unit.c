@@ -194,7 +194,7 @@ END_TEST
 
 /* ---- synthetic cohort ---- */
 
-static char *synth(size_t n, uint64_t seed, int threads, double missing)
+static char *synth_subtypes(size_t n, uint64_t seed, int threads, double missing, int subtypes)
 {
     char *dir = mmdx_test_tmpdir();
     char out[4096];
@@ -208,10 +208,16 @@ static char *synth(size_t n, uint64_t seed, int threads, double missing)
     o.missing = missing;
     o.image_size = 16;
     o.slices = 6;
+    o.n_subtypes = subtypes;
     mmdx_synth_summary s;
     ck_assert_msg(mmdx_synth_run(&o, &s) == 0, "%s", mmdx_last_error());
     ck_assert_uint_eq(s.n_patients, n);
     return dir;
+}
+
+static char *synth(size_t n, uint64_t seed, int threads, double missing)
+{
+    return synth_subtypes(n, seed, threads, missing, 0);
 }
 
 START_TEST(synth_is_deterministic_whatever_the_threads)
@@ -248,6 +254,7 @@ END_TEST
 /* The truth table, by patient row. */
 typedef struct truth {
     int label, present[3], carrier;
+    int subtype; /* -1 without the column */
     double z[3];
 } truth;
 
@@ -262,8 +269,11 @@ static truth *read_truth(const char *cohort, size_t n)
     size_t nf, row = 0;
     ck_assert_int_eq(mmdx_csv_next(r, &f, &nf), 1);
     ck_assert_str_eq(f[0], "patient_id");
+    const size_t width = nf;
+    ck_assert(width == 10 || (width == 11 && strcmp(f[10], "subtype") == 0));
     while (mmdx_csv_next(r, &f, &nf) == 1) {
-        ck_assert_uint_eq(nf, 10);
+        ck_assert_uint_eq(nf, width);
+        t[row].subtype = width == 11 ? atoi(f[10]) : -1;
         ck_assert_uint_lt(row, n);
         t[row].label = atoi(f[1]);
         for (int k = 0; k < 3; k++) {
@@ -427,6 +437,144 @@ START_TEST(synth_label_signal_is_split_across_modalities)
 }
 END_TEST
 
+static void folder_sha256(const char *dir, char hex[MMDX_SHA256_HEX_LEN])
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cohort", dir);
+    ck_assert_int_eq(mmdx_input_sha256(path, hex), 0);
+}
+
+START_TEST(synth_without_subtypes_is_unchanged)
+{
+    /* truth.csv of this cohort as written before subtypes existed (the labels, components and
+       presence of every patient): the default draws must not move. */
+    char *a = synth(30, 7, 2, 0.2), *b = synth_subtypes(30, 7, 1, 0.2, 0);
+    char path[4096], ha[MMDX_SHA256_HEX_LEN], hb[MMDX_SHA256_HEX_LEN];
+    snprintf(path, sizeof path, "%s/cohort/truth.csv", a);
+    size_t len = 0;
+    char *bytes = mmdx_test_read_file(path, &len);
+    ck_assert_ptr_nonnull(bytes);
+    uint8_t h[MMDX_SHA256_LEN];
+    mmdx_sha256(bytes, len, h);
+    mmdx_hex(h, sizeof h, ha);
+    ck_assert_str_eq(ha, "e1dc77c0030f6fc41859c82a6f474302b073931e2d8c38edb3f9e5f8d53d37f8");
+    free(bytes);
+    folder_sha256(a, ha);
+    folder_sha256(b, hb);
+    ck_assert_str_eq(ha, hb);
+    mmdx_test_rmtree(a);
+    mmdx_test_rmtree(b);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(synth_subtype_centroids_are_standardised)
+{
+    double mu[3];
+    /* K = 4: the regular tetrahedron of synth.h. */
+    static const double tetra[4][3] = {{M_SQRT2, 0, 1}, {0, M_SQRT2, -1}, {-M_SQRT2, 0, 1}, {0, -M_SQRT2, -1}};
+    for (int s = 0; s < 4; s++) {
+        mmdx_synth_subtype_centroid(4, s, mu);
+        for (int m = 0; m < 3; m++)
+            ck_assert_double_eq_tol(mu[m], tetra[s][m], 1e-12);
+    }
+    for (int k = 2; k <= MMDX_SYNTH_MAX_SUBTYPES; k++) {
+        double sum[3] = {0}, sum2[3] = {0}, cross = 0, closest = 1e9, c[MMDX_SYNTH_MAX_SUBTYPES][3];
+        for (int s = 0; s < k; s++) {
+            mmdx_synth_subtype_centroid(k, s, c[s]);
+            for (int m = 0; m < 3; m++) {
+                sum[m] += c[s][m];
+                sum2[m] += c[s][m] * c[s][m];
+            }
+            cross += c[s][0] * c[s][1] + c[s][0] * c[s][2] + c[s][1] * c[s][2];
+            for (int t = 0; t < s; t++) {
+                double d = 0;
+                for (int m = 0; m < 3; m++)
+                    d += (c[s][m] - c[t][m]) * (c[s][m] - c[t][m]);
+                closest = fmin(closest, sqrt(d));
+            }
+        }
+        for (int m = 0; m < 3; m++) {
+            ck_assert_double_eq_tol(sum[m] / k, 0, 1e-12);
+            ck_assert_double_eq_tol(sum2[m] / k, 1, 1e-12);
+        }
+        if (k >= 4)
+            ck_assert_double_eq_tol(cross / k, 0, 1e-12);
+        ck_assert_msg(closest > 0.25, "K = %d: centroids %.3f apart", k, closest);
+    }
+}
+END_TEST
+
+START_TEST(synth_subtypes_share_the_components)
+{
+    const size_t n = 400;
+    const double a = MMDX_SYNTH_SUBTYPE_STRENGTH, keep = sqrt(1 - a * a);
+    char *with = synth_subtypes(n, 3, 2, 0.15, 4), *without = synth(n, 3, 2, 0.15);
+    char cw[4096], co[4096];
+    snprintf(cw, sizeof cw, "%s/cohort", with);
+    snprintf(co, sizeof co, "%s/cohort", without);
+    truth *t = read_truth(cw, n), *t0 = read_truth(co, n);
+    size_t count[4] = {0};
+    double mean[4][3] = {{0}}, sq[4][3] = {{0}};
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(t0[i].subtype, -1);
+        ck_assert(t[i].subtype >= 0 && t[i].subtype < 4);
+        int s = t[i].subtype;
+        count[s]++;
+        double mu[3];
+        mmdx_synth_subtype_centroid(4, s, mu);
+        /* z_m = a mu_{s,m} + sqrt(1 - a^2) e_m, e_m the same seed's component without subtypes
+           (truth.csv has 6 decimals; the genotypes reach their target within half a site's weight). */
+        ck_assert_double_eq_tol(t[i].z[0], a * mu[0] + keep * t0[i].z[0], 3e-6);
+        ck_assert_double_eq_tol(t[i].z[1], a * mu[1] + keep * t0[i].z[1], 0.15);
+        ck_assert_double_eq_tol(t[i].z[2], a * mu[2] + keep * t0[i].z[2], 3e-6);
+        for (int m = 0; m < 3; m++) {
+            mean[s][m] += t[i].z[m];
+            sq[s][m] += t[i].z[m] * t[i].z[m];
+            ck_assert_int_eq(t[i].present[m], t0[i].present[m]);
+        }
+    }
+    for (int m = 0; m < 3; m++) {
+        double lo = 1e9, hi = -1e9;
+        for (int s = 0; s < 4; s++) {
+            ck_assert_uint_gt(count[s], n / 8);
+            double mu = mean[s][m] / count[s], sd = sqrt(sq[s][m] / count[s] - mu * mu);
+            lo = fmin(lo, mu);
+            hi = fmax(hi, mu);
+            /* within a subtype only the sqrt(1 - a^2) = 0.6 of the noise is left */
+            ck_assert_msg(sd > 0.45 && sd < 0.75, "subtype %d, modality %d: sd %.3f", s, m, sd);
+        }
+        /* the centroids' spread a (max - min) is 2.26 (imaging, genomics) and 1.6 (records);
+           a subtype that shifted nothing would leave about 0.3 */
+        ck_assert_msg(hi - lo > 1.2, "modality %d: subtype means %.3f..%.3f", m, lo, hi);
+    }
+    free(t);
+    free(t0);
+    /* Deterministic whatever the threads, and a different cohort from the one without subtypes. */
+    char *one = synth_subtypes(12, 3, 1, 0.15, 4), *two = synth_subtypes(12, 3, 2, 0.15, 4);
+    char h1[MMDX_SHA256_HEX_LEN], h2[MMDX_SHA256_HEX_LEN];
+    folder_sha256(one, h1);
+    folder_sha256(two, h2);
+    ck_assert_str_eq(h1, h2);
+    mmdx_synth_options o;
+    mmdx_synth_options_init(&o);
+    o.out = cw;
+    mmdx_synth_summary sum;
+    static const int bad[] = {1, -1, MMDX_SYNTH_MAX_SUBTYPES + 1};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        o.n_subtypes = bad[k];
+        ck_assert_int_eq(mmdx_synth_run(&o, &sum), MMDX_EINVAL);
+        ck_assert_ptr_nonnull(strstr(mmdx_last_error(), "subtypes"));
+    }
+    char *dirs[] = {with, without, one, two};
+    for (size_t k = 0; k < 4; k++) {
+        mmdx_test_rmtree(dirs[k]);
+        free(dirs[k]);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("screen");
@@ -441,6 +589,9 @@ static Suite *suite(void)
     tcase_add_test(tc, synth_is_deterministic_whatever_the_threads);
     tcase_add_test(tc, synth_files_hold_what_the_truth_says);
     tcase_add_test(tc, synth_label_signal_is_split_across_modalities);
+    tcase_add_test(tc, synth_without_subtypes_is_unchanged);
+    tcase_add_test(tc, synth_subtype_centroids_are_standardised);
+    tcase_add_test(tc, synth_subtypes_share_the_components);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,6 +3,7 @@
 #include "testsupport.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,21 @@ int mmdx_test_run(const char *cmdline, char **out, char **err)
     unlink(outp);
     unlink(errp);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *mmdx_test_strf(const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s)
+        vsnprintf(s, (size_t)n + 1, fmt, again);
+    va_end(again);
+    ck_assert_ptr_nonnull(s);
+    return s;
 }
 
 const char *mmdx_test_mmdx_bin(void)

@@ -45,6 +45,9 @@ char *mmdx_test_read_file(const char *path, size_t *len);
  */
 int mmdx_test_run(const char *cmdline, char **out, char **err);
 
+/** printf into a new string (malloc'd; ck_abort when out of memory). */
+char *mmdx_test_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /** Path of the built `mmdx` executable. */
 const char *mmdx_test_mmdx_bin(void);
 
