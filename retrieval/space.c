@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A patient as a unit vector of one model's space: the fused embedding or a mean of named tokens. */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "error.h"
 #include "similar.h"
+#include "vector.h"
 
 int mmdx_similar_space_use(mmdx_similar_space *sp, const char *names)
 {
@@ -48,20 +48,6 @@ void mmdx_similar_space_name(const mmdx_similar_space *sp, char *out, size_t siz
             used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "+" : "", sp->modalities[m]);
 }
 
-/* Add v/|v| to acc; 0 when v has no direction (all zero) or is absent (NaN). */
-static int add_unit(double *acc, const double *v, uint32_t d)
-{
-    double n2 = 0;
-    for (uint32_t c = 0; c < d; c++)
-        n2 += v[c] * v[c];
-    if (!(n2 > 0) || !isfinite(n2))
-        return 0;
-    double inv = 1 / sqrt(n2);
-    for (uint32_t c = 0; c < d; c++)
-        acc[c] += v[c] * inv;
-    return 1;
-}
-
 int mmdx_similar_vector(const mmdx_similar_space *sp, const double *fused, const double *tokens, float *out)
 {
     uint32_t d = sp->dim;
@@ -71,23 +57,19 @@ int mmdx_similar_vector(const mmdx_similar_space *sp, const double *fused, const
     memset(acc, 0, d * sizeof *acc);
     int used = 0;
     if (!sp->using_mask) {
-        used = fused && add_unit(acc, fused, d);
+        used = fused && mmdx_vec_add_unit(acc, fused, d);
     } else if (tokens) {
         for (size_t m = 0; m < sp->n_modalities; m++)
             if (sp->using_mask >> m & 1)
-                used += add_unit(acc, tokens + m * d, d);
+                used += mmdx_vec_add_unit(acc, tokens + m * d, d);
     }
     char name[256];
     mmdx_similar_space_name(sp, name, sizeof name);
     if (!used)
         return mmdx_fail(MMDX_ENOTFOUND, "the patient has none of the modalities searched (%s)", name);
-    double n2 = 0;
     for (uint32_t c = 0; c < d; c++)
-        n2 += acc[c] * acc[c];
-    double inv = n2 > 0 ? 1 / sqrt(n2) : 0;
-    if (!(n2 > 0)) /* opposite tokens cancelled: no direction to compare */
+        out[c] = (float)acc[c];
+    if (!mmdx_vec_normalise(out, d)) /* opposite tokens cancelled: no direction to compare */
         return mmdx_fail(MMDX_ENOTFOUND, "the patient's %s vector has no direction", name);
-    for (uint32_t c = 0; c < d; c++)
-        out[c] = (float)(acc[c] * inv);
     return 0;
 }
