@@ -14,7 +14,12 @@ void mmdx_html_text(FILE *f, const char *s)
         case '>': fputs("&gt;", f); break;
         case '"': fputs("&quot;", f); break;
         case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
+        default:
+            /* control characters other than tab and newline have no place in a page */
+            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
+                fputs("\xef\xbf\xbd", f);
+            else
+                fputc(*s, f);
         }
     }
 }

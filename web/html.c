@@ -6,25 +6,6 @@
 
 #include "web_internal.h"
 
-void web_html_text(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default:
-            /* control characters other than tab and newline have no place in a page */
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
-                fputs("\xef\xbf\xbd", f);
-            else
-                fputc(*s, f);
-        }
-    }
-}
-
 void web_html_printf(FILE *f, const char *fmt, ...)
 {
     va_list ap;
@@ -56,7 +37,7 @@ void web_page_begin(web_req *r, int status, const char *title)
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
           f);
-    web_html_text(f, title);
+    mmdx_html_text(f, title);
     fputs(" - mmdx audit review</title>\n<link rel=\"stylesheet\" href=\"/style.css\">\n</head>\n<body>\n"
           "<header>\n<a class=\"skip\" href=\"#main\">Skip to the content</a>\n"
           "<p class=\"brand\">mmdx audit review</p>\n",
@@ -70,7 +51,7 @@ void web_page_begin(web_req *r, int status, const char *title)
         fputs("<button type=\"submit\">Log out</button>\n</form>\n", f);
     }
     fputs("</header>\n<main id=\"main\">\n<h1>", f);
-    web_html_text(f, title);
+    mmdx_html_text(f, title);
     fputs("</h1>\n", f);
 }
 
@@ -80,7 +61,7 @@ void web_page_end(web_req *r)
     fputs("</main>\n<footer>\n", f);
     if (r->session) {
         fputs("<p>Logged in as database role <strong>", f);
-        web_html_text(f, mmdx_store_role(r->session->store));
+        mmdx_html_text(f, mmdx_store_role(r->session->store));
         fputs("</strong>. Every page you open is recorded in the audit log.</p>\n", f);
     } else {
         fputs("<p>Log in with your own database role. Every page is recorded in the audit log.</p>\n", f);
@@ -92,7 +73,7 @@ void web_page_error(web_req *r, int status, const char *title, const char *messa
 {
     web_page_begin(r, status, title);
     fputs("<p class=\"problem\" role=\"alert\">", r->body);
-    web_html_text(r->body, message);
+    mmdx_html_text(r->body, message);
     fputs("</p>\n", r->body);
     web_page_end(r);
 }

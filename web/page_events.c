@@ -16,12 +16,12 @@ static int patient_link(web_req *r, const char *stored)
         return rc;
     /* a pseudonym is shown by its first 8 digits (all of it in the title), an ID in full */
     fprintf(r->body, "<a href=\"/timeline/%s\" title=\"", h);
-    web_html_text(r->body, stored);
+    mmdx_html_text(r->body, stored);
     fputs("\"><code>", r->body);
     if (strncmp(stored, "psn:", 4) == 0 && strlen(stored) > 12)
         fprintf(r->body, "%.12s&hellip;", stored);
     else
-        web_html_text(r->body, stored);
+        mmdx_html_text(r->body, stored);
     fputs("</code></a>", r->body);
     return 0;
 }
@@ -44,15 +44,15 @@ static int event_row(void *ctx, const mmdx_audit_row *e)
     const char *oc = web_outcome_name(e->outcome);
     fprintf(f, "<tr><td><a href=\"/proof?seq=%lld\" title=\"inclusion proof\">%lld</a></td><td class=\"when\">",
             (long long)e->seq, (long long)e->seq);
-    web_html_text(f, e->time);
+    mmdx_html_text(f, e->time);
     fputs("</td><td>", f);
-    web_html_text(f, e->db_role);
+    mmdx_html_text(f, e->db_role);
     fputs(" (", f);
-    web_html_text(f, e->os_user);
+    mmdx_html_text(f, e->os_user);
     fputs("@", f);
-    web_html_text(f, e->host);
+    mmdx_html_text(f, e->host);
     fputs(")</td><td class=\"when\"><code>", f);
-    web_html_text(f, e->action);
+    mmdx_html_text(f, e->action);
     fprintf(f, "</code></td><td class=\"outcome-%s\">%s</td><td>", oc, oc);
     if (e->patient && patient_link(t->r, e->patient) < 0)
         return MMDX_ENOMEM;
@@ -62,7 +62,7 @@ static int event_row(void *ctx, const mmdx_audit_row *e)
     fputs("</td><td class=\"detail\">", f);
     if (e->detail && strcmp(e->detail, "{}") != 0) {
         fputs("<code>", f);
-        web_html_text(f, e->detail);
+        mmdx_html_text(f, e->detail);
         fputs("</code>", f);
     }
     fputs("</td></tr>\n", f);
@@ -98,12 +98,12 @@ static int result_row(void *ctx, const mmdx_result_row *p)
     if (patient_link(t->r, p->patient) < 0)
         return MMDX_ENOMEM;
     fputs("</td><td>", f);
-    web_html_text(f, p->study_uid);
+    mmdx_html_text(f, p->study_uid);
     fprintf(f, "</td><td>%.3f</td><td>%s</td><td class=\"detail\"><code>", p->probability,
             p->decision < 0 ? "none" : p->decision ? "positive" : "negative");
-    web_html_text(f, p->contributions);
+    mmdx_html_text(f, p->contributions);
     fputs("</code></td><td class=\"when\">", f);
-    web_html_text(f, p->stored_at);
+    mmdx_html_text(f, p->stored_at);
     fputs("</td></tr>\n", f);
     t->n++;
     return 0;

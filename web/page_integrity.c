@@ -40,14 +40,14 @@ static void checkpoint_section(FILE *f, const mmdx_site_verify_result *res)
     }
     const mmdx_checkpoint *c = &res->latest;
     fputs("<dl>\n<dt>Origin</dt><dd><code>", f);
-    web_html_text(f, c->origin);
+    mmdx_html_text(f, c->origin);
     fprintf(f, "</code></dd>\n<dt>Size</dt><dd>%llu events</dd>\n", (unsigned long long)c->size);
     hex_dd(f, "Root", c->root, 32);
     time_dd(f, "Signed", c->time_us);
     fputs("<dt>Key</dt><dd class=\"hash\">", f);
-    web_html_text(f, c->key_id);
+    mmdx_html_text(f, c->key_id);
     fputs("</dd>\n<dt>File</dt><dd><code>", f);
-    web_html_text(f, res->latest_file);
+    mmdx_html_text(f, res->latest_file);
     fputs("</code></dd>\n</dl>\n", f);
 }
 
@@ -86,7 +86,7 @@ void web_page_integrity(web_req *r)
               f);
         for (size_t i = 0; i < rep->n_problems && i < MMDX_VERIFY_MAX_PROBLEMS; i++) {
             fprintf(f, "<tr><td>%lld</td><td>", (long long)rep->problems[i].seq);
-            web_html_text(f, rep->problems[i].message);
+            mmdx_html_text(f, rep->problems[i].message);
             fputs("</td></tr>\n", f);
         }
         fputs("</tbody>\n</table>\n", f);
@@ -100,7 +100,7 @@ void web_page_integrity(web_req *r)
     checkpoint_section(f, res);
     if (!res->recorded) {
         fputs("<p class=\"problem\">The verification could not be recorded: ", f);
-        web_html_text(f, res->record_error);
+        mmdx_html_text(f, res->record_error);
         fputs("</p>\n", f);
     }
     free(res);

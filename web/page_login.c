@@ -26,7 +26,7 @@ void web_page_login_form(web_req *r, const char *problem)
     FILE *f = r->body;
     if (problem) {
         fputs("<p class=\"problem\" role=\"alert\">", f);
-        web_html_text(f, problem);
+        mmdx_html_text(f, problem);
         fputs("</p>\n", f);
     }
     fputs("<p>Log in with your own PostgreSQL role (a member of <code>mmdx_reviewer</code>) and its password. "

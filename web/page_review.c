@@ -58,7 +58,7 @@ static void listings(web_req *r, const mmdx_audit_filter *flt, const char *run, 
     }
     r->status = rc == MMDX_ENOTFOUND || rc == MMDX_EINVAL ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR;
     fputs("<p class=\"problem\" role=\"alert\">The listing is incomplete: ", r->body);
-    web_html_text(r->body, mmdx_last_error());
+    mmdx_html_text(r->body, mmdx_last_error());
     fputs("</p>\n", r->body);
     web_page_end(r);
 }
@@ -140,7 +140,7 @@ void web_page_timeline(web_req *r, const char *handle)
     web_page_begin(r, MHD_HTTP_OK, "Patient timeline");
     FILE *f = r->body;
     fputs("<p>Patient as stored: <code>", f);
-    web_html_text(f, shown);
+    mmdx_html_text(f, shown);
     fputs("</code></p>\n", f);
     free(key);
     mmdx_audit_filter flt = {0};

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "html.h"
 #include "store.h"
 #include "web.h"
 
@@ -101,7 +102,7 @@ void web_redirect(web_req *r, const char *path);
 /* ---- html.c ---- */
 
 /** Write `s` with &, <, >, " and ' escaped (NULL writes nothing). */
-void web_html_text(FILE *f, const char *s);
+/* HTML text escaping: mmdx_html_text (views/html.h), the one escaper of every page mmdx writes. */
 
 /** printf into HTML; every %s argument must already be safe (numbers, hex, escaped text). */
 void web_html_printf(FILE *f, const char *fmt, ...) MMDX_FORMAT(2, 3);
