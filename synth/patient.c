@@ -153,6 +153,19 @@ void mmdx_synth_patient_draw(mmdx_synth_patient *p, mmdx_synth_rng *rng, mmdx_sy
     p->lesion_radius_mm = clamp(6.0 + 1.3 * p->z_imaging + 0.3 * mmdx_synth_normal(rng), 3.0, 10.0);
     p->lesion_hu = clamp(165 + 30 * p->z_imaging + 5 * mmdx_synth_normal(rng), 100, 280);
     p->lesion_sd_hu = clamp(14 + 5 * p->z_imaging, 5, 40);
+    p->lesion_elongation = 1;
+    p->tissue_sd_hu = 0; /* the series' default */
+    if (p->subtype >= 0) {
+        /* The lesion's shape carries the subtype's second mode (genomics' pattern, drawn apart), so that
+           imaging alone tells every subtype from the others; the scan's noise varies as doses and kernels
+           do between scanners, unrelated to the patient. Both from the subtype stream, after its other
+           draws. */
+        double mu_shape[3];
+        mmdx_synth_subtype_centroid(how->n_subtypes, p->subtype, mu_shape);
+        p->z_imaging_shape = a * mu_shape[MMDX_SYNTH_GENOMICS] + keep * mmdx_synth_normal(sub_rng);
+        p->lesion_elongation = clamp(exp(0.35 * p->z_imaging_shape), 0.4, 2.5);
+        p->tissue_sd_hu = clamp(10.0 * exp(0.45 * mmdx_synth_normal(sub_rng)), 4, 30);
+    }
     double half = image_size / 2.0;
     p->lesion_centre[0] = half + (mmdx_synth_uniform(rng) - 0.5) * image_size * 0.2;
     p->lesion_centre[1] = half + (mmdx_synth_uniform(rng) - 0.5) * image_size * 0.2;

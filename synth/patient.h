@@ -34,6 +34,11 @@ typedef struct mmdx_synth_patient {
     /* imaging: lesion */
     double lesion_radius_mm, lesion_hu, lesion_sd_hu;
     double lesion_centre[3];  /**< voxel coordinates (column, row, slice) */
+    /* With subtypes only (else 0, 1 and the series' fixed tissue noise): the lesion's
+       second axis, its shape, from the subtype's second mode; and the acquisition's noise */
+    double z_imaging_shape;   /**< not in the risk */
+    double lesion_elongation; /**< in-plane axis ratio: semi-axes r sqrt(E) (columns), r / sqrt(E) (rows) */
+    double tissue_sd_hu;      /**< the scan's noise (dose, reconstruction kernel): a nuisance */
     /* genomics: genotypes (alt allele counts) at the catalogue's sites */
     uint8_t genotype[MMDX_SYNTH_N_SITES];
     /* records: true underlying values */

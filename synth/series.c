@@ -65,16 +65,19 @@ int mmdx_synth__write_series(const char *dir, const mmdx_synth_patient *p, mmdx_
     snprintf(name, sizeof name, "SYNTH^%s", p->id);
     snprintf(birth, sizeof birth, "%04d%02d%02d", p->birth_year, p->birth_month, p->birth_day);
     int rc = 0;
-    double r2 = p->lesion_radius_mm * p->lesion_radius_mm;
+    double r2 = p->lesion_radius_mm * p->lesion_radius_mm, e = p->lesion_elongation > 0 ? p->lesion_elongation : 1;
+    double tissue_sd = p->tissue_sd_hu > 0 ? p->tissue_sd_hu : TISSUE_SD_HU, lesion_sd = p->lesion_sd_hu;
+    if (p->tissue_sd_hu > 0) /* the scan's noise adds to the lesion's own heterogeneity (lesion_sd_hu at the default noise) */
+        lesion_sd = sqrt(fmax(lesion_sd * lesion_sd + tissue_sd * tissue_sd - TISSUE_SD_HU * TISSUE_SD_HU, 1.0));
     for (int z = 0; z < slices && rc == 0; z++) {
         for (int y = 0; y < image_size; y++) {
             for (int x = 0; x < image_size; x++) {
                 double dx = (x - p->lesion_centre[0]) * PIXEL_MM, dy = (y - p->lesion_centre[1]) * PIXEL_MM,
                        dz = (z - p->lesion_centre[2]) * SLICE_MM;
                 /* A gentle gradient so that the tissue is not flat. */
-                double hu = TISSUE_HU + 5.0 * (double)y / image_size + TISSUE_SD_HU * mmdx_synth_normal(rng);
-                if (dx * dx + dy * dy + dz * dz <= r2)
-                    hu = p->lesion_hu + p->lesion_sd_hu * mmdx_synth_normal(rng);
+                double hu = TISSUE_HU + 5.0 * (double)y / image_size + tissue_sd * mmdx_synth_normal(rng);
+                if (dx * dx / e + dy * dy * e + dz * dz <= r2)
+                    hu = p->lesion_hu + lesion_sd * mmdx_synth_normal(rng);
                 double stored = floor(hu - RESCALE_INTERCEPT + 0.5);
                 pixels[(size_t)y * image_size + x] = (uint16_t)(stored < 0 ? 0 : stored > 4095 ? 4095 : stored);
             }

@@ -120,7 +120,7 @@ typedef struct row_info {
     int label;
     int carrier;
     int subtype;
-    double logit, z[3];
+    double logit, z[3], z_shape;
 } row_info;
 
 static int write_tables(const mmdx_synth_options *o, const row_info *rows)
@@ -133,13 +133,13 @@ static int write_tables(const mmdx_synth_options *o, const row_info *rows)
         return rc;
     /* The subtype column only with subtypes: the cohort without them keeps its files. */
     fprintf(af.f, "patient_id,label,logit,z_imaging,z_genomics,z_records,carrier,imaging,genomics,records%s\n",
-            o->n_subtypes ? ",subtype" : "");
+            o->n_subtypes ? ",subtype,z_imaging_shape" : "");
     for (size_t i = 0; i < o->n_patients; i++) {
         const row_info *r = &rows[i];
         fprintf(af.f, "SYN%06zu,%d,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%d", i + 1, r->label, r->logit, r->z[0], r->z[1],
                 r->z[2], r->carrier, r->present[0], r->present[1], r->present[2]);
         if (o->n_subtypes)
-            fprintf(af.f, ",%d", r->subtype);
+            fprintf(af.f, ",%d,%.6f", r->subtype, r->z_shape);
         fputc('\n', af.f);
     }
     if ((rc = mmdx_atomic_file_commit(&af)) < 0)
@@ -207,6 +207,7 @@ static int one_patient(const mmdx_synth_options *o, size_t i, row_info *row, siz
     row->z[0] = p->z_imaging;
     row->z[1] = p->z_genomics;
     row->z[2] = p->z_records;
+    row->z_shape = p->z_imaging_shape;
     char path[4096];
     int rc = 0;
     *n_files = 0;

@@ -49,8 +49,14 @@
  * their combination with age is z_records; the genotypes are nudged one
  * allele at a time at random score sites until the standardised score is
  * within half a site's weight (typically 0.04, at most 0.15) of a mu_{s,genomics} +
- * sqrt(1 - a^2) e_genomics, and z_genomics is that score. truth.csv then ends
- * with a `subtype` column. The subtype and the nudges come from the
+ * sqrt(1 - a^2) e_genomics, and z_genomics is that score. Imaging shows the
+ * subtype a second time, in the lesion's shape: z_imaging_shape = a
+ * mu_{s,genomics} + sqrt(1 - a^2) e (e fresh; not in the risk) stretches the
+ * lesion in plane to the axis ratio exp(0.35 z_imaging_shape) at the same
+ * area; and the scan's noise varies between patients (tissue sd 10 HU x
+ * exp(0.45 N(0, 1)), clamped to 4..30, added to the lesion's heterogeneity),
+ * a nuisance unrelated to the patient. truth.csv then ends with the columns
+ * `subtype` and `z_imaging_shape`. The subtype and the nudges come from the
  * patient's own subtype stream (seed ^ "sub", index), apart from the stream
  * every other draw comes from.
  *

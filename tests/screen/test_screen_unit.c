@@ -254,8 +254,9 @@ END_TEST
 /* The truth table, by patient row. */
 typedef struct truth {
     int label, present[3], carrier;
-    int subtype; /* -1 without the column */
+    int subtype;    /* -1 without the column */
     double z[3];
+    double z_shape; /* imaging's second component (with subtypes), else 0 */
 } truth;
 
 static truth *read_truth(const char *cohort, size_t n)
@@ -270,10 +271,11 @@ static truth *read_truth(const char *cohort, size_t n)
     ck_assert_int_eq(mmdx_csv_next(r, &f, &nf), 1);
     ck_assert_str_eq(f[0], "patient_id");
     const size_t width = nf;
-    ck_assert(width == 10 || (width == 11 && strcmp(f[10], "subtype") == 0));
+    ck_assert(width == 10 || (width == 12 && strcmp(f[10], "subtype") == 0 && strcmp(f[11], "z_imaging_shape") == 0));
     while (mmdx_csv_next(r, &f, &nf) == 1) {
         ck_assert_uint_eq(nf, width);
-        t[row].subtype = width == 11 ? atoi(f[10]) : -1;
+        t[row].subtype = width == 12 ? atoi(f[10]) : -1;
+        t[row].z_shape = width == 12 ? atof(f[11]) : 0;
         ck_assert_uint_lt(row, n);
         t[row].label = atoi(f[1]);
         for (int k = 0; k < 3; k++) {
@@ -516,7 +518,7 @@ START_TEST(synth_subtypes_share_the_components)
     snprintf(co, sizeof co, "%s/cohort", without);
     truth *t = read_truth(cw, n), *t0 = read_truth(co, n);
     size_t count[4] = {0};
-    double mean[4][3] = {{0}}, sq[4][3] = {{0}};
+    double mean[4][4] = {{0}}, sq[4][4] = {{0}};
     for (size_t i = 0; i < n; i++) {
         ck_assert_int_eq(t0[i].subtype, -1);
         ck_assert(t[i].subtype >= 0 && t[i].subtype < 4);
@@ -529,13 +531,16 @@ START_TEST(synth_subtypes_share_the_components)
         ck_assert_double_eq_tol(t[i].z[0], a * mu[0] + keep * t0[i].z[0], 3e-6);
         ck_assert_double_eq_tol(t[i].z[1], a * mu[1] + keep * t0[i].z[1], 0.15);
         ck_assert_double_eq_tol(t[i].z[2], a * mu[2] + keep * t0[i].z[2], 3e-6);
-        for (int m = 0; m < 3; m++) {
-            mean[s][m] += t[i].z[m];
-            sq[s][m] += t[i].z[m] * t[i].z[m];
-            ck_assert_int_eq(t[i].present[m], t0[i].present[m]);
+        ck_assert(t0[i].z_shape == 0);
+        for (int m = 0; m < 4; m++) { /* the fourth: imaging's shape component */
+            double z = m < 3 ? t[i].z[m] : t[i].z_shape;
+            mean[s][m] += z;
+            sq[s][m] += z * z;
+            if (m < 3)
+                ck_assert_int_eq(t[i].present[m], t0[i].present[m]);
         }
     }
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < 4; m++) {
         double lo = 1e9, hi = -1e9;
         for (int s = 0; s < 4; s++) {
             ck_assert_uint_gt(count[s], n / 8);
@@ -545,7 +550,7 @@ START_TEST(synth_subtypes_share_the_components)
             /* within a subtype only the sqrt(1 - a^2) = 0.6 of the noise is left */
             ck_assert_msg(sd > 0.45 && sd < 0.75, "subtype %d, modality %d: sd %.3f", s, m, sd);
         }
-        /* the centroids' spread a (max - min) is 2.26 (imaging, genomics) and 1.6 (records);
+        /* the centroids' spread a (max - min) is 2.26 (imaging, genomics, imaging's shape) and 1.6 (records);
            a subtype that shifted nothing would leave about 0.3 */
         ck_assert_msg(hi - lo > 1.2, "modality %d: subtype means %.3f..%.3f", m, lo, hi);
     }
