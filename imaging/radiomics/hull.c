@@ -82,8 +82,13 @@ static uint64_t key_hash(double a, double b)
     b += 0.0;
     memcpy(&x, &a, sizeof x);
     memcpy(&y, &b, sizeof y);
-    uint64_t h = x * 0x9E3779B97F4A7C15ull ^ (y + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
-    return h ^ (h >> 29);
+    /* splitmix64's finaliser: the low mantissa bits of lattice coordinates are all zero */
+    uint64_t h = x ^ (y * 0x9E3779B97F4A7C15ull + (y >> 32));
+    h ^= h >> 30;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 27;
+    h *= 0x94D049BB133111EBull;
+    return h ^ (h >> 31);
 }
 
 static line_slot *line_find(line_slot *t, size_t mask, double k1, double k2)
