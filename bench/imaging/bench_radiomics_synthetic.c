@@ -9,11 +9,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include "clock.h"
+#include "phantom.h"
 #include "radiomics/radiomics.h"
 
 static double cpu(void)
@@ -27,34 +27,13 @@ static double cpu(void)
 int main(int argc, char **argv)
 {
     const double frac = argc > 1 ? atof(argv[1]) : 0.1;
-    const size_t nx = 512, ny = 512, nz = 100;
-    mmdx_grid g;
-    memset(&g, 0, sizeof g);
-    g.nx = nx;
-    g.ny = ny;
-    g.nz = nz;
-    g.spacing[0] = g.spacing[1] = 0.7;
-    g.spacing[2] = 3;
-    g.direction[0] = g.direction[4] = g.direction[8] = 1;
     mmdx_volume *v = NULL;
     mmdx_mask *m = NULL;
-    if (mmdx_volume_new(&v, &g) || mmdx_mask_new(&m, &g)) {
+    size_t roi = 0;
+    if (mmdx_phantom_cylinder_volume(&v, &m, &roi, frac) < 0) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    unsigned x = 1;
-    size_t roi = 0;
-    for (size_t k = 0; k < nz; k++)
-        for (size_t j = 0; j < ny; j++)
-            for (size_t i = 0; i < nx; i++) {
-                size_t q = i + nx * (j + ny * k);
-                x = x * 1103515245u + 12345u;
-                double dx = ((double)i - 256.0) / 256, dy = ((double)j - 256.0) / 200, dz = ((double)k - 50.0) / 50;
-                int in = dx * dx + dy * dy < frac && fabs(dz) < 0.9;
-                v->data[q] = in ? (float)(40 + (int)((x >> 16) % 200) - 100) : -1000.0f;
-                m->data[q] = (uint8_t)in;
-                roi += (size_t)in;
-            }
     mmdx_radiomics_settings s;
     mmdx_radiomics_settings_init(&s);
     mmdx_error err = {0};

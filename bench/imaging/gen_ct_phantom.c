@@ -11,36 +11,16 @@
  * two lungs (-850), a vertebra (700) and a 20 mm-radius tumour (30..70) in
  * the right lung, with deterministic noise (sd about 15 HU).
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SX 0.75 /* mm */
-#define SY 0.75
-#define SZ 2.0
+#include "phantom.h"
 
-static uint64_t rng = 88172645463325252ull;
-
-static double noise(void)
-{
-    /* xorshift64, sum of 4 uniforms: roughly normal, sd 1 */
-    double s = 0;
-    for (int i = 0; i < 4; i++) {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        s += (double)(rng >> 11) / 9007199254740992.0;
-    }
-    return (s - 2.0) * 1.732;
-}
-
-static int inside_ellipse(double x, double y, double cx, double cy, double rx, double ry)
-{
-    double dx = (x - cx) / rx, dy = (y - cy) / ry;
-    return dx * dx + dy * dy <= 1.0;
-}
+#define SX MMDX_PHANTOM_CT_SX /* mm */
+#define SY MMDX_PHANTOM_CT_SY
+#define SZ MMDX_PHANTOM_CT_SZ
 
 static void put_u32(unsigned char *h, int off, uint32_t v) { memcpy(h + off, &v, 4); }
 static void put_i16(unsigned char *h, int off, int16_t v) { memcpy(h + off, &v, 2); }
@@ -58,8 +38,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_ct_phantom: sizes too small\n");
         return 2;
     }
-    double ox = -(nx - 1) * SX / 2, oy = -(ny - 1) * SY / 2, oz = -(nz - 1) * SZ / 2;
-    double tx = -60, ty = -10, tz = 0, tr = 20; /* tumour centre and radius, mm (LPS) */
+    mmdx_phantom_ct ph;
+    mmdx_phantom_ct_init(&ph, nx, ny, nz);
+    const double ox = ph.origin[0], oy = ph.origin[1], oz = ph.origin[2];
     uint16_t *px = malloc((size_t)nx * ny * sizeof *px);
     uint8_t *mask = calloc((size_t)nx * ny * nz, 1);
     if (!px || !mask)
@@ -67,25 +48,7 @@ int main(int argc, char **argv)
     char path[4096];
     for (int k = 0; k < nz; k++) {
         double z = oz + k * SZ;
-        for (int j = 0; j < ny; j++)
-            for (int i = 0; i < nx; i++) {
-                double x = ox + i * SX, y = oy + j * SY, hu = -1000;
-                if (inside_ellipse(x, y, 0, 0, 0.45 * nx * SX, 0.33 * ny * SY)) {
-                    hu = 40;
-                    if (inside_ellipse(x, y, -70, -10, 55, 70) || inside_ellipse(x, y, 70, -10, 55, 70))
-                        hu = -850;
-                    if (inside_ellipse(x, y, 0, 80, 18, 16))
-                        hu = 700;
-                    double d = sqrt((x - tx) * (x - tx) + (y - ty) * (y - ty) + (z - tz) * (z - tz));
-                    if (d <= tr) {
-                        hu = 50 + 20 * cos(d / 4.0);
-                        mask[(size_t)i + (size_t)nx * ((size_t)j + (size_t)ny * k)] = 1;
-                    }
-                    hu += 15 * noise();
-                }
-                long stored = lround(hu + 1024);
-                px[(size_t)j * nx + i] = (uint16_t)(stored < 0 ? 0 : stored > 4095 ? 4095 : stored);
-            }
+        mmdx_phantom_ct_slice(&ph, k, px, mask + (size_t)nx * ny * k);
         snprintf(path, sizeof path, "%s/slice_%04d.raw", dir, k);
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(px, sizeof *px, (size_t)nx * ny, f) != (size_t)nx * ny || fclose(f) != 0) {

@@ -236,3 +236,82 @@ int rad_fft3(double complex *cdata, const size_t dims[3], int inverse)
 {
     return rad_fft3_box(cdata, dims, inverse, NULL);
 }
+
+double rad_fft3_real_even_cost(const size_t dims[3])
+{
+    const double h0 = (double)(dims[0] / 2 + 1), h1 = (double)(dims[1] / 2 + 1), h2 = (double)(dims[2] / 2 + 1);
+    return h0 * h1 * h2 * (h0 + h1 + h2);
+}
+
+/* C[u][a] = c_a cos(2 pi u a / L), u, a in [0, h]: c_a = 2 for the pairs a,
+ * L-a folded onto a, 1 for a = 0 and (L even) a = L/2. */
+static double *cosine_matrix(size_t L)
+{
+    const size_t h = L / 2, n = h + 1;
+    double *c = malloc(n * n * sizeof *c);
+    if (!c)
+        return NULL;
+    for (size_t u = 0; u < n; u++)
+        for (size_t a = 0; a < n; a++) {
+            double w = (a == 0 || 2 * a == L) ? 1.0 : 2.0;
+            c[u * n + a] = w * cos(2.0 * M_PI * (double)((u * a) % L) / (double)L);
+        }
+    return c;
+}
+
+int rad_fft3_real_even(double *oct, const size_t dims[3])
+{
+    const size_t n0 = dims[0] / 2 + 1, n1 = dims[1] / 2 + 1, n2 = dims[2] / 2 + 1;
+    const size_t total = n0 * n1 * n2;
+    double *tmp = malloc(total * sizeof *tmp);
+    double *c0 = cosine_matrix(dims[0]), *c1 = cosine_matrix(dims[1]), *c2 = cosine_matrix(dims[2]);
+    int rc = 0;
+    if (!tmp || !c0 || !c1 || !c2) {
+        rc = MMDX_ENOMEM;
+        goto done;
+    }
+    /* axis 0: tmp[u, b, c] = sum_a C0[u][a] oct[a, b, c] (dot products of contiguous lines) */
+    for (size_t l = 0; l < n1 * n2; l++) {
+        const double *x = oct + l * n0;
+        double *y = tmp + l * n0;
+        for (size_t u = 0; u < n0; u++) {
+            const double *cu = c0 + u * n0;
+            double s = 0;
+            for (size_t a = 0; a < n0; a++)
+                s += cu[a] * x[a];
+            y[u] = s;
+        }
+    }
+    /* axis 1: oct[:, v, c] = sum_b C1[v][b] tmp[:, b, c] (rows of n0) */
+    for (size_t k = 0; k < n2; k++)
+        for (size_t v = 0; v < n1; v++) {
+            double *y = oct + n0 * (v + n1 * k);
+            for (size_t i = 0; i < n0; i++)
+                y[i] = 0;
+            for (size_t b = 0; b < n1; b++) {
+                const double w = c1[v * n1 + b], *x = tmp + n0 * (b + n1 * k);
+                for (size_t i = 0; i < n0; i++)
+                    y[i] += w * x[i];
+            }
+        }
+    /* axis 2: tmp[:, :, w] = sum_c C2[w][c] oct[:, :, c] (planes of n0 n1) */
+    const size_t plane = n0 * n1;
+    for (size_t w = 0; w < n2; w++) {
+        double *y = tmp + plane * w;
+        for (size_t i = 0; i < plane; i++)
+            y[i] = 0;
+        for (size_t c = 0; c < n2; c++) {
+            const double f = c2[w * n2 + c], *x = oct + plane * c;
+            for (size_t i = 0; i < plane; i++)
+                y[i] += f * x[i];
+        }
+    }
+    for (size_t i = 0; i < total; i++)
+        oct[i] = tmp[i];
+done:
+    free(tmp);
+    free(c0);
+    free(c1);
+    free(c2);
+    return rc;
+}

@@ -27,4 +27,17 @@ int rad_fft3(double complex *data, const size_t dims[3], int inverse);
  */
 int rad_fft3_box(double complex *data, const size_t dims[3], int inverse, const size_t box[3]);
 
+/*
+ * The transform of a real array that is even along every axis (x[i] = x[(L-i)
+ * mod L] for each axis; dims = L), which is real and even as well: a cosine
+ * transform per axis on the octant alone. oct holds the octant [0, h0] x [0,
+ * h1] x [0, h2] (h = L/2 rounded down; h0+1 fastest) and receives the
+ * transform's octant. The work is sum over axes of (h+1)^2 times the other
+ * two (h+1), a fraction of a full complex FFT's for the small boxes of
+ * screening ROIs; rad_fft3_real_even_cost() gives it (multiply-adds) so that
+ * callers can compare. Returns 0 or MMDX_ENOMEM.
+ */
+int rad_fft3_real_even(double *oct, const size_t dims[3]);
+double rad_fft3_real_even_cost(const size_t dims[3]);
+
 #endif

@@ -5,7 +5,8 @@
  *
  * Mesh vertices of a voxel mask lie on a lattice: a hull vertex must be the
  * lowest or highest x among the points sharing its (y, z), so only those
- * candidates enter the hull, which keeps it fast. Points within a small
+ * candidates enter the hull, which keeps it fast (found with a hash table of
+ * lines, not by sorting every point). Points within a small
  * tolerance of a face count as inside, which handles the many coplanar
  * lattice points.
  */
@@ -57,55 +58,101 @@ static int face_make(face *f, const double *P, size_t a, size_t b, size_t c)
     return 0;
 }
 
-/* Sort key order for the candidate filter: the two other axes, then `axis`. */
-static int cmp_axis0(const void *pa, const void *pb)
+/* Lexicographic order on (x, y, z): the order of the candidates. */
+static int cmp_xyz(const void *pa, const void *pb)
 {
     const double *a = pa, *b = pb;
-    static const int ord[3] = {1, 2, 0};
     for (int q = 0; q < 3; q++) {
-        if (a[ord[q]] != b[ord[q]])
-            return a[ord[q]] < b[ord[q]] ? -1 : 1;
-    }
-    return 0;
-}
-static int cmp_axis1(const void *pa, const void *pb)
-{
-    const double *a = pa, *b = pb;
-    static const int ord[3] = {0, 2, 1};
-    for (int q = 0; q < 3; q++) {
-        if (a[ord[q]] != b[ord[q]])
-            return a[ord[q]] < b[ord[q]] ? -1 : 1;
-    }
-    return 0;
-}
-static int cmp_axis2(const void *pa, const void *pb)
-{
-    const double *a = pa, *b = pb;
-    static const int ord[3] = {0, 1, 2};
-    for (int q = 0; q < 3; q++) {
-        if (a[ord[q]] != b[ord[q]])
-            return a[ord[q]] < b[ord[q]] ? -1 : 1;
+        if (a[q] != b[q])
+            return a[q] < b[q] ? -1 : 1;
     }
     return 0;
 }
 
-/* Keep the points that are the lowest or highest along `axis` among the
- * points sharing their two other coordinates; returns the new count. */
-static size_t keep_line_extremes(double *s, size_t n, int axis)
+/* One line of points (two coordinates fixed) and its extremes along the third. */
+typedef struct line_slot {
+    double k1, k2, lo, hi;
+    uint8_t used;
+} line_slot;
+
+static uint64_t key_hash(double a, double b)
 {
-    int (*const cmp[3])(const void *, const void *) = {cmp_axis0, cmp_axis1, cmp_axis2};
-    qsort(s, n, 3 * sizeof *s, cmp[axis]);
+    uint64_t x, y;
+    a += 0.0; /* -0 and +0 are one coordinate */
+    b += 0.0;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    /* splitmix64's finaliser: the low mantissa bits of lattice coordinates are all zero */
+    uint64_t h = x ^ (y * 0x9E3779B97F4A7C15ull + (y >> 32));
+    h ^= h >> 30;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 27;
+    h *= 0x94D049BB133111EBull;
+    return h ^ (h >> 31);
+}
+
+static line_slot *line_find(line_slot *t, size_t mask, double k1, double k2)
+{
+    for (size_t q = (size_t)key_hash(k1, k2) & mask;; q = (q + 1) & mask)
+        if (!t[q].used || (t[q].k1 == k1 && t[q].k2 == k2))
+            return &t[q];
+}
+
+/* Keep the points that are the lowest or highest along `axis` among the
+ * points sharing their two other coordinates (in place, order kept); returns
+ * the new count. t: a zeroed table of mask+1 >= 2n slots. */
+static size_t keep_line_extremes(double *s, size_t n, int axis, line_slot *t, size_t mask)
+{
     const int o1 = (axis + 1) % 3, o2 = (axis + 2) % 3;
+    for (size_t i = 0; i < n; i++) {
+        const double *p = s + 3 * i;
+        line_slot *l = line_find(t, mask, p[o1], p[o2]);
+        if (!l->used) {
+            *l = (line_slot){p[o1], p[o2], p[axis], p[axis], 1};
+        } else {
+            if (p[axis] < l->lo)
+                l->lo = p[axis];
+            if (p[axis] > l->hi)
+                l->hi = p[axis];
+        }
+    }
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        int first = i == 0 || s[3 * i + o1] != s[3 * (i - 1) + o1] || s[3 * i + o2] != s[3 * (i - 1) + o2];
-        int last = i + 1 == n || s[3 * i + o1] != s[3 * (i + 1) + o1] || s[3 * i + o2] != s[3 * (i + 1) + o2];
-        if (first || last) {
-            memmove(s + 3 * m, s + 3 * i, 3 * sizeof *s);
+        const double *p = s + 3 * i;
+        const line_slot *l = line_find(t, mask, p[o1], p[o2]);
+        if (p[axis] == l->lo || p[axis] == l->hi) {
+            memmove(s + 3 * m, p, 3 * sizeof *s);
             m++;
         }
     }
+    memset(t, 0, (mask + 1) * sizeof *t);
     return m;
+}
+
+/* The hull candidates of n points in s (in place), sorted by (x, y, z) and
+ * without repeats; returns their count, or (size_t)-1 when out of memory.
+ * A hull vertex has no point on both sides of it along any axis line:
+ * filtering the lattice points line by line keeps every hull vertex. */
+static size_t hull_candidates(double *s, size_t n)
+{
+    size_t slots = 16;
+    while (slots < 2 * n)
+        slots *= 2;
+    line_slot *t = calloc(slots, sizeof *t);
+    if (!t)
+        return (size_t)-1;
+    size_t m = n;
+    for (int axis = 0; axis < 3; axis++)
+        m = keep_line_extremes(s, m, axis, t, slots - 1);
+    free(t);
+    qsort(s, m, 3 * sizeof *s, cmp_xyz);
+    size_t u = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!u || cmp_xyz(s + 3 * i, s + 3 * (u - 1)) != 0) {
+            memmove(s + 3 * u, s + 3 * i, 3 * sizeof *s);
+            u++;
+        }
+    return u;
 }
 
 /* Largest distance between two of the points idx[0..k) (or all m when idx is NULL). */
@@ -168,11 +215,11 @@ int rad_hull_compute(rad_hull *h, const double *pts, size_t n)
     if (!s)
         return MMDX_ENOMEM;
     memcpy(s, pts, 3 * n * sizeof *s);
-    /* A hull vertex has no point on both sides of it along any axis line:
-     * filtering the lattice points line by line keeps every hull vertex. */
-    size_t m = n;
-    for (int axis = 0; axis < 3; axis++)
-        m = keep_line_extremes(s, m, axis);
+    size_t m = hull_candidates(s, n);
+    if (m == (size_t)-1) {
+        free(s);
+        return MMDX_ENOMEM;
+    }
     double *P = s;
     h->diameter = diameter(P, NULL, m); /* the two farthest points are hull vertices */
     shuffle_points(P, m);

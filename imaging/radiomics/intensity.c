@@ -28,12 +28,6 @@ const rad_family rad_fam_ih = {"ih", ih_names, 23};
 static const char *const ivh_names[] = {"v10", "v90", "i10", "i90", "diff_v10_v90", "diff_i10_i90"};
 const rad_family rad_fam_ivh = {"ivh", ivh_names, 6};
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 double rad_quantile_sorted(const double *v, size_t n, double q)
 {
     if (!n)
@@ -98,17 +92,85 @@ static void describe(moments *m, const double *v, size_t n)
     m->medad = md / (double)n;
 }
 
-/* Sorted values of the intensity mask: raw intensities, or grey levels. */
+/* Order-preserving key of a float: sorting the keys as unsigned integers sorts the floats. */
+static uint32_t float_key(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
+}
+
+/* Sort n floats (finite) into v[] as doubles: a radix sort on their keys,
+ * four passes of 8 bits (the sorted sequence of values is what qsort gives). */
+static int sort_floats(double *v, const float *x, size_t n)
+{
+    uint32_t *k = malloc(2 * (n ? n : 1) * sizeof *k), *t = k ? k + n : NULL;
+    if (!k)
+        return MMDX_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        k[i] = float_key(x[i]);
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((k[i] >> shift) & 255u) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++)
+            t[count[(k[i] >> shift) & 255u]++] = k[i];
+        uint32_t *swap = k;
+        k = t;
+        t = swap;
+    }
+    /* after an even number of passes the keys are back in the first half */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (k[i] & 0x80000000u) ? k[i] & 0x7FFFFFFFu : ~k[i];
+        float f;
+        memcpy(&f, &u, sizeof f);
+        v[i] = f;
+    }
+    free(k < t ? k : t);
+    return 0;
+}
+
+/* Sorted values of the intensity mask: raw intensities, or grey levels (a counting sort). */
 static double *roi_values(const rad_roi *roi, int grey)
 {
-    double *v = malloc((roi->n_int ? roi->n_int : 1) * sizeof *v);
+    const size_t n = roi->n_int;
+    double *v = malloc((n ? n : 1) * sizeof *v);
     if (!v)
         return NULL;
+    if (grey) {
+        size_t ng = (size_t)(roi->ng > 0 ? roi->ng : 0);
+        size_t *count = calloc(ng + 1, sizeof *count); /* grey levels are 1..ng */
+        if (!count) {
+            free(v);
+            return NULL;
+        }
+        for (size_t i = 0; i < roi->n; i++)
+            if (roi->imask[i])
+                count[roi->gl[i]]++;
+        size_t c = 0;
+        for (size_t g = 1; g <= ng; g++)
+            for (size_t q = 0; q < count[g]; q++)
+                v[c++] = (double)g;
+        free(count);
+        return v;
+    }
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    if (!x) {
+        free(v);
+        return NULL;
+    }
     size_t c = 0;
     for (size_t i = 0; i < roi->n; i++)
         if (roi->imask[i])
-            v[c++] = grey ? (double)roi->gl[i] : (double)roi->img[i];
-    qsort(v, c, sizeof *v, cmp_double);
+            x[c++] = roi->img[i];
+    int rc = sort_floats(v, x, c);
+    free(x);
+    if (rc) {
+        free(v);
+        return NULL;
+    }
     return v;
 }
 

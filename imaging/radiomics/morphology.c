@@ -161,16 +161,83 @@ static int autocorr_direct(autocorr_sums *r, const rad_roi *roi, double mean)
  * w is real and even, so its transform is real and one FFT of z + i m gives
  * V + i U. The box is padded to at least 2n-1 per axis so nothing wraps.
  */
+/* 1/distance of offset (di, dj, dk) voxels (not all 0). */
+static double inverse_distance(const rad_roi *roi, ptrdiff_t di, ptrdiff_t dj, ptrdiff_t dk)
+{
+    double dx = (double)di * roi->sp[0], dy = (double)dj * roi->sp[1], dz = (double)dk * roi->sp[2];
+    return 1.0 / sqrt(dx * dx + dy * dy + dz * dz);
+}
+
+/*
+ * The transform of the kernel w over the padded box: w is real and even
+ * along every axis, so is its transform. Into khat[] (the octant, n0 = L0/2+1
+ * fastest, see rad_fft3_real_even) when a cosine transform of the octant is
+ * cheaper than a complex FFT of the whole box (screening-size ROIs), else
+ * into kfull[] (the whole box, complex). Exactly one of *khat, *kfull is set.
+ */
+static int kernel_transform(double **khat, double complex **kfull, const rad_roi *roi, const size_t ext[3],
+                            const size_t L[3])
+{
+    const size_t total = L[0] * L[1] * L[2];
+    *khat = NULL;
+    *kfull = NULL;
+    if (rad_fft3_real_even_cost(L) < 2.5 * (double)total * log2((double)total)) {
+        const size_t n0 = L[0] / 2 + 1, n1 = L[1] / 2 + 1, n2 = L[2] / 2 + 1;
+        double *o = calloc(n0 * n1 * n2, sizeof *o);
+        if (!o)
+            return MMDX_ENOMEM;
+        /* L >= 2 ext - 1: the offsets 0..ext-1 fit in the octant */
+        for (size_t k = 0; k < ext[2]; k++)
+            for (size_t j = 0; j < ext[1]; j++)
+                for (size_t i = 0; i < ext[0]; i++)
+                    if (i || j || k)
+                        o[i + n0 * (j + n1 * k)] = inverse_distance(roi, (ptrdiff_t)i, (ptrdiff_t)j, (ptrdiff_t)k);
+        int rc = rad_fft3_real_even(o, L);
+        if (rc) {
+            free(o);
+            return rc;
+        }
+        *khat = o;
+        return 0;
+    }
+    double complex *K = calloc(total, sizeof *K);
+    if (!K)
+        return MMDX_ENOMEM;
+    for (ptrdiff_t dk = -(ptrdiff_t)ext[2] + 1; dk < (ptrdiff_t)ext[2]; dk++)
+        for (ptrdiff_t dj = -(ptrdiff_t)ext[1] + 1; dj < (ptrdiff_t)ext[1]; dj++)
+            for (ptrdiff_t di = -(ptrdiff_t)ext[0] + 1; di < (ptrdiff_t)ext[0]; di++) {
+                if (!di && !dj && !dk)
+                    continue;
+                size_t a = (size_t)((di + (ptrdiff_t)L[0]) % (ptrdiff_t)L[0]) +
+                           L[0] * ((size_t)((dj + (ptrdiff_t)L[1]) % (ptrdiff_t)L[1]) +
+                                   L[1] * (size_t)((dk + (ptrdiff_t)L[2]) % (ptrdiff_t)L[2]));
+                K[a] = inverse_distance(roi, di, dj, dk);
+            }
+    int rc = rad_fft3(K, L, 0);
+    if (rc) {
+        free(K);
+        return rc;
+    }
+    *kfull = K;
+    return 0;
+}
+
+/*
+ * With U = w * m and V = w * z (w: the 1/distance weight as a kernel over
+ * offsets, zero at 0; *: correlation over the ROI box), the sums are
+ *   sum of weights   = sum_p m(p) U(p),   Moran numerator = sum_p z(p) V(p),
+ *   Geary numerator  = 2 sum_p z(p)^2 U(p) - 2 sum_p z(p) V(p).
+ * w is real and even, so its transform is real and one FFT of z + i m gives
+ * V + i U. The box is padded to at least 2n-1 per axis so nothing wraps.
+ */
 static int autocorr_fft(autocorr_sums *r, const rad_roi *roi, double mean, const size_t lo[3], const size_t ext[3],
                         const size_t L[3])
 {
     const size_t total = L[0] * L[1] * L[2];
-    double complex *X = calloc(total, sizeof *X), *K = calloc(total, sizeof *K);
-    if (!X || !K) {
-        free(X);
-        free(K);
+    double complex *X = calloc(total, sizeof *X), *K = NULL;
+    double *khat = NULL;
+    if (!X)
         return MMDX_ENOMEM;
-    }
     for (size_t k = 0; k < ext[2]; k++)
         for (size_t j = 0; j < ext[1]; j++)
             for (size_t i = 0; i < ext[0]; i++) {
@@ -178,26 +245,32 @@ static int autocorr_fft(autocorr_sums *r, const rad_roi *roi, double mean, const
                 if (roi->imask[v])
                     X[i + L[0] * (j + L[1] * k)] = (roi->img[v] - mean) + I;
             }
-    for (ptrdiff_t dk = -(ptrdiff_t)ext[2] + 1; dk < (ptrdiff_t)ext[2]; dk++)
-        for (ptrdiff_t dj = -(ptrdiff_t)ext[1] + 1; dj < (ptrdiff_t)ext[1]; dj++)
-            for (ptrdiff_t di = -(ptrdiff_t)ext[0] + 1; di < (ptrdiff_t)ext[0]; di++) {
-                if (!di && !dj && !dk)
-                    continue;
-                double dx = (double)di * roi->sp[0], dy = (double)dj * roi->sp[1], dz = (double)dk * roi->sp[2];
-                size_t a = (size_t)((di + (ptrdiff_t)L[0]) % (ptrdiff_t)L[0]) +
-                           L[0] * ((size_t)((dj + (ptrdiff_t)L[1]) % (ptrdiff_t)L[1]) +
-                                   L[1] * (size_t)((dk + (ptrdiff_t)L[2]) % (ptrdiff_t)L[2]));
-                K[a] = 1.0 / sqrt(dx * dx + dy * dy + dz * dz);
-            }
     int rc = rad_fft3_box(X, L, 0, ext);
     if (!rc)
-        rc = rad_fft3(K, L, 0);
+        rc = kernel_transform(&khat, &K, roi, ext, L);
     if (rc)
         goto done;
     /* correlation with an even real kernel: multiply by its (real) transform */
-    for (size_t q = 0; q < total; q++) {
-        double kr = creal(K[q]);
-        X[q] = kr * creal(X[q]) + I * (kr * cimag(X[q]));
+    if (khat) {
+        const size_t n0 = L[0] / 2 + 1, n1 = L[1] / 2 + 1;
+        for (size_t w = 0; w < L[2]; w++) {
+            const size_t fw = w <= L[2] / 2 ? w : L[2] - w;
+            for (size_t v = 0; v < L[1]; v++) {
+                const size_t fv = v <= L[1] / 2 ? v : L[1] - v;
+                const double *row = khat + n0 * (fv + n1 * fw);
+                double *x = (double *)(X + L[0] * (v + L[1] * w));
+                for (size_t u = 0; u < L[0]; u++) {
+                    const double kr = row[u <= L[0] / 2 ? u : L[0] - u];
+                    x[2 * u] *= kr;
+                    x[2 * u + 1] *= kr;
+                }
+            }
+        }
+    } else {
+        for (size_t q = 0; q < total; q++) {
+            double kr = creal(K[q]);
+            X[q] = kr * creal(X[q]) + I * (kr * cimag(X[q]));
+        }
     }
     if ((rc = rad_fft3_box(X, L, 1, ext)))
         goto done;
@@ -221,6 +294,7 @@ static int autocorr_fft(autocorr_sums *r, const rad_roi *roi, double mean, const
 done:
     free(X);
     free(K);
+    free(khat);
     return rc;
 }
 

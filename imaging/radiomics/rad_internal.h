@@ -27,7 +27,35 @@ typedef struct rad_roi {
     int32_t ng;             /* number of grey levels (matrix size) */
     size_t n_morph, n_int;  /* voxel counts of the two masks */
     double imin, imax;      /* range of intensities in imask */
+    const struct rad_padded *pad; /* gl with a zero border for the texture kernels (set by
+                                     mmdx_radiomics_compute when a texture family is asked for) */
 } rad_roi;
+
+/*
+ * The grey levels of a rad_roi copied into a grid with a border of `border`
+ * zero voxels on every side, so that the texture kernels look up neighbours
+ * at offsets up to `border` without bounds tests (a neighbour outside the
+ * crop reads 0, "not in the ROI", exactly as the bounds test said), and the
+ * list of intensity-mask voxels (padded indices, raster order, so the
+ * voxels of slice k are vox[slice[k] .. slice[k+1])).
+ */
+typedef struct rad_padded {
+    size_t px, py, pz, border; /* padded dimensions */
+    int32_t *gl;               /* px*py*pz grey levels, 0 outside the intensity mask */
+    size_t *vox;               /* the intensity-mask voxels */
+    size_t nvox;
+    size_t *slice;             /* nz+1 starts into vox */
+} rad_padded;
+
+/* Errors: MMDX_ENOMEM. */
+int rad_padded_build(rad_padded *p, const rad_roi *roi, size_t border);
+void rad_padded_release(rad_padded *p);
+
+/* Offset of a neighbour (dx, dy, dz) in a padded grid. */
+static inline ptrdiff_t rad_padded_offset(const rad_padded *p, ptrdiff_t dx, ptrdiff_t dy, ptrdiff_t dz)
+{
+    return dx + (ptrdiff_t)p->px * (dy + (ptrdiff_t)p->py * dz);
+}
 
 /* Preprocess one image + mask. Errors as mmdx_radiomics_compute. */
 int rad_roi_build(rad_roi *roi, const mmdx_radiomics_settings *s, const mmdx_volume *image,
@@ -77,8 +105,9 @@ extern const char *const rad_dim_names[RAD_DIM_N];
 int rad_cm(double *const out[RAD_AGG_N], const rad_roi *roi, int distance);
 int rad_rlm(double *const out[RAD_AGG_N], const rad_roi *roi);
 int rad_zones(double *const szm[RAD_DIM_N], double *const dzm[RAD_DIM_N], const rad_roi *roi);
-int rad_ngt(double *const out[RAD_DIM_N], const rad_roi *roi, int distance);
-int rad_ngl(double *const out[RAD_DIM_N], const rad_roi *roi, int distance, int coarseness);
+/* NGTDM and NGLDM together: one neighbourhood pass serves both when their distances agree. */
+int rad_neighbours(double *const ngt[RAD_DIM_N], double *const ngl[RAD_DIM_N], const rad_roi *roi, int ngt_distance,
+                   int ngl_distance, int coarseness);
 
 /*
  * Features of a "size-like" matrix m (ng rows = grey levels 1..ng, nj columns

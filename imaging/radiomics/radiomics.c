@@ -182,16 +182,28 @@ int mmdx_radiomics_compute(mmdx_radiomics_features **out, const mmdx_radiomics_s
             dim_ngl[b[q].which] = dst;
         off += fam->count;
     }
+    const uint32_t texture = MMDX_RAD_FAM_CM | MMDX_RAD_FAM_RLM | MMDX_RAD_FAM_SZM | MMDX_RAD_FAM_DZM |
+                             MMDX_RAD_FAM_NGT | MMDX_RAD_FAM_NGL;
+    rad_padded pad = {0};
+    if (!rc && (s->families & texture) && roi.n_int) {
+        /* one zero border wide enough for every neighbourhood the kernels look at */
+        int border = 1;
+        const int dist[3] = {s->cm_distance, s->ngt_distance, s->ngl_distance};
+        for (int q = 0; q < 3; q++)
+            if (dist[q] > border)
+                border = dist[q];
+        if (!(rc = rad_padded_build(&pad, &roi, (size_t)border)))
+            roi.pad = &pad;
+    }
     if (!rc && (s->families & MMDX_RAD_FAM_CM))
         rc = rad_cm(agg_cm, &roi, s->cm_distance);
     if (!rc && (s->families & MMDX_RAD_FAM_RLM))
         rc = rad_rlm(agg_rlm, &roi);
     if (!rc && (s->families & (MMDX_RAD_FAM_SZM | MMDX_RAD_FAM_DZM)))
         rc = rad_zones(dim_szm, dim_dzm, &roi);
-    if (!rc && (s->families & MMDX_RAD_FAM_NGT))
-        rc = rad_ngt(dim_ngt, &roi, s->ngt_distance);
-    if (!rc && (s->families & MMDX_RAD_FAM_NGL))
-        rc = rad_ngl(dim_ngl, &roi, s->ngl_distance, s->ngl_coarseness);
+    if (!rc && (s->families & (MMDX_RAD_FAM_NGT | MMDX_RAD_FAM_NGL)))
+        rc = rad_neighbours(dim_ngt, dim_ngl, &roi, s->ngt_distance, s->ngl_distance, s->ngl_coarseness);
+    rad_padded_release(&pad);
     rad_roi_release(&roi);
     if (rc) {
         if (rc == MMDX_ENOMEM)

@@ -146,27 +146,22 @@ static int cm_features(double *out, const double *m, size_t ng)
     return 1;
 }
 
-/* Add the co-occurrences along direction d (times distance) in slices k0..k1-1
- * (pairs may not leave the slice range when `in_slice`). */
+/* Add the co-occurrences along direction d (times distance) of the voxels of
+ * slices k0..k1-1 (in-slice directions only when those are one slice). */
 static void cm_count(double *m, const rad_roi *roi, const int d[3], int distance, size_t k0, size_t k1)
 {
-    const size_t nx = roi->nx, ny = roi->ny, nz = roi->nz, ng = (size_t)roi->ng;
-    const ptrdiff_t dx = d[0] * distance, dy = d[1] * distance, dz = d[2] * distance;
-    for (size_t k = k0; k < k1; k++)
-        for (size_t j = 0; j < ny; j++)
-            for (size_t i = 0; i < nx; i++) {
-                int32_t a = roi->gl[i + nx * (j + ny * k)];
-                if (!a)
-                    continue;
-                ptrdiff_t x = (ptrdiff_t)i + dx, y = (ptrdiff_t)j + dy, z = (ptrdiff_t)k + dz;
-                if (x < 0 || y < 0 || z < 0 || (size_t)x >= nx || (size_t)y >= ny || (size_t)z >= nz)
-                    continue;
-                int32_t b = roi->gl[(size_t)x + nx * ((size_t)y + ny * (size_t)z)];
-                if (!b)
-                    continue;
-                m[(size_t)(a - 1) * ng + (size_t)(b - 1)] += 1;
-                m[(size_t)(b - 1) * ng + (size_t)(a - 1)] += 1;
-            }
+    const rad_padded *p = roi->pad;
+    const size_t ng = (size_t)roi->ng;
+    const ptrdiff_t off = rad_padded_offset(p, d[0] * distance, d[1] * distance, d[2] * distance);
+    const int32_t *gl = p->gl;
+    for (size_t q = p->slice[k0]; q < p->slice[k1]; q++) {
+        const size_t v = p->vox[q];
+        const int32_t a = gl[v], b = gl[(ptrdiff_t)v + off];
+        if (!b)
+            continue;
+        m[(size_t)(a - 1) * ng + (size_t)(b - 1)] += 1;
+        m[(size_t)(b - 1) * ng + (size_t)(a - 1)] += 1;
+    }
 }
 
 static void mean_accumulate(double *sum, const double *f, size_t n, size_t *count)

@@ -23,45 +23,59 @@ static const char *const ngl_names[NGL_N] = {"lde",  "hde",       "lgce", "hgce"
                                              "dc_perc", "gl_var", "dc_var", "dc_entr", "dc_energy"};
 const rad_family rad_fam_ngl = {"ngl", ngl_names, NGL_N};
 
-/* Per-voxel neighbourhood pass over slices k0..k1-1. ngt_n/ngt_s: ng each;
- * ngl: ng x nj. Either may be NULL. */
-static void neighbour_pass(double *ngt_n, double *ngt_s, double *ngl, size_t nj, const rad_roi *roi, int delta,
-                           int alpha, int planar, size_t k0, size_t k1)
+/* Offsets of the neighbourhood of Chebyshev radius delta (in-slice when
+ * planar), in the order c (z), b (y), a (x) ascending, centre left out. */
+static ptrdiff_t *neighbour_offsets(size_t *count, const rad_padded *p, int delta, int planar)
 {
-    const size_t nx = roi->nx, ny = roi->ny;
     const int dz = planar ? 0 : delta;
-    for (size_t k = k0; k < k1; k++)
-        for (size_t j = 0; j < ny; j++)
-            for (size_t i = 0; i < nx; i++) {
-                int32_t g = roi->gl[i + nx * (j + ny * k)];
-                if (!g)
-                    continue;
-                double sum = 0;
-                size_t w = 0, dep = 1;
-                for (int c = -dz; c <= dz; c++)
-                    for (int b = -delta; b <= delta; b++)
-                        for (int a = -delta; a <= delta; a++) {
-                            if (!a && !b && !c)
-                                continue;
-                            ptrdiff_t x = (ptrdiff_t)i + a, y = (ptrdiff_t)j + b, z = (ptrdiff_t)k + c;
-                            if (x < 0 || y < 0 || z < (ptrdiff_t)k0 || (size_t)x >= nx || (size_t)y >= ny ||
-                                (size_t)z >= k1)
-                                continue;
-                            int32_t h = roi->gl[(size_t)x + nx * ((size_t)y + ny * (size_t)z)];
-                            if (!h)
-                                continue;
-                            sum += h;
-                            w++;
-                            if (abs(h - g) <= alpha)
-                                dep++;
-                        }
-                if (ngt_n && w) {
-                    ngt_n[g - 1] += 1;
-                    ngt_s[g - 1] += fabs((double)g - sum / (double)w);
-                }
-                if (ngl)
-                    ngl[(size_t)(g - 1) * nj + dep - 1] += 1;
-            }
+    const size_t side = 2 * (size_t)delta + 1;
+    ptrdiff_t *off = malloc(side * side * (planar ? 1 : side) * sizeof *off);
+    size_t n = 0;
+    if (off)
+        for (int c = -dz; c <= dz; c++)
+            for (int b = -delta; b <= delta; b++)
+                for (int a = -delta; a <= delta; a++)
+                    if (a || b || c)
+                        off[n++] = rad_padded_offset(p, a, b, c);
+    *count = n;
+    return off;
+}
+
+/* Per-voxel neighbourhood pass over the voxels of slices k0..k1-1 (a
+ * neighbourhood in-slice when planar, the only case with one slice). ngt_n/ngt_s:
+ * ng each; ngl: ng x nj. Either may be NULL. Returns 0 or MMDX_ENOMEM. */
+static int neighbour_pass(double *ngt_n, double *ngt_s, double *ngl, size_t nj, const rad_roi *roi, int delta,
+                          int alpha, int planar, size_t k0, size_t k1)
+{
+    const rad_padded *p = roi->pad;
+    size_t no;
+    ptrdiff_t *off = neighbour_offsets(&no, p, delta, planar);
+    if (!off)
+        return MMDX_ENOMEM;
+    const int32_t *gl = p->gl;
+    for (size_t q = p->slice[k0]; q < p->slice[k1]; q++) {
+        const size_t v = p->vox[q];
+        const int32_t g = gl[v];
+        double sum = 0;
+        size_t w = 0, dep = 1;
+        for (size_t o = 0; o < no; o++) {
+            int32_t h = gl[(ptrdiff_t)v + off[o]];
+            if (!h)
+                continue;
+            sum += h;
+            w++;
+            if (abs(h - g) <= alpha)
+                dep++;
+        }
+        if (ngt_n && w) {
+            ngt_n[g - 1] += 1;
+            ngt_s[g - 1] += fabs((double)g - sum / (double)w);
+        }
+        if (ngl)
+            ngl[(size_t)(g - 1) * nj + dep - 1] += 1;
+    }
+    free(off);
+    return 0;
 }
 
 static int ngt_features(double *out, const double *n, const double *s, size_t ng)
@@ -110,104 +124,115 @@ static int ngl_features(double *out, const double *m, size_t ng, size_t nj, doub
     return !isnan(out[0]);
 }
 
-int rad_ngt(double *const out[RAD_DIM_N], const rad_roi *roi, int distance)
+static void average_finish(double *out, const double *sum, size_t n, size_t cnt)
 {
-    for (int d = 0; d < RAD_DIM_N; d++)
-        if (out[d])
-            rad_fill_nan(out[d], NGT_N);
+    if (out)
+        for (size_t q = 0; q < n; q++)
+            out[q] = cnt ? sum[q] / (double)cnt : NAN;
+}
+
+/* One pass, or two when the distances differ, filling what is not NULL. */
+static int passes(double *ngt_n, double *ngt_s, double *ngl, size_t nj, const rad_roi *roi, int ngt_distance,
+                  int ngl_distance, int coarseness, int planar, size_t k0, size_t k1)
+{
+    if (ngt_n && ngl && ngt_distance == ngl_distance)
+        return neighbour_pass(ngt_n, ngt_s, ngl, nj, roi, ngt_distance, coarseness, planar, k0, k1);
+    int rc = 0;
+    if (ngt_n)
+        rc = neighbour_pass(ngt_n, ngt_s, NULL, 0, roi, ngt_distance, 0, planar, k0, k1);
+    if (!rc && ngl)
+        rc = neighbour_pass(NULL, NULL, ngl, nj, roi, ngl_distance, coarseness, planar, k0, k1);
+    return rc;
+}
+
+int rad_neighbours(double *const ngt[RAD_DIM_N], double *const ngl[RAD_DIM_N], const rad_roi *roi, int ngt_distance,
+                   int ngl_distance, int coarseness)
+{
+    for (int d = 0; d < RAD_DIM_N; d++) {
+        if (ngt[d])
+            rad_fill_nan(ngt[d], NGT_N);
+        if (ngl[d])
+            rad_fill_nan(ngl[d], NGL_N);
+    }
     if (!roi->n_int || roi->ng < 1 || roi->ng > RAD_MAX_TEXTURE_LEVELS)
         return 0;
     const size_t ng = (size_t)roi->ng, nz = roi->nz;
-    if (out[RAD_DIM_3D]) {
-        double *n = calloc(2 * ng, sizeof *n);
-        if (!n)
-            return MMDX_ENOMEM;
-        neighbour_pass(n, n + ng, NULL, 0, roi, distance, 0, 0, 0, nz);
-        ngt_features(out[RAD_DIM_3D], n, n + ng, ng);
+    const size_t side = 2 * (size_t)ngl_distance + 1;
+    int rc = 0;
+    if (ngt[RAD_DIM_3D] || ngl[RAD_DIM_3D]) {
+        const size_t nj = side * side * side;
+        double *n = ngt[RAD_DIM_3D] ? calloc(2 * ng, sizeof *n) : NULL;
+        double *m = ngl[RAD_DIM_3D] ? calloc(ng * nj, sizeof *m) : NULL;
+        if ((ngt[RAD_DIM_3D] && !n) || (ngl[RAD_DIM_3D] && !m))
+            rc = MMDX_ENOMEM;
+        if (!rc)
+            rc = passes(n, n ? n + ng : NULL, m, nj, roi, ngt_distance, ngl_distance, coarseness, 0, 0, nz);
+        if (!rc && n)
+            ngt_features(ngt[RAD_DIM_3D], n, n + ng, ng);
+        if (!rc && m)
+            ngl_features(ngl[RAD_DIM_3D], m, ng, nj, (double)roi->n_int);
         free(n);
+        free(m);
+        if (rc)
+            return rc;
     }
-    if (out[RAD_DIM_2D] || out[RAD_DIM_25D]) {
-        double *per = calloc(nz * 2 * ng, sizeof *per);
-        if (!per)
-            return MMDX_ENOMEM;
+    const int want_t = ngt[RAD_DIM_2D] || ngt[RAD_DIM_25D], want_l = ngl[RAD_DIM_2D] || ngl[RAD_DIM_25D];
+    if (!want_t && !want_l)
+        return 0;
+    const size_t nj = side * side, mm = ng * nj;
+    double *per_t = want_t ? calloc(nz * 2 * ng, sizeof *per_t) : NULL;
+    double *per_l = want_l ? calloc(nz * mm, sizeof *per_l) : NULL;
+    if ((want_t && !per_t) || (want_l && !per_l)) {
+        free(per_t);
+        free(per_l);
+        return MMDX_ENOMEM;
+    }
 #pragma omp parallel for schedule(dynamic, 1)
-        for (size_t k = 0; k < nz; k++)
-            neighbour_pass(per + k * 2 * ng, per + k * 2 * ng + ng, NULL, 0, roi, distance, 0, 1, k, k + 1);
+    for (size_t k = 0; k < nz; k++) {
+        int r = passes(per_t ? per_t + k * 2 * ng : NULL, per_t ? per_t + k * 2 * ng + ng : NULL,
+                       per_l ? per_l + k * mm : NULL, nj, roi, ngt_distance, ngl_distance, coarseness, 1, k, k + 1);
+        if (r) {
+#pragma omp atomic write
+            rc = r;
+        }
+    }
+    if (!rc && per_t) {
         double sum[NGT_N] = {0}, f[NGT_N];
         size_t cnt = 0;
         for (size_t k = 0; k < nz; k++)
-            if (ngt_features(f, per + k * 2 * ng, per + k * 2 * ng + ng, ng)) {
+            if (ngt_features(f, per_t + k * 2 * ng, per_t + k * 2 * ng + ng, ng)) {
                 for (int q = 0; q < NGT_N; q++)
                     sum[q] += f[q];
                 cnt++;
             }
-        if (out[RAD_DIM_2D])
-            for (int q = 0; q < NGT_N; q++)
-                out[RAD_DIM_2D][q] = cnt ? sum[q] / (double)cnt : NAN;
+        average_finish(ngt[RAD_DIM_2D], sum, NGT_N, cnt);
         for (size_t k = 1; k < nz; k++)
             for (size_t q = 0; q < 2 * ng; q++)
-                per[q] += per[k * 2 * ng + q];
-        if (out[RAD_DIM_25D])
-            ngt_features(out[RAD_DIM_25D], per, per + ng, ng);
-        free(per);
+                per_t[q] += per_t[k * 2 * ng + q];
+        if (ngt[RAD_DIM_25D])
+            ngt_features(ngt[RAD_DIM_25D], per_t, per_t + ng, ng);
     }
-    return 0;
-}
-
-int rad_ngl(double *const out[RAD_DIM_N], const rad_roi *roi, int distance, int coarseness)
-{
-    for (int d = 0; d < RAD_DIM_N; d++)
-        if (out[d])
-            rad_fill_nan(out[d], NGL_N);
-    if (!roi->n_int || roi->ng < 1 || roi->ng > RAD_MAX_TEXTURE_LEVELS)
-        return 0;
-    const size_t ng = (size_t)roi->ng, nz = roi->nz;
-    const size_t side = 2 * (size_t)distance + 1;
-    if (out[RAD_DIM_3D]) {
-        size_t nj = side * side * side;
-        double *m = calloc(ng * nj, sizeof *m);
-        if (!m)
-            return MMDX_ENOMEM;
-        neighbour_pass(NULL, NULL, m, nj, roi, distance, coarseness, 0, 0, nz);
-        ngl_features(out[RAD_DIM_3D], m, ng, nj, (double)roi->n_int);
-        free(m);
-    }
-    if (out[RAD_DIM_2D] || out[RAD_DIM_25D]) {
-        size_t nj = side * side, mm = ng * nj;
-        double *per = calloc(nz * mm, sizeof *per);
-        double *nv = calloc(nz, sizeof *nv);
-        if (!per || !nv) {
-            free(per);
-            free(nv);
-            return MMDX_ENOMEM;
-        }
-        const size_t slice = roi->nx * roi->ny;
-#pragma omp parallel for schedule(dynamic, 1)
-        for (size_t k = 0; k < nz; k++) {
-            neighbour_pass(NULL, NULL, per + k * mm, nj, roi, distance, coarseness, 1, k, k + 1);
-            for (size_t v = k * slice; v < (k + 1) * slice; v++)
-                nv[k] += roi->imask[v];
-        }
+    if (!rc && per_l) {
+        const rad_padded *p = roi->pad;
         double sum[NGL_N] = {0}, f[NGL_N], nvt = 0;
         size_t cnt = 0;
         for (size_t k = 0; k < nz; k++) {
-            nvt += nv[k];
-            if (ngl_features(f, per + k * mm, ng, nj, nv[k])) {
+            double nv = (double)(p->slice[k + 1] - p->slice[k]);
+            nvt += nv;
+            if (ngl_features(f, per_l + k * mm, ng, nj, nv)) {
                 for (int q = 0; q < NGL_N; q++)
                     sum[q] += f[q];
                 cnt++;
             }
         }
-        if (out[RAD_DIM_2D])
-            for (int q = 0; q < NGL_N; q++)
-                out[RAD_DIM_2D][q] = cnt ? sum[q] / (double)cnt : NAN;
+        average_finish(ngl[RAD_DIM_2D], sum, NGL_N, cnt);
         for (size_t k = 1; k < nz; k++)
             for (size_t q = 0; q < mm; q++)
-                per[q] += per[k * mm + q];
-        if (out[RAD_DIM_25D])
-            ngl_features(out[RAD_DIM_25D], per, ng, nj, nvt);
-        free(per);
-        free(nv);
+                per_l[q] += per_l[k * mm + q];
+        if (ngl[RAD_DIM_25D])
+            ngl_features(ngl[RAD_DIM_25D], per_l, ng, nj, nvt);
     }
-    return 0;
+    free(per_t);
+    free(per_l);
+    return rc;
 }

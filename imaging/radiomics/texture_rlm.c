@@ -18,37 +18,26 @@ static const char *const rlm_names[RLM_N] = {"sre",  "lre",       "lgre", "hgre"
                                              "r_perc", "gl_var",  "rl_var", "rl_entr"};
 const rad_family rad_fam_rlm = {"rlm", rlm_names, RLM_N};
 
-/* Count runs along direction d in slices k0..k1-1 into m (ng x nr);
- * returns the number of voxels visited. */
+/* Count runs along direction d of the voxels of slices k0..k1-1 into m
+ * (ng x nr; in-slice directions only when those are one slice); returns the
+ * number of voxels visited. */
 static double rl_count(double *m, size_t nr, const rad_roi *roi, const int d[3], size_t k0, size_t k1)
 {
-    const size_t nx = roi->nx, ny = roi->ny, nz = roi->nz;
-    double nv = 0;
-    for (size_t k = k0; k < k1; k++)
-        for (size_t j = 0; j < ny; j++)
-            for (size_t i = 0; i < nx; i++) {
-                int32_t g = roi->gl[i + nx * (j + ny * k)];
-                if (!g)
-                    continue;
-                nv += 1;
-                /* start of a run: the previous voxel along d differs */
-                ptrdiff_t x = (ptrdiff_t)i - d[0], y = (ptrdiff_t)j - d[1], z = (ptrdiff_t)k - d[2];
-                if (x >= 0 && y >= 0 && z >= (ptrdiff_t)k0 && (size_t)x < nx && (size_t)y < ny && (size_t)z < k1 &&
-                    z < (ptrdiff_t)nz && roi->gl[(size_t)x + nx * ((size_t)y + ny * (size_t)z)] == g)
-                    continue;
-                size_t len = 1;
-                for (;;) {
-                    x = (ptrdiff_t)i + d[0] * (ptrdiff_t)len;
-                    y = (ptrdiff_t)j + d[1] * (ptrdiff_t)len;
-                    z = (ptrdiff_t)k + d[2] * (ptrdiff_t)len;
-                    if (x < 0 || y < 0 || z < (ptrdiff_t)k0 || (size_t)x >= nx || (size_t)y >= ny || (size_t)z >= k1 ||
-                        roi->gl[(size_t)x + nx * ((size_t)y + ny * (size_t)z)] != g)
-                        break;
-                    len++;
-                }
-                m[(size_t)(g - 1) * nr + (len - 1)] += 1;
-            }
-    return nv;
+    const rad_padded *p = roi->pad;
+    const ptrdiff_t off = rad_padded_offset(p, d[0], d[1], d[2]);
+    const int32_t *gl = p->gl;
+    for (size_t q = p->slice[k0]; q < p->slice[k1]; q++) {
+        const size_t v = p->vox[q];
+        const int32_t g = gl[v];
+        /* start of a run: the previous voxel along d differs */
+        if (gl[(ptrdiff_t)v - off] == g)
+            continue;
+        size_t len = 1;
+        while (gl[(ptrdiff_t)v + (ptrdiff_t)len * off] == g)
+            len++;
+        m[(size_t)(g - 1) * nr + (len - 1)] += 1;
+    }
+    return (double)(p->slice[k1] - p->slice[k0]);
 }
 
 static int rl_features(double *out, const double *m, size_t ng, size_t nr, double nv)

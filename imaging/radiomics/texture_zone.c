@@ -45,29 +45,26 @@ static int zone_push(zone_list *l, zone z)
     return 0;
 }
 
-/* City-block distance to the outside of the morphological mask; in-slice
- * only when `planar`. Breadth-first from the edge voxels. */
-static int distance_map(uint32_t *dist, const rad_roi *roi, int planar)
+/* City-block distance to the outside of the morphological mask, on the
+ * padded grid p (whose border is outside); in-slice only when `planar`.
+ * Breadth-first from the edge voxels. morph: the mask on the padded grid. */
+static int distance_map(uint32_t *dist, const uint8_t *morph, const rad_padded *p, int planar)
 {
-    const size_t nx = roi->nx, ny = roi->ny, nz = roi->nz, n = roi->n;
+    const size_t n = p->px * p->py * p->pz;
     size_t *queue = malloc(n * sizeof *queue);
     if (!queue)
         return MMDX_ENOMEM;
     size_t head = 0, tail = 0;
-    static const int nb[6][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
+    const ptrdiff_t nb[6] = {1, -1, (ptrdiff_t)p->px, -(ptrdiff_t)p->px, (ptrdiff_t)(p->px * p->py),
+                             -(ptrdiff_t)(p->px * p->py)};
     const int nn = planar ? 4 : 6;
+    memset(dist, 0, n * sizeof *dist);
     for (size_t v = 0; v < n; v++) {
-        dist[v] = 0;
-        if (!roi->morph[v])
+        if (!morph[v])
             continue;
-        size_t i = v % nx, j = (v / nx) % ny, k = v / (nx * ny);
         int edge = 0;
-        for (int q = 0; q < nn && !edge; q++) {
-            ptrdiff_t x = (ptrdiff_t)i + nb[q][0], y = (ptrdiff_t)j + nb[q][1], z = (ptrdiff_t)k + nb[q][2];
-            if (x < 0 || y < 0 || z < 0 || (size_t)x >= nx || (size_t)y >= ny || (size_t)z >= nz ||
-                !roi->morph[(size_t)x + nx * ((size_t)y + ny * (size_t)z)])
-                edge = 1;
-        }
+        for (int q = 0; q < nn && !edge; q++)
+            edge = !morph[(ptrdiff_t)v + nb[q]];
         if (edge) {
             dist[v] = 1;
             queue[tail++] = v;
@@ -75,13 +72,9 @@ static int distance_map(uint32_t *dist, const rad_roi *roi, int planar)
     }
     while (head < tail) {
         size_t v = queue[head++];
-        size_t i = v % nx, j = (v / nx) % ny, k = v / (nx * ny);
         for (int q = 0; q < nn; q++) {
-            ptrdiff_t x = (ptrdiff_t)i + nb[q][0], y = (ptrdiff_t)j + nb[q][1], z = (ptrdiff_t)k + nb[q][2];
-            if (x < 0 || y < 0 || z < 0 || (size_t)x >= nx || (size_t)y >= ny || (size_t)z >= nz)
-                continue;
-            size_t w = (size_t)x + nx * ((size_t)y + ny * (size_t)z);
-            if (roi->morph[w] && !dist[w]) {
+            size_t w = (size_t)((ptrdiff_t)v + nb[q]);
+            if (morph[w] && !dist[w]) {
                 dist[w] = dist[v] + 1;
                 queue[tail++] = w;
             }
@@ -91,45 +84,44 @@ static int distance_map(uint32_t *dist, const rad_roi *roi, int planar)
     return 0;
 }
 
-/* Label the zones of slices k0..k1-1 (connectivity confined to them). */
-static int find_zones(zone_list *out, const rad_roi *roi, const uint32_t *dist, size_t k0, size_t k1,
+/* Label the zones of the voxels of slices k0..k1-1 (26-connected, or
+ * 8-connected within the slice when planar: then k1 = k0 + 1). */
+static int find_zones(zone_list *out, const rad_padded *p, const uint32_t *dist, size_t k0, size_t k1, int planar,
                       uint8_t *seen, size_t *stack)
 {
-    const size_t nx = roi->nx, ny = roi->ny;
-    for (size_t k = k0; k < k1; k++)
-        for (size_t j = 0; j < ny; j++)
-            for (size_t i = 0; i < nx; i++) {
-                size_t v = i + nx * (j + ny * k);
-                int32_t g = roi->gl[v];
-                if (!g || seen[v])
-                    continue;
-                zone z = {g, 0, UINT32_MAX};
-                size_t top = 0;
-                stack[top++] = v;
-                seen[v] = 1;
-                while (top) {
-                    size_t w = stack[--top];
-                    z.size++;
-                    if (dist[w] < z.dist)
-                        z.dist = dist[w];
-                    size_t wi = w % nx, wj = (w / nx) % ny, wk = w / (nx * ny);
-                    for (int c = -1; c <= 1; c++)
-                        for (int b = -1; b <= 1; b++)
-                            for (int a = -1; a <= 1; a++) {
-                                ptrdiff_t x = (ptrdiff_t)wi + a, y = (ptrdiff_t)wj + b, zz = (ptrdiff_t)wk + c;
-                                if (x < 0 || y < 0 || zz < (ptrdiff_t)k0 || (size_t)x >= nx || (size_t)y >= ny ||
-                                    (size_t)zz >= k1)
-                                    continue;
-                                size_t u = (size_t)x + nx * ((size_t)y + ny * (size_t)zz);
-                                if (!seen[u] && roi->gl[u] == g) {
-                                    seen[u] = 1;
-                                    stack[top++] = u;
-                                }
-                            }
+    ptrdiff_t nb[26];
+    int nn = 0;
+    for (int c = planar ? 0 : -1; c <= (planar ? 0 : 1); c++)
+        for (int b = -1; b <= 1; b++)
+            for (int a = -1; a <= 1; a++)
+                if (a || b || c)
+                    nb[nn++] = rad_padded_offset(p, a, b, c);
+    const int32_t *gl = p->gl;
+    for (size_t q = p->slice[k0]; q < p->slice[k1]; q++) {
+        const size_t v = p->vox[q];
+        const int32_t g = gl[v];
+        if (seen[v])
+            continue;
+        zone z = {g, 0, UINT32_MAX};
+        size_t top = 0;
+        stack[top++] = v;
+        seen[v] = 1;
+        while (top) {
+            size_t w = stack[--top];
+            z.size++;
+            if (dist[w] < z.dist)
+                z.dist = dist[w];
+            for (int c = 0; c < nn; c++) {
+                size_t u = (size_t)((ptrdiff_t)w + nb[c]);
+                if (!seen[u] && gl[u] == g) {
+                    seen[u] = 1;
+                    stack[top++] = u;
                 }
-                if (zone_push(out, z))
-                    return MMDX_ENOMEM;
             }
+        }
+        if (zone_push(out, z))
+            return MMDX_ENOMEM;
+    }
     return 0;
 }
 
@@ -207,18 +199,24 @@ int rad_zones(double *const szm[RAD_DIM_N], double *const dzm[RAD_DIM_N], const 
     }
     if (!roi->n_int || roi->ng < 1 || roi->ng > RAD_MAX_TEXTURE_LEVELS)
         return 0;
-    const size_t ng = (size_t)roi->ng, n = roi->n, nz = roi->nz, slice = roi->nx * roi->ny;
+    const rad_padded *p = roi->pad;
+    const size_t ng = (size_t)roi->ng, nz = roi->nz, n = p->px * p->py * p->pz;
     uint32_t *dist = malloc(n * sizeof *dist);
-    uint8_t *seen = calloc(n, 1);
-    size_t *stack = malloc(n * sizeof *stack);
+    uint8_t *seen = calloc(n, 1), *morph = calloc(n, 1);
+    size_t *stack = malloc((roi->n_int ? roi->n_int : 1) * sizeof *stack);
     zone_list zl = {0};
     int rc = 0;
-    if (!dist || !seen || !stack) {
+    if (!dist || !seen || !morph || !stack) {
         rc = MMDX_ENOMEM;
         goto done;
     }
+    /* the morphological mask on the padded grid */
+    for (size_t k = 0; k < nz; k++)
+        for (size_t j = 0; j < roi->ny; j++)
+            memcpy(morph + p->border + p->px * ((j + p->border) + p->py * (k + p->border)),
+                   roi->morph + roi->nx * (j + roi->ny * k), roi->nx);
     if (szm[RAD_DIM_3D] || dzm[RAD_DIM_3D]) {
-        if ((rc = distance_map(dist, roi, 0)) || (rc = find_zones(&zl, roi, dist, 0, nz, seen, stack)))
+        if ((rc = distance_map(dist, morph, p, 0)) || (rc = find_zones(&zl, p, dist, 0, nz, 0, seen, stack)))
             goto done;
         if (zone_features(szm[RAD_DIM_3D], dzm[RAD_DIM_3D], &zl, ng, (double)roi->n_int) < 0) {
             rc = MMDX_ENOMEM;
@@ -228,19 +226,17 @@ int rad_zones(double *const szm[RAD_DIM_N], double *const dzm[RAD_DIM_N], const 
     if (szm[RAD_DIM_2D] || dzm[RAD_DIM_2D] || szm[RAD_DIM_25D] || dzm[RAD_DIM_25D]) {
         memset(seen, 0, n);
         zl.n = 0;
-        if ((rc = distance_map(dist, roi, 1)))
+        if ((rc = distance_map(dist, morph, p, 1)))
             goto done;
         double ssum[ZONE_N] = {0}, dsum[ZONE_N] = {0}, fs[ZONE_N], fd[ZONE_N];
         size_t cnt = 0;
         for (size_t k = 0; k < nz; k++) {
             size_t first = zl.n;
-            if ((rc = find_zones(&zl, roi, dist, k, k + 1, seen, stack)))
+            if ((rc = find_zones(&zl, p, dist, k, k + 1, 1, seen, stack)))
                 goto done;
             if (zl.n == first)
                 continue;
-            double nv = 0;
-            for (size_t v = k * slice; v < (k + 1) * slice; v++)
-                nv += roi->imask[v];
+            double nv = (double)(p->slice[k + 1] - p->slice[k]);
             zone_list one = {zl.z + first, zl.n - first, 0};
             int ok = zone_features(fs, fd, &one, ng, nv);
             if (ok < 0) {
@@ -265,6 +261,7 @@ int rad_zones(double *const szm[RAD_DIM_N], double *const dzm[RAD_DIM_N], const 
 done:
     free(dist);
     free(seen);
+    free(morph);
     free(stack);
     free(zl.z);
     return rc;
