@@ -57,8 +57,12 @@ typedef struct group_site {
     size_t text_cap;
     double *dos;       /* DS/GP: na x n dosages */
     size_t dos_cap;
-    int32_t *gt;       /* GT: 2 x n calls as mmdx_vcf_genotypes gives them */
+    int32_t *gt;       /* GT, multi-allelic: 2 x n calls as mmdx_vcf_genotypes gives them */
     size_t gt_cap;
+    uint8_t *alt;      /* GT, biallelic: ALT copies per sample (0..2), 3 when missing */
+    size_t alt_cap;
+    uint64_t alt_total; /* ALT copies among called samples */
+    size_t n_called;
 } group_site;
 
 /* A row matched in the current group, scored when the group is resolved
@@ -208,6 +212,7 @@ void mmdx_prs_free(mmdx_prs *p)
         free(p->grp[i].alleles);
         free(p->grp[i].dos);
         free(p->grp[i].gt);
+        free(p->grp[i].alt);
     }
     free(p->grp);
     free(p->pend);
@@ -538,26 +543,38 @@ static void accumulate_calls(mmdx_prs *p, size_t score, const group_site *g, lon
     int32_t a = (int32_t)ea;
     uint64_t copies = 0;
     size_t nn = 0;
-    for (size_t s = 0; s < n; s++) {
-        int32_t g0 = gt[2 * s], g1 = gt[2 * s + 1];
-        unsigned called = g0 >= 0;
-        copies += called * ((unsigned)(g0 == a) + (unsigned)(g1 == a));
-        nn += called;
+    if (g->na == 2) {
+        nn = g->n_called;
+        copies = ea == 1 ? g->alt_total : 2 * (uint64_t)nn - g->alt_total;
+    } else {
+        for (size_t s = 0; s < n; s++) {
+            int32_t g0 = gt[2 * s], g1 = gt[2 * s + 1];
+            unsigned called = g0 >= 0;
+            copies += called * ((unsigned)(g0 == a) + (unsigned)(g1 == a));
+            nn += called;
+        }
     }
     if (nn == 0)
         p->stats[score].all_missing++;
     double mean = nn ? (double)copies / (double)nn : 0.0;
-    double term[4] = {w * 0.0, w * 1.0, w * 2.0, w * mean};
+    double term[4] = {w * 0.0, w * 1.0, w * 2.0, p->opt.mean_impute ? w * mean : 0.0};
+    static const uint32_t alleles_ct[4] = {2, 2, 2, 0};
     double *sum = p->sum + score * n;
     uint32_t *act = p->act + score * n;
-    int impute = p->opt.mean_impute;
-    for (size_t s = 0; s < n; s++) {
-        int32_t g0 = gt[2 * s], g1 = gt[2 * s + 1];
-        if (g0 >= 0) {
-            sum[s] += term[(g0 == a) + (g1 == a)];
-            act[s] += 2;
-        } else if (impute) {
-            sum[s] += term[3];
+    if (g->na == 2) {
+        /* index by ALT copies: REF's terms are the same values in reverse */
+        double t[4] = {term[ea == 1 ? 0 : 2], term[1], term[ea == 1 ? 2 : 0], term[3]};
+        const uint8_t *c = g->alt;
+        for (size_t s = 0; s < n; s++) {
+            sum[s] += t[c[s]]; /* + 0.0 for a missing call without imputation: sum unchanged */
+            act[s] += alleles_ct[c[s]];
+        }
+    } else {
+        for (size_t s = 0; s < n; s++) {
+            int32_t g0 = gt[2 * s], g1 = gt[2 * s + 1];
+            unsigned k = g0 < 0 ? 3u : (unsigned)(g0 == a) + (unsigned)(g1 == a);
+            sum[s] += term[k];
+            act[s] += alleles_ct[k];
         }
     }
     p->n_used[score]++;
@@ -733,6 +750,29 @@ static int resolve_group(mmdx_prs *p)
     return rc;
 }
 
+/* The biallelic summary of the calls `gt` that accumulate_calls reads. */
+static int count_alt(const mmdx_prs *p, group_site *g, const int32_t *gt_)
+{
+    size_t n = p->n;
+    if (mmdx_array_reserve(&g->alt, &g->alt_cap, n ? n : 1, 1, 1, 0) < 0)
+        return MMDX_ENOMEM;
+    const int32_t *restrict gt = gt_;
+    uint8_t *restrict alt = g->alt;
+    uint64_t total = 0;
+    size_t missing = 0;
+    for (size_t s = 0; s < n; s++) {
+        int32_t g0 = gt[2 * s], g1 = gt[2 * s + 1];
+        uint32_t c = (uint32_t)(g0 == 1) + (uint32_t)(g1 == 1); /* 0 when missing: both are -1 */
+        uint32_t m = (uint32_t)g0 >> 31;
+        alt[s] = (uint8_t)(c | (m * 3u));
+        total += c;
+        missing += m;
+    }
+    g->alt_total = total;
+    g->n_called = n - missing;
+    return 0;
+}
+
 /* Keep the site's strings in g (they are the reader's only until its next record). */
 static int copy_site(group_site *g, const mmdx_vcf_site *site)
 {
@@ -780,12 +820,18 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
     int ret;
     if (p->opt.dosage == MMDX_DOSAGE_GT) {
         const int32_t *gt;
-        if (mmdx_array_reserve(&g->gt, &g->gt_cap, 2 * (p->n ? p->n : 1), sizeof *g->gt, 1, 0) < 0)
+        if (g->na != 2 &&
+            mmdx_array_reserve(&g->gt, &g->gt_cap, 2 * (p->n ? p->n : 1), sizeof *g->gt, 1, 0) < 0)
             return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
         ret = mmdx_vcf_genotypes(v, &gt, err);
         if (ret < 0 && ret != MMDX_ENOTFOUND)
             return ret;
-        memcpy(g->gt, gt, 2 * p->n * sizeof *gt);
+        if (g->na == 2) {
+            if (count_alt(p, g, gt) < 0)
+                return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+        } else {
+            memcpy(g->gt, gt, 2 * p->n * sizeof *gt);
+        }
     } else {
         size_t need = g->na * (p->n ? p->n : 1);
         if (mmdx_array_reserve(&g->dos, &g->dos_cap, need, sizeof *g->dos, 1, 0) < 0)
