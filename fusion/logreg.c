@@ -7,8 +7,13 @@
 
 #include <omp.h>
 
+#include "dense.h"
 #include "hot.h"
 #include "lbfgs.h"
+
+#ifdef MMDX_HAVE_CBLAS
+#include <cblas.h>
+#endif
 
 void mmdx_logreg_options_init(mmdx_logreg_options *o)
 {
@@ -18,6 +23,7 @@ void mmdx_logreg_options_init(mmdx_logreg_options *o)
     o->tol = 1e-6;
     o->n_threads = 1;
     o->solver = MMDX_LOGREG_AUTO;
+    o->use_blas = 1;
 }
 
 double mmdx_log1pexp_neg(double m)
@@ -43,8 +49,14 @@ typedef struct problem {
     double sw_sum;
     int fit_intercept;
     int n_threads;
+    int use_blas;
     double *partial;  /* n_threads x (p + 2): gradient then loss, per thread */
+    double *scratch;  /* n_threads x 2 x LOGREG_BLOCK: the BLAS pass's z and residuals */
 } problem;
+
+/* Rows per dgemv pair: 128 x 300 doubles stay in L2 between X w and X^T r,
+ * so the pass still reads X from memory once. */
+#define LOGREG_BLOCK 128
 
 /* Four running sums in a fixed order: shorter dependency chains than one,
  * and the same result on every machine. */
@@ -83,6 +95,46 @@ MMDX_HOT static void eval_rows(const problem *pr, const double *theta, size_t lo
     }
 }
 
+#ifdef MMDX_HAVE_CBLAS
+/* eval_rows through CBLAS: per block of rows z = X w (dgemv), the losses and
+ * residuals, then gradient += X^T r (dgemv). OpenBLAS is single-threaded here
+ * (mmdx_dense_blas_single_threaded) and the blocks are fixed: the same sums in
+ * the same order on every run with the same thread count. */
+static void eval_rows_blas(const problem *pr, const double *theta, size_t lo, size_t hi, double *acc,
+                           double *z)
+{
+    size_t p = pr->p;
+    double b = theta[p], *r = z + LOGREG_BLOCK;
+    memset(acc, 0, (p + 2) * sizeof *acc);
+    for (size_t i0 = lo; i0 < hi; i0 += LOGREG_BLOCK) {
+        size_t nb = hi - i0 < LOGREG_BLOCK ? hi - i0 : LOGREG_BLOCK;
+        const double *xb = pr->x + i0 * p;
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)p, 1.0, xb, (int)p, theta, 1, 0.0, z, 1);
+        for (size_t k = 0; k < nb; k++) {
+            size_t i = i0 + k;
+            double zi = z[k] + b;
+            double wgt = pr->sw ? pr->sw[i] : 1.0;
+            acc[p + 1] += wgt * mmdx_log1pexp_neg(pr->y[i] ? zi : -zi);
+            r[k] = wgt * (mmdx_sigmoid(zi) - (pr->y[i] ? 1.0 : 0.0));
+            acc[p] += r[k];
+        }
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)nb, (int)p, 1.0, xb, (int)p, r, 1, 1.0, acc, 1);
+    }
+}
+#endif
+
+static void eval_range(const problem *pr, const double *theta, size_t lo, size_t hi, int t)
+{
+    double *acc = pr->partial + (size_t)t * (pr->p + 2);
+#ifdef MMDX_HAVE_CBLAS
+    if (pr->use_blas) {
+        eval_rows_blas(pr, theta, lo, hi, acc, pr->scratch + (size_t)t * 2 * LOGREG_BLOCK);
+        return;
+    }
+#endif
+    eval_rows(pr, theta, lo, hi, acc);
+}
+
 /* Objective and gradient, both divided by sum(sw) as scikit-learn does. */
 static double objective(void *ctx, const double *theta, double *grad)
 {
@@ -90,7 +142,7 @@ static double objective(void *ctx, const double *theta, double *grad)
     size_t p = pr->p, n = pr->n;
     int nt = pr->n_threads;
     if (nt <= 1 || n < 2048) {
-        eval_rows(pr, theta, 0, n, pr->partial);
+        eval_range(pr, theta, 0, n, 0);
     } else {
 #pragma omp parallel num_threads(nt)
         {
@@ -99,7 +151,7 @@ static double objective(void *ctx, const double *theta, double *grad)
             size_t lo = (size_t)t * chunk, hi = lo + chunk > n ? n : lo + chunk;
             if (lo > n)
                 lo = n;
-            eval_rows(pr, theta, lo, hi, pr->partial + (size_t)t * (p + 2));
+            eval_range(pr, theta, lo, hi, t);
         }
         /* fixed summation order: reproducible for a given thread count */
         for (int t = 1; t < nt; t++) {
@@ -299,11 +351,15 @@ int mmdx_logreg_fit(double *coef, double *intercept, const double *x, size_t n, 
                               "logistic regression: the training labels hold a single class (%zu samples, all %d)",
                               n, pos ? 1 : 0);
     int nt = o->n_threads < 1 ? 1 : o->n_threads;
-    problem pr = {x, n, p, y, sw, isinf(o->C) ? 0.0 : 1.0 / o->C, sw_sum, o->fit_intercept, nt, NULL};
+    problem pr = {x, n, p, y, sw, isinf(o->C) ? 0.0 : 1.0 / o->C, sw_sum, o->fit_intercept, nt,
+                  o->use_blas && mmdx_dense_have_blas(), NULL, NULL};
+    if (pr.use_blas)
+        mmdx_dense_blas_single_threaded();
     pr.partial = malloc((size_t)nt * (p + 2) * sizeof *pr.partial);
+    pr.scratch = malloc((size_t)nt * 2 * LOGREG_BLOCK * sizeof *pr.scratch);
     double *theta = calloc(p + 1, sizeof *theta);
-    if (!pr.partial || !theta) {
-        free(pr.partial), free(theta);
+    if (!pr.partial || !pr.scratch || !theta) {
+        free(pr.partial), free(pr.scratch), free(theta);
         return mmdx_error_set(err, MMDX_ENOMEM, "logistic regression: out of memory (%zu x %zu)", n, p);
     }
     /* start from the intercept-only optimum: the weighted prevalence's log-odds */
@@ -336,6 +392,7 @@ int mmdx_logreg_fit(double *coef, double *intercept, const double *x, size_t n, 
         *intercept = o->fit_intercept ? theta[p] : 0.0;
     }
     free(pr.partial);
+    free(pr.scratch);
     free(theta);
     return rc;
 }

@@ -35,9 +35,10 @@ typedef struct mmdx_logreg_options {
     double tol;          /**< L-BFGS stops when max|gradient| of the objective / sum(sw) <= tol */
     int n_threads;       /**< OpenMP threads (>= 1) */
     mmdx_logreg_solver solver;
+    int use_blas;        /**< 1: L-BFGS's passes over x through CBLAS dgemv when built with it (default) */
 } mmdx_logreg_options;
 
-/** Defaults: C = 1, intercept, 1000 iterations, tol 1e-6, 1 thread, automatic solver. */
+/** Defaults: C = 1, intercept, 1000 iterations, tol 1e-6, 1 thread, automatic solver, BLAS. */
 void mmdx_logreg_options_init(mmdx_logreg_options *o);
 
 /** What the fit did. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "logreg.h"
@@ -27,6 +28,7 @@ void mmdx_fusion_options_init(mmdx_fusion_options *o)
     o->inner_folds = 5;
     o->combiner_C = 1.0;
     o->n_threads = 1;
+    o->use_blas = 1;
 }
 
 int mmdx_fusion_opt_bad(mmdx_error *err, const mmdx_config_entry *e, const char *what)
@@ -99,6 +101,18 @@ int mmdx_fusion_params_check(const mmdx_fusion_params *params, mmdx_error *err)
     return 0;
 }
 
+/* A key with two values: *out = 0 for `off`, 1 for `on`. */
+static int opt_either(const mmdx_config_entry *e, const char *off, const char *on, int *out, mmdx_error *err)
+{
+    if (strcmp(e->value, off) == 0 || strcmp(e->value, on) == 0) {
+        *out = strcmp(e->value, on) == 0;
+        return 0;
+    }
+    char why[96];
+    snprintf(why, sizeof why, "expected %s or %s", off, on);
+    return mmdx_fusion_opt_bad(err, e, why);
+}
+
 int mmdx_fusion_options_parse(mmdx_fusion_options *o, const mmdx_fusion_params *params,
                               mmdx_error *err)
 {
@@ -123,12 +137,7 @@ int mmdx_fusion_options_parse(mmdx_fusion_options *o, const mmdx_fusion_params *
         if (strcmp(e->key, "C") == 0) {
             rc = mmdx_fusion_opt_double(e, 1e-12, 1e12, &o->C, err);
         } else if (strcmp(e->key, "class_weight") == 0) {
-            if (strcmp(e->value, "none") == 0)
-                o->class_weight_balanced = 0;
-            else if (strcmp(e->value, "balanced") == 0)
-                o->class_weight_balanced = 1;
-            else
-                rc = mmdx_fusion_opt_bad(err, e, "expected none or balanced");
+            rc = opt_either(e, "none", "balanced", &o->class_weight_balanced, err);
         } else if (strcmp(e->key, "max_iter") == 0) {
             if ((rc = mmdx_fusion_opt_int(e, 1, 1000000, &l, err)) == 0)
                 o->max_iter = (int)l;
@@ -165,11 +174,13 @@ int mmdx_fusion_options_parse(mmdx_fusion_options *o, const mmdx_fusion_params *
                 o->inner_folds = (unsigned)l;
         } else if (strcmp(e->key, "combiner_C") == 0) {
             rc = mmdx_fusion_opt_double(e, 1e-6, 1e12, &o->combiner_C, err);
+        } else if (strcmp(e->key, "blas") == 0) {
+            rc = opt_either(e, "no", "yes", &o->use_blas, err);
         } else {
             rc = mmdx_error_set(err, MMDX_EINVAL,
                                 "%s:%d: unknown key '%s' in [%s] (known: C, class_weight, max_iter, tol, "
                                 "solver, hidden, alpha, learning_rate, batch_size, max_epochs, patience, "
-                                "validation_fraction, inner_folds, combiner_C)",
+                                "validation_fraction, inner_folds, combiner_C, blas)",
                                 e->file ? e->file : "(config)", (int)e->line, e->key,
                                 c->section ? c->section : "?");
         }

@@ -20,6 +20,8 @@
  *                              fewer when a modality has fewer patients of a class
  *   combiner_C = 1             late fusion: inverse L2 strength of the stacking combiner
  *                              (shrinks the weights of small cohorts only)
+ *   blas = yes                 yes | no: the passes over the data through OpenBLAS's CBLAS
+ *                              (when built with it) or plain loops
  */
 #ifndef MMDX_FUSION_OPTIONS_H
 #define MMDX_FUSION_OPTIONS_H
@@ -53,6 +55,7 @@ typedef struct mmdx_fusion_options {
     double combiner_C;
     uint64_t seed;
     int n_threads;
+    int use_blas;
 } mmdx_fusion_options;
 
 /** The defaults above, logistic regression, seed 0, one thread. */

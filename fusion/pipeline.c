@@ -72,6 +72,7 @@ int mmdx_pipeline_fit(mmdx_pipeline **out, const mmdx_dataset *d, const size_t *
             lo.tol = o->tol;
             lo.n_threads = o->n_threads;
             lo.solver = (mmdx_logreg_solver)o->solver;
+            lo.use_blas = o->use_blas;
             rc = mmdx_logreg_fit(pl->coef, &pl->intercept, x, n_rows, p, y, sw, &lo, &pl->logreg_info, err);
         }
     } else if (!rc) {

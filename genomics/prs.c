@@ -48,12 +48,21 @@ typedef struct row_state {
 } row_state;
 
 typedef struct group_site {
-    char *chrom, *id;
+    char *chrom, *id;  /* into text */
     int64_t pos;
     size_t na;
-    char **alleles;
-    double *dos; /* na x n */
+    char **alleles;    /* into text */
+    size_t allele_cap;
+    char *text;        /* chrom, id and alleles, NUL-separated; reused from site to site */
+    size_t text_cap;
+    double *dos;       /* DS/GP: na x n dosages */
     size_t dos_cap;
+    int32_t *gt;       /* GT, multi-allelic: 2 x n calls as mmdx_vcf_genotypes gives them */
+    size_t gt_cap;
+    uint8_t *alt;      /* GT, biallelic: ALT copies per sample (0..2), 3 when missing */
+    size_t alt_cap;
+    uint64_t alt_total; /* ALT copies among called samples */
+    size_t n_called;
 } group_site;
 
 /* A row matched in the current group, scored when the group is resolved
@@ -199,13 +208,11 @@ void mmdx_prs_free(mmdx_prs *p)
         free(p->state);
     }
     for (size_t i = 0; i < p->grp_cap; i++) {
-        free(p->grp[i].chrom);
-        free(p->grp[i].id);
-        if (p->grp[i].alleles)
-            for (size_t a = 0; a < p->grp[i].na; a++)
-                free(p->grp[i].alleles[a]);
+        free(p->grp[i].text);
         free(p->grp[i].alleles);
         free(p->grp[i].dos);
+        free(p->grp[i].gt);
+        free(p->grp[i].alt);
     }
     free(p->grp);
     free(p->pend);
@@ -448,6 +455,27 @@ static int try_alleles(const group_site *g, const char *e, const char *o, long *
 
 static int flip_rule(int r) { return r + (R_REFALT_FLIP - R_REFALT); }
 
+/* Append a string or a number at *k of s (room is the caller's). */
+static void put_str(char *s, size_t *k, const char *t)
+{
+    size_t l = strlen(t);
+    memcpy(s + *k, t, l);
+    *k += l;
+}
+
+static void put_num(char *s, size_t *k, unsigned long long x)
+{
+    char d[24];
+    int n = 0;
+    do {
+        d[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    while (n)
+        s[(*k)++] = d[--n];
+}
+
+/* "chr:pos:REF:ALT1,ALT2 (ID)" for the match log. */
 static char *describe_site(const group_site *g)
 {
     size_t len = strlen(g->chrom) + strlen(g->id) + 48;
@@ -456,15 +484,26 @@ static char *describe_site(const group_site *g)
     char *s = malloc(len);
     if (!s)
         return NULL;
-    int k = snprintf(s, len, "%s:%lld:", g->chrom, (long long)g->pos);
-    for (size_t a = 0; a < g->na; a++)
-        k += snprintf(s + k, len - (size_t)k, "%s%s", a == 0 ? "" : a == 1 ? ":" : ",", g->alleles[a]);
-    if (strcmp(g->id, ".") != 0)
-        snprintf(s + k, len - (size_t)k, " (%s)", g->id);
+    size_t k = 0;
+    put_str(s, &k, g->chrom);
+    s[k++] = ':';
+    put_num(s, &k, (unsigned long long)g->pos);
+    s[k++] = ':';
+    for (size_t a = 0; a < g->na; a++) {
+        if (a)
+            s[k++] = a == 1 ? ':' : ',';
+        put_str(s, &k, g->alleles[a]);
+    }
+    if (strcmp(g->id, ".") != 0) {
+        put_str(s, &k, " (");
+        put_str(s, &k, g->id);
+        s[k++] = ')';
+    }
+    s[k] = '\0';
     return s;
 }
 
-static void accumulate(mmdx_prs *p, size_t score, const group_site *g, long ea, double w)
+static void accumulate_dosages(mmdx_prs *p, size_t score, const group_site *g, long ea, double w)
 {
     size_t n = p->n;
     const double *d = g->dos + (size_t)ea * n;
@@ -489,6 +528,64 @@ static void accumulate(mmdx_prs *p, size_t score, const group_site *g, long ea, 
         }
     }
     p->n_used[score]++;
+}
+
+/*
+ * From hard calls: a sample holds 0, 1 or 2 copies of the effect allele or
+ * is missing, so its term is one of four values, computed once per variant.
+ * The values (w x copies, w x mean) and the order of the additions are those
+ * of accumulate_dosages on the same calls, so both give the same bits.
+ */
+static void accumulate_calls(mmdx_prs *p, size_t score, const group_site *g, long ea, double w)
+{
+    size_t n = p->n;
+    const int32_t *gt = g->gt;
+    int32_t a = (int32_t)ea;
+    uint64_t copies = 0;
+    size_t nn = 0;
+    if (g->na == 2) {
+        nn = g->n_called;
+        copies = ea == 1 ? g->alt_total : 2 * (uint64_t)nn - g->alt_total;
+    } else {
+        for (size_t s = 0; s < n; s++) {
+            int32_t g0 = gt[2 * s], g1 = gt[2 * s + 1];
+            unsigned called = g0 >= 0;
+            copies += called * ((unsigned)(g0 == a) + (unsigned)(g1 == a));
+            nn += called;
+        }
+    }
+    if (nn == 0)
+        p->stats[score].all_missing++;
+    double mean = nn ? (double)copies / (double)nn : 0.0;
+    double term[4] = {w * 0.0, w * 1.0, w * 2.0, p->opt.mean_impute ? w * mean : 0.0};
+    static const uint32_t alleles_ct[4] = {2, 2, 2, 0};
+    double *sum = p->sum + score * n;
+    uint32_t *act = p->act + score * n;
+    if (g->na == 2) {
+        /* index by ALT copies: REF's terms are the same values in reverse */
+        double t[4] = {term[ea == 1 ? 0 : 2], term[1], term[ea == 1 ? 2 : 0], term[3]};
+        const uint8_t *c = g->alt;
+        for (size_t s = 0; s < n; s++) {
+            sum[s] += t[c[s]]; /* + 0.0 for a missing call without imputation: sum unchanged */
+            act[s] += alleles_ct[c[s]];
+        }
+    } else {
+        for (size_t s = 0; s < n; s++) {
+            int32_t g0 = gt[2 * s], g1 = gt[2 * s + 1];
+            unsigned k = g0 < 0 ? 3u : (unsigned)(g0 == a) + (unsigned)(g1 == a);
+            sum[s] += term[k];
+            act[s] += alleles_ct[k];
+        }
+    }
+    p->n_used[score]++;
+}
+
+static void accumulate(mmdx_prs *p, size_t score, const group_site *g, long ea, double w)
+{
+    if (p->opt.dosage == MMDX_DOSAGE_GT)
+        accumulate_calls(p, score, g, ea, w);
+    else
+        accumulate_dosages(p, score, g, ea, w);
 }
 
 static int evaluate(mmdx_prs *p, row_ref ref, const group_site *sites, size_t n_sites,
@@ -572,8 +669,15 @@ static int evaluate(mmdx_prs *p, row_ref ref, const group_site *sites, size_t n_
         char *key = malloc(len);
         if (key) {
             int absent;
-            snprintf(key, len, "%u\t%s\t%lld\t%s", ref.score, g->chrom, (long long)g->pos,
-                     g->alleles[best_ea]);
+            size_t k = 0; /* "score\tchrom\tpos\tallele" */
+            put_num(key, &k, ref.score);
+            key[k++] = '\t';
+            put_str(key, &k, g->chrom);
+            key[k++] = '\t';
+            put_num(key, &k, (unsigned long long)g->pos);
+            key[k++] = '\t';
+            put_str(key, &k, g->alleles[best_ea]);
+            key[k] = '\0';
             kh_put(mmdx_seen, p->seen, key, &absent);
             if (absent == 0) {
                 st->duplicate = 1;
@@ -646,6 +750,54 @@ static int resolve_group(mmdx_prs *p)
     return rc;
 }
 
+/* The biallelic summary of the calls `gt` that accumulate_calls reads. */
+static int count_alt(const mmdx_prs *p, group_site *g, const int32_t *gt_)
+{
+    size_t n = p->n;
+    if (mmdx_array_reserve(&g->alt, &g->alt_cap, n ? n : 1, 1, 1, 0) < 0)
+        return MMDX_ENOMEM;
+    const int32_t *restrict gt = gt_;
+    uint8_t *restrict alt = g->alt;
+    uint64_t total = 0;
+    size_t missing = 0;
+    for (size_t s = 0; s < n; s++) {
+        int32_t g0 = gt[2 * s], g1 = gt[2 * s + 1];
+        uint32_t c = (uint32_t)(g0 == 1) + (uint32_t)(g1 == 1); /* 0 when missing: both are -1 */
+        uint32_t m = (uint32_t)g0 >> 31;
+        alt[s] = (uint8_t)(c | (m * 3u));
+        total += c;
+        missing += m;
+    }
+    g->alt_total = total;
+    g->n_called = n - missing;
+    return 0;
+}
+
+/* Keep the site's strings in g (they are the reader's only until its next record). */
+static int copy_site(group_site *g, const mmdx_vcf_site *site)
+{
+    size_t lc = strlen(site->chrom) + 1, li = strlen(site->id) + 1, len = lc + li;
+    for (size_t a = 0; a < site->n_alleles; a++)
+        len += strlen(site->alleles[a]) + 1;
+    if (mmdx_array_reserve(&g->text, &g->text_cap, len, 1, 64, 0) < 0 ||
+        mmdx_array_reserve(&g->alleles, &g->allele_cap, site->n_alleles ? site->n_alleles : 1,
+                           sizeof *g->alleles, 4, 0) < 0)
+        return MMDX_ENOMEM;
+    char *t = g->text;
+    g->chrom = memcpy(t, site->chrom, lc);
+    t += lc;
+    g->id = memcpy(t, site->id, li);
+    t += li;
+    for (size_t a = 0; a < site->n_alleles; a++) {
+        size_t la = strlen(site->alleles[a]) + 1;
+        g->alleles[a] = memcpy(t, site->alleles[a], la);
+        t += la;
+    }
+    g->na = site->n_alleles;
+    g->pos = site->pos;
+    return 0;
+}
+
 int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_error *err)
 {
     if (!mmdx_prs_filter(p, site->chrom, strlen(site->chrom), site->pos, site->id, strlen(site->id)))
@@ -662,33 +814,37 @@ int mmdx_prs_site(mmdx_prs *p, mmdx_vcf *v, const mmdx_vcf_site *site, mmdx_erro
     if (mmdx_array_reserve(&p->grp, &p->grp_cap, p->n_grp + 1, sizeof *p->grp, 4, 1) < 0)
         return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     group_site *g = &p->grp[p->n_grp];
-    for (size_t a = 0; g->alleles && a < g->na; a++)
-        free(g->alleles[a]);
-    free(g->alleles);
-    free(g->chrom);
-    free(g->id);
-    g->alleles = calloc(site->n_alleles ? site->n_alleles : 1, sizeof *g->alleles);
-    g->chrom = strdup(site->chrom);
-    g->id = strdup(site->id);
-    g->na = site->n_alleles;
-    g->pos = site->pos;
-    if (!g->alleles || !g->chrom || !g->id)
-        return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-    for (size_t a = 0; a < g->na; a++)
-        if (!(g->alleles[a] = strdup(site->alleles[a])))
-            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
-    size_t need = g->na * (p->n ? p->n : 1);
-    if (mmdx_array_reserve(&g->dos, &g->dos_cap, need, sizeof *g->dos, 1, 0) < 0)
+    if (copy_site(g, site) < 0)
         return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
     p->n_grp++;
-    int ret = mmdx_vcf_dosages(v, p->opt.dosage, !p->opt.exact_dosage, g->dos, err);
-    if (ret == MMDX_ENOTFOUND) {
-        p->n_field_missing++;
-    } else if (ret < 0) {
-        return ret;
+    int ret;
+    if (p->opt.dosage == MMDX_DOSAGE_GT) {
+        const int32_t *gt;
+        if (g->na != 2 &&
+            mmdx_array_reserve(&g->gt, &g->gt_cap, 2 * (p->n ? p->n : 1), sizeof *g->gt, 1, 0) < 0)
+            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+        ret = mmdx_vcf_genotypes(v, &gt, err);
+        if (ret < 0 && ret != MMDX_ENOTFOUND)
+            return ret;
+        if (g->na == 2) {
+            if (count_alt(p, g, gt) < 0)
+                return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+        } else {
+            memcpy(g->gt, gt, 2 * p->n * sizeof *gt);
+        }
+    } else {
+        size_t need = g->na * (p->n ? p->n : 1);
+        if (mmdx_array_reserve(&g->dos, &g->dos_cap, need, sizeof *g->dos, 1, 0) < 0)
+            return mmdx_error_set(err, MMDX_ENOMEM, "out of memory");
+        ret = mmdx_vcf_dosages(v, p->opt.dosage, !p->opt.exact_dosage, g->dos, err);
+        if (ret < 0 && ret != MMDX_ENOTFOUND)
+            return ret;
     }
+    if (ret == MMDX_ENOTFOUND)
+        p->n_field_missing++;
     if (p->opt.dosage != MMDX_DOSAGE_GT) {
         /* As PLINK 2 imports dosages: a sample without DS/GP keeps its GT call. */
+        size_t need = g->na * (p->n ? p->n : 1);
         size_t n_missing = 0;
         for (size_t i = 0; i < p->n; i++)
             n_missing += isnan(g->dos[i]);

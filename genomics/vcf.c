@@ -117,6 +117,11 @@ int mmdx_vcf_open(mmdx_vcf **out, const char *path, int n_threads, int fast_text
             goto fail;
         if (fmt->compression == bgzf)
             v->tbx = tbx_index_load3(path, NULL, HTS_IDX_SILENT_FAIL);
+        /* the direct path reads its own lines; fast_text = 0 keeps htslib's whole way */
+        if (fast_text && mmdx_vcf__lines_init(v) < 0) {
+            rc = mmdx_error_set(err, MMDX_ENOMEM, "%s: out of memory", path);
+            goto fail;
+        }
     }
     v->n_samples = (size_t)bcf_hdr_nsamples(v->hdr);
     v->rec = bcf_init();
@@ -162,6 +167,7 @@ void mmdx_vcf_free(mmdx_vcf *v)
     free(v->gt);
     free(v->ivals);
     free(v->regions);
+    free(v->buf);
     free(v->path);
     free(v);
 }
@@ -352,6 +358,22 @@ static int bcf_site(mmdx_vcf *v, mmdx_error *err)
     return 0;
 }
 
+/* An accepted record read into the line buffer: copy it into v->line, which
+   the parsers own (htslib's vcf_parse writes into it). */
+static int own_line(mmdx_vcf *v, mmdx_error *err)
+{
+    if (v->rec_s == v->line.s) {
+        v->line.l = v->rec_l; /* a '\r' dropped */
+        v->line.s[v->line.l] = '\0';
+        return 0;
+    }
+    v->line.l = 0;
+    if (kputsn(v->rec_s, v->rec_l, &v->line) < 0)
+        return mmdx_error_set(err, MMDX_ENOMEM, "%s: out of memory", v->path);
+    v->rec_s = v->line.s;
+    return 0;
+}
+
 /* Read the next raw record: text line into v->line, or BCF into v->rec. 1, 0 at end, <0 error. */
 static int read_raw(mmdx_vcf *v, mmdx_error *err)
 {
@@ -381,6 +403,8 @@ static int read_raw(mmdx_vcf *v, mmdx_error *err)
                                       (long long)v->regions[v->region_next - 1].beg,
                                       (long long)v->regions[v->region_next - 1].end);
             v->lineno = 0;
+            v->rec_s = v->line.s;
+            v->rec_l = v->line.l;
             return 1;
         }
         if (v->is_bcf) {
@@ -395,6 +419,18 @@ static int read_raw(mmdx_vcf *v, mmdx_error *err)
         }
         if (v->pending) {
             v->pending = 0;
+            v->rec_s = v->line.s;
+            v->rec_l = v->line.l;
+        } else if (v->bgzf) {
+            ret = mmdx_vcf__lines_next(v, &v->rec_s, &v->rec_l);
+            if (ret == 0)
+                return 0;
+            if (ret < 0)
+                return mmdx_error_set(err, ret, "%s: %s after line %ld", v->path,
+                                      ret == MMDX_ENOMEM ? "out of memory"
+                                                         : "read error (corrupt compression?)",
+                                      v->lineno);
+            v->lineno++;
         } else {
             ret = hts_getline(v->fp, 2 /* KS_SEP_LINE */, &v->line);
             if (ret == -1)
@@ -403,10 +439,12 @@ static int read_raw(mmdx_vcf *v, mmdx_error *err)
                 return mmdx_error_set(err, MMDX_EIO, "%s: read error after line %ld (corrupt compression?)",
                                       v->path, v->lineno);
             v->lineno++;
+            v->rec_s = v->line.s;
+            v->rec_l = v->line.l;
         }
-        if (v->line.l > 0 && v->line.s[v->line.l - 1] == '\r')
-            v->line.s[--v->line.l] = '\0';
-        if (v->line.l == 0)
+        if (v->rec_l > 0 && v->rec_s[v->rec_l - 1] == '\r')
+            v->rec_l--;
+        if (v->rec_l == 0)
             continue; /* a blank line (often the last) carries no record */
         return 1;
     }
@@ -451,10 +489,10 @@ int mmdx_vcf_next(mmdx_vcf *v, mmdx_vcf_site *site, mmdx_error *err)
                     continue;
             }
             if (v->filter &&
-                !v->filter(v->filter_ctx, v->line.s + v->col[0], v->col_len[0], v->site.pos,
-                           v->line.s + v->col[2], v->col_len[2]))
+                !v->filter(v->filter_ctx, v->rec_s + v->col[0], v->col_len[0], v->site.pos,
+                           v->rec_s + v->col[2], v->col_len[2]))
                 continue;
-            if ((ret = text_site(v, err)) < 0)
+            if ((ret = own_line(v, err)) < 0 || (ret = text_site(v, err)) < 0)
                 return ret;
         }
         *site = v->site;

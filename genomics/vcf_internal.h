@@ -6,6 +6,7 @@
 #ifndef MMDX_GENOMICS_VCF_INTERNAL_H
 #define MMDX_GENOMICS_VCF_INTERNAL_H
 
+#include <htslib/bgzf.h>
 #include <htslib/hts.h>
 #include <htslib/kstring.h>
 #include <htslib/tbx.h>
@@ -35,7 +36,13 @@ struct mmdx_vcf {
     int use_regions;
     int started;
 
-    kstring_t line;     /* current text record */
+    kstring_t line;     /* current text record, once accepted (see rec_s) */
+    const char *rec_s;  /* text of the current record: v->line.s or a span of buf */
+    size_t rec_l;
+    BGZF *bgzf;         /* compressed text streamed through buf (vcf_lines.c), else NULL */
+    char *buf;
+    size_t buf_cap, buf_beg, buf_end;
+    int buf_eof;
     int pending;        /* `line` holds the first record, read while parsing the header */
     long lineno;        /* physical line of `line` */
     long recno;
@@ -68,7 +75,15 @@ struct mmdx_vcf {
 /* Location of the current record for messages: "file: line N" or "file: chr:pos". */
 void mmdx_vcf__where(const mmdx_vcf *v, char *buf, size_t size);
 
-/* vcf_text.c: split CHROM..FORMAT of v->line; 0 or MMDX_EFORMAT. */
+/* vcf_lines.c: stream lines of compressed text through v->buf (no-op for
+   other files: v->bgzf stays NULL); 0 or MMDX_ENOMEM. */
+int mmdx_vcf__lines_init(mmdx_vcf *v);
+
+/* vcf_lines.c: the next line (without its newline) in *s, *l, valid until
+   the next call: 1, 0 at the end, MMDX_EIO or MMDX_ENOMEM. */
+int mmdx_vcf__lines_next(mmdx_vcf *v, const char **s, size_t *l);
+
+/* vcf_text.c: split CHROM..FORMAT of the current record (v->rec_s); 0 or MMDX_EFORMAT. */
 int mmdx_vcf__text_split(mmdx_vcf *v, mmdx_error *err);
 
 /* vcf_text.c: dosages / genotypes parsed from the text sample columns. */

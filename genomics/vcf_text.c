@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "vcf_internal.h"
 
@@ -21,8 +24,8 @@ static int bad(mmdx_vcf *v, mmdx_error *err, int code, const char *what)
 
 int mmdx_vcf__text_split(mmdx_vcf *v, mmdx_error *err)
 {
-    const char *s = v->line.s;
-    size_t l = v->line.l, start = 0;
+    const char *s = v->rec_s;
+    size_t l = v->rec_l, start = 0;
     int c = 0;
     v->samples_off = l;
     v->site.chrom = NULL;
@@ -251,6 +254,84 @@ static int gt_first_fast(mmdx_vcf *v, mmdx_error *err)
     return 1;
 }
 
+/*
+ * The commonest layout of all, FORMAT "GT" alone with every call diploid and
+ * one character per allele ("0/1", "1|0", "./."): every sample column is 3
+ * bytes and a tab, so the calls sit at fixed offsets and can be checked
+ * without branches (phasing is random in real files, so a branch on '/'
+ * versus '|' mispredicts half the time). The helpers return 1 when every
+ * column they saw had that form, 0 otherwise.
+ */
+static unsigned stride4_scalar(const unsigned char *p, size_t from, size_t n, unsigned lim,
+                               int32_t *gt)
+{
+    unsigned ok = 1;
+    for (size_t s = from; s < n; s++) {
+        const unsigned char *q = p + 4 * s;
+        unsigned c0 = q[0], c1 = q[1], c2 = q[2];
+        unsigned tab = s + 1 < n ? q[3] : '\t';
+        unsigned d0 = c0 - '0', d2 = c2 - '0';
+        unsigned m0 = c0 == '.', m2 = c2 == '.';
+        ok &= ((d0 < lim) | m0) & ((d2 < lim) | m2) & ((c1 == '/') | (c1 == '|')) & (tab == '\t');
+        int32_t miss = -(int32_t)(m0 | m2); /* all ones when either allele is missing */
+        gt[2 * s] = (int32_t)d0 | miss;
+        gt[2 * s + 1] = (int32_t)d2 | miss;
+    }
+    return ok;
+}
+
+#if defined(__SSE2__)
+/* Four columns (16 bytes) at a time: the same checks and results as stride4_scalar. */
+static unsigned stride4_sse2(const unsigned char *p, size_t groups, unsigned lim, int32_t *gt)
+{
+    const __m128i ones = _mm_set1_epi8(-1), zero = _mm_setzero_si128();
+    const __m128i c0 = _mm_set1_epi8('0'), dot = _mm_set1_epi8('.'), slash = _mm_set1_epi8('/'),
+                  pipe = _mm_set1_epi8('|'), tab = _mm_set1_epi8('\t');
+    const __m128i top = _mm_set1_epi8((char)(lim - 1));
+    const __m128i at02 = _mm_set1_epi32(0x00FF00FF), at1 = _mm_set1_epi32(0x0000FF00),
+                  at3 = _mm_set1_epi32((int)0xFF000000u), low = _mm_set1_epi32(0xFF);
+    __m128i bad = zero;
+    for (size_t i = 0; i < groups; i++, p += 16, gt += 8) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i d = _mm_sub_epi8(x, c0);
+        __m128i allele = _mm_cmpeq_epi8(_mm_min_epu8(d, top), d); /* d <= lim - 1 */
+        __m128i isdot = _mm_cmpeq_epi8(x, dot);
+        __m128i sep = _mm_or_si128(_mm_cmpeq_epi8(x, slash), _mm_cmpeq_epi8(x, pipe));
+        __m128i good = _mm_or_si128(_mm_and_si128(_mm_or_si128(allele, isdot), at02),
+                                    _mm_or_si128(_mm_and_si128(sep, at1),
+                                                 _mm_and_si128(_mm_cmpeq_epi8(x, tab), at3)));
+        bad = _mm_or_si128(bad, _mm_xor_si128(good, ones));
+        __m128i called = _mm_cmpeq_epi32(_mm_and_si128(isdot, at02), zero);
+        __m128i miss = _mm_xor_si128(called, ones);
+        __m128i a0 = _mm_or_si128(_mm_and_si128(d, low), miss);
+        __m128i a1 = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(d, 16), low), miss);
+        _mm_storeu_si128((__m128i *)(void *)gt, _mm_unpacklo_epi32(a0, a1));
+        _mm_storeu_si128((__m128i *)(void *)(gt + 4), _mm_unpackhi_epi32(a0, a1));
+    }
+    return _mm_movemask_epi8(bad) == 0;
+}
+#endif
+
+/* Fills v->gt and returns 1 when the record has the layout above; 0 sends
+   the caller to the general path, which words any error. */
+static int gt_only_stride4(mmdx_vcf *v)
+{
+    size_t n = v->n_samples, na = v->site.n_alleles;
+    if (n == 0 || v->n_cols < 9 || v->col_len[8] != 2 || v->samples_off >= v->line.l ||
+        v->line.l - v->samples_off != 4 * n - 1)
+        return 0;
+    const unsigned char *p = (const unsigned char *)v->line.s + v->samples_off;
+    unsigned lim = na < 10 ? (unsigned)na : 10; /* one-character alleles only */
+    size_t from = 0;
+    unsigned ok = 1;
+#if defined(__SSE2__)
+    from = (n - 1) / 4 * 4; /* whole groups of four columns followed by a tab */
+    ok = stride4_sse2(p, from / 4, lim, v->gt);
+#endif
+    ok &= stride4_scalar(p, from, n, lim, v->gt);
+    return (int)ok;
+}
+
 int mmdx_vcf__text_genotypes(mmdx_vcf *v, mmdx_error *err)
 {
     int k = format_index(v, "GT");
@@ -259,6 +340,8 @@ int mmdx_vcf__text_genotypes(mmdx_vcf *v, mmdx_error *err)
             v->gt[i] = -1;
         return v->n_samples ? bad(v, err, MMDX_ENOTFOUND, "no FORMAT/GT field") : 0;
     }
+    if (k == 0 && gt_only_stride4(v))
+        return 0;
     if (k == 0) {
         int ret = gt_first_fast(v, err);
         if (ret != 0)

@@ -131,9 +131,13 @@ def main():
                                                                   "--prefix", prefix, "--n", str(a.n), "--p", str(a.p)],
                                       a.repeats, None)]
     for t in () if a.only_joint else (1, 2):
-        runs.append(("logreg", "mmdx %d thread%s" % (t, "s (passive wait)" if t > 1 else ""),
+        runs.append(("logreg", "mmdx %d thread%s, OpenBLAS" % (t, "s (passive wait)" if t > 1 else ""),
                      [fit_bin, prefix, str(a.n), str(TEST_ROWS), str(a.p), "logreg", str(t)], a.repeats,
                      passive if t > 1 else None))
+    if not a.only_joint:  # the same fit with the fused loop instead of CBLAS dgemv
+        runs.append(("logreg", "mmdx 1 thread, loops",
+                     [fit_bin, prefix, str(a.n), str(TEST_ROWS), str(a.p), "logreg", "1", "blas=no"], a.repeats,
+                     None))
     if not a.skip_mlp and not a.only_joint:
         runs.append(("mlp", "scikit-learn", ["/usr/bin/python3", me, "--worker", "mlp", "--prefix", prefix,
                                               "--n", str(a.n), "--p", str(a.p)], a.mlp_repeats, None))

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Benchmark: `mmdx genomics score` against plink2 (VCF import included) and
-# bcftools query (the text-formatting floor of htslib), side by side in one
-# run, on a generated bgzipped VCF of 500,000 variants x 500 samples (GT
+# Benchmark: `mmdx genomics score` against plink2 (VCF import included),
+# bcftools query (the text-formatting floor of htslib) and `bgzip -dc` (the
+# decompression floor: reading the file at all), side by side in one run, on
+# a generated bgzipped VCF of 500,000 variants x 500 samples (GT
 # only, 1% missing) and a 100,000-variant PGS Catalog scoring file.
 #
 #   bench/genomics/run.sh BUILD_DIR [WORK_DIR] [REPEATS]
@@ -48,6 +49,7 @@ small_rows=$((small_rows - 1))
     measure mmdx_noindex "'$mmdx' genomics score --vcf $vcf --score big_$tag.pgs.txt --out mmdx_noindex.tsv --threads $threads --min-overlap 0.5 --quiet --regions no"
     measure plink2 "plink2 --vcf $vcf --score big_$tag.plink2.txt 1 2 3 header cols=+scoresums --threads $threads --out plink2"
     measure bcftools_query "bcftools query -f '[%GT]\n' $vcf"
+    measure bgzip_dc "bgzip -@ $threads -dc $vcf"
     measure mmdx_sparse_index "'$mmdx' genomics score --vcf $vcf --score small_$tag.pgs.txt --out sparse.tsv --threads $threads --min-overlap 0.5 --quiet --regions yes"
     measure mmdx_sparse_stream "'$mmdx' genomics score --vcf $vcf --score small_$tag.pgs.txt --out sparse_stream.tsv --threads $threads --min-overlap 0.5 --quiet --regions no"
 } > results.txt
@@ -74,12 +76,13 @@ cmp -s mmdx.tsv mmdx_noindex.tsv || { echo "index and streaming runs differ" >&2
 cmp -s sparse.tsv sparse_stream.tsv || { echo "sparse index and streaming runs differ" >&2; exit 1; }
 
 plink=$(awk '$1=="plink2"{print $2}' results.txt)
+floor=$(awk '$1=="bgzip_dc"{print $2}' results.txt)
 echo
 echo "Input: $variants variants x $samples samples, bgzipped VCF ${size} MB (GT only, 1% missing); score: $rows rows; $threads threads; median of $repeats runs"
 echo
 echo "(mmdx: --regions auto, which streams this dense score; mmdx_noindex: --regions no;"
 echo "mmdx_sparse_*: a $small_rows-row score, through the index or streamed.)"
 echo
-echo "| Command | Median wall (s) | Ratio to plink2 | Peak memory (MiB) |"
-echo "|---|---|---|---|"
-awk -v p="$plink" '{printf "| %s | %.2f | %.2f | %s |\n", $1, $2, $2 / p, $3}' results.txt
+echo "| Command | Median wall (s) | Ratio to plink2 | Ratio to bgzip -dc | Peak memory (MiB) |"
+echo "|---|---|---|---|---|"
+awk -v p="$plink" -v f="$floor" '{printf "| %s | %.2f | %.2f | %.2f | %s |\n", $1, $2, $2 / p, $2 / f, $3}' results.txt

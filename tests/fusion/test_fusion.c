@@ -214,6 +214,38 @@ START_TEST(newton_and_lbfgs_reach_the_same_optimum)
 }
 END_TEST
 
+/* The L-BFGS passes through CBLAS dgemv and through the fused loop reach the
+ * same optimum; a BLAS fit repeats bit for bit for a given thread count. */
+START_TEST(logreg_blas_and_loops_agree)
+{
+    synth s = make_synth(3000, 12, 1); /* several 128-row blocks per thread, a partial last one */
+    double cb[12], cl[12], cr[12], bb, bl, br;
+    mmdx_logreg_options o;
+    mmdx_logreg_options_init(&o);
+    o.C = 0.5;
+    o.solver = MMDX_LOGREG_LBFGS;
+    o.tol = 1e-10;
+    mmdx_logreg_info info;
+    mmdx_error err = {0};
+    for (int threads = 1; threads <= 2; threads++) {
+        o.n_threads = threads;
+        o.use_blas = 0;
+        ck_assert_int_eq(mmdx_logreg_fit(cl, &bl, s.x, s.n, s.p, s.y, NULL, &o, &info, &err), 0);
+        ck_assert_msg(info.converged, "loops: %d iterations, max |gradient| %g", info.iterations, info.grad_max);
+        o.use_blas = 1;
+        ck_assert_int_eq(mmdx_logreg_fit(cb, &bb, s.x, s.n, s.p, s.y, NULL, &o, &info, &err), 0);
+        ck_assert_msg(info.converged, "BLAS: %d iterations, max |gradient| %g", info.iterations, info.grad_max);
+        for (int j = 0; j < 12; j++)
+            ck_assert_double_eq_tol(cb[j], cl[j], 1e-7);
+        ck_assert_double_eq_tol(bb, bl, 1e-7);
+        ck_assert_int_eq(mmdx_logreg_fit(cr, &br, s.x, s.n, s.p, s.y, NULL, &o, &info, &err), 0);
+        ck_assert_mem_eq(cr, cb, sizeof cb);
+        ck_assert(br == bb);
+    }
+    free_synth(&s);
+}
+END_TEST
+
 START_TEST(logreg_refuses_a_single_class)
 {
     double x[4] = {1, 2, 3, 4}, c, b;
@@ -575,6 +607,7 @@ static Suite *suite(void)
     tcase_add_test(tc, metrics_match_known_values);
     tcase_add_test(tc, calibration_slope_and_intercept);
     tcase_add_test(tc, newton_and_lbfgs_reach_the_same_optimum);
+    tcase_add_test(tc, logreg_blas_and_loops_agree);
     tcase_add_test(tc, logreg_refuses_a_single_class);
     tcase_add_test(tc, mlp_is_reproducible_bit_for_bit);
     tcase_add_test(tc, early_logreg_roundtrip);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 — the genomics library: scoring files, VCF reading, matching, panels, QC. */
 #include <check.h>
+#include <htslib/bgzf.h>
 #include <htslib/hts_log.h>
 #include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +172,7 @@ static void compare_readers(const char *a_path, int a_fast, const char *b_path, 
     ck_assert_msg(mmdx_vcf_open(&b, b_path, 1, b_fast, &e) == 0, "%s", e.message);
     size_t n = mmdx_vcf_n_samples(a);
     ck_assert_uint_eq(n, mmdx_vcf_n_samples(b));
-    double *da = malloc(8 * n * sizeof *da), *db = malloc(8 * n * sizeof *db);
+    double *da = malloc(16 * n * sizeof *da), *db = malloc(16 * n * sizeof *db);
     mmdx_vcf_site sa, sb;
     long records = 0;
     int ra;
@@ -178,7 +180,7 @@ static void compare_readers(const char *a_path, int a_fast, const char *b_path, 
         ck_assert_int_eq(mmdx_vcf_next(b, &sb, &e), 1);
         ck_assert_int_eq(sa.pos, sb.pos);
         ck_assert_uint_eq(sa.n_alleles, sb.n_alleles);
-        ck_assert_int_le(sa.n_alleles, 8);
+        ck_assert_int_le(sa.n_alleles, 16);
         int x = mmdx_vcf_dosages(a, src, 1, da, &e);
         int y = mmdx_vcf_dosages(b, src, 1, db, &e);
         ck_assert_int_eq(x, y);
@@ -210,6 +212,197 @@ START_TEST(vcf_fast_path_equals_htslib)
     compare_readers(gp, 1, gp, 0, MMDX_DOSAGE_GP, 33);
     compare_readers(gp, 1, gp, 0, MMDX_DOSAGE_GT, 33);
     free(gp);
+}
+END_TEST
+
+/*
+ * Generated VCFs for the direct parser and the line reader: GT-only records
+ * in the fixed-width layout the branch-free kernel takes (phased, unphased,
+ * missing halves), and everything that must leave it for the general path
+ * (haploid calls, alleles 10 and above, GT not first or not alone, dropped
+ * trailing fields), CRLF and blank lines, a line longer than the reader's
+ * buffer, and a last line without a newline. DS holds the ALT copies of the
+ * call, so scores from DS and from GT must be equal too.
+ */
+static unsigned long lcg(unsigned long *x)
+{
+    *x = *x * 6364136223846793005UL + 1442695040888963407UL;
+    return *x >> 33;
+}
+
+static const char *const gen_alleles[] = {"A", "C", "G", "T", "AA", "AC", "AG", "AT",
+                                          "CA", "CC", "CG", "CT", "GA", "GC"};
+
+static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        ck_assert_int_ge(k, 0);
+        if ((size_t)k < *cap - *len) {
+            *len += (size_t)k;
+            return;
+        }
+        *cap = 2 * *cap + (size_t)k;
+        *buf = realloc(*buf, *cap);
+        ck_assert_ptr_nonnull(*buf);
+    }
+}
+
+/* Writes the VCF (bgzipped when `gz`) and a scoring file over its records. */
+static void gen_vcf(const char *path, const char *score_path, size_t n, int n_records,
+                    unsigned long seed, int gz)
+{
+    size_t len = 0, cap = 1 << 16, slen = 0, scap = 1 << 12;
+    char *b = malloc(cap), *sc = malloc(scap);
+    unsigned long x = seed;
+    append(&b, &len, &cap, "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+                           "##INFO=<ID=PAD,Number=1,Type=String,Description=\"padding\">\n"
+                           "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"GT\">\n"
+                           "##FORMAT=<ID=DS,Number=A,Type=Float,Description=\"DS\">\n"
+                           "##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"GQ\">\n"
+                           "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT");
+    for (size_t s = 0; s < n; s++)
+        append(&b, &len, &cap, "\tS%zu", s + 1);
+    append(&b, &len, &cap, "\n");
+    append(&sc, &slen, &scap, "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n");
+    long pos = 1000;
+    for (int r = 0; r < n_records; r++) {
+        pos += 1 + (long)(lcg(&x) % 50);
+        int kind = (int)(lcg(&x) % 10); /* 0-5 GT only, 6 GT:DS, 7 DS:GT, 8 GQ:DS:GT, 9 GT only with odd calls */
+        size_t na = lcg(&x) % 5 == 0 ? 3 + lcg(&x) % 12 : 2; /* up to 14 alleles: some need two digits */
+        append(&b, &len, &cap, "1\t%ld\tv%d\t%s\t", pos, r, gen_alleles[0]);
+        for (size_t a = 1; a < na; a++)
+            append(&b, &len, &cap, "%s%s", a > 1 ? "," : "", gen_alleles[a]);
+        append(&b, &len, &cap, "\t.\tPASS\t");
+        if (r == n_records / 2) { /* longer than the line reader's 256 KiB buffer */
+            append(&b, &len, &cap, "PAD=%0300000d", 7);
+        } else {
+            append(&b, &len, &cap, ".");
+        }
+        append(&b, &len, &cap, "\t%s", kind <= 5 || kind == 9 ? "GT" : kind == 6 ? "GT:DS" : kind == 7 ? "DS:GT" : "GQ:DS:GT");
+        for (size_t s = 0; s < n; s++) {
+            unsigned long u = lcg(&x);
+            int a0 = (int)(u % na), a1 = (int)((u >> 8) % na);
+            int m0 = (u >> 16) % 23 == 0, m1 = (u >> 21) % 29 == 0;
+            char sep = (u >> 26) & 1 ? '|' : '/';
+            char gt[32], ds[128];
+            int hap = kind == 9 && (u >> 27) % 7 == 0;
+            if (hap)
+                snprintf(gt, sizeof gt, "%d", a0);
+            else if (m0 || m1)
+                snprintf(gt, sizeof gt, "%s%c%s", m0 ? "." : "0", sep, m1 ? "." : "1");
+            else
+                snprintf(gt, sizeof gt, "%d%c%d", a0, sep, a1);
+            size_t dl = 0;
+            for (size_t a = 1; a < na; a++) {
+                int copies = hap ? 2 * (a0 == (int)a) : (a0 == (int)a) + (a1 == (int)a);
+                dl += (size_t)snprintf(ds + dl, sizeof ds - dl, "%s%d", a > 1 ? "," : "", copies);
+            }
+            if (m0 || m1)
+                snprintf(ds, sizeof ds, ".");
+            if (kind <= 5 || kind == 9)
+                append(&b, &len, &cap, "\t%s", gt);
+            else if (kind == 6)
+                append(&b, &len, &cap, (u >> 28) % 5 == 0 ? "\t%s" : "\t%s:%s", gt, ds); /* DS dropped at the end */
+            else if (kind == 7)
+                append(&b, &len, &cap, "\t%s:%s", ds, gt);
+            else
+                append(&b, &len, &cap, "\t%d:%s:%s", (int)(u % 99), ds, gt);
+        }
+        append(&b, &len, &cap, r % 17 == 3 ? "\r\n" : r % 41 == 5 ? "\n\n" : "\n");
+        if (lcg(&x) % 3 == 0) {
+            size_t ea = lcg(&x) % na, oa = (ea + 1 + lcg(&x) % (na - 1)) % na;
+            append(&sc, &slen, &scap, "1\t%ld\t%s\t%s\t%.3f\n", pos, gen_alleles[ea], gen_alleles[oa],
+                   (double)(lcg(&x) % 2001) / 1000.0 - 1.0);
+        }
+    }
+    if (len > 0 && b[len - 1] == '\n' && b[len - 2] != '\n' && b[len - 2] != '\r')
+        len--; /* no newline after the last record */
+    if (gz) {
+        BGZF *f = bgzf_open(path, "w");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(bgzf_write(f, b, len), (ssize_t)len);
+        ck_assert_int_eq(bgzf_close(f), 0);
+    } else {
+        b[len] = '\0';
+        mmdx_test_write_file(path, b);
+    }
+    sc[slen] = '\0';
+    mmdx_test_write_file(score_path, sc);
+    free(b);
+    free(sc);
+}
+
+START_TEST(vcf_fast_paths_equal_htslib_on_generated_files)
+{
+    const size_t ns[] = {1, 2, 3, 4, 5, 8, 9, 37};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (int gz = 0; gz < 2; gz++) {
+            const char *p = tpath(gz ? "gen.vcf.gz" : "gen.vcf");
+            gen_vcf(p, tpath("gen.pgs.txt"), ns[i], 300, 7 + i, gz);
+            compare_readers(p, 1, p, 0, MMDX_DOSAGE_GT, 300);
+            compare_readers(p, 1, p, 0, MMDX_DOSAGE_DS, 300);
+        }
+}
+END_TEST
+
+/* One score from a generated VCF: GT or DS, direct parser or htslib's. */
+static mmdx_prs *score_generated(const char *vcf, const mmdx_scorefile *sf, int fast,
+                                 mmdx_dosage_source src, int impute)
+{
+    mmdx_error e = {0};
+    mmdx_vcf *v;
+    ck_assert_msg(mmdx_vcf_open(&v, vcf, 2, fast, &e) == 0, "%s", e.message);
+    mmdx_prs_options o;
+    mmdx_prs_options_init(&o);
+    o.dosage = src;
+    o.mean_impute = impute;
+    o.keep_ambiguous = 1;
+    mmdx_prs *p;
+    const mmdx_scorefile *s[1] = {sf};
+    ck_assert_int_eq(mmdx_prs_new(&p, s, 1, mmdx_vcf_n_samples(v), &o, &e), 0);
+    ck_assert_msg(mmdx_prs_run(p, v, NULL, NULL, &e) == 0, "%s", e.message);
+    mmdx_vcf_free(v);
+    return p;
+}
+
+START_TEST(prs_calls_and_dosages_give_the_same_bits)
+{
+    const size_t ns[] = {1, 6, 37};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        const char *vcf = tpath("gen.vcf.gz");
+        gen_vcf(vcf, tpath("gen.pgs.txt"), ns[i], 400, 101 + i, 1);
+        mmdx_scorefile *sf;
+        mmdx_error e = {0};
+        ck_assert_msg(mmdx_scorefile_read(&sf, tpath("gen.pgs.txt"), &e) == 0, "%s", e.message);
+        for (int impute = 0; impute < 2; impute++) {
+            mmdx_prs *ref = score_generated(vcf, sf, 0, MMDX_DOSAGE_GT, impute);
+            mmdx_prs *fast = score_generated(vcf, sf, 1, MMDX_DOSAGE_GT, impute);
+            mmdx_prs *ds = score_generated(vcf, sf, 1, MMDX_DOSAGE_DS, impute);
+            mmdx_prs_stats st;
+            mmdx_prs_get_stats(ref, 0, &st);
+            ck_assert_uint_gt(st.matched, 50);
+            ck_assert_uint_gt(st.multiallelic, 5);
+            for (size_t s = 0; s < ns[i]; s++) {
+                double r = mmdx_prs_sum(ref, 0, s);
+                ck_assert_msg(mmdx_prs_sum(fast, 0, s) == r, "n %zu S%zu: %.17g vs %.17g", ns[i],
+                              s + 1, mmdx_prs_sum(fast, 0, s), r);
+                ck_assert_msg(mmdx_prs_sum(ds, 0, s) == r, "n %zu S%zu: DS %.17g vs GT %.17g",
+                              ns[i], s + 1, mmdx_prs_sum(ds, 0, s), r);
+                ck_assert_uint_eq(mmdx_prs_allele_ct(fast, 0, s), mmdx_prs_allele_ct(ref, 0, s));
+                ck_assert_uint_eq(mmdx_prs_allele_ct(ds, 0, s), mmdx_prs_allele_ct(ref, 0, s));
+            }
+            mmdx_prs_free(ref);
+            mmdx_prs_free(fast);
+            mmdx_prs_free(ds);
+        }
+        mmdx_scorefile_free(sf);
+    }
 }
 END_TEST
 
@@ -308,6 +501,9 @@ START_TEST(vcf_malformed_lines_are_named)
         {"chr1\t700\trs7\tA\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0\t0/0\t0/0\n", MMDX_EFORMAT, "more sample"},
         {"chr1\t700\trs7\tA\tG\t.\t.\t.\tGT\t0/0\t0/3\t0/0\t0/0\n", MMDX_EFORMAT, "beyond REF/ALT"},
         {"chr1\t700\trs7\tA\tG\t.\t.\t.\tGT\t0/0/1\t0/0\t0/0\t0/0\n", MMDX_EUNSUPPORTED, "ploidy"},
+        /* ':' is '0' + 10: with 11 alleles the fixed-width GT kernel must still refuse it */
+        {"chr1\t700\trs7\tA\tC,G,T,AA,AC,AG,AT,CA,CC,CG\t.\t.\t.\tGT\t0/0\t0/:\t0/0\t0/0\n",
+         MMDX_EFORMAT, "sample S2"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char *text = malloc(strlen(hand_vcf) + strlen(cases[c].line) + 1);
@@ -703,6 +899,8 @@ static Suite *suite(void)
     tcase_add_test(tc, scorefile_errors);
     tcase_add_test(tc, scorefile_harmonised_and_real);
     tcase_add_test(tc, vcf_fast_path_equals_htslib);
+    tcase_add_test(tc, vcf_fast_paths_equal_htslib_on_generated_files);
+    tcase_add_test(tc, prs_calls_and_dosages_give_the_same_bits);
     tcase_add_test(tc, vcf_every_staged_file_reads_or_fails_cleanly);
     tcase_add_test(tc, vcf_malformed_lines_are_named);
     tcase_add_test(tc, vcf_regions_need_an_index);
