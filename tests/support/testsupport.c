@@ -176,6 +176,35 @@ const char *mmdx_test_mmdx_bin(void)
     return path;
 }
 
+/* Write `s` with tabs and line breaks turned into spaces (one field, one line). */
+static void put_field(const char *s)
+{
+    for (; *s; s++)
+        putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+}
+
+void mmdx_test_reliability(int row, const char *case_name, int pass, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *figure = malloc(n >= 0 ? (size_t)n + 1 : 1);
+    ck_assert_ptr_nonnull(figure);
+    va_start(ap, fmt);
+    vsnprintf(figure, n >= 0 ? (size_t)n + 1 : 1, fmt, ap);
+    va_end(ap);
+    /* Flushed before and after: Check forks each test, and a crash must not lose earlier lines. */
+    fflush(stdout);
+    printf("MMDX-RELIABILITY\t%d\t", row);
+    put_field(case_name);
+    printf("\t%s\t", pass ? "pass" : "fail");
+    put_field(figure);
+    putchar('\n');
+    fflush(stdout);
+    free(figure);
+}
+
 int mmdx_test_run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);
