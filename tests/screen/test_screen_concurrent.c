@@ -8,7 +8,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +21,6 @@
 #define SHARDS 4
 #define PATIENTS 120
 
-static pid_t start(const char *cmd)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
 START_TEST(four_shards_at_once_store_each_patient_once_in_one_chain)
 {
     char *tmp = mmdx_test_tmpdir();
@@ -48,7 +33,7 @@ START_TEST(four_shards_at_once_store_each_patient_once_in_one_chain)
     for (int k = 0; k < SHARDS; k++) {
         char *extra = mmdx_test_strf("--shard %d/%d --threads 1 --batch 1", k + 1, SHARDS);
         char *cmd = mmdx_screen_fixture_command(&fx, NULL, dsn, extra);
-        pids[k] = start(cmd);
+        pids[k] = mmdx_test_spawn(cmd);
         free(cmd), free(extra);
     }
     int exits_ok = 1;

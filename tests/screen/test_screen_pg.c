@@ -274,19 +274,7 @@ static void fast_batches(const char *dsn)
     mmdx_pgtest_exec(dsn, "DROP TRIGGER mmdx_test_slow ON mmdx.predictions");
 }
 
-static pid_t start_background(const char *cmd)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
+static pid_t start_background(const char *cmd) { return mmdx_test_spawn(cmd); }
 
 static void sleep_ms(long ms)
 {

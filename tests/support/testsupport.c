@@ -3,6 +3,7 @@
 #include "testsupport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -152,6 +153,20 @@ int mmdx_test_run(const char *cmdline, char **out, char **err)
     unlink(outp);
     unlink(errp);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int mmdx_test_spawn(const char *cmdline)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
+        _exit(127);
+    }
+    return (int)pid;
 }
 
 char *mmdx_test_strf(const char *fmt, ...)

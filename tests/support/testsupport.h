@@ -45,6 +45,13 @@ char *mmdx_test_read_file(const char *path, size_t *len);
  */
 int mmdx_test_run(const char *cmdline, char **out, char **err);
 
+/**
+ * Start a shell command line in the background, its stdout and stderr to
+ * /dev/null (redirect inside the command to keep them); returns its pid, for
+ * waitpid. ck_assert when fork fails.
+ */
+int mmdx_test_spawn(const char *cmdline);
+
 /** printf into a new string (malloc'd; ck_abort when out of memory). */
 char *mmdx_test_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
