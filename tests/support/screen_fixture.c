@@ -23,18 +23,28 @@ static void run_ok(char *cmd)
 
 void mmdx_screen_fixture_make(mmdx_screen_fixture *f, const char *dir, int patients, unsigned seed)
 {
+    mmdx_screen_fixture_make_keyed(f, dir, patients, seed, NULL);
+}
+
+void mmdx_screen_fixture_make_keyed(mmdx_screen_fixture *f, const char *dir, int patients, unsigned seed,
+                                    const char *key)
+{
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "%s", dir);
     snprintf(f->cohort, sizeof f->cohort, "%s/cohort", dir);
     snprintf(f->manifest, sizeof f->manifest, "%s/cohort.csv", f->cohort);
     snprintf(f->conf, sizeof f->conf, "%s/mmdx.conf", f->cohort);
-    snprintf(f->key, sizeof f->key, "%s/site.key", dir);
+    snprintf(f->key, sizeof f->key, "%s", key ? key : "");
+    if (!key)
+        snprintf(f->key, sizeof f->key, "%s/site.key", dir);
     snprintf(f->model, sizeof f->model, "%s/model.mmdx", dir);
     f->patients = patients;
     run_ok(mmdx_test_strf("'%s' synth --patients %d --out '%s' --seed %u --missing 0.2 --image-size 16 --slices 6 "
                           "--threads 2 --no-progress", mmdx_test_mmdx_bin(), patients, f->cohort, seed));
-    mmdx_test_write_file(f->key, "5c1e0f9a7d3b2e4c6a8f0d1b3e5c7a9f-reliability-test-key\n");
-    ck_assert_int_eq(chmod(f->key, 0600), 0);
+    if (!key) {
+        mmdx_test_write_file(f->key, "5c1e0f9a7d3b2e4c6a8f0d1b3e5c7a9f-reliability-test-key\n");
+        ck_assert_int_eq(chmod(f->key, 0600), 0);
+    }
     run_ok(mmdx_test_strf("'%s' train --cohort '%s' --config '%s' --modalities genomics,records --fusion late "
                           "--site-key '%s' --out '%s' --no-progress", mmdx_test_mmdx_bin(), f->manifest, f->conf,
                           f->key, f->model));
@@ -72,4 +82,19 @@ char *mmdx_screen_fixture_db(const char *prefix, char **name)
     else
         free(db);
     return dsn;
+}
+
+void mmdx_screen_fixture_slow(const char *dsn, double seconds)
+{
+    char *sql = mmdx_test_strf("CREATE OR REPLACE FUNCTION public.mmdx_test_slow() RETURNS trigger LANGUAGE plpgsql AS "
+                               "$$ BEGIN PERFORM pg_sleep(%g); RETURN NULL; END $$; "
+                               "CREATE TRIGGER mmdx_test_slow AFTER INSERT ON mmdx.predictions FOR EACH STATEMENT "
+                               "EXECUTE FUNCTION public.mmdx_test_slow()", seconds);
+    mmdx_pgtest_exec(dsn, sql);
+    free(sql);
+}
+
+void mmdx_screen_fixture_fast(const char *dsn)
+{
+    mmdx_pgtest_exec(dsn, "DROP TRIGGER mmdx_test_slow ON mmdx.predictions");
 }

@@ -26,6 +26,10 @@ typedef struct mmdx_screen_fixture {
  */
 void mmdx_screen_fixture_make(mmdx_screen_fixture *f, const char *dir, int patients, unsigned seed);
 
+/** The same, with the site key `key` (an existing file, mode 0600) instead of a key of its own. */
+void mmdx_screen_fixture_make_keyed(mmdx_screen_fixture *f, const char *dir, int patients, unsigned seed,
+                                    const char *key);
+
 /**
  * The shell command of `mmdx screen` over `manifest` (NULL: the fixture's)
  * into database `dsn`, keyed, --json, no progress bar, then `extra`. malloc'd.
@@ -35,5 +39,16 @@ char *mmdx_screen_fixture_command(const mmdx_screen_fixture *f, const char *mani
 
 /** A new database migrated by `mmdx db migrate`; its superuser DSN (malloc'd), its name in *name (malloc'd) when not NULL. */
 char *mmdx_screen_fixture_db(const char *prefix, char **name);
+
+/**
+ * Make every INSERT statement into mmdx.predictions of database `dsn` take at
+ * least `seconds` (a statement trigger that sleeps, inside the writer's
+ * transaction), so that a test can act while a run is still writing,
+ * whatever the machine's speed. Test databases only.
+ */
+void mmdx_screen_fixture_slow(const char *dsn, double seconds);
+
+/** Remove what mmdx_screen_fixture_slow added. */
+void mmdx_screen_fixture_fast(const char *dsn);
 
 #endif
