@@ -24,7 +24,7 @@ static mmdx_screen_fixture fx;
 static char *tmp, *base_db, *checkpoint, *verify_key;
 static long long checkpoint_size;
 
-static char *mmdx_run(int want, const char *cmd)
+static char *run_expect(int want, const char *cmd)
 {
     char *out = NULL, *err = NULL;
     int rc = mmdx_test_run(cmd, &out, &err);
@@ -58,17 +58,17 @@ static void setup(void)
     /* The site's routine: verify (intact), then sign a checkpoint kept outside the database. */
     cmd = mmdx_test_strf("'%s' audit verify --db '%s' --site-key '%s' --require-hmac", mmdx_test_mmdx_bin(), dsn,
                          fx.key);
-    free(mmdx_run(0, cmd));
+    free(run_expect(0, cmd));
     free(cmd);
     char *signing = mmdx_test_strf("%s/checkpoint.pem", tmp);
     verify_key = mmdx_test_strf("%s/checkpoint.pub", tmp);
     checkpoint = mmdx_test_strf("%s/base.checkpoint", tmp);
     cmd = mmdx_test_strf("'%s' audit keygen --out '%s' --pub '%s'", mmdx_test_mmdx_bin(), signing, verify_key);
-    free(mmdx_run(0, cmd));
+    free(run_expect(0, cmd));
     free(cmd);
     cmd = mmdx_test_strf("'%s' audit checkpoint --db '%s' --site-key '%s' --signing-key '%s' --out '%s' --json",
                          mmdx_test_mmdx_bin(), dsn, fx.key, signing, checkpoint);
-    out = mmdx_run(0, cmd);
+    out = run_expect(0, cmd);
     checkpoint_size = json_int(out, "size");
     free(out), free(cmd), free(signing), free(dsn);
 }

@@ -34,8 +34,9 @@ void mmdx_screen_fixture_make_keyed(mmdx_screen_fixture *f, const char *dir, int
     snprintf(f->cohort, sizeof f->cohort, "%s/cohort", dir);
     snprintf(f->manifest, sizeof f->manifest, "%s/cohort.csv", f->cohort);
     snprintf(f->conf, sizeof f->conf, "%s/mmdx.conf", f->cohort);
-    snprintf(f->key, sizeof f->key, "%s", key ? key : "");
-    if (!key)
+    if (key)
+        snprintf(f->key, sizeof f->key, "%s", key);
+    else
         snprintf(f->key, sizeof f->key, "%s/site.key", dir);
     snprintf(f->model, sizeof f->model, "%s/model.mmdx", dir);
     f->patients = patients;
