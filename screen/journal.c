@@ -2,9 +2,11 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -201,7 +203,14 @@ int mmdx_journal_open(mmdx_journal **out, const char *path, const char *run_id, 
         return rc;
     }
     int fresh = rc == 1;
-    j->f = fopen(j->partial, fresh ? "w" : "a");
+    /* Patient IDs and their results: readable by the owner only, like the final CSV
+     * (mkstemp's 0600); a journal an older version left readable is tightened too. */
+    int fd = open(j->partial, O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : O_APPEND), 0600);
+    if (fd >= 0 && (fchmod(fd, 0600) != 0 || !(j->f = fdopen(fd, fresh ? "w" : "a")))) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
     if (!j->f) {
         rc = mmdx_fail(MMDX_EIO, "%s: cannot open for writing: %s", j->partial, strerror(errno));
         mmdx_journal_free(j);

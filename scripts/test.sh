@@ -26,7 +26,17 @@ run_suite() {
     echo "== build $dir"
     cmake --build "$dir" -j"$jobs"
     echo "== test $dir"
-    (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 900)
+    rc=0
+    (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 900) || rc=$?
+    [ "$dir" = build-test ] && reliability_table "$dir"
+    return "$rc"
+}
+
+# The reliability matrix (docs/reliability.md) of the first pass, failed cases
+# included, into BUILD/reliability.md; its totals on the console.
+reliability_table() {
+    echo "== reliability matrix"
+    python3 scripts/reliability-table.py "$1" --write "$1/reliability.md" || true
 }
 
 start=$(date +%s)

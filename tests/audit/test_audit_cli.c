@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `mmdx db` and `mmdx audit` end to end against a real server, and TLS. */
+/* `mmdx db` and `mmdx audit` end to end against a real server (TLS: test_audit_privileges.c). */
 #define _GNU_SOURCE /* vasprintf */
 #include <check.h>
 #include <json-c/json.h>
@@ -424,62 +424,6 @@ START_TEST(site_key_from_environment)
 }
 END_TEST
 
-/* TLS: the fixture's server has a certificate for "localhost" signed by its own CA. */
-START_TEST(tls_verify_full)
-{
-    const char *state = mmdx_pgtest_state_dir();
-    char *port_path = fmt("%s/port", state);
-    size_t len;
-    char *port = mmdx_test_read_file(port_path, &len);
-    port[strcspn(port, "\n")] = '\0';
-    char *good = fmt("host=localhost hostaddr=127.0.0.1 port=%s dbname=postgres user=mmdx_admin "
-                     "passfile=%s/pgpass sslmode=verify-full sslrootcert=%s/ca.crt connect_timeout=10",
-                     port, state, state);
-    mmdx_store_options o = {0};
-    o.conninfo = good;
-    mmdx_store *s;
-    ck_assert_msg(mmdx_store_open(&s, &o) == 0, "%s", mmdx_last_error());
-    ck_assert_ptr_nonnull(strstr(mmdx_store_describe(s), "ssl=on"));
-    mmdx_store_free(s);
-
-    /* The name in the certificate must match the host asked for. */
-    char *wrong_name = fmt("host=127.0.0.1 port=%s dbname=postgres user=mmdx_admin passfile=%s/pgpass "
-                           "sslmode=verify-full sslrootcert=%s/ca.crt connect_timeout=10",
-                           port, state, state);
-    o.conninfo = wrong_name;
-    ck_assert_int_eq(mmdx_store_open(&s, &o), MMDX_EDB);
-    ck_assert_msg(strstr(mmdx_last_error(), "does not match host name") != NULL, "%s", mmdx_last_error());
-
-    /* Another CA: refused. */
-    char *dir = mmdx_test_tmpdir();
-    char *mk = fmt("openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                   "-subj '/CN=rogue CA' -keyout '%s/rogue.key' -out '%s/rogue.crt' 2>/dev/null",
-                   dir, dir);
-    ck_assert_int_eq(mmdx_test_run(mk, NULL, NULL), 0);
-    char *rogue = fmt("host=localhost hostaddr=127.0.0.1 port=%s dbname=postgres user=mmdx_admin "
-                      "passfile=%s/pgpass sslmode=verify-full sslrootcert=%s/rogue.crt connect_timeout=10",
-                      port, state, dir);
-    o.conninfo = rogue;
-    ck_assert_int_eq(mmdx_store_open(&s, &o), MMDX_EDB);
-    ck_assert_msg(strstr(mmdx_last_error(), "certificate verify failed") != NULL, "%s", mmdx_last_error());
-
-    /* And through the CLI. */
-    char *out = NULL;
-    ck_assert_int_eq(mmdx(&out, NULL, "db status --db '%s' --json", good), 3); /* reachable, not migrated */
-    ck_assert_ptr_nonnull(strstr(out, "ssl=on"));
-    free(out);
-
-    mmdx_test_rmtree(dir);
-    free(dir);
-    free(mk);
-    free(rogue);
-    free(wrong_name);
-    free(good);
-    free(port);
-    free(port_path);
-}
-END_TEST
-
 static Suite *suite(void)
 {
     Suite *s = suite_create("audit_cli");
@@ -488,7 +432,6 @@ static Suite *suite(void)
     tcase_add_test(t, cli_end_to_end);
     tcase_add_test(t, cli_errors);
     tcase_add_test(t, site_key_from_environment);
-    tcase_add_test(t, tls_verify_full);
     suite_add_tcase(s, t);
     return s;
 }

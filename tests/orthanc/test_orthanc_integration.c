@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "orthanc_model.h"
 #include "pgtest.h"
+#include "screen_fixture.h"
 #include "testsupport.h"
 
 #ifndef MMDX_ORTHANC_PLUGIN_PATH
@@ -280,6 +281,17 @@ static void start_orthanc(void)
     }
     ck_assert_msg(body != NULL, "Orthanc did not answer on port %d", http_port);
     free(body);
+}
+
+/* Orthanc with the test's configuration, on two free loopback ports. */
+static void start_orthanc_on_free_ports(void)
+{
+    http_port = free_port();
+    dicom_port = free_port();
+    while (dicom_port == http_port)
+        dicom_port = free_port();
+    write_config();
+    start_orthanc();
 }
 
 static void stop_orthanc(void)
@@ -624,12 +636,7 @@ START_TEST(orthanc_end_to_end)
     dsn = mmdx_pgtest_admin_dsn(db);
     expected e;
     orthanc_test_train_model(tmp, &e);
-    http_port = free_port();
-    dicom_port = free_port();
-    while (dicom_port == http_port)
-        dicom_port = free_port();
-    write_config();
-    start_orthanc();
+    start_orthanc_on_free_ports();
 
     /* plugin status before anything arrives */
     json_object *st = get_json("/mmdx/status", 200);
@@ -862,6 +869,132 @@ START_TEST(orthanc_end_to_end)
 }
 END_TEST
 
+/*
+ * Row 4 of the reliability matrix (docs/reliability.md), with Orthanc: the
+ * plugin's worker screens three studies while four `mmdx screen --shard K/4`
+ * processes write into the same database, with the same site key. Every
+ * patient and study is stored once, and the log is one valid chain.
+ * (ctest test_orthanc_concurrent: CK_RUN_CASE=concurrent.)
+ */
+#define SHARDS 4
+#define SHARD_PATIENTS 120
+
+START_TEST(orthanc_worker_and_four_shards_at_once)
+{
+    tmp = mmdx_test_tmpdir();
+    db = mmdx_pgtest_create_db("orthanc_conc");
+    dsn = mmdx_pgtest_admin_dsn(db);
+    expected e;
+    orthanc_test_train_model(tmp, &e);
+    char key[4200], shards[4200], cmd[16384];
+    snprintf(key, sizeof key, "%s/site.key", tmp);
+    snprintf(shards, sizeof shards, "%s/shards", tmp);
+    ck_assert_int_eq(mkdir(shards, 0700), 0);
+    mmdx_screen_fixture fx;
+    mmdx_screen_fixture_make_keyed(&fx, shards, SHARD_PATIENTS, 29, key);
+    snprintf(cmd, sizeof cmd, "'%s' db migrate --db \"%s\"", mmdx_test_mmdx_bin(), dsn);
+    free(run_ok(cmd));
+    start_orthanc_on_free_ports();
+
+    char *ct = mmdx_test_data_path("dicom/ibsi1_ct_phantom_PAT1/image");
+    char *c2 = ct_as_patient(ct, "C2"), *c3 = ct_as_patient(ct, "C3");
+    const char *dirs[3] = {ct, c2, c3}, *ids[3] = {"1", "C2", "C3"};
+    long long before = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events");
+    ck_assert_int_eq(before, mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = "
+                                                    "'schema.migrate'"));
+    /* Each shard's prediction statement sleeps 0.1 s holding the log's head (one per
+     * transaction): the shards are still writing while the worker screens the studies. */
+    mmdx_screen_fixture_slow(dsn, 0.1);
+    int pids[SHARDS];
+    for (int k = 0; k < SHARDS; k++) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "--shard %d/%d --threads 1 --batch 1", k + 1, SHARDS);
+        char *sc = mmdx_screen_fixture_command(&fx, NULL, dsn, extra);
+        pids[k] = mmdx_test_spawn(sc);
+        free(sc);
+    }
+    for (int i = 0; i < 3; i++)
+        storescu(dirs[i]);
+    int exits_ok = 1;
+    for (int k = 0; k < SHARDS; k++) {
+        int status;
+        waitpid(pids[k], &status, 0);
+        exits_ok &= WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3);
+    }
+    int studies_ok = 1;
+    for (int i = 0; i < 3; i++) {
+        char *study = study_of(ids[i]);
+        json_object *r = wait_result(study, NULL, 240);
+        studies_ok &= strcmp(jget(r, "state"), "done") == 0;
+        json_object_put(r);
+        free(study);
+    }
+    mmdx_screen_fixture_fast(dsn);
+
+    /* The shards' runs name their shard in their parameters; the rest are the worker's. */
+#define SHARD_RUN "(SELECT run_id FROM mmdx.runs WHERE parameters LIKE '%\"shard\":\"_/4\"%')"
+    /* the events before the shards and the worker began: `before` of them, the migrations' */
+#define MIGRATION_EVENTS "(SELECT count(*) FROM mmdx.audit_events WHERE action = 'schema.migrate')"
+    long long shard_runs = mmdx_pgtest_count(dsn, "SELECT count(*) FROM " SHARD_RUN " r");
+    long long shard_preds = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE run_id IN " SHARD_RUN);
+    long long shard_patients = mmdx_pgtest_count(dsn, "SELECT count(DISTINCT patient) FROM mmdx.predictions WHERE "
+                                                      "run_id IN " SHARD_RUN);
+    long long shard_events = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE run_id IN " SHARD_RUN);
+    long long pacs_preds = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions WHERE run_id NOT IN " SHARD_RUN);
+    long long pacs_studies = mmdx_pgtest_count(dsn, "SELECT count(DISTINCT study_uid) FROM mmdx.predictions WHERE "
+                                                    "run_id NOT IN " SHARD_RUN);
+    long long doubles = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action IN "
+                                               "('prediction.duplicate', 'prediction.conflict')");
+    long long events = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events");
+    long long last = mmdx_pgtest_count(dsn, "SELECT max(seq) FROM mmdx.audit_events");
+    /* the worker's events appended while the shards were writing (between their first and last) */
+#define WORKERS_EVENT "seq > " MIGRATION_EVENTS " AND (run_id IS NULL OR run_id NOT IN " SHARD_RUN ")"
+    long long pacs_events = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE " WORKERS_EVENT);
+    long long amid = mmdx_pgtest_count(
+        dsn, "SELECT count(*) FROM mmdx.audit_events WHERE " WORKERS_EVENT " AND seq BETWEEN (SELECT min(seq) FROM "
+             "mmdx.audit_events WHERE run_id IN " SHARD_RUN ") AND (SELECT max(seq) FROM mmdx.audit_events WHERE "
+             "run_id IN " SHARD_RUN ")");
+    char *pacs_actions = mmdx_pgtest_value(dsn, "SELECT string_agg(action || '=' || n, ' ') FROM (SELECT action, "
+                                                "count(*) AS n FROM mmdx.audit_events WHERE " WORKERS_EVENT
+                                                " GROUP BY action ORDER BY action) a");
+#undef WORKERS_EVENT
+#undef MIGRATION_EVENTS
+#undef SHARD_RUN
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s' --db \"%s\"", mmdx_test_mmdx_bin(), key,
+             dsn);
+    char *vout = NULL, *verr = NULL;
+    int verify = mmdx_test_run(cmd, &vout, &verr);
+    fprintf(stderr, "orthanc: the worker's and reviews' events: %s\n", pacs_actions);
+
+    int once = exits_ok && studies_ok && shard_runs == SHARDS && shard_preds == fx.screenable &&
+               shard_patients == fx.screenable && pacs_preds == 3 && pacs_studies == 3 && doubles == 0;
+    /* per shard run: its start and end, one event per patient of its shard; per study: the
+     * worker's run.start, prediction.store, the SR written back, run.end */
+    int chain = verify == 0 && last == events && shard_events == 2 * SHARDS + SHARD_PATIENTS &&
+                pacs_events == 4 * 3 && events == before + shard_events + pacs_events;
+    mmdx_test_reliability(4, "4 shards and the Orthanc worker at once: every patient once", once,
+                          "%lld shard patients (%d screenable) and %lld Orthanc studies stored once, %lld duplicates",
+                          shard_patients, fx.screenable, pacs_studies, shard_preds - shard_patients + pacs_preds -
+                          pacs_studies + doubles);
+    mmdx_test_reliability(4, "4 shards and the Orthanc worker at once: one valid chain", chain,
+                          "chain of %lld events, verify exit %d, %lld of the worker's %lld events appended while "
+                          "the shards were writing", events, verify, amid, pacs_events);
+    ck_assert_msg(once, "shards exit ok %d, studies done %d, shard runs %lld, shard predictions %lld (patients %lld, "
+                        "screenable %d), Orthanc predictions %lld (studies %lld), duplicate events %lld",
+                  exits_ok, studies_ok, shard_runs, shard_preds, shard_patients, fx.screenable, pacs_preds,
+                  pacs_studies, doubles);
+    ck_assert_msg(chain, "verify %d: %s%s\nevents %lld, last seq %lld, shard events %lld; the worker's: %s", verify,
+                  vout, verr, events, last, shard_events, pacs_actions);
+    free(vout), free(verr), free(pacs_actions);
+    stop_orthanc();
+    free(c2), free(c3), free(ct);
+    mmdx_test_rmtree(tmp);
+    free(tmp);
+    free(dsn);
+    free(db);
+}
+END_TEST
+
 static void cleanup(void)
 {
     if (orthanc > 0) {
@@ -887,6 +1020,11 @@ int main(void)
     TCase *tc = tcase_create("orthanc");
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, orthanc_end_to_end);
+    suite_add_tcase(s, tc);
+    /* ctest runs each case as its own test (CK_RUN_CASE) */
+    tc = tcase_create("concurrent");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, orthanc_worker_and_four_shards_at_once);
     suite_add_tcase(s, tc);
     return mmdx_test_run_suite(s);
 }

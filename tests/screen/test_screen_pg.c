@@ -19,6 +19,7 @@
 
 #include "csv.h"
 #include "pgtest.h"
+#include "screen_fixture.h"
 #include "testsupport.h"
 
 #define N_PATIENTS 36
@@ -253,40 +254,11 @@ START_TEST(a_finished_run_run_again_does_nothing)
 }
 END_TEST
 
-/*
- * Make every stored batch take at least `seconds` (a statement trigger that
- * sleeps), so that a test can act between two batches whatever the
- * machine's speed. Test databases only.
- */
-static void slow_batches(const char *dsn, double seconds)
-{
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "CREATE OR REPLACE FUNCTION public.mmdx_test_slow() RETURNS trigger LANGUAGE plpgsql AS "
-             "$$ BEGIN PERFORM pg_sleep(%g); RETURN NULL; END $$; "
-             "CREATE TRIGGER mmdx_test_slow AFTER INSERT ON mmdx.predictions FOR EACH STATEMENT "
-             "EXECUTE FUNCTION public.mmdx_test_slow()", seconds);
-    mmdx_pgtest_exec(dsn, sql);
-}
+static void slow_batches(const char *dsn, double seconds) { mmdx_screen_fixture_slow(dsn, seconds); }
 
-static void fast_batches(const char *dsn)
-{
-    mmdx_pgtest_exec(dsn, "DROP TRIGGER mmdx_test_slow ON mmdx.predictions");
-}
+static void fast_batches(const char *dsn) { mmdx_screen_fixture_fast(dsn); }
 
-static pid_t start_background(const char *cmd)
-{
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
+static pid_t start_background(const char *cmd) { return mmdx_test_spawn(cmd); }
 
 static void sleep_ms(long ms)
 {

@@ -3,6 +3,7 @@
 #include "testsupport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -154,6 +155,20 @@ int mmdx_test_run(const char *cmdline, char **out, char **err)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int mmdx_test_spawn(const char *cmdline)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
+        _exit(127);
+    }
+    return (int)pid;
+}
+
 char *mmdx_test_strf(const char *fmt, ...)
 {
     va_list ap, again;
@@ -174,6 +189,35 @@ const char *mmdx_test_mmdx_bin(void)
     static char path[4096];
     snprintf(path, sizeof path, "%s/bin/mmdx", MMDX_TEST_BUILD_DIR);
     return path;
+}
+
+/* Write `s` with tabs and line breaks turned into spaces (one field, one line). */
+static void put_field(const char *s)
+{
+    for (; *s; s++)
+        putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+}
+
+void mmdx_test_reliability(int row, const char *case_name, int pass, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *figure = malloc(n >= 0 ? (size_t)n + 1 : 1);
+    ck_assert_ptr_nonnull(figure);
+    va_start(ap, fmt);
+    vsnprintf(figure, n >= 0 ? (size_t)n + 1 : 1, fmt, ap);
+    va_end(ap);
+    /* Flushed before and after: Check forks each test, and a crash must not lose earlier lines. */
+    fflush(stdout);
+    printf("MMDX-RELIABILITY\t%d\t", row);
+    put_field(case_name);
+    printf("\t%s\t", pass ? "pass" : "fail");
+    put_field(figure);
+    putchar('\n');
+    fflush(stdout);
+    free(figure);
 }
 
 int mmdx_test_run_suite(Suite *s)

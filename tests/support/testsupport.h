@@ -45,11 +45,31 @@ char *mmdx_test_read_file(const char *path, size_t *len);
  */
 int mmdx_test_run(const char *cmdline, char **out, char **err);
 
+/**
+ * Start a shell command line in the background, its stdout and stderr to
+ * /dev/null (redirect inside the command to keep them); returns its pid, for
+ * waitpid. ck_assert when fork fails.
+ */
+int mmdx_test_spawn(const char *cmdline);
+
 /** printf into a new string (malloc'd; ck_abort when out of memory). */
 char *mmdx_test_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /** Path of the built `mmdx` executable. */
 const char *mmdx_test_mmdx_bin(void);
+
+/**
+ * Print one case of the reliability matrix (issue #17, docs/reliability.md)
+ * on stdout, flushed at once:
+ *   MMDX-RELIABILITY<TAB>row<TAB>case<TAB>pass|fail<TAB>figure
+ * `row` is the matrix row (1-7), `case_name` a short name, `fmt` the figure
+ * ("verify exit 4, first broken seq 37"). Tabs and line breaks in the name or
+ * figure become spaces, so each case is one line scripts/reliability-table.py
+ * can read back from ctest's log. Prints only: a failed case must still fail
+ * its test (ck_assert after the call).
+ */
+void mmdx_test_reliability(int row, const char *case_name, int pass, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /** Run a suite with CK_NORMAL output; returns the process exit code. */
 int mmdx_test_run_suite(Suite *s);
