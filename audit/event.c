@@ -26,10 +26,6 @@ void mmdx_audit__format_time(int64_t us, char *out, size_t n)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
 }
 
-/* Rows per INSERT statement: 15 parameters each stays far below libpq's 65535. */
-#define EVENTS_PER_STATEMENT 500
-#define EVENT_COLUMNS 17
-
 void mmdx_canon__bytes(mmdx_canon *c, const void *data, size_t len)
 {
     if (c->oom)
@@ -205,13 +201,6 @@ int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t)
     return 0;
 }
 
-static void hexbytea(const uint8_t *b, size_t n, char *out)
-{
-    out[0] = '\\';
-    out[1] = 'x';
-    mmdx_hex(b, n, out + 2);
-}
-
 /* The transaction's last statement and its COMMIT in one round trip (libpq pipeline). */
 static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *const *params)
 {
@@ -283,94 +272,78 @@ int mmdx_store_check_can_audit(mmdx_store *s)
     return keyed ? refuse_unkeyed(s) : 0;
 }
 
+/* One statement for any number of events: the fields travel as arrays, seq
+ * and the per-transaction fields (time, role, user, host) as scalars. */
+static const char append_sql[] =
+    "INSERT INTO mmdx.audit_events (seq, ts, db_role, os_user, host, action, outcome, object_type, object_id, "
+    "patient, study_uid, run_id, object_sha256, detail, prev_hash, hash, hmac) "
+    "SELECT $1::bigint + u.ord, $2::timestamptz, $3, $4, $5, u.action, u.outcome, u.object_type, u.object_id, "
+    "u.patient, u.study_uid, u.run_id, u.object_sha256, u.detail, u.prev_hash, u.hash, u.hmac "
+    "FROM unnest($6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::uuid[], "
+    "$13::bytea[], $14::text[], $15::bytea[], $16::bytea[], $17::bytea[]) WITH ORDINALITY "
+    "AS u(action, outcome, object_type, object_id, patient, study_uid, run_id, object_sha256, detail, prev_hash, "
+    "hash, hmac, ord)";
+
+enum { A_ACTION, A_OUTCOME, A_OTYPE, A_OID, A_PATIENT, A_STUDY, A_RUN, A_OSHA, A_DETAIL, A_PREV, A_HASH, A_HMAC,
+       A_N };
+
 int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
 {
     if (t->keyed && !s->have_key)
         return refuse_unkeyed(s);
+    if (n == 0)
+        return 0;
     int rc = 0;
-    size_t max = n < EVENTS_PER_STATEMENT ? n : EVENTS_PER_STATEMENT;
-    const char **params = calloc(max * EVENT_COLUMNS, sizeof *params);
-    char (*nums)[3][40] = calloc(max, sizeof *nums);
-    char (*hexes)[4][2 + 64 + 1] = calloc(max, sizeof *hexes);
-    size_t sql_cap = 512 + max * 400;
-    char *sql = malloc(sql_cap);
-    if (!params || !nums || !hexes || !sql) {
-        rc = mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
-        goto done;
+    mmdx_canon a[A_N];
+    memset(a, 0, sizeof a);
+    for (int k = 0; k < A_N; k++)
+        mmdx_pgarray__begin(&a[k]);
+    int64_t base = t->seq;
+    for (size_t i = 0; i < n; i++) {
+        mmdx_event_rec *e = &ev[i];
+        e->seq = t->seq + 1;
+        e->ts_us = t->now_us;
+        e->db_role = s->role;
+        e->os_user = s->os_user;
+        e->host = s->host;
+        memcpy(e->prev_hash, t->hash, 32);
+        uint8_t h[32], mac[32];
+        if ((rc = mmdx_audit__event_hash(e, h)) < 0)
+            goto done;
+        if (s->have_key && (rc = mmdx_hmac_sha256(s->hmac_key, sizeof s->hmac_key, h, 32, mac)) < 0)
+            goto done;
+        char outcome[8];
+        snprintf(outcome, sizeof outcome, "%d", e->outcome);
+        mmdx_pgarray__text(&a[A_ACTION], e->action);
+        mmdx_pgarray__raw(&a[A_OUTCOME], outcome);
+        mmdx_pgarray__text(&a[A_OTYPE], e->object_type);
+        mmdx_pgarray__text(&a[A_OID], e->object_id);
+        mmdx_pgarray__text(&a[A_PATIENT], e->patient);
+        mmdx_pgarray__text(&a[A_STUDY], e->study_uid);
+        mmdx_pgarray__text(&a[A_RUN], e->run_id);
+        mmdx_pgarray__bytea(&a[A_OSHA], e->object_sha256, 32);
+        mmdx_pgarray__text(&a[A_DETAIL], e->detail);
+        mmdx_pgarray__bytea(&a[A_PREV], e->prev_hash, 32);
+        mmdx_pgarray__bytea(&a[A_HASH], h, 32);
+        mmdx_pgarray__bytea(&a[A_HMAC], s->have_key ? mac : NULL, 32);
+        t->seq = e->seq;
+        memcpy(t->hash, h, 32);
     }
-    for (size_t start = 0; start < n && rc == 0; start += max) {
-        size_t m = n - start < max ? n - start : max;
-        size_t used = (size_t)snprintf(sql, sql_cap,
-            "INSERT INTO mmdx.audit_events (seq, ts, db_role, os_user, host, action, outcome, "
-            "object_type, object_id, patient, study_uid, run_id, object_sha256, detail, "
-            "prev_hash, hash, hmac) VALUES ");
-        for (size_t i = 0; i < m; i++) {
-            mmdx_event_rec *e = &ev[start + i];
-            e->seq = t->seq + 1;
-            e->ts_us = t->now_us;
-            e->db_role = s->role;
-            e->os_user = s->os_user;
-            e->host = s->host;
-            memcpy(e->prev_hash, t->hash, 32);
-            uint8_t h[32], mac[32];
-            if ((rc = mmdx_audit__event_hash(e, h)) < 0)
-                goto done;
-            snprintf(nums[i][0], sizeof nums[i][0], "%lld", (long long)e->seq);
-            /* Exact microseconds as text: to_timestamp() would go through float8. */
-            mmdx_audit__format_time(e->ts_us, nums[i][1], sizeof nums[i][1]);
-            snprintf(nums[i][2], sizeof nums[i][2], "%d", e->outcome);
-            hexbytea(e->prev_hash, 32, hexes[i][0]);
-            hexbytea(h, 32, hexes[i][1]);
-            if (e->object_sha256)
-                hexbytea(e->object_sha256, 32, hexes[i][3]);
-            if (s->have_key) {
-                if ((rc = mmdx_hmac_sha256(s->hmac_key, sizeof s->hmac_key, h, 32, mac)) < 0)
-                    goto done;
-                hexbytea(mac, 32, hexes[i][2]);
-            }
-            const char **p = params + i * EVENT_COLUMNS;
-            p[0] = nums[i][0];
-            p[1] = nums[i][1];
-            p[2] = e->db_role;
-            p[3] = e->os_user;
-            p[4] = e->host;
-            p[5] = e->action;
-            p[6] = nums[i][2];
-            p[7] = e->object_type;
-            p[8] = e->object_id;
-            p[9] = e->patient;
-            p[10] = e->study_uid;
-            p[11] = e->run_id;
-            p[12] = e->object_sha256 ? hexes[i][3] : NULL;
-            p[13] = e->detail;
-            p[14] = hexes[i][0];
-            p[15] = hexes[i][1];
-            p[16] = s->have_key ? hexes[i][2] : NULL;
-            size_t b = i * EVENT_COLUMNS;
-            used += (size_t)snprintf(sql + used, sql_cap - used,
-                "%s($%zu::bigint, $%zu::timestamptz, "
-                "$%zu, $%zu, $%zu, $%zu, $%zu::smallint, $%zu, $%zu, $%zu, $%zu, $%zu::uuid, "
-                "$%zu::bytea, $%zu, $%zu::bytea, $%zu::bytea, $%zu::bytea)",
-                i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9,
-                b + 10, b + 11, b + 12, b + 13, b + 14, b + 15, b + 16, b + 17);
-            if (used >= sql_cap) {
-                rc = mmdx_fail(MMDX_ERROR, "audit: statement buffer too small");
-                goto done;
-            }
-            t->seq = e->seq;
-            memcpy(t->hash, h, 32);
-        }
-        if (start + m == n && s->fold_commit)
-            rc = insert_and_commit(s, sql, (int)(m * EVENT_COLUMNS), params);
-        else
-            rc = mmdx_store__exec(s, "audit: append events", sql, (int)(m * EVENT_COLUMNS), params,
-                                  PGRES_COMMAND_OK, NULL);
-    }
+    char base_text[24], ts[40];
+    snprintf(base_text, sizeof base_text, "%lld", (long long)base);
+    /* Exact microseconds as text: to_timestamp() would go through float8. */
+    mmdx_audit__format_time(t->now_us, ts, sizeof ts);
+    const char *params[5 + A_N] = {base_text, ts, s->role, s->os_user, s->host};
+    for (int k = 0; k < A_N; k++)
+        if (!(params[5 + k] = mmdx_pgarray__end(&a[k])))
+            rc = mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+    if (rc == 0 && s->fold_commit)
+        rc = insert_and_commit(s, append_sql, 5 + A_N, params);
+    else if (rc == 0)
+        rc = mmdx_store__exec(s, "audit: append events", append_sql, 5 + A_N, params, PGRES_COMMAND_OK, NULL);
 done:
-    free(params);
-    free(nums);
-    free(hexes);
-    free(sql);
+    for (int k = 0; k < A_N; k++)
+        mmdx_canon__free(&a[k]);
     return rc;
 }
 

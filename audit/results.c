@@ -10,13 +10,12 @@
 #include "error.h"
 #include "hash.h"
 #include "store_internal.h"
+#include "strmap.h"
 
 #ifndef MMDX_VERSION_STRING
 #define MMDX_VERSION_STRING "unknown"
 #endif
 
-#define PREDICTIONS_PER_STATEMENT 1000
-#define PREDICTION_COLUMNS 11
 
 void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db_role,
                           const char *os_user, const char *host, const char *mmdx_version,
@@ -373,93 +372,114 @@ typedef struct pred_ctx {
     const mmdx_store_prediction *p;
     pred_item *items;
     size_t n;
+    mmdx_strmap *index; /* stored patient -> its first item */
     mmdx_store_batch_result res;
 } pred_ctx;
 
-static int find_existing(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
+/*
+ * New rows in one statement, arrays through unnest: a (run, patient) already
+ * stored is left alone (ON CONFLICT DO NOTHING; one being stored by another
+ * writer's open transaction makes this one wait for its outcome, so a pair
+ * is stored once). Rows go in in patient order, so that writers whose
+ * batches share patients wait for each other in one order and never
+ * deadlock. Needs no chain lock: predictions are not links of the chain,
+ * and their events are appended under the lock in the same transaction.
+ */
+static const char insert_sql[] =
+    "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, decision, "
+    "contributions, input_hashes, content_sha256, embedding, modality_embeddings) "
+    "SELECT $1::uuid, u.patient, $2::boolean, u.study_uid, u.probability, u.decision, u.contributions, "
+    "u.input_hashes, u.content_sha256, u.embedding::float8[], u.tokens::float8[] "
+    "FROM unnest($3::text[], $4::text[], $5::float8[], $6::smallint[], $7::text[], $8::text[], $9::bytea[], "
+    "$10::text[], $11::text[]) AS u(patient, study_uid, probability, decision, contributions, input_hashes, "
+    "content_sha256, embedding, tokens) "
+    "ORDER BY u.patient COLLATE \"C\" "
+    "ON CONFLICT (run_id, patient) DO NOTHING RETURNING patient";
+
+enum { C_PATIENT, C_STUDY, C_PROB, C_DECISION, C_CONTRIB, C_INPUTS, C_HASH, C_EMB, C_TOKENS, C_N };
+
+/* Items the INSERT did not return are stored already: with the same content or not. */
+static int classify_existing(mmdx_store *s, pred_ctx *c, PGresult *inserted)
 {
-    size_t sql_cap = 128 + m * 12;
-    char *sql = malloc(sql_cap);
-    const char **params = calloc(m + 1, sizeof *params);
     int rc = 0;
-    if (!sql || !params) {
+    for (size_t i = 0; i < c->n; i++)
+        if (c->items[i].state == P_NEW)
+            c->items[i].state = P_DUPLICATE; /* until the INSERT says it stored it */
+    for (int row = 0; row < PQntuples(inserted); row++) {
+        size_t i;
+        if (mmdx_strmap_get(c->index, PQgetvalue(inserted, row, 0), &i))
+            c->items[i].state = P_NEW;
+    }
+    mmdx_canon pats = {0};
+    mmdx_pgarray__begin(&pats);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->items[i].state == P_DUPLICATE)
+            mmdx_pgarray__text(&pats, c->items[i].patient);
+    const char *params[] = {c->run_id, mmdx_pgarray__end(&pats)};
+    PGresult *r = NULL;
+    if (!params[1])
         rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
-        goto done;
-    }
-    size_t used = (size_t)snprintf(sql, sql_cap,
-        "SELECT patient, content_sha256 FROM mmdx.predictions WHERE run_id = $1::uuid AND patient IN (");
-    params[0] = c->run_id;
-    for (size_t i = 0; i < m; i++) {
-        params[i + 1] = c->items[start + i].patient;
-        used += (size_t)snprintf(sql + used, sql_cap - used, "%s$%zu", i ? ", " : "", i + 2);
-    }
-    snprintf(sql + used, sql_cap - used, ")");
-    PGresult *r;
-    rc = mmdx_store__exec(s, "predictions: look up stored rows", sql, (int)(m + 1), params,
-                          PGRES_TUPLES_OK, &r);
-    if (rc < 0)
-        goto done;
-    for (int row = 0; row < PQntuples(r); row++) {
-        const char *pat = PQgetvalue(r, row, 0);
-        for (size_t i = 0; i < m; i++) {
-            pred_item *it = &c->items[start + i];
-            if (it->state == P_NEW && strcmp(it->patient, pat) == 0) {
-                snprintf(it->stored_hex, sizeof it->stored_hex, "%s", PQgetvalue(r, row, 1));
-                it->state = strcmp(it->stored_hex, it->hash_hex) == 0 ? P_DUPLICATE : P_CONFLICT;
-            }
+    else
+        rc = mmdx_store__exec(s, "predictions: look up stored rows",
+                              "SELECT patient, content_sha256 FROM mmdx.predictions "
+                              "WHERE run_id = $1::uuid AND patient = ANY ($2::text[])",
+                              2, params, PGRES_TUPLES_OK, &r);
+    mmdx_canon__free(&pats);
+    for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+        size_t i;
+        if (mmdx_strmap_get(c->index, PQgetvalue(r, row, 0), &i) && c->items[i].state == P_DUPLICATE) {
+            pred_item *it = &c->items[i];
+            snprintf(it->stored_hex, sizeof it->stored_hex, "%s", PQgetvalue(r, row, 1));
+            it->state = strcmp(it->stored_hex, it->hash_hex) == 0 ? P_DUPLICATE : P_CONFLICT;
         }
     }
     PQclear(r);
-done:
-    free(sql);
-    free(params);
     return rc;
 }
 
-static int insert_new(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
+static int insert_batch(mmdx_store *s, pred_ctx *c)
 {
-    size_t sql_cap = 256 + m * (PREDICTION_COLUMNS * 10 + 40);
-    char *sql = malloc(sql_cap);
-    const char **params = calloc(m * PREDICTION_COLUMNS, sizeof *params);
-    int rc = 0;
-    if (!sql || !params) {
-        rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
-        goto done;
-    }
-    size_t used = (size_t)snprintf(sql, sql_cap,
-        "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, "
-        "decision, contributions, input_hashes, content_sha256, embedding, modality_embeddings) VALUES ");
-    size_t k = 0;
-    for (size_t i = 0; i < m; i++) {
-        pred_item *it = &c->items[start + i];
-        const mmdx_store_prediction *p = &c->p[start + i];
+    mmdx_canon a[C_N];
+    memset(a, 0, sizeof a);
+    for (int k = 0; k < C_N; k++)
+        mmdx_pgarray__begin(&a[k]);
+    size_t sent = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        pred_item *it = &c->items[i];
+        const mmdx_store_prediction *p = &c->p[i];
         if (it->state != P_NEW)
             continue;
-        const char **q = params + k * PREDICTION_COLUMNS;
-        q[0] = c->run_id;
-        q[1] = it->patient;
-        q[2] = s->pseudonymise ? "t" : "f";
-        q[3] = p->study_uid;
-        q[4] = it->prob;
-        q[5] = p->decision < 0 ? NULL : it->decision;
-        q[6] = it->contributions;
-        q[7] = it->input_hashes;
-        q[8] = it->hash_hex;
-        q[9] = it->embedding;
-        q[10] = it->tokens;
-        size_t b = k * PREDICTION_COLUMNS;
-        used += (size_t)snprintf(sql + used, sql_cap - used,
-            "%s($%zu::uuid, $%zu, $%zu::boolean, $%zu, $%zu::float8, $%zu::smallint, $%zu, $%zu, $%zu::bytea, "
-            "$%zu::float8[], $%zu::float8[])",
-            k ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11);
-        k++;
+        mmdx_pgarray__text(&a[C_PATIENT], it->patient);
+        mmdx_pgarray__text(&a[C_STUDY], p->study_uid);
+        mmdx_pgarray__raw(&a[C_PROB], it->prob);
+        mmdx_pgarray__raw(&a[C_DECISION], p->decision < 0 ? NULL : it->decision);
+        mmdx_pgarray__text(&a[C_CONTRIB], it->contributions);
+        mmdx_pgarray__text(&a[C_INPUTS], it->input_hashes);
+        mmdx_pgarray__bytea(&a[C_HASH], it->hash, 32);
+        mmdx_pgarray__text(&a[C_EMB], it->embedding);
+        mmdx_pgarray__text(&a[C_TOKENS], it->tokens);
+        sent++;
     }
-    if (k)
-        rc = mmdx_store__exec(s, "predictions: insert", sql, (int)(k * PREDICTION_COLUMNS), params,
-                              PGRES_COMMAND_OK, NULL);
-done:
-    free(sql);
-    free(params);
+    const char *params[2 + C_N] = {c->run_id, s->pseudonymise ? "t" : "f"};
+    int rc = 0;
+    for (int k = 0; k < C_N; k++)
+        if (!(params[2 + k] = mmdx_pgarray__end(&a[k])))
+            rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+    PGresult *r = NULL;
+    if (rc == 0 && sent)
+        rc = mmdx_store__exec(s, "predictions: insert", insert_sql, 2 + C_N, params, PGRES_TUPLES_OK, &r);
+    for (int k = 0; k < C_N; k++)
+        mmdx_canon__free(&a[k]);
+    if (rc < 0) {
+        const char *state = mmdx_last_error();
+        if (strstr(state, "SQLSTATE 23503")) /* the run's foreign key */
+            return mmdx_fail(MMDX_ENOTFOUND, "predictions: no run %s in the database [%s]", c->run_id,
+                             s->describe);
+        return rc;
+    }
+    if (sent && (size_t)PQntuples(r) < sent)
+        rc = classify_existing(s, c, r);
+    PQclear(r);
     return rc;
 }
 
@@ -470,29 +490,13 @@ static int predictions_tx(mmdx_store *s, void *vctx)
     for (size_t i = 0; i < c->n; i++)
         if (c->items[i].state != P_REPEAT_IN_BATCH)
             c->items[i].state = P_NEW;
+    int rc = insert_batch(s, c);
+    if (rc < 0)
+        return rc;
+    mmdx_store__fault(s, "between-statements");
     mmdx_chain_tail t;
-    int rc = mmdx_audit__lock_tail(s, &t);
-    if (rc < 0)
+    if ((rc = mmdx_audit__lock_tail(s, &t)) < 0)
         return rc;
-    PGresult *r;
-    const char *rp[] = {c->run_id};
-    rc = mmdx_store__exec(s, "predictions: find the run",
-                          "SELECT 1 FROM mmdx.runs WHERE run_id = $1::uuid", 1, rp, PGRES_TUPLES_OK, &r);
-    if (rc < 0)
-        return rc;
-    int found = PQntuples(r) == 1;
-    PQclear(r);
-    if (!found)
-        return mmdx_fail(MMDX_ENOTFOUND, "predictions: no run %s in the database [%s]", c->run_id,
-                         s->describe);
-    for (size_t start = 0; start < c->n; start += PREDICTIONS_PER_STATEMENT) {
-        size_t m = c->n - start < PREDICTIONS_PER_STATEMENT ? c->n - start : PREDICTIONS_PER_STATEMENT;
-        if ((rc = find_existing(s, c, start, m)) < 0)
-            return rc;
-        if ((rc = insert_new(s, c, start, m)) < 0)
-            return rc;
-        mmdx_store__fault(s, "between-statements");
-    }
     mmdx_event_rec *ev = calloc(c->n ? c->n : 1, sizeof *ev);
     if (!ev)
         return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
@@ -703,9 +707,12 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
         return 0;
     if ((rc = mmdx_store__check_schema(s)) < 0)
         return rc;
-    pred_ctx c = {run_id, p, calloc(n, sizeof(pred_item)), n, {0}};
-    if (!c.items)
+    pred_ctx c = {run_id, p, calloc(n, sizeof(pred_item)), n, mmdx_strmap_new(), {0}};
+    if (!c.items || !c.index) {
+        free(c.items);
+        mmdx_strmap_free(c.index);
         return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         pred_item *it = &c.items[i];
         if ((rc = mmdx_store_patient_key(s, p[i].patient_id, &it->patient)) < 0)
@@ -720,16 +727,16 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
                                     p[i].tokens ? p[i].n_tokens * p[i].embedding_dim : 0, it->hash);
         hexbytea(it->hash, it->hash_hex);
         /* The same patient twice in one batch: the first is stored, later ones are replays. */
-        for (size_t j = 0; j < i; j++) {
-            if (c.items[j].state != P_REPEAT_IN_BATCH && strcmp(c.items[j].patient, it->patient) == 0) {
-                if (strcmp(c.items[j].hash_hex, it->hash_hex) != 0) {
-                    rc = mmdx_fail(MMDX_EINVAL,
-                                   "predictions %zu and %zu: the same patient with different results in one batch",
-                                   j, i);
-                }
-                it->state = P_REPEAT_IN_BATCH;
-                break;
-            }
+        size_t j;
+        int put = mmdx_strmap_put(c.index, it->patient, i, &j);
+        if (put < 0) {
+            rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+        } else if (put == 0) {
+            if (strcmp(c.items[j].hash_hex, it->hash_hex) != 0)
+                rc = mmdx_fail(MMDX_EINVAL,
+                               "predictions %zu and %zu: the same patient with different results in one batch",
+                               j, i);
+            it->state = P_REPEAT_IN_BATCH;
         }
     }
     int retries = 0;
@@ -748,6 +755,7 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
         free(c.items[i].tokens);
     }
     free(c.items);
+    mmdx_strmap_free(c.index);
     return rc;
 }
 

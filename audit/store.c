@@ -45,15 +45,50 @@ int mmdx_store__ensure_begun(mmdx_store *s, const char *what)
     return 0;
 }
 
+/* A deferred BEGIN and the transaction's first statement in one round trip
+ * (libpq pipeline): the statement's result, or BEGIN's error. */
+static PGresult *begin_and_exec(mmdx_store *s, const char *sql, int n, const char *const *params)
+{
+    s->begin_pending = 0;
+    if (!PQenterPipelineMode(s->conn))
+        return NULL;
+    PGresult *begin_r = NULL, *stmt_r = NULL;
+    if (PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+        PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) && PQpipelineSync(s->conn)) {
+        /* BEGIN's result, NULL, the statement's result, NULL, then the sync point. */
+        for (int idx = 0; idx < 4;) {
+            PGresult *r = PQgetResult(s->conn);
+            if (!r) {
+                if (mmdx_store__conn_lost(s))
+                    break;
+                idx++;
+                continue;
+            }
+            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            PGresult **slot = idx == 0 ? &begin_r : &stmt_r;
+            PQclear(*slot);
+            *slot = r;
+        }
+    }
+    PQexitPipelineMode(s->conn);
+    if (begin_r && PQresultStatus(begin_r) != PGRES_COMMAND_OK) {
+        PQclear(stmt_r);
+        return begin_r; /* the statement was only skipped */
+    }
+    PQclear(begin_r);
+    return stmt_r;
+}
+
 int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
                      const char *const *params, ExecStatusType want, PGresult **out)
 {
     if (out)
         *out = NULL;
-    int brc = mmdx_store__ensure_begun(s, what);
-    if (brc < 0)
-        return brc;
-    PGresult *r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *r = s->begin_pending ? begin_and_exec(s, sql, n, params)
+                                   : PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
     if (!r || PQresultStatus(r) != want) {
         int rc = mmdx_store__fail_result(s, r, what);
         PQclear(r);

@@ -121,6 +121,19 @@ void mmdx_canon__text(mmdx_canon *c, const char *s);
 void mmdx_canon__blob(mmdx_canon *c, const uint8_t *b, size_t len);
 void mmdx_canon__free(mmdx_canon *c);
 
+/* ---- pgarray.c: array literals for INSERT ... SELECT FROM unnest($1::text[], ...) ---- */
+
+/** Start an array literal in c (its old content is dropped; the buffer is reused). */
+void mmdx_pgarray__begin(mmdx_canon *c);
+/** Append a text element (NULL: SQL NULL), quoted and escaped. */
+void mmdx_pgarray__text(mmdx_canon *c, const char *s);
+/** Append a bytea element (NULL: SQL NULL) in hex form. */
+void mmdx_pgarray__bytea(mmdx_canon *c, const uint8_t *b, size_t len);
+/** Append an element that needs no quoting (a number the caller formatted), or NULL. */
+void mmdx_pgarray__raw(mmdx_canon *c, const char *literal);
+/** Close the literal; the NUL-terminated text (borrowed from c), or NULL when out of memory. */
+const char *mmdx_pgarray__end(mmdx_canon *c);
+
 /** The chain's tail under the append lock (inside a transaction). */
 typedef struct mmdx_chain_tail {
     int64_t seq;
@@ -134,7 +147,7 @@ MMDX_RESULT_USED int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t);
 /**
  * Append events after `t` (inside a transaction holding the lock): fills
  * seq, ts_us, db_role, os_user, host and prev_hash, computes hashes and
- * HMACs, inserts in multi-row statements, advances t. Inside
+ * HMACs, inserts them in one statement (arrays through unnest), advances t. Inside
  * mmdx_store__transaction() the final INSERT also commits: it must be the
  * transaction's last statement.
  */
