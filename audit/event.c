@@ -201,22 +201,45 @@ int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t)
     return 0;
 }
 
-/* The transaction's last statement and its COMMIT in one round trip (libpq pipeline). */
+/*
+ * The transaction's last statement and its COMMIT in one round trip (libpq
+ * pipeline). The chain lock is held until COMMIT, so that chain order is
+ * commit order; waiting there for the disk as well would serialise every
+ * writer's fsync. So when the server allows it (s->flush_after_commit) the
+ * COMMIT does not wait for its WAL flush (synchronous_commit off, for this
+ * transaction only): the lock is released as soon as the commit is visible,
+ * and the next writer may link to it. The pipeline then waits for the flush
+ * in a second, synchronous transaction that writes a WAL record (an empty
+ * transactional logical message): its commit flushes the WAL up to its own
+ * commit record, which lies after ours. Only then is success returned.
+ * WAL is one sequence, so a crash before that flush loses this commit
+ * together with every later one (nothing can survive that links to a lost
+ * event); that is the same state as a crash before COMMIT, and the caller
+ * sees a failure and retries (the replay is then audited as duplicates
+ * when the commit had survived).
+ */
 static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *const *params)
 {
     int rc = mmdx_store__ensure_begun(s, "audit: append events");
     if (rc < 0)
         return rc;
     mmdx_store__fault(s, "before-commit");
+    int flush = s->flush_after_commit;
     if (!PQenterPipelineMode(s->conn) ||
+        (flush && !PQsendQueryParams(s->conn, "SELECT pg_catalog.set_config('synchronous_commit', 'off', true)",
+                                     0, NULL, NULL, NULL, NULL, 0)) ||
         !PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) ||
-        !PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(s->conn)) {
+        !PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+        (flush && !PQsendQueryParams(s->conn, "SELECT pg_catalog.pg_logical_emit_message(true, 'mmdx.audit', '')",
+                                     0, NULL, NULL, NULL, NULL, 0)) ||
+        !PQpipelineSync(s->conn)) {
         rc = mmdx_store__fail_result(s, NULL, "audit: append events");
         PQexitPipelineMode(s->conn);
         return rc;
     }
-    /* INSERT result, NULL, COMMIT result, NULL, then the sync point. */
-    int step = 0, done = 0;
+    /* Each statement's result and a NULL, then the sync point (after the flush when there is one). */
+    static const char *const what[] = {"audit: append events", "audit: commit", "audit: wait for the commit to be durable"};
+    int step = flush ? 0 : 1, done = 0, committed = 0;
     while (!done) {
         PGresult *r = PQgetResult(s->conn);
         if (!r) {
@@ -231,15 +254,17 @@ static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_PIPELINE_SYNC) {
             done = 1;
-        } else if (st != PGRES_COMMAND_OK && rc == 0) {
+        } else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            committed |= step == 2;
+        } else if (rc == 0) {
             rc = mmdx_store__fail_result(s, st == PGRES_PIPELINE_ABORTED ? NULL : r,
-                                         step == 0 ? "audit: append events" : "audit: commit");
+                                         what[step <= 1 ? 0 : step - 1]);
         }
         PQclear(r);
     }
     PQexitPipelineMode(s->conn);
-    if (rc == 0)
-        s->committed = 1;
+    if (rc == 0 || committed)
+        s->committed = 1; /* a failed flush after a COMMIT: reported, nothing to roll back */
     s->fold_commit = 0;
     return rc;
 }

@@ -373,28 +373,32 @@ typedef struct pred_ctx {
     pred_item *items;
     size_t n;
     mmdx_strmap *index; /* stored patient -> its first item */
+    int careful;        /* some rows may be stored already (see INSERT_PREDICTIONS) */
     mmdx_store_batch_result res;
 } pred_ctx;
 
 /*
- * New rows in one statement, arrays through unnest: a (run, patient) already
- * stored is left alone (ON CONFLICT DO NOTHING; one being stored by another
- * writer's open transaction makes this one wait for its outcome, so a pair
- * is stored once). Rows go in in patient order, so that writers whose
- * batches share patients wait for each other in one order and never
- * deadlock. Needs no chain lock: predictions are not links of the chain,
- * and their events are appended under the lock in the same transaction.
+ * New rows in one statement, arrays through unnest, in patient order: writers
+ * whose batches share patients then wait for each other in one order and
+ * never deadlock. Needs no chain lock: predictions are not links of the
+ * chain, and their events are appended under the lock in the same
+ * transaction. The plain INSERT is the fast path; when a (run, patient) is
+ * stored already (a replay, or another writer committed it meanwhile: the
+ * unique index made this one wait for that outcome), it fails and the batch
+ * runs again carefully: rows already stored are left alone (ON CONFLICT DO
+ * NOTHING) and looked up, so that their events say duplicate or conflict.
  */
-static const char insert_sql[] =
-    "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, decision, "
-    "contributions, input_hashes, content_sha256, embedding, modality_embeddings) "
-    "SELECT $1::uuid, u.patient, $2::boolean, u.study_uid, u.probability, u.decision, u.contributions, "
-    "u.input_hashes, u.content_sha256, u.embedding::float8[], u.tokens::float8[] "
-    "FROM unnest($3::text[], $4::text[], $5::float8[], $6::smallint[], $7::text[], $8::text[], $9::bytea[], "
-    "$10::text[], $11::text[]) AS u(patient, study_uid, probability, decision, contributions, input_hashes, "
-    "content_sha256, embedding, tokens) "
-    "ORDER BY u.patient COLLATE \"C\" "
-    "ON CONFLICT (run_id, patient) DO NOTHING RETURNING patient";
+#define INSERT_PREDICTIONS \
+    "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, decision, " \
+    "contributions, input_hashes, content_sha256, embedding, modality_embeddings) " \
+    "SELECT $1::uuid, u.patient, $2::boolean, u.study_uid, u.probability, u.decision, u.contributions, " \
+    "u.input_hashes, u.content_sha256, u.embedding::float8[], u.tokens::float8[] " \
+    "FROM unnest($3::text[], $4::text[], $5::float8[], $6::smallint[], $7::text[], $8::text[], $9::bytea[], " \
+    "$10::text[], $11::text[]) AS u(patient, study_uid, probability, decision, contributions, input_hashes, " \
+    "content_sha256, embedding, tokens) " \
+    "ORDER BY u.patient COLLATE \"C\""
+static const char insert_fast_sql[] = INSERT_PREDICTIONS;
+static const char insert_careful_sql[] = INSERT_PREDICTIONS " ON CONFLICT (run_id, patient) DO NOTHING RETURNING patient";
 
 enum { C_PATIENT, C_STUDY, C_PROB, C_DECISION, C_CONTRIB, C_INPUTS, C_HASH, C_EMB, C_TOKENS, C_N };
 
@@ -467,17 +471,17 @@ static int insert_batch(mmdx_store *s, pred_ctx *c)
             rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
     PGresult *r = NULL;
     if (rc == 0 && sent)
-        rc = mmdx_store__exec(s, "predictions: insert", insert_sql, 2 + C_N, params, PGRES_TUPLES_OK, &r);
+        rc = mmdx_store__exec(s, "predictions: insert", c->careful ? insert_careful_sql : insert_fast_sql,
+                              2 + C_N, params, c->careful ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, &r);
     for (int k = 0; k < C_N; k++)
         mmdx_canon__free(&a[k]);
     if (rc < 0) {
-        const char *state = mmdx_last_error();
-        if (strstr(state, "SQLSTATE 23503")) /* the run's foreign key */
+        if (strcmp(s->sqlstate, "23503") == 0) /* predictions_run_exists (schema 5) */
             return mmdx_fail(MMDX_ENOTFOUND, "predictions: no run %s in the database [%s]", c->run_id,
                              s->describe);
         return rc;
     }
-    if (sent && (size_t)PQntuples(r) < sent)
+    if (c->careful && (size_t)PQntuples(r) < sent)
         rc = classify_existing(s, c, r);
     PQclear(r);
     return rc;
@@ -494,9 +498,7 @@ static int predictions_tx(mmdx_store *s, void *vctx)
     if (rc < 0)
         return rc;
     mmdx_store__fault(s, "between-statements");
-    mmdx_chain_tail t;
-    if ((rc = mmdx_audit__lock_tail(s, &t)) < 0)
-        return rc;
+    /* The events' fields are made before the chain lock is taken: it is held until COMMIT. */
     mmdx_event_rec *ev = calloc(c->n ? c->n : 1, sizeof *ev);
     if (!ev)
         return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
@@ -546,7 +548,9 @@ static int predictions_tx(mmdx_store *s, void *vctx)
             return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
         }
     }
-    rc = mmdx_audit__append(s, &t, ev, c->n);
+    mmdx_chain_tail t;
+    if ((rc = mmdx_audit__lock_tail(s, &t)) == 0)
+        rc = mmdx_audit__append(s, &t, ev, c->n);
     free(ev);
     return rc;
 }
@@ -707,7 +711,7 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
         return 0;
     if ((rc = mmdx_store__check_schema(s)) < 0)
         return rc;
-    pred_ctx c = {run_id, p, calloc(n, sizeof(pred_item)), n, mmdx_strmap_new(), {0}};
+    pred_ctx c = {run_id, p, calloc(n, sizeof(pred_item)), n, mmdx_strmap_new(), 0, {0}};
     if (!c.items || !c.index) {
         free(c.items);
         mmdx_strmap_free(c.index);
@@ -742,6 +746,13 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
     int retries = 0;
     if (rc == 0)
         rc = mmdx_store__transaction(s, "predictions: store a batch", predictions_tx, &c, &retries);
+    if (rc == MMDX_EDB && strcmp(s->sqlstate, "23505") == 0) { /* a (run, patient) stored already */
+        int more = 0;
+        mmdx_error_clear();
+        c.careful = 1;
+        rc = mmdx_store__transaction(s, "predictions: store a batch", predictions_tx, &c, &more);
+        retries += more;
+    }
     if (rc == 0 && res) {
         *res = c.res;
         res->retries = retries;

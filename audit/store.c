@@ -17,6 +17,7 @@ int mmdx_store__fail_result(mmdx_store *s, const PGresult *r, const char *what)
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     char buf[512];
+    snprintf(s->sqlstate, sizeof s->sqlstate, "%s", state ? state : "");
     if (!msg) {
         /* Connection-level failure: PQerrorMessage names no password. */
         snprintf(buf, sizeof buf, "%s", s->conn ? PQerrorMessage(s->conn) : "no connection");
@@ -182,6 +183,7 @@ static int connect_now(mmdx_store *s)
         return mmdx_fail(MMDX_EDB, "cannot connect to the database [%s]: %s", s->describe, msg);
     }
     describe_conn(s);
+    PGresult *r;
     /* Everything below is schema-qualified; an empty search_path keeps a
      * hostile schema from shadowing operators or functions. */
     int rc = mmdx_store__exec(s, "session setup",
@@ -189,11 +191,15 @@ static int connect_now(mmdx_store *s)
                               "pg_catalog.set_config('extra_float_digits', '3', false), "
                               "pg_catalog.set_config('client_encoding', 'UTF8', false), "
                               "pg_catalog.set_config('TimeZone', 'UTC', false), "
-                              "pg_catalog.set_config('client_min_messages', 'warning', false)",
-                              0, NULL, PGRES_TUPLES_OK, NULL);
+                              "pg_catalog.set_config('client_min_messages', 'warning', false), "
+                              /* event.c: may the chain lock be released before the commit's fsync? */
+                              "pg_catalog.has_function_privilege("
+                              "'pg_catalog.pg_logical_emit_message(boolean, text, text)', 'EXECUTE')",
+                              0, NULL, PGRES_TUPLES_OK, &r);
     if (rc < 0)
         return rc;
-    PGresult *r;
+    s->flush_after_commit = PQgetvalue(r, 0, PQnfields(r) - 1)[0] == 't';
+    PQclear(r);
     rc = mmdx_store__exec(s, "session role", "SELECT session_user", 0, NULL, PGRES_TUPLES_OK, &r);
     if (rc < 0)
         return rc;

@@ -35,6 +35,8 @@ struct mmdx_store {
     int begin_pending; /* BEGIN not yet sent */
     int fold_commit;   /* the next final append may commit */
     int committed;     /* ...and did */
+    int flush_after_commit; /* the session may emit a WAL record: chain lock released before the fsync (event.c) */
+    char sqlstate[6];  /* of the last failure mmdx_store__fail_result() recorded ("" when none was given) */
     /* Test hook: called at named points inside transactions (fault injection). */
     void (*fault_hook)(void *ctx, const char *point);
     void *fault_ctx;
