@@ -237,6 +237,7 @@ static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *
         PQexitPipelineMode(s->conn);
         return rc;
     }
+    mmdx_store__fault(s, "commit-sent");
     /* Each statement's result and a NULL, then the sync point (after the flush when there is one). */
     static const char *const what[] = {"audit: append events", "audit: commit", "audit: wait for the commit to be durable"};
     int step = flush ? 0 : 1, done = 0, committed = 0;
@@ -266,6 +267,8 @@ static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *
     if (rc == 0 || committed)
         s->committed = 1; /* a failed flush after a COMMIT: reported, nothing to roll back */
     s->fold_commit = 0;
+    if (rc == 0)
+        mmdx_store__fault(s, "after-commit");
     return rc;
 }
 

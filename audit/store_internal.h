@@ -85,6 +85,12 @@ MMDX_RESULT_USED int mmdx_store__transaction(mmdx_store *s, const char *what,
 
 void mmdx_store__fault(mmdx_store *s, const char *point);
 
+/**
+ * mmdx_store_migrate() up to schema version `target` only (tests/audit: a
+ * database as an older mmdx left it, to test the upgrade).
+ */
+MMDX_RESULT_USED int mmdx_store__migrate_to(mmdx_store *s, int target, int *n_applied, int *version);
+
 /** Test hook setter (tests/audit only). */
 void mmdx_store__set_fault_hook(mmdx_store *s, void (*hook)(void *ctx, const char *point),
                                 void *ctx);
