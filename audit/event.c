@@ -86,33 +86,51 @@ void mmdx_canon__free(mmdx_canon *c)
     memset(c, 0, sizeof *c);
 }
 
+/* The canonical bytes after the time: everything an event says but its place in the chain. */
+static void canon_rest(mmdx_canon *c, const mmdx_event_rec *e)
+{
+    mmdx_canon__text(c, e->db_role);
+    mmdx_canon__text(c, e->os_user);
+    mmdx_canon__text(c, e->host);
+    mmdx_canon__text(c, e->action);
+    mmdx_canon__u16(c, (uint16_t)e->outcome);
+    mmdx_canon__text(c, e->object_type);
+    mmdx_canon__text(c, e->object_id);
+    mmdx_canon__text(c, e->patient);
+    mmdx_canon__text(c, e->study_uid);
+    mmdx_canon__text(c, e->run_id);
+    mmdx_canon__blob(c, e->object_sha256, 32);
+    mmdx_canon__text(c, e->detail);
+}
+
+static const char event_prefix[] = "mmdx-audit-event-v1";
+
+/* hash = SHA-256(prev_hash || prefix || seq || time || rest) */
+static void link_hash(const uint8_t prev[32], int64_t seq, int64_t ts_us, const uint8_t *rest, size_t len,
+                      uint8_t *scratch, uint8_t hash[32])
+{
+    mmdx_canon c = {scratch, 0, 32 + sizeof event_prefix + 16, 0};
+    mmdx_canon__bytes(&c, prev, 32);
+    mmdx_canon__bytes(&c, event_prefix, sizeof event_prefix); /* with its NUL */
+    mmdx_canon__u64(&c, (uint64_t)seq);
+    mmdx_canon__u64(&c, (uint64_t)ts_us);
+    memcpy(scratch + c.n, rest, len);
+    mmdx_sha256(scratch, c.n + len, hash);
+}
+
 int mmdx_audit__event_hash(const mmdx_event_rec *e, uint8_t hash[32])
 {
     /* Must match mmdx.audit_event_bytes() in migrations/001_init.sql. */
-    mmdx_canon c = {0};
-    static const char prefix[] = "mmdx-audit-event-v1";
-    mmdx_canon__bytes(&c, e->prev_hash, 32);
-    mmdx_canon__bytes(&c, prefix, sizeof prefix); /* with its NUL */
-    mmdx_canon__u64(&c, (uint64_t)e->seq);
-    mmdx_canon__u64(&c, (uint64_t)e->ts_us);
-    mmdx_canon__text(&c, e->db_role);
-    mmdx_canon__text(&c, e->os_user);
-    mmdx_canon__text(&c, e->host);
-    mmdx_canon__text(&c, e->action);
-    mmdx_canon__u16(&c, (uint16_t)e->outcome);
-    mmdx_canon__text(&c, e->object_type);
-    mmdx_canon__text(&c, e->object_id);
-    mmdx_canon__text(&c, e->patient);
-    mmdx_canon__text(&c, e->study_uid);
-    mmdx_canon__text(&c, e->run_id);
-    mmdx_canon__blob(&c, e->object_sha256, 32);
-    mmdx_canon__text(&c, e->detail);
-    if (c.oom) {
-        mmdx_canon__free(&c);
+    mmdx_canon rest = {0};
+    canon_rest(&rest, e);
+    uint8_t *scratch = rest.oom ? NULL : malloc(32 + sizeof event_prefix + 16 + rest.n);
+    if (!scratch) {
+        mmdx_canon__free(&rest);
         return mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
     }
-    mmdx_sha256(c.p, c.n, hash);
-    mmdx_canon__free(&c);
+    link_hash(e->prev_hash, e->seq, e->ts_us, rest.p, rest.n, scratch, hash);
+    free(scratch);
+    mmdx_canon__free(&rest);
     return 0;
 }
 
@@ -218,7 +236,8 @@ int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t)
  * sees a failure and retries (the replay is then audited as duplicates
  * when the commit had survived).
  */
-static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *const *params)
+static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *const *params, const int *lengths,
+                             const int *formats)
 {
     int rc = mmdx_store__ensure_begun(s, "audit: append events");
     if (rc < 0)
@@ -228,7 +247,7 @@ static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *
     if (!PQenterPipelineMode(s->conn) ||
         (flush && !PQsendQueryParams(s->conn, "SELECT pg_catalog.set_config('synchronous_commit', 'off', true)",
                                      0, NULL, NULL, NULL, NULL, 0)) ||
-        !PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) ||
+        !PQsendQueryParams(s->conn, sql, n, NULL, params, lengths, formats, 0) ||
         !PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
         (flush && !PQsendQueryParams(s->conn, "SELECT pg_catalog.pg_logical_emit_message(true, 'mmdx.audit', '')",
                                      0, NULL, NULL, NULL, NULL, 0)) ||
@@ -306,72 +325,122 @@ static const char append_sql[] =
     "INSERT INTO mmdx.audit_events (seq, ts, db_role, os_user, host, action, outcome, object_type, object_id, "
     "patient, study_uid, run_id, object_sha256, detail, prev_hash, hash, hmac) "
     "SELECT $1::bigint + u.ord, $2::timestamptz, $3, $4, $5, u.action, u.outcome, u.object_type, u.object_id, "
-    "u.patient, u.study_uid, u.run_id, u.object_sha256, u.detail, u.prev_hash, u.hash, u.hmac "
-    "FROM unnest($6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::uuid[], "
+    "u.patient, u.study_uid, u.run_id::uuid, u.object_sha256, u.detail, u.prev_hash, u.hash, u.hmac "
+    "FROM unnest($6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
     "$13::bytea[], $14::text[], $15::bytea[], $16::bytea[], $17::bytea[]) WITH ORDINALITY "
     "AS u(action, outcome, object_type, object_id, patient, study_uid, run_id, object_sha256, detail, prev_hash, "
     "hash, hmac, ord)";
 
-enum { A_ACTION, A_OUTCOME, A_OTYPE, A_OID, A_PATIENT, A_STUDY, A_RUN, A_OSHA, A_DETAIL, A_PREV, A_HASH, A_HMAC,
-       A_N };
-
-int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
+int mmdx_audit__prepare(mmdx_store *s, mmdx_event_batch *b, mmdx_event_rec *ev, size_t n)
 {
-    if (t->keyed && !s->have_key)
-        return refuse_unkeyed(s);
-    if (n == 0)
-        return 0;
-    int rc = 0;
-    mmdx_canon a[A_N];
-    memset(a, 0, sizeof a);
-    for (int k = 0; k < A_N; k++)
-        mmdx_pgarray__begin(&a[k]);
-    int64_t base = t->seq;
+    memset(b, 0, sizeof *b);
+    b->n = n;
+    b->rest_end = calloc(n ? n : 1, sizeof *b->rest_end);
+    if (!b->rest_end)
+        return mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+    static const uint32_t types[MMDX_EVENT_ARRAYS] = {MMDX_OID_TEXT, MMDX_OID_INT2, MMDX_OID_TEXT, MMDX_OID_TEXT,
+                                                      MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_BYTEA,
+                                                      MMDX_OID_TEXT};
+    for (int k = 0; k < MMDX_EVENT_ARRAYS; k++)
+        mmdx_pgarray__begin(&b->a[k], types[k]);
+    size_t longest = 0;
     for (size_t i = 0; i < n; i++) {
         mmdx_event_rec *e = &ev[i];
-        e->seq = t->seq + 1;
-        e->ts_us = t->now_us;
         e->db_role = s->role;
         e->os_user = s->os_user;
         e->host = s->host;
+        size_t start = b->rest.n;
+        canon_rest(&b->rest, e);
+        b->rest_end[i] = b->rest.n;
+        if (b->rest.n - start > longest)
+            longest = b->rest.n - start;
+        mmdx_pgarray__text(&b->a[0], e->action);
+        mmdx_pgarray__int2(&b->a[1], e->outcome, 0);
+        mmdx_pgarray__text(&b->a[2], e->object_type);
+        mmdx_pgarray__text(&b->a[3], e->object_id);
+        mmdx_pgarray__text(&b->a[4], e->patient);
+        mmdx_pgarray__text(&b->a[5], e->study_uid);
+        mmdx_pgarray__text(&b->a[6], e->run_id);
+        mmdx_pgarray__bytea(&b->a[7], e->object_sha256, 32);
+        mmdx_pgarray__text(&b->a[8], e->detail);
+    }
+    int oom = b->rest.oom || !(b->scratch = malloc(32 + sizeof event_prefix + 16 + longest));
+    for (int k = 0; k < MMDX_EVENT_ARRAYS; k++)
+        oom |= mmdx_pgarray__end(&b->a[k]) < 0;
+    return oom ? mmdx_fail(MMDX_ENOMEM, "audit: out of memory") : 0;
+}
+
+void mmdx_audit__batch_free(mmdx_event_batch *b)
+{
+    for (int k = 0; k < MMDX_EVENT_ARRAYS; k++)
+        mmdx_pgarray__free(&b->a[k]);
+    mmdx_canon__free(&b->rest);
+    free(b->rest_end);
+    free(b->scratch);
+    memset(b, 0, sizeof *b);
+}
+
+int mmdx_audit__link(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_batch *b, mmdx_event_rec *ev)
+{
+    if (t->keyed && !s->have_key)
+        return refuse_unkeyed(s);
+    if (b->n == 0)
+        return 0;
+    int rc = 0;
+    mmdx_pgarray links[3]; /* prev_hash, hash, hmac */
+    memset(links, 0, sizeof links);
+    for (int k = 0; k < 3; k++)
+        mmdx_pgarray__begin(&links[k], MMDX_OID_BYTEA);
+    int64_t base = t->seq;
+    for (size_t i = 0; i < b->n; i++) {
+        mmdx_event_rec *e = &ev[i];
+        e->seq = t->seq + 1;
+        e->ts_us = t->now_us;
         memcpy(e->prev_hash, t->hash, 32);
+        size_t start = i ? b->rest_end[i - 1] : 0;
         uint8_t h[32], mac[32];
-        if ((rc = mmdx_audit__event_hash(e, h)) < 0)
-            goto done;
+        link_hash(e->prev_hash, e->seq, e->ts_us, b->rest.p + start, b->rest_end[i] - start, b->scratch, h);
         if (s->have_key && (rc = mmdx_hmac_sha256(s->hmac_key, sizeof s->hmac_key, h, 32, mac)) < 0)
             goto done;
-        char outcome[8];
-        snprintf(outcome, sizeof outcome, "%d", e->outcome);
-        mmdx_pgarray__text(&a[A_ACTION], e->action);
-        mmdx_pgarray__raw(&a[A_OUTCOME], outcome);
-        mmdx_pgarray__text(&a[A_OTYPE], e->object_type);
-        mmdx_pgarray__text(&a[A_OID], e->object_id);
-        mmdx_pgarray__text(&a[A_PATIENT], e->patient);
-        mmdx_pgarray__text(&a[A_STUDY], e->study_uid);
-        mmdx_pgarray__text(&a[A_RUN], e->run_id);
-        mmdx_pgarray__bytea(&a[A_OSHA], e->object_sha256, 32);
-        mmdx_pgarray__text(&a[A_DETAIL], e->detail);
-        mmdx_pgarray__bytea(&a[A_PREV], e->prev_hash, 32);
-        mmdx_pgarray__bytea(&a[A_HASH], h, 32);
-        mmdx_pgarray__bytea(&a[A_HMAC], s->have_key ? mac : NULL, 32);
+        mmdx_pgarray__bytea(&links[0], e->prev_hash, 32);
+        mmdx_pgarray__bytea(&links[1], h, 32);
+        mmdx_pgarray__bytea(&links[2], s->have_key ? mac : NULL, 32);
         t->seq = e->seq;
         memcpy(t->hash, h, 32);
     }
+    for (int k = 0; k < 3 && rc == 0; k++)
+        rc = mmdx_pgarray__end(&links[k]);
     char base_text[24], ts[40];
     snprintf(base_text, sizeof base_text, "%lld", (long long)base);
     /* Exact microseconds as text: to_timestamp() would go through float8. */
     mmdx_audit__format_time(t->now_us, ts, sizeof ts);
-    const char *params[5 + A_N] = {base_text, ts, s->role, s->os_user, s->host};
-    for (int k = 0; k < A_N; k++)
-        if (!(params[5 + k] = mmdx_pgarray__end(&a[k])))
-            rc = mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+    enum { NP = 5 + MMDX_EVENT_ARRAYS + 3 };
+    const char *params[NP] = {base_text, ts, s->role, s->os_user, s->host};
+    int lengths[NP] = {0}, formats[NP] = {0};
+    for (int k = 0; k < MMDX_EVENT_ARRAYS + 3; k++) {
+        const mmdx_pgarray *a = k < MMDX_EVENT_ARRAYS ? &b->a[k] : &links[k - MMDX_EVENT_ARRAYS];
+        params[5 + k] = (const char *)a->buf.p;
+        lengths[5 + k] = (int)a->buf.n;
+        formats[5 + k] = 1;
+    }
     if (rc == 0 && s->fold_commit)
-        rc = insert_and_commit(s, append_sql, 5 + A_N, params);
+        rc = insert_and_commit(s, append_sql, NP, params, lengths, formats);
     else if (rc == 0)
-        rc = mmdx_store__exec(s, "audit: append events", append_sql, 5 + A_N, params, PGRES_COMMAND_OK, NULL);
+        rc = mmdx_store__exec_params(s, "audit: append events", append_sql, NP, params, lengths, formats,
+                                     PGRES_COMMAND_OK, NULL);
 done:
-    for (int k = 0; k < A_N; k++)
-        mmdx_canon__free(&a[k]);
+    for (int k = 0; k < 3; k++)
+        mmdx_pgarray__free(&links[k]);
+    return rc;
+}
+
+int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
+{
+    mmdx_event_batch b;
+    int rc = mmdx_audit__prepare(s, &b, ev, n);
+    if (rc == 0)
+        rc = mmdx_audit__link(s, t, &b, ev);
+    mmdx_audit__batch_free(&b);
     return rc;
 }
 

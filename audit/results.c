@@ -354,8 +354,6 @@ typedef enum { P_NEW, P_DUPLICATE, P_CONFLICT, P_REPEAT_IN_BATCH } p_state;
 
 typedef struct pred_item {
     char *patient; /* stored form */
-    char prob[32];
-    char decision[8];
     uint8_t hash[32];
     char hash_hex[2 + 64 + 1];
     char stored_hex[2 + 64 + 1];
@@ -414,21 +412,22 @@ static int classify_existing(mmdx_store *s, pred_ctx *c, PGresult *inserted)
         if (mmdx_strmap_get(c->index, PQgetvalue(inserted, row, 0), &i))
             c->items[i].state = P_NEW;
     }
-    mmdx_canon pats = {0};
-    mmdx_pgarray__begin(&pats);
+    mmdx_pgarray pats;
+    memset(&pats, 0, sizeof pats);
+    mmdx_pgarray__begin(&pats, MMDX_OID_TEXT);
     for (size_t i = 0; i < c->n; i++)
         if (c->items[i].state == P_DUPLICATE)
             mmdx_pgarray__text(&pats, c->items[i].patient);
-    const char *params[] = {c->run_id, mmdx_pgarray__end(&pats)};
     PGresult *r = NULL;
-    if (!params[1])
-        rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
-    else
-        rc = mmdx_store__exec(s, "predictions: look up stored rows",
-                              "SELECT patient, content_sha256 FROM mmdx.predictions "
-                              "WHERE run_id = $1::uuid AND patient = ANY ($2::text[])",
-                              2, params, PGRES_TUPLES_OK, &r);
-    mmdx_canon__free(&pats);
+    if ((rc = mmdx_pgarray__end(&pats)) == 0) {
+        const char *params[] = {c->run_id, (const char *)pats.buf.p};
+        const int lengths[] = {0, (int)pats.buf.n}, formats[] = {0, 1};
+        rc = mmdx_store__exec_params(s, "predictions: look up stored rows",
+                                     "SELECT patient, content_sha256 FROM mmdx.predictions "
+                                     "WHERE run_id = $1::uuid AND patient = ANY ($2::text[])",
+                                     2, params, lengths, formats, PGRES_TUPLES_OK, &r);
+    }
+    mmdx_pgarray__free(&pats);
     for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
         size_t i;
         if (mmdx_strmap_get(c->index, PQgetvalue(r, row, 0), &i) && c->items[i].state == P_DUPLICATE) {
@@ -443,10 +442,12 @@ static int classify_existing(mmdx_store *s, pred_ctx *c, PGresult *inserted)
 
 static int insert_batch(mmdx_store *s, pred_ctx *c)
 {
-    mmdx_canon a[C_N];
+    static const uint32_t types[C_N] = {MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_FLOAT8, MMDX_OID_INT2, MMDX_OID_TEXT,
+                                        MMDX_OID_TEXT, MMDX_OID_BYTEA, MMDX_OID_TEXT, MMDX_OID_TEXT};
+    mmdx_pgarray a[C_N];
     memset(a, 0, sizeof a);
     for (int k = 0; k < C_N; k++)
-        mmdx_pgarray__begin(&a[k]);
+        mmdx_pgarray__begin(&a[k], types[k]);
     size_t sent = 0;
     for (size_t i = 0; i < c->n; i++) {
         pred_item *it = &c->items[i];
@@ -455,8 +456,8 @@ static int insert_batch(mmdx_store *s, pred_ctx *c)
             continue;
         mmdx_pgarray__text(&a[C_PATIENT], it->patient);
         mmdx_pgarray__text(&a[C_STUDY], p->study_uid);
-        mmdx_pgarray__raw(&a[C_PROB], it->prob);
-        mmdx_pgarray__raw(&a[C_DECISION], p->decision < 0 ? NULL : it->decision);
+        mmdx_pgarray__float8(&a[C_PROB], p->probability);
+        mmdx_pgarray__int2(&a[C_DECISION], p->decision, p->decision < 0);
         mmdx_pgarray__text(&a[C_CONTRIB], it->contributions);
         mmdx_pgarray__text(&a[C_INPUTS], it->input_hashes);
         mmdx_pgarray__bytea(&a[C_HASH], it->hash, 32);
@@ -465,16 +466,21 @@ static int insert_batch(mmdx_store *s, pred_ctx *c)
         sent++;
     }
     const char *params[2 + C_N] = {c->run_id, s->pseudonymise ? "t" : "f"};
+    int lengths[2 + C_N] = {0}, formats[2 + C_N] = {0};
     int rc = 0;
-    for (int k = 0; k < C_N; k++)
-        if (!(params[2 + k] = mmdx_pgarray__end(&a[k])))
-            rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+    for (int k = 0; k < C_N && rc == 0; k++) {
+        rc = mmdx_pgarray__end(&a[k]);
+        params[2 + k] = (const char *)a[k].buf.p;
+        lengths[2 + k] = (int)a[k].buf.n;
+        formats[2 + k] = 1;
+    }
     PGresult *r = NULL;
     if (rc == 0 && sent)
-        rc = mmdx_store__exec(s, "predictions: insert", c->careful ? insert_careful_sql : insert_fast_sql,
-                              2 + C_N, params, c->careful ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, &r);
+        rc = mmdx_store__exec_params(s, "predictions: insert", c->careful ? insert_careful_sql : insert_fast_sql,
+                                     2 + C_N, params, lengths, formats,
+                                     c->careful ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, &r);
     for (int k = 0; k < C_N; k++)
-        mmdx_canon__free(&a[k]);
+        mmdx_pgarray__free(&a[k]);
     if (rc < 0) {
         if (strcmp(s->sqlstate, "23503") == 0) /* predictions_run_exists (schema 5) */
             return mmdx_fail(MMDX_ENOTFOUND, "predictions: no run %s in the database [%s]", c->run_id,
@@ -548,9 +554,11 @@ static int predictions_tx(mmdx_store *s, void *vctx)
             return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
         }
     }
+    mmdx_event_batch b;
     mmdx_chain_tail t;
-    if ((rc = mmdx_audit__lock_tail(s, &t)) == 0)
-        rc = mmdx_audit__append(s, &t, ev, c->n);
+    if ((rc = mmdx_audit__prepare(s, &b, ev, c->n)) == 0 && (rc = mmdx_audit__lock_tail(s, &t)) == 0)
+        rc = mmdx_audit__link(s, &t, &b, ev);
+    mmdx_audit__batch_free(&b);
     free(ev);
     return rc;
 }
@@ -721,8 +729,6 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
         pred_item *it = &c.items[i];
         if ((rc = mmdx_store_patient_key(s, p[i].patient_id, &it->patient)) < 0)
             break;
-        snprintf(it->prob, sizeof it->prob, "%.17g", p[i].probability);
-        snprintf(it->decision, sizeof it->decision, "%d", p[i].decision);
         if ((rc = prediction_texts(&p[i], it)) < 0)
             break;
         mmdx_audit__prediction_hash(run_id, it->patient, s->pseudonymise, p[i].study_uid,

@@ -48,14 +48,15 @@ int mmdx_store__ensure_begun(mmdx_store *s, const char *what)
 
 /* A deferred BEGIN and the transaction's first statement in one round trip
  * (libpq pipeline): the statement's result, or BEGIN's error. */
-static PGresult *begin_and_exec(mmdx_store *s, const char *sql, int n, const char *const *params)
+static PGresult *begin_and_exec(mmdx_store *s, const char *sql, int n, const char *const *params,
+                                const int *lengths, const int *formats)
 {
     s->begin_pending = 0;
     if (!PQenterPipelineMode(s->conn))
         return NULL;
     PGresult *begin_r = NULL, *stmt_r = NULL;
     if (PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-        PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) && PQpipelineSync(s->conn)) {
+        PQsendQueryParams(s->conn, sql, n, NULL, params, lengths, formats, 0) && PQpipelineSync(s->conn)) {
         /* BEGIN's result, NULL, the statement's result, NULL, then the sync point. */
         for (int idx = 0; idx < 4;) {
             PGresult *r = PQgetResult(s->conn);
@@ -86,10 +87,16 @@ static PGresult *begin_and_exec(mmdx_store *s, const char *sql, int n, const cha
 int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
                      const char *const *params, ExecStatusType want, PGresult **out)
 {
+    return mmdx_store__exec_params(s, what, sql, n, params, NULL, NULL, want, out);
+}
+
+int mmdx_store__exec_params(mmdx_store *s, const char *what, const char *sql, int n, const char *const *params,
+                            const int *lengths, const int *formats, ExecStatusType want, PGresult **out)
+{
     if (out)
         *out = NULL;
-    PGresult *r = s->begin_pending ? begin_and_exec(s, sql, n, params)
-                                   : PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *r = s->begin_pending ? begin_and_exec(s, sql, n, params, lengths, formats)
+                                   : PQexecParams(s->conn, sql, n, NULL, params, lengths, formats, 0);
     if (!r || PQresultStatus(r) != want) {
         int rc = mmdx_store__fail_result(s, r, what);
         PQclear(r);

@@ -52,6 +52,11 @@ MMDX_RESULT_USED int mmdx_store__exec(mmdx_store *s, const char *what, const cha
                                       const char *const *params, ExecStatusType want,
                                       PGresult **out);
 
+/** mmdx_store__exec with parameter lengths and formats (1: binary), as PQexecParams takes them. */
+MMDX_RESULT_USED int mmdx_store__exec_params(mmdx_store *s, const char *what, const char *sql, int n,
+                                             const char *const *params, const int *lengths, const int *formats,
+                                             ExecStatusType want, PGresult **out);
+
 /** Run a query whose one cell is a boolean; *yes gets it. */
 MMDX_RESULT_USED int mmdx_store__ask(mmdx_store *s, const char *what, const char *sql, int *yes);
 
@@ -129,18 +134,33 @@ void mmdx_canon__text(mmdx_canon *c, const char *s);
 void mmdx_canon__blob(mmdx_canon *c, const uint8_t *b, size_t len);
 void mmdx_canon__free(mmdx_canon *c);
 
-/* ---- pgarray.c: array literals for INSERT ... SELECT FROM unnest($1::text[], ...) ---- */
+/* ---- pgarray.c: binary array parameters for INSERT ... SELECT FROM unnest($1::text[], ...) ---- */
 
-/** Start an array literal in c (its old content is dropped; the buffer is reused). */
-void mmdx_pgarray__begin(mmdx_canon *c);
-/** Append a text element (NULL: SQL NULL), quoted and escaped. */
-void mmdx_pgarray__text(mmdx_canon *c, const char *s);
-/** Append a bytea element (NULL: SQL NULL) in hex form. */
-void mmdx_pgarray__bytea(mmdx_canon *c, const uint8_t *b, size_t len);
-/** Append an element that needs no quoting (a number the caller formatted), or NULL. */
-void mmdx_pgarray__raw(mmdx_canon *c, const char *literal);
-/** Close the literal; the NUL-terminated text (borrowed from c), or NULL when out of memory. */
-const char *mmdx_pgarray__end(mmdx_canon *c);
+#define MMDX_OID_BYTEA 17
+#define MMDX_OID_INT2 21
+#define MMDX_OID_TEXT 25
+#define MMDX_OID_FLOAT8 701
+
+/** A one-dimensional array in PostgreSQL's binary format; zero-initialise, reuse after begin. */
+typedef struct mmdx_pgarray {
+    mmdx_canon buf; /* the parameter's bytes (buf.p, buf.n) after mmdx_pgarray__end */
+    int32_t n;      /* elements so far */
+    int has_null;
+} mmdx_pgarray;
+
+/** Start an array of elements of type elem_oid (MMDX_OID_*), dropping what a was. */
+void mmdx_pgarray__begin(mmdx_pgarray *a, uint32_t elem_oid);
+/** Append a text element (NULL: SQL NULL): its UTF-8 bytes. */
+void mmdx_pgarray__text(mmdx_pgarray *a, const char *s);
+/** Append a bytea element (NULL: SQL NULL). */
+void mmdx_pgarray__bytea(mmdx_pgarray *a, const uint8_t *b, size_t len);
+/** Append a smallint element, or NULL. */
+void mmdx_pgarray__int2(mmdx_pgarray *a, int v, int is_null);
+/** Append a float8 element, bit for bit. */
+void mmdx_pgarray__float8(mmdx_pgarray *a, double v);
+/** Finish: 0, or MMDX_ENOMEM when an append ran out of memory. */
+MMDX_RESULT_USED int mmdx_pgarray__end(mmdx_pgarray *a);
+void mmdx_pgarray__free(mmdx_pgarray *a);
 
 /** The chain's tail under the append lock (inside a transaction). */
 typedef struct mmdx_chain_tail {
@@ -151,6 +171,28 @@ typedef struct mmdx_chain_tail {
 } mmdx_chain_tail;
 
 MMDX_RESULT_USED int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t);
+
+/*
+ * Events made ready before the chain lock is taken (it is held until COMMIT):
+ * their fields as array literals and their canonical bytes after the time,
+ * so that under the lock only each link (seq, time, prev_hash, hash, HMAC)
+ * is computed. mmdx_audit__prepare fills db_role, os_user and host of ev;
+ * mmdx_audit__link (inside the transaction holding the lock) fills seq,
+ * ts_us and prev_hash, hashes, inserts and advances t, like
+ * mmdx_audit__append. ev must be the same array, unchanged in between.
+ */
+#define MMDX_EVENT_ARRAYS 9
+typedef struct mmdx_event_batch {
+    mmdx_pgarray a[MMDX_EVENT_ARRAYS]; /* action ... detail */
+    mmdx_canon rest;                 /* each event's bytes after its time, one after the other */
+    size_t *rest_end;                /* where event i's bytes end in rest */
+    uint8_t *scratch;                /* room for the longest event's bytes */
+    size_t n;
+} mmdx_event_batch;
+
+MMDX_RESULT_USED int mmdx_audit__prepare(mmdx_store *s, mmdx_event_batch *b, mmdx_event_rec *ev, size_t n);
+MMDX_RESULT_USED int mmdx_audit__link(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_batch *b, mmdx_event_rec *ev);
+void mmdx_audit__batch_free(mmdx_event_batch *b);
 
 /**
  * Append events after `t` (inside a transaction holding the lock): fills
