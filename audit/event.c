@@ -333,10 +333,9 @@ static const char append_sql[] =
 
 int mmdx_audit__prepare(mmdx_store *s, mmdx_event_batch *b, mmdx_event_rec *ev, size_t n)
 {
-    memset(b, 0, sizeof *b);
-    b->n = n;
-    b->rest_end = calloc(n ? n : 1, sizeof *b->rest_end);
-    if (!b->rest_end)
+    b->rest.n = 0;
+    b->rest.oom = 0;
+    if (n > b->n && mmdx_array_reserve(&b->rest_end, &b->n, n, sizeof *b->rest_end, 16, 0) < 0)
         return mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
     static const uint32_t types[MMDX_EVENT_ARRAYS] = {MMDX_OID_TEXT, MMDX_OID_INT2, MMDX_OID_TEXT, MMDX_OID_TEXT,
                                                       MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_BYTEA,
@@ -364,27 +363,40 @@ int mmdx_audit__prepare(mmdx_store *s, mmdx_event_batch *b, mmdx_event_rec *ev, 
         mmdx_pgarray__bytea(&b->a[7], e->object_sha256, 32);
         mmdx_pgarray__text(&b->a[8], e->detail);
     }
-    int oom = b->rest.oom || !(b->scratch = malloc(32 + sizeof event_prefix + 16 + longest));
+    b->count = n;
+    int oom = b->rest.oom || mmdx_array_reserve(&b->scratch, &b->scratch_cap, 32 + sizeof event_prefix + 16 + longest,
+                                                1, 256, 0) < 0;
     for (int k = 0; k < MMDX_EVENT_ARRAYS; k++)
         oom |= mmdx_pgarray__end(&b->a[k]) < 0;
     return oom ? mmdx_fail(MMDX_ENOMEM, "audit: out of memory") : 0;
 }
 
-void mmdx_audit__batch_free(mmdx_event_batch *b)
+mmdx_store_buffers *mmdx_store__buffers(mmdx_store *s)
 {
+    if (!s->buffers && !(s->buffers = calloc(1, sizeof *s->buffers)))
+        mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+    return s->buffers;
+}
+
+void mmdx_store__buffers_free(mmdx_store_buffers *b)
+{
+    if (!b)
+        return;
     for (int k = 0; k < MMDX_EVENT_ARRAYS; k++)
-        mmdx_pgarray__free(&b->a[k]);
-    mmdx_canon__free(&b->rest);
-    free(b->rest_end);
-    free(b->scratch);
-    memset(b, 0, sizeof *b);
+        mmdx_pgarray__free(&b->events.a[k]);
+    mmdx_canon__free(&b->events.rest);
+    free(b->events.rest_end);
+    free(b->events.scratch);
+    for (int k = 0; k < MMDX_PREDICTION_ARRAYS; k++)
+        mmdx_pgarray__free(&b->predictions[k]);
+    free(b);
 }
 
 int mmdx_audit__link(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_batch *b, mmdx_event_rec *ev)
 {
     if (t->keyed && !s->have_key)
         return refuse_unkeyed(s);
-    if (b->n == 0)
+    if (b->count == 0)
         return 0;
     int rc = 0;
     mmdx_pgarray links[3]; /* prev_hash, hash, hmac */
@@ -392,7 +404,7 @@ int mmdx_audit__link(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_batch *b, mmd
     for (int k = 0; k < 3; k++)
         mmdx_pgarray__begin(&links[k], MMDX_OID_BYTEA);
     int64_t base = t->seq;
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < b->count; i++) {
         mmdx_event_rec *e = &ev[i];
         e->seq = t->seq + 1;
         e->ts_us = t->now_us;
@@ -436,12 +448,11 @@ done:
 
 int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
 {
-    mmdx_event_batch b;
-    int rc = mmdx_audit__prepare(s, &b, ev, n);
-    if (rc == 0)
-        rc = mmdx_audit__link(s, t, &b, ev);
-    mmdx_audit__batch_free(&b);
-    return rc;
+    mmdx_store_buffers *b = mmdx_store__buffers(s);
+    if (!b)
+        return MMDX_ENOMEM;
+    int rc = mmdx_audit__prepare(s, &b->events, ev, n);
+    return rc < 0 ? rc : mmdx_audit__link(s, t, &b->events, ev);
 }
 
 typedef struct append_one_ctx {

@@ -18,6 +18,7 @@ static void be32(mmdx_pgarray *a, uint32_t v)
 void mmdx_pgarray__begin(mmdx_pgarray *a, uint32_t elem_oid)
 {
     a->buf.n = 0;
+    a->buf.oom = 0;
     a->n = 0;
     a->has_null = 0;
     be32(a, 1);        /* dimensions */

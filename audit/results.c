@@ -398,7 +398,7 @@ typedef struct pred_ctx {
 static const char insert_fast_sql[] = INSERT_PREDICTIONS;
 static const char insert_careful_sql[] = INSERT_PREDICTIONS " ON CONFLICT (run_id, patient) DO NOTHING RETURNING patient";
 
-enum { C_PATIENT, C_STUDY, C_PROB, C_DECISION, C_CONTRIB, C_INPUTS, C_HASH, C_EMB, C_TOKENS, C_N };
+enum { C_PATIENT, C_STUDY, C_PROB, C_DECISION, C_CONTRIB, C_INPUTS, C_HASH, C_EMB, C_TOKENS, C_N = MMDX_PREDICTION_ARRAYS };
 
 /* Items the INSERT did not return are stored already: with the same content or not. */
 static int classify_existing(mmdx_store *s, pred_ctx *c, PGresult *inserted)
@@ -444,8 +444,10 @@ static int insert_batch(mmdx_store *s, pred_ctx *c)
 {
     static const uint32_t types[C_N] = {MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_FLOAT8, MMDX_OID_INT2, MMDX_OID_TEXT,
                                         MMDX_OID_TEXT, MMDX_OID_BYTEA, MMDX_OID_TEXT, MMDX_OID_TEXT};
-    mmdx_pgarray a[C_N];
-    memset(a, 0, sizeof a);
+    mmdx_store_buffers *buf = mmdx_store__buffers(s);
+    if (!buf)
+        return MMDX_ENOMEM;
+    mmdx_pgarray *a = buf->predictions;
     for (int k = 0; k < C_N; k++)
         mmdx_pgarray__begin(&a[k], types[k]);
     size_t sent = 0;
@@ -479,8 +481,6 @@ static int insert_batch(mmdx_store *s, pred_ctx *c)
         rc = mmdx_store__exec_params(s, "predictions: insert", c->careful ? insert_careful_sql : insert_fast_sql,
                                      2 + C_N, params, lengths, formats,
                                      c->careful ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, &r);
-    for (int k = 0; k < C_N; k++)
-        mmdx_pgarray__free(&a[k]);
     if (rc < 0) {
         if (strcmp(s->sqlstate, "23503") == 0) /* predictions_run_exists (schema 5) */
             return mmdx_fail(MMDX_ENOTFOUND, "predictions: no run %s in the database [%s]", c->run_id,
@@ -554,11 +554,12 @@ static int predictions_tx(mmdx_store *s, void *vctx)
             return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
         }
     }
-    mmdx_event_batch b;
+    mmdx_store_buffers *b = mmdx_store__buffers(s);
     mmdx_chain_tail t;
-    if ((rc = mmdx_audit__prepare(s, &b, ev, c->n)) == 0 && (rc = mmdx_audit__lock_tail(s, &t)) == 0)
-        rc = mmdx_audit__link(s, &t, &b, ev);
-    mmdx_audit__batch_free(&b);
+    if (!b)
+        rc = MMDX_ENOMEM;
+    else if ((rc = mmdx_audit__prepare(s, &b->events, ev, c->n)) == 0 && (rc = mmdx_audit__lock_tail(s, &t)) == 0)
+        rc = mmdx_audit__link(s, &t, &b->events, ev);
     free(ev);
     return rc;
 }

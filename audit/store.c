@@ -283,6 +283,7 @@ void mmdx_store_free(mmdx_store *s)
         free(s->login_password);
     }
     free(s->login_role);
+    mmdx_store__buffers_free(s->buffers);
     OPENSSL_cleanse(s->hmac_key, sizeof s->hmac_key);
     OPENSSL_cleanse(s->pseudonym_key, sizeof s->pseudonym_key);
     free(s);

@@ -37,6 +37,7 @@ struct mmdx_store {
     int committed;     /* ...and did */
     int flush_after_commit; /* the session may emit a WAL record: chain lock released before the fsync (event.c) */
     char sqlstate[6];  /* of the last failure mmdx_store__fail_result() recorded ("" when none was given) */
+    struct mmdx_store_buffers *buffers; /* a batch's arrays, kept for the next one (audit/event.c) */
     /* Test hook: called at named points inside transactions (fault injection). */
     void (*fault_hook)(void *ctx, const char *point);
     void *fault_ctx;
@@ -185,14 +186,31 @@ MMDX_RESULT_USED int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t);
 typedef struct mmdx_event_batch {
     mmdx_pgarray a[MMDX_EVENT_ARRAYS]; /* action ... detail */
     mmdx_canon rest;                 /* each event's bytes after its time, one after the other */
-    size_t *rest_end;                /* where event i's bytes end in rest */
-    uint8_t *scratch;                /* room for the longest event's bytes */
+    size_t *rest_end;                /* where event i's bytes end in rest (room for n) */
     size_t n;
+    uint8_t *scratch;                /* room for the longest event's bytes */
+    size_t scratch_cap;
+    size_t count;                    /* events prepared */
 } mmdx_event_batch;
 
 MMDX_RESULT_USED int mmdx_audit__prepare(mmdx_store *s, mmdx_event_batch *b, mmdx_event_rec *ev, size_t n);
 MMDX_RESULT_USED int mmdx_audit__link(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_batch *b, mmdx_event_rec *ev);
-void mmdx_audit__batch_free(mmdx_event_batch *b);
+
+/*
+ * The buffers of a batch, kept by the handle from one batch to the next: a
+ * batch's arrays run to hundreds of kilobytes, which malloc would otherwise
+ * map and unmap (and the kernel fault in) for every batch of every writer.
+ */
+#define MMDX_PREDICTION_ARRAYS 9
+typedef struct mmdx_store_buffers {
+    mmdx_event_batch events;
+    mmdx_pgarray predictions[MMDX_PREDICTION_ARRAYS];
+} mmdx_store_buffers;
+
+/** The handle's buffers (made on first use); NULL with MMDX_ENOMEM set when out of memory. */
+mmdx_store_buffers *mmdx_store__buffers(mmdx_store *s);
+/** Free them (mmdx_store_free). */
+void mmdx_store__buffers_free(mmdx_store_buffers *b);
 
 /**
  * Append events after `t` (inside a transaction holding the lock): fills
