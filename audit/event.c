@@ -26,10 +26,6 @@ void mmdx_audit__format_time(int64_t us, char *out, size_t n)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
 }
 
-/* Rows per INSERT statement: 15 parameters each stays far below libpq's 65535. */
-#define EVENTS_PER_STATEMENT 500
-#define EVENT_COLUMNS 17
-
 void mmdx_canon__bytes(mmdx_canon *c, const void *data, size_t len)
 {
     if (c->oom)
@@ -90,33 +86,51 @@ void mmdx_canon__free(mmdx_canon *c)
     memset(c, 0, sizeof *c);
 }
 
+/* The canonical bytes after the time: everything an event says but its place in the chain. */
+static void canon_rest(mmdx_canon *c, const mmdx_event_rec *e)
+{
+    mmdx_canon__text(c, e->db_role);
+    mmdx_canon__text(c, e->os_user);
+    mmdx_canon__text(c, e->host);
+    mmdx_canon__text(c, e->action);
+    mmdx_canon__u16(c, (uint16_t)e->outcome);
+    mmdx_canon__text(c, e->object_type);
+    mmdx_canon__text(c, e->object_id);
+    mmdx_canon__text(c, e->patient);
+    mmdx_canon__text(c, e->study_uid);
+    mmdx_canon__text(c, e->run_id);
+    mmdx_canon__blob(c, e->object_sha256, 32);
+    mmdx_canon__text(c, e->detail);
+}
+
+static const char event_prefix[] = "mmdx-audit-event-v1";
+
+/* hash = SHA-256(prev_hash || prefix || seq || time || rest) */
+static void link_hash(const uint8_t prev[32], int64_t seq, int64_t ts_us, const uint8_t *rest, size_t len,
+                      uint8_t *scratch, uint8_t hash[32])
+{
+    mmdx_canon c = {scratch, 0, 32 + sizeof event_prefix + 16, 0};
+    mmdx_canon__bytes(&c, prev, 32);
+    mmdx_canon__bytes(&c, event_prefix, sizeof event_prefix); /* with its NUL */
+    mmdx_canon__u64(&c, (uint64_t)seq);
+    mmdx_canon__u64(&c, (uint64_t)ts_us);
+    memcpy(scratch + c.n, rest, len);
+    mmdx_sha256(scratch, c.n + len, hash);
+}
+
 int mmdx_audit__event_hash(const mmdx_event_rec *e, uint8_t hash[32])
 {
     /* Must match mmdx.audit_event_bytes() in migrations/001_init.sql. */
-    mmdx_canon c = {0};
-    static const char prefix[] = "mmdx-audit-event-v1";
-    mmdx_canon__bytes(&c, e->prev_hash, 32);
-    mmdx_canon__bytes(&c, prefix, sizeof prefix); /* with its NUL */
-    mmdx_canon__u64(&c, (uint64_t)e->seq);
-    mmdx_canon__u64(&c, (uint64_t)e->ts_us);
-    mmdx_canon__text(&c, e->db_role);
-    mmdx_canon__text(&c, e->os_user);
-    mmdx_canon__text(&c, e->host);
-    mmdx_canon__text(&c, e->action);
-    mmdx_canon__u16(&c, (uint16_t)e->outcome);
-    mmdx_canon__text(&c, e->object_type);
-    mmdx_canon__text(&c, e->object_id);
-    mmdx_canon__text(&c, e->patient);
-    mmdx_canon__text(&c, e->study_uid);
-    mmdx_canon__text(&c, e->run_id);
-    mmdx_canon__blob(&c, e->object_sha256, 32);
-    mmdx_canon__text(&c, e->detail);
-    if (c.oom) {
-        mmdx_canon__free(&c);
+    mmdx_canon rest = {0};
+    canon_rest(&rest, e);
+    uint8_t *scratch = rest.oom ? NULL : malloc(32 + sizeof event_prefix + 16 + rest.n);
+    if (!scratch) {
+        mmdx_canon__free(&rest);
         return mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
     }
-    mmdx_sha256(c.p, c.n, hash);
-    mmdx_canon__free(&c);
+    link_hash(e->prev_hash, e->seq, e->ts_us, rest.p, rest.n, scratch, hash);
+    free(scratch);
+    mmdx_canon__free(&rest);
     return 0;
 }
 
@@ -205,29 +219,47 @@ int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t)
     return 0;
 }
 
-static void hexbytea(const uint8_t *b, size_t n, char *out)
-{
-    out[0] = '\\';
-    out[1] = 'x';
-    mmdx_hex(b, n, out + 2);
-}
-
-/* The transaction's last statement and its COMMIT in one round trip (libpq pipeline). */
-static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *const *params)
+/*
+ * The transaction's last statement and its COMMIT in one round trip (libpq
+ * pipeline). The chain lock is held until COMMIT, so that chain order is
+ * commit order; waiting there for the disk as well would serialise every
+ * writer's fsync. So when the server allows it (s->flush_after_commit) the
+ * COMMIT does not wait for its WAL flush (synchronous_commit off, for this
+ * transaction only): the lock is released as soon as the commit is visible,
+ * and the next writer may link to it. The pipeline then waits for the flush
+ * in a second, synchronous transaction that writes a WAL record (an empty
+ * transactional logical message): its commit flushes the WAL up to its own
+ * commit record, which lies after ours. Only then is success returned.
+ * WAL is one sequence, so a crash before that flush loses this commit
+ * together with every later one (nothing can survive that links to a lost
+ * event); that is the same state as a crash before COMMIT, and the caller
+ * sees a failure and retries (the replay is then audited as duplicates
+ * when the commit had survived).
+ */
+static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *const *params, const int *lengths,
+                             const int *formats)
 {
     int rc = mmdx_store__ensure_begun(s, "audit: append events");
     if (rc < 0)
         return rc;
     mmdx_store__fault(s, "before-commit");
+    int flush = s->flush_after_commit;
     if (!PQenterPipelineMode(s->conn) ||
-        !PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) ||
-        !PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(s->conn)) {
+        (flush && !PQsendQueryParams(s->conn, "SELECT pg_catalog.set_config('synchronous_commit', 'off', true)",
+                                     0, NULL, NULL, NULL, NULL, 0)) ||
+        !PQsendQueryParams(s->conn, sql, n, NULL, params, lengths, formats, 0) ||
+        !PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+        (flush && !PQsendQueryParams(s->conn, "SELECT pg_catalog.pg_logical_emit_message(true, 'mmdx.audit', '')",
+                                     0, NULL, NULL, NULL, NULL, 0)) ||
+        !PQpipelineSync(s->conn)) {
         rc = mmdx_store__fail_result(s, NULL, "audit: append events");
         PQexitPipelineMode(s->conn);
         return rc;
     }
-    /* INSERT result, NULL, COMMIT result, NULL, then the sync point. */
-    int step = 0, done = 0;
+    mmdx_store__fault(s, "commit-sent");
+    /* Each statement's result and a NULL, then the sync point (after the flush when there is one). */
+    static const char *const what[] = {"audit: append events", "audit: commit", "audit: wait for the commit to be durable"};
+    int step = flush ? 0 : 1, done = 0, committed = 0;
     while (!done) {
         PGresult *r = PQgetResult(s->conn);
         if (!r) {
@@ -242,16 +274,20 @@ static int insert_and_commit(mmdx_store *s, const char *sql, int n, const char *
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_PIPELINE_SYNC) {
             done = 1;
-        } else if (st != PGRES_COMMAND_OK && rc == 0) {
+        } else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            committed |= step == 2;
+        } else if (rc == 0) {
             rc = mmdx_store__fail_result(s, st == PGRES_PIPELINE_ABORTED ? NULL : r,
-                                         step == 0 ? "audit: append events" : "audit: commit");
+                                         what[step <= 1 ? 0 : step - 1]);
         }
         PQclear(r);
     }
     PQexitPipelineMode(s->conn);
-    if (rc == 0)
-        s->committed = 1;
+    if (rc == 0 || committed)
+        s->committed = 1; /* a failed flush after a COMMIT: reported, nothing to roll back */
     s->fold_commit = 0;
+    if (rc == 0)
+        mmdx_store__fault(s, "after-commit");
     return rc;
 }
 
@@ -283,95 +319,140 @@ int mmdx_store_check_can_audit(mmdx_store *s)
     return keyed ? refuse_unkeyed(s) : 0;
 }
 
-int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
+/* One statement for any number of events: the fields travel as arrays, seq
+ * and the per-transaction fields (time, role, user, host) as scalars. */
+static const char append_sql[] =
+    "INSERT INTO mmdx.audit_events (seq, ts, db_role, os_user, host, action, outcome, object_type, object_id, "
+    "patient, study_uid, run_id, object_sha256, detail, prev_hash, hash, hmac) "
+    "SELECT $1::bigint + u.ord, $2::timestamptz, $3, $4, $5, u.action, u.outcome, u.object_type, u.object_id, "
+    "u.patient, u.study_uid, u.run_id::uuid, u.object_sha256, u.detail, u.prev_hash, u.hash, u.hmac "
+    "FROM unnest($6::text[], $7::smallint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
+    "$13::bytea[], $14::text[], $15::bytea[], $16::bytea[], $17::bytea[]) WITH ORDINALITY "
+    "AS u(action, outcome, object_type, object_id, patient, study_uid, run_id, object_sha256, detail, prev_hash, "
+    "hash, hmac, ord)";
+
+int mmdx_audit__prepare(mmdx_store *s, mmdx_event_batch *b, mmdx_event_rec *ev, size_t n)
+{
+    b->rest.n = 0;
+    b->rest.oom = 0;
+    if (n > b->n && mmdx_array_reserve(&b->rest_end, &b->n, n, sizeof *b->rest_end, 16, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+    static const uint32_t types[MMDX_EVENT_ARRAYS] = {MMDX_OID_TEXT, MMDX_OID_INT2, MMDX_OID_TEXT, MMDX_OID_TEXT,
+                                                      MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_BYTEA,
+                                                      MMDX_OID_TEXT};
+    for (int k = 0; k < MMDX_EVENT_ARRAYS; k++)
+        mmdx_pgarray__begin(&b->a[k], types[k]);
+    size_t longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        mmdx_event_rec *e = &ev[i];
+        e->db_role = s->role;
+        e->os_user = s->os_user;
+        e->host = s->host;
+        size_t start = b->rest.n;
+        canon_rest(&b->rest, e);
+        b->rest_end[i] = b->rest.n;
+        if (b->rest.n - start > longest)
+            longest = b->rest.n - start;
+        mmdx_pgarray__text(&b->a[0], e->action);
+        mmdx_pgarray__int2(&b->a[1], e->outcome, 0);
+        mmdx_pgarray__text(&b->a[2], e->object_type);
+        mmdx_pgarray__text(&b->a[3], e->object_id);
+        mmdx_pgarray__text(&b->a[4], e->patient);
+        mmdx_pgarray__text(&b->a[5], e->study_uid);
+        mmdx_pgarray__text(&b->a[6], e->run_id);
+        mmdx_pgarray__bytea(&b->a[7], e->object_sha256, 32);
+        mmdx_pgarray__text(&b->a[8], e->detail);
+    }
+    b->count = n;
+    int oom = b->rest.oom || mmdx_array_reserve(&b->scratch, &b->scratch_cap, 32 + sizeof event_prefix + 16 + longest,
+                                                1, 256, 0) < 0;
+    for (int k = 0; k < MMDX_EVENT_ARRAYS; k++)
+        oom |= mmdx_pgarray__end(&b->a[k]) < 0;
+    return oom ? mmdx_fail(MMDX_ENOMEM, "audit: out of memory") : 0;
+}
+
+mmdx_store_buffers *mmdx_store__buffers(mmdx_store *s)
+{
+    if (!s->buffers && !(s->buffers = calloc(1, sizeof *s->buffers)))
+        mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
+    return s->buffers;
+}
+
+void mmdx_store__buffers_free(mmdx_store_buffers *b)
+{
+    if (!b)
+        return;
+    for (int k = 0; k < MMDX_EVENT_ARRAYS; k++)
+        mmdx_pgarray__free(&b->events.a[k]);
+    mmdx_canon__free(&b->events.rest);
+    free(b->events.rest_end);
+    free(b->events.scratch);
+    for (int k = 0; k < MMDX_PREDICTION_ARRAYS; k++)
+        mmdx_pgarray__free(&b->predictions[k]);
+    free(b);
+}
+
+int mmdx_audit__link(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_batch *b, mmdx_event_rec *ev)
 {
     if (t->keyed && !s->have_key)
         return refuse_unkeyed(s);
+    if (b->count == 0)
+        return 0;
     int rc = 0;
-    size_t max = n < EVENTS_PER_STATEMENT ? n : EVENTS_PER_STATEMENT;
-    const char **params = calloc(max * EVENT_COLUMNS, sizeof *params);
-    char (*nums)[3][40] = calloc(max, sizeof *nums);
-    char (*hexes)[4][2 + 64 + 1] = calloc(max, sizeof *hexes);
-    size_t sql_cap = 512 + max * 400;
-    char *sql = malloc(sql_cap);
-    if (!params || !nums || !hexes || !sql) {
-        rc = mmdx_fail(MMDX_ENOMEM, "audit: out of memory");
-        goto done;
+    mmdx_pgarray links[3]; /* prev_hash, hash, hmac */
+    memset(links, 0, sizeof links);
+    for (int k = 0; k < 3; k++)
+        mmdx_pgarray__begin(&links[k], MMDX_OID_BYTEA);
+    int64_t base = t->seq;
+    for (size_t i = 0; i < b->count; i++) {
+        mmdx_event_rec *e = &ev[i];
+        e->seq = t->seq + 1;
+        e->ts_us = t->now_us;
+        memcpy(e->prev_hash, t->hash, 32);
+        size_t start = i ? b->rest_end[i - 1] : 0;
+        uint8_t h[32], mac[32];
+        link_hash(e->prev_hash, e->seq, e->ts_us, b->rest.p + start, b->rest_end[i] - start, b->scratch, h);
+        if (s->have_key && (rc = mmdx_hmac_sha256(s->hmac_key, sizeof s->hmac_key, h, 32, mac)) < 0)
+            goto done;
+        mmdx_pgarray__bytea(&links[0], e->prev_hash, 32);
+        mmdx_pgarray__bytea(&links[1], h, 32);
+        mmdx_pgarray__bytea(&links[2], s->have_key ? mac : NULL, 32);
+        t->seq = e->seq;
+        memcpy(t->hash, h, 32);
     }
-    for (size_t start = 0; start < n && rc == 0; start += max) {
-        size_t m = n - start < max ? n - start : max;
-        size_t used = (size_t)snprintf(sql, sql_cap,
-            "INSERT INTO mmdx.audit_events (seq, ts, db_role, os_user, host, action, outcome, "
-            "object_type, object_id, patient, study_uid, run_id, object_sha256, detail, "
-            "prev_hash, hash, hmac) VALUES ");
-        for (size_t i = 0; i < m; i++) {
-            mmdx_event_rec *e = &ev[start + i];
-            e->seq = t->seq + 1;
-            e->ts_us = t->now_us;
-            e->db_role = s->role;
-            e->os_user = s->os_user;
-            e->host = s->host;
-            memcpy(e->prev_hash, t->hash, 32);
-            uint8_t h[32], mac[32];
-            if ((rc = mmdx_audit__event_hash(e, h)) < 0)
-                goto done;
-            snprintf(nums[i][0], sizeof nums[i][0], "%lld", (long long)e->seq);
-            /* Exact microseconds as text: to_timestamp() would go through float8. */
-            mmdx_audit__format_time(e->ts_us, nums[i][1], sizeof nums[i][1]);
-            snprintf(nums[i][2], sizeof nums[i][2], "%d", e->outcome);
-            hexbytea(e->prev_hash, 32, hexes[i][0]);
-            hexbytea(h, 32, hexes[i][1]);
-            if (e->object_sha256)
-                hexbytea(e->object_sha256, 32, hexes[i][3]);
-            if (s->have_key) {
-                if ((rc = mmdx_hmac_sha256(s->hmac_key, sizeof s->hmac_key, h, 32, mac)) < 0)
-                    goto done;
-                hexbytea(mac, 32, hexes[i][2]);
-            }
-            const char **p = params + i * EVENT_COLUMNS;
-            p[0] = nums[i][0];
-            p[1] = nums[i][1];
-            p[2] = e->db_role;
-            p[3] = e->os_user;
-            p[4] = e->host;
-            p[5] = e->action;
-            p[6] = nums[i][2];
-            p[7] = e->object_type;
-            p[8] = e->object_id;
-            p[9] = e->patient;
-            p[10] = e->study_uid;
-            p[11] = e->run_id;
-            p[12] = e->object_sha256 ? hexes[i][3] : NULL;
-            p[13] = e->detail;
-            p[14] = hexes[i][0];
-            p[15] = hexes[i][1];
-            p[16] = s->have_key ? hexes[i][2] : NULL;
-            size_t b = i * EVENT_COLUMNS;
-            used += (size_t)snprintf(sql + used, sql_cap - used,
-                "%s($%zu::bigint, $%zu::timestamptz, "
-                "$%zu, $%zu, $%zu, $%zu, $%zu::smallint, $%zu, $%zu, $%zu, $%zu, $%zu::uuid, "
-                "$%zu::bytea, $%zu, $%zu::bytea, $%zu::bytea, $%zu::bytea)",
-                i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9,
-                b + 10, b + 11, b + 12, b + 13, b + 14, b + 15, b + 16, b + 17);
-            if (used >= sql_cap) {
-                rc = mmdx_fail(MMDX_ERROR, "audit: statement buffer too small");
-                goto done;
-            }
-            t->seq = e->seq;
-            memcpy(t->hash, h, 32);
-        }
-        if (start + m == n && s->fold_commit)
-            rc = insert_and_commit(s, sql, (int)(m * EVENT_COLUMNS), params);
-        else
-            rc = mmdx_store__exec(s, "audit: append events", sql, (int)(m * EVENT_COLUMNS), params,
-                                  PGRES_COMMAND_OK, NULL);
+    for (int k = 0; k < 3 && rc == 0; k++)
+        rc = mmdx_pgarray__end(&links[k]);
+    char base_text[24], ts[40];
+    snprintf(base_text, sizeof base_text, "%lld", (long long)base);
+    /* Exact microseconds as text: to_timestamp() would go through float8. */
+    mmdx_audit__format_time(t->now_us, ts, sizeof ts);
+    enum { NP = 5 + MMDX_EVENT_ARRAYS + 3 };
+    const char *params[NP] = {base_text, ts, s->role, s->os_user, s->host};
+    int lengths[NP] = {0}, formats[NP] = {0};
+    for (int k = 0; k < MMDX_EVENT_ARRAYS + 3; k++) {
+        const mmdx_pgarray *a = k < MMDX_EVENT_ARRAYS ? &b->a[k] : &links[k - MMDX_EVENT_ARRAYS];
+        params[5 + k] = (const char *)a->buf.p;
+        lengths[5 + k] = (int)a->buf.n;
+        formats[5 + k] = 1;
     }
+    if (rc == 0 && s->fold_commit)
+        rc = insert_and_commit(s, append_sql, NP, params, lengths, formats);
+    else if (rc == 0)
+        rc = mmdx_store__exec_params(s, "audit: append events", append_sql, NP, params, lengths, formats,
+                                     PGRES_COMMAND_OK, NULL);
 done:
-    free(params);
-    free(nums);
-    free(hexes);
-    free(sql);
+    for (int k = 0; k < 3; k++)
+        mmdx_pgarray__free(&links[k]);
     return rc;
+}
+
+int mmdx_audit__append(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_rec *ev, size_t n)
+{
+    mmdx_store_buffers *b = mmdx_store__buffers(s);
+    if (!b)
+        return MMDX_ENOMEM;
+    int rc = mmdx_audit__prepare(s, &b->events, ev, n);
+    return rc < 0 ? rc : mmdx_audit__link(s, t, &b->events, ev);
 }
 
 typedef struct append_one_ctx {

@@ -110,7 +110,7 @@ static int apply_one(mmdx_store *s, void *vctx)
     return mmdx_audit__append(s, &t, &e, 1);
 }
 
-static int migrate_locked(mmdx_store *s, int *n_applied)
+static int migrate_locked(mmdx_store *s, int target, int *n_applied)
 {
     int rc = mmdx_store__exec(s, "migration: create the schema",
                               "CREATE SCHEMA IF NOT EXISTS mmdx", 0, NULL, PGRES_COMMAND_OK, NULL);
@@ -161,7 +161,7 @@ static int migrate_locked(mmdx_store *s, int *n_applied)
     }
     int have = PQntuples(r);
     PQclear(r);
-    for (size_t i = (size_t)have; i < mmdx_audit__n_migrations; i++) {
+    for (size_t i = (size_t)have; i < (size_t)target; i++) {
         apply_ctx c = {&mmdx_audit__migrations[i], ""};
         uint8_t h[32];
         mmdx_sha256(c.m->sql, c.m->len, h);
@@ -176,6 +176,14 @@ static int migrate_locked(mmdx_store *s, int *n_applied)
 
 int mmdx_store_migrate(mmdx_store *s, int *n_applied, int *version)
 {
+    return mmdx_store__migrate_to(s, mmdx_store_code_version(), n_applied, version);
+}
+
+int mmdx_store__migrate_to(mmdx_store *s, int target, int *n_applied, int *version)
+{
+    if (target < 1 || target > mmdx_store_code_version())
+        return mmdx_fail(MMDX_EINVAL, "migration: no schema version %d (this mmdx has 1 to %d)", target,
+                         mmdx_store_code_version());
     if (n_applied)
         *n_applied = 0;
     int rc = mmdx_store__exec(s, "migration: wait for other migrators",
@@ -186,7 +194,7 @@ int mmdx_store_migrate(mmdx_store *s, int *n_applied, int *version)
     /* A reconnect would drop the session lock: no retries while migrating. */
     int retries = s->max_retries;
     s->max_retries = 0;
-    rc = migrate_locked(s, n_applied);
+    rc = migrate_locked(s, target, n_applied);
     s->max_retries = retries;
     if (!mmdx_store__conn_lost(s))
         PQclear(PQexec(s->conn, "SELECT pg_catalog.pg_advisory_unlock(" MIGRATE_LOCK ")"));

@@ -10,13 +10,12 @@
 #include "error.h"
 #include "hash.h"
 #include "store_internal.h"
+#include "strmap.h"
 
 #ifndef MMDX_VERSION_STRING
 #define MMDX_VERSION_STRING "unknown"
 #endif
 
-#define PREDICTIONS_PER_STATEMENT 1000
-#define PREDICTION_COLUMNS 11
 
 void mmdx_audit__run_hash(const char *run_id, int64_t started_us, const char *db_role,
                           const char *os_user, const char *host, const char *mmdx_version,
@@ -355,8 +354,6 @@ typedef enum { P_NEW, P_DUPLICATE, P_CONFLICT, P_REPEAT_IN_BATCH } p_state;
 
 typedef struct pred_item {
     char *patient; /* stored form */
-    char prob[32];
-    char decision[8];
     uint8_t hash[32];
     char hash_hex[2 + 64 + 1];
     char stored_hex[2 + 64 + 1];
@@ -373,93 +370,126 @@ typedef struct pred_ctx {
     const mmdx_store_prediction *p;
     pred_item *items;
     size_t n;
+    mmdx_strmap *index; /* stored patient -> its first item */
+    int careful;        /* some rows may be stored already (see INSERT_PREDICTIONS) */
     mmdx_store_batch_result res;
 } pred_ctx;
 
-static int find_existing(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
+/*
+ * New rows in one statement, arrays through unnest, in patient order: writers
+ * whose batches share patients then wait for each other in one order and
+ * never deadlock. Needs no chain lock: predictions are not links of the
+ * chain, and their events are appended under the lock in the same
+ * transaction. The plain INSERT is the fast path; when a (run, patient) is
+ * stored already (a replay, or another writer committed it meanwhile: the
+ * unique index made this one wait for that outcome), it fails and the batch
+ * runs again carefully: rows already stored are left alone (ON CONFLICT DO
+ * NOTHING) and looked up, so that their events say duplicate or conflict.
+ */
+#define INSERT_PREDICTIONS \
+    "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, decision, " \
+    "contributions, input_hashes, content_sha256, embedding, modality_embeddings) " \
+    "SELECT $1::uuid, u.patient, $2::boolean, u.study_uid, u.probability, u.decision, u.contributions, " \
+    "u.input_hashes, u.content_sha256, u.embedding::float8[], u.tokens::float8[] " \
+    "FROM unnest($3::text[], $4::text[], $5::float8[], $6::smallint[], $7::text[], $8::text[], $9::bytea[], " \
+    "$10::text[], $11::text[]) AS u(patient, study_uid, probability, decision, contributions, input_hashes, " \
+    "content_sha256, embedding, tokens) " \
+    "ORDER BY u.patient COLLATE \"C\""
+static const char insert_fast_sql[] = INSERT_PREDICTIONS;
+static const char insert_careful_sql[] = INSERT_PREDICTIONS " ON CONFLICT (run_id, patient) DO NOTHING RETURNING patient";
+
+enum { C_PATIENT, C_STUDY, C_PROB, C_DECISION, C_CONTRIB, C_INPUTS, C_HASH, C_EMB, C_TOKENS, C_N = MMDX_PREDICTION_ARRAYS };
+
+/* Items the INSERT did not return are stored already: with the same content or not. */
+static int classify_existing(mmdx_store *s, pred_ctx *c, PGresult *inserted)
 {
-    size_t sql_cap = 128 + m * 12;
-    char *sql = malloc(sql_cap);
-    const char **params = calloc(m + 1, sizeof *params);
     int rc = 0;
-    if (!sql || !params) {
-        rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
-        goto done;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->items[i].state == P_NEW)
+            c->items[i].state = P_DUPLICATE; /* until the INSERT says it stored it */
+    for (int row = 0; row < PQntuples(inserted); row++) {
+        size_t i;
+        if (mmdx_strmap_get(c->index, PQgetvalue(inserted, row, 0), &i))
+            c->items[i].state = P_NEW;
     }
-    size_t used = (size_t)snprintf(sql, sql_cap,
-        "SELECT patient, content_sha256 FROM mmdx.predictions WHERE run_id = $1::uuid AND patient IN (");
-    params[0] = c->run_id;
-    for (size_t i = 0; i < m; i++) {
-        params[i + 1] = c->items[start + i].patient;
-        used += (size_t)snprintf(sql + used, sql_cap - used, "%s$%zu", i ? ", " : "", i + 2);
+    mmdx_pgarray pats;
+    memset(&pats, 0, sizeof pats);
+    mmdx_pgarray__begin(&pats, MMDX_OID_TEXT);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->items[i].state == P_DUPLICATE)
+            mmdx_pgarray__text(&pats, c->items[i].patient);
+    PGresult *r = NULL;
+    if ((rc = mmdx_pgarray__end(&pats)) == 0) {
+        const char *params[] = {c->run_id, (const char *)pats.buf.p};
+        const int lengths[] = {0, (int)pats.buf.n}, formats[] = {0, 1};
+        rc = mmdx_store__exec_params(s, "predictions: look up stored rows",
+                                     "SELECT patient, content_sha256 FROM mmdx.predictions "
+                                     "WHERE run_id = $1::uuid AND patient = ANY ($2::text[])",
+                                     2, params, lengths, formats, PGRES_TUPLES_OK, &r);
     }
-    snprintf(sql + used, sql_cap - used, ")");
-    PGresult *r;
-    rc = mmdx_store__exec(s, "predictions: look up stored rows", sql, (int)(m + 1), params,
-                          PGRES_TUPLES_OK, &r);
-    if (rc < 0)
-        goto done;
-    for (int row = 0; row < PQntuples(r); row++) {
-        const char *pat = PQgetvalue(r, row, 0);
-        for (size_t i = 0; i < m; i++) {
-            pred_item *it = &c->items[start + i];
-            if (it->state == P_NEW && strcmp(it->patient, pat) == 0) {
-                snprintf(it->stored_hex, sizeof it->stored_hex, "%s", PQgetvalue(r, row, 1));
-                it->state = strcmp(it->stored_hex, it->hash_hex) == 0 ? P_DUPLICATE : P_CONFLICT;
-            }
+    mmdx_pgarray__free(&pats);
+    for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+        size_t i;
+        if (mmdx_strmap_get(c->index, PQgetvalue(r, row, 0), &i) && c->items[i].state == P_DUPLICATE) {
+            pred_item *it = &c->items[i];
+            snprintf(it->stored_hex, sizeof it->stored_hex, "%s", PQgetvalue(r, row, 1));
+            it->state = strcmp(it->stored_hex, it->hash_hex) == 0 ? P_DUPLICATE : P_CONFLICT;
         }
     }
     PQclear(r);
-done:
-    free(sql);
-    free(params);
     return rc;
 }
 
-static int insert_new(mmdx_store *s, pred_ctx *c, size_t start, size_t m)
+static int insert_batch(mmdx_store *s, pred_ctx *c)
 {
-    size_t sql_cap = 256 + m * (PREDICTION_COLUMNS * 10 + 40);
-    char *sql = malloc(sql_cap);
-    const char **params = calloc(m * PREDICTION_COLUMNS, sizeof *params);
-    int rc = 0;
-    if (!sql || !params) {
-        rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
-        goto done;
-    }
-    size_t used = (size_t)snprintf(sql, sql_cap,
-        "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, study_uid, probability, "
-        "decision, contributions, input_hashes, content_sha256, embedding, modality_embeddings) VALUES ");
-    size_t k = 0;
-    for (size_t i = 0; i < m; i++) {
-        pred_item *it = &c->items[start + i];
-        const mmdx_store_prediction *p = &c->p[start + i];
+    static const uint32_t types[C_N] = {MMDX_OID_TEXT, MMDX_OID_TEXT, MMDX_OID_FLOAT8, MMDX_OID_INT2, MMDX_OID_TEXT,
+                                        MMDX_OID_TEXT, MMDX_OID_BYTEA, MMDX_OID_TEXT, MMDX_OID_TEXT};
+    mmdx_store_buffers *buf = mmdx_store__buffers(s);
+    if (!buf)
+        return MMDX_ENOMEM;
+    mmdx_pgarray *a = buf->predictions;
+    for (int k = 0; k < C_N; k++)
+        mmdx_pgarray__begin(&a[k], types[k]);
+    size_t sent = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        pred_item *it = &c->items[i];
+        const mmdx_store_prediction *p = &c->p[i];
         if (it->state != P_NEW)
             continue;
-        const char **q = params + k * PREDICTION_COLUMNS;
-        q[0] = c->run_id;
-        q[1] = it->patient;
-        q[2] = s->pseudonymise ? "t" : "f";
-        q[3] = p->study_uid;
-        q[4] = it->prob;
-        q[5] = p->decision < 0 ? NULL : it->decision;
-        q[6] = it->contributions;
-        q[7] = it->input_hashes;
-        q[8] = it->hash_hex;
-        q[9] = it->embedding;
-        q[10] = it->tokens;
-        size_t b = k * PREDICTION_COLUMNS;
-        used += (size_t)snprintf(sql + used, sql_cap - used,
-            "%s($%zu::uuid, $%zu, $%zu::boolean, $%zu, $%zu::float8, $%zu::smallint, $%zu, $%zu, $%zu::bytea, "
-            "$%zu::float8[], $%zu::float8[])",
-            k ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11);
-        k++;
+        mmdx_pgarray__text(&a[C_PATIENT], it->patient);
+        mmdx_pgarray__text(&a[C_STUDY], p->study_uid);
+        mmdx_pgarray__float8(&a[C_PROB], p->probability);
+        mmdx_pgarray__int2(&a[C_DECISION], p->decision, p->decision < 0);
+        mmdx_pgarray__text(&a[C_CONTRIB], it->contributions);
+        mmdx_pgarray__text(&a[C_INPUTS], it->input_hashes);
+        mmdx_pgarray__bytea(&a[C_HASH], it->hash, 32);
+        mmdx_pgarray__text(&a[C_EMB], it->embedding);
+        mmdx_pgarray__text(&a[C_TOKENS], it->tokens);
+        sent++;
     }
-    if (k)
-        rc = mmdx_store__exec(s, "predictions: insert", sql, (int)(k * PREDICTION_COLUMNS), params,
-                              PGRES_COMMAND_OK, NULL);
-done:
-    free(sql);
-    free(params);
+    const char *params[2 + C_N] = {c->run_id, s->pseudonymise ? "t" : "f"};
+    int lengths[2 + C_N] = {0}, formats[2 + C_N] = {0};
+    int rc = 0;
+    for (int k = 0; k < C_N && rc == 0; k++) {
+        rc = mmdx_pgarray__end(&a[k]);
+        params[2 + k] = (const char *)a[k].buf.p;
+        lengths[2 + k] = (int)a[k].buf.n;
+        formats[2 + k] = 1;
+    }
+    PGresult *r = NULL;
+    if (rc == 0 && sent)
+        rc = mmdx_store__exec_params(s, "predictions: insert", c->careful ? insert_careful_sql : insert_fast_sql,
+                                     2 + C_N, params, lengths, formats,
+                                     c->careful ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, &r);
+    if (rc < 0) {
+        if (strcmp(s->sqlstate, "23503") == 0) /* predictions_run_exists (schema 5) */
+            return mmdx_fail(MMDX_ENOTFOUND, "predictions: no run %s in the database [%s]", c->run_id,
+                             s->describe);
+        return rc;
+    }
+    if (c->careful && (size_t)PQntuples(r) < sent)
+        rc = classify_existing(s, c, r);
+    PQclear(r);
     return rc;
 }
 
@@ -470,29 +500,11 @@ static int predictions_tx(mmdx_store *s, void *vctx)
     for (size_t i = 0; i < c->n; i++)
         if (c->items[i].state != P_REPEAT_IN_BATCH)
             c->items[i].state = P_NEW;
-    mmdx_chain_tail t;
-    int rc = mmdx_audit__lock_tail(s, &t);
+    int rc = insert_batch(s, c);
     if (rc < 0)
         return rc;
-    PGresult *r;
-    const char *rp[] = {c->run_id};
-    rc = mmdx_store__exec(s, "predictions: find the run",
-                          "SELECT 1 FROM mmdx.runs WHERE run_id = $1::uuid", 1, rp, PGRES_TUPLES_OK, &r);
-    if (rc < 0)
-        return rc;
-    int found = PQntuples(r) == 1;
-    PQclear(r);
-    if (!found)
-        return mmdx_fail(MMDX_ENOTFOUND, "predictions: no run %s in the database [%s]", c->run_id,
-                         s->describe);
-    for (size_t start = 0; start < c->n; start += PREDICTIONS_PER_STATEMENT) {
-        size_t m = c->n - start < PREDICTIONS_PER_STATEMENT ? c->n - start : PREDICTIONS_PER_STATEMENT;
-        if ((rc = find_existing(s, c, start, m)) < 0)
-            return rc;
-        if ((rc = insert_new(s, c, start, m)) < 0)
-            return rc;
-        mmdx_store__fault(s, "between-statements");
-    }
+    mmdx_store__fault(s, "between-statements");
+    /* The events' fields are made before the chain lock is taken: it is held until COMMIT. */
     mmdx_event_rec *ev = calloc(c->n ? c->n : 1, sizeof *ev);
     if (!ev)
         return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
@@ -542,7 +554,12 @@ static int predictions_tx(mmdx_store *s, void *vctx)
             return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
         }
     }
-    rc = mmdx_audit__append(s, &t, ev, c->n);
+    mmdx_store_buffers *b = mmdx_store__buffers(s);
+    mmdx_chain_tail t;
+    if (!b)
+        rc = MMDX_ENOMEM;
+    else if ((rc = mmdx_audit__prepare(s, &b->events, ev, c->n)) == 0 && (rc = mmdx_audit__lock_tail(s, &t)) == 0)
+        rc = mmdx_audit__link(s, &t, &b->events, ev);
     free(ev);
     return rc;
 }
@@ -703,15 +720,16 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
         return 0;
     if ((rc = mmdx_store__check_schema(s)) < 0)
         return rc;
-    pred_ctx c = {run_id, p, calloc(n, sizeof(pred_item)), n, {0}};
-    if (!c.items)
+    pred_ctx c = {run_id, p, calloc(n, sizeof(pred_item)), n, mmdx_strmap_new(), 0, {0}};
+    if (!c.items || !c.index) {
+        free(c.items);
+        mmdx_strmap_free(c.index);
         return mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         pred_item *it = &c.items[i];
         if ((rc = mmdx_store_patient_key(s, p[i].patient_id, &it->patient)) < 0)
             break;
-        snprintf(it->prob, sizeof it->prob, "%.17g", p[i].probability);
-        snprintf(it->decision, sizeof it->decision, "%d", p[i].decision);
         if ((rc = prediction_texts(&p[i], it)) < 0)
             break;
         mmdx_audit__prediction_hash(run_id, it->patient, s->pseudonymise, p[i].study_uid,
@@ -720,21 +738,28 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
                                     p[i].tokens ? p[i].n_tokens * p[i].embedding_dim : 0, it->hash);
         hexbytea(it->hash, it->hash_hex);
         /* The same patient twice in one batch: the first is stored, later ones are replays. */
-        for (size_t j = 0; j < i; j++) {
-            if (c.items[j].state != P_REPEAT_IN_BATCH && strcmp(c.items[j].patient, it->patient) == 0) {
-                if (strcmp(c.items[j].hash_hex, it->hash_hex) != 0) {
-                    rc = mmdx_fail(MMDX_EINVAL,
-                                   "predictions %zu and %zu: the same patient with different results in one batch",
-                                   j, i);
-                }
-                it->state = P_REPEAT_IN_BATCH;
-                break;
-            }
+        size_t j;
+        int put = mmdx_strmap_put(c.index, it->patient, i, &j);
+        if (put < 0) {
+            rc = mmdx_fail(MMDX_ENOMEM, "predictions: out of memory");
+        } else if (put == 0) {
+            if (strcmp(c.items[j].hash_hex, it->hash_hex) != 0)
+                rc = mmdx_fail(MMDX_EINVAL,
+                               "predictions %zu and %zu: the same patient with different results in one batch",
+                               j, i);
+            it->state = P_REPEAT_IN_BATCH;
         }
     }
     int retries = 0;
     if (rc == 0)
         rc = mmdx_store__transaction(s, "predictions: store a batch", predictions_tx, &c, &retries);
+    if (rc == MMDX_EDB && strcmp(s->sqlstate, "23505") == 0) { /* a (run, patient) stored already */
+        int more = 0;
+        mmdx_error_clear();
+        c.careful = 1;
+        rc = mmdx_store__transaction(s, "predictions: store a batch", predictions_tx, &c, &more);
+        retries += more;
+    }
     if (rc == 0 && res) {
         *res = c.res;
         res->retries = retries;
@@ -748,6 +773,7 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
         free(c.items[i].tokens);
     }
     free(c.items);
+    mmdx_strmap_free(c.index);
     return rc;
 }
 

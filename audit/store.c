@@ -17,6 +17,7 @@ int mmdx_store__fail_result(mmdx_store *s, const PGresult *r, const char *what)
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     char buf[512];
+    snprintf(s->sqlstate, sizeof s->sqlstate, "%s", state ? state : "");
     if (!msg) {
         /* Connection-level failure: PQerrorMessage names no password. */
         snprintf(buf, sizeof buf, "%s", s->conn ? PQerrorMessage(s->conn) : "no connection");
@@ -45,15 +46,57 @@ int mmdx_store__ensure_begun(mmdx_store *s, const char *what)
     return 0;
 }
 
+/* A deferred BEGIN and the transaction's first statement in one round trip
+ * (libpq pipeline): the statement's result, or BEGIN's error. */
+static PGresult *begin_and_exec(mmdx_store *s, const char *sql, int n, const char *const *params,
+                                const int *lengths, const int *formats)
+{
+    s->begin_pending = 0;
+    if (!PQenterPipelineMode(s->conn))
+        return NULL;
+    PGresult *begin_r = NULL, *stmt_r = NULL;
+    if (PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+        PQsendQueryParams(s->conn, sql, n, NULL, params, lengths, formats, 0) && PQpipelineSync(s->conn)) {
+        /* BEGIN's result, NULL, the statement's result, NULL, then the sync point. */
+        for (int idx = 0; idx < 4;) {
+            PGresult *r = PQgetResult(s->conn);
+            if (!r) {
+                if (mmdx_store__conn_lost(s))
+                    break;
+                idx++;
+                continue;
+            }
+            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            PGresult **slot = idx == 0 ? &begin_r : &stmt_r;
+            PQclear(*slot);
+            *slot = r;
+        }
+    }
+    PQexitPipelineMode(s->conn);
+    if (begin_r && PQresultStatus(begin_r) != PGRES_COMMAND_OK) {
+        PQclear(stmt_r);
+        return begin_r; /* the statement was only skipped */
+    }
+    PQclear(begin_r);
+    return stmt_r;
+}
+
 int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
                      const char *const *params, ExecStatusType want, PGresult **out)
 {
+    return mmdx_store__exec_params(s, what, sql, n, params, NULL, NULL, want, out);
+}
+
+int mmdx_store__exec_params(mmdx_store *s, const char *what, const char *sql, int n, const char *const *params,
+                            const int *lengths, const int *formats, ExecStatusType want, PGresult **out)
+{
     if (out)
         *out = NULL;
-    int brc = mmdx_store__ensure_begun(s, what);
-    if (brc < 0)
-        return brc;
-    PGresult *r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *r = s->begin_pending ? begin_and_exec(s, sql, n, params, lengths, formats)
+                                   : PQexecParams(s->conn, sql, n, NULL, params, lengths, formats, 0);
     if (!r || PQresultStatus(r) != want) {
         int rc = mmdx_store__fail_result(s, r, what);
         PQclear(r);
@@ -147,6 +190,7 @@ static int connect_now(mmdx_store *s)
         return mmdx_fail(MMDX_EDB, "cannot connect to the database [%s]: %s", s->describe, msg);
     }
     describe_conn(s);
+    PGresult *r;
     /* Everything below is schema-qualified; an empty search_path keeps a
      * hostile schema from shadowing operators or functions. */
     int rc = mmdx_store__exec(s, "session setup",
@@ -154,11 +198,15 @@ static int connect_now(mmdx_store *s)
                               "pg_catalog.set_config('extra_float_digits', '3', false), "
                               "pg_catalog.set_config('client_encoding', 'UTF8', false), "
                               "pg_catalog.set_config('TimeZone', 'UTC', false), "
-                              "pg_catalog.set_config('client_min_messages', 'warning', false)",
-                              0, NULL, PGRES_TUPLES_OK, NULL);
+                              "pg_catalog.set_config('client_min_messages', 'warning', false), "
+                              /* event.c: may the chain lock be released before the commit's fsync? */
+                              "pg_catalog.has_function_privilege("
+                              "'pg_catalog.pg_logical_emit_message(boolean, text, text)', 'EXECUTE')",
+                              0, NULL, PGRES_TUPLES_OK, &r);
     if (rc < 0)
         return rc;
-    PGresult *r;
+    s->flush_after_commit = PQgetvalue(r, 0, PQnfields(r) - 1)[0] == 't';
+    PQclear(r);
     rc = mmdx_store__exec(s, "session role", "SELECT session_user", 0, NULL, PGRES_TUPLES_OK, &r);
     if (rc < 0)
         return rc;
@@ -235,6 +283,7 @@ void mmdx_store_free(mmdx_store *s)
         free(s->login_password);
     }
     free(s->login_role);
+    mmdx_store__buffers_free(s->buffers);
     OPENSSL_cleanse(s->hmac_key, sizeof s->hmac_key);
     OPENSSL_cleanse(s->pseudonym_key, sizeof s->pseudonym_key);
     free(s);

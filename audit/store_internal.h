@@ -35,6 +35,9 @@ struct mmdx_store {
     int begin_pending; /* BEGIN not yet sent */
     int fold_commit;   /* the next final append may commit */
     int committed;     /* ...and did */
+    int flush_after_commit; /* the session may emit a WAL record: chain lock released before the fsync (event.c) */
+    char sqlstate[6];  /* of the last failure mmdx_store__fail_result() recorded ("" when none was given) */
+    struct mmdx_store_buffers *buffers; /* a batch's arrays, kept for the next one (audit/event.c) */
     /* Test hook: called at named points inside transactions (fault injection). */
     void (*fault_hook)(void *ctx, const char *point);
     void *fault_ctx;
@@ -49,6 +52,11 @@ int mmdx_store__fail_result(mmdx_store *s, const PGresult *r, const char *what);
 MMDX_RESULT_USED int mmdx_store__exec(mmdx_store *s, const char *what, const char *sql, int n,
                                       const char *const *params, ExecStatusType want,
                                       PGresult **out);
+
+/** mmdx_store__exec with parameter lengths and formats (1: binary), as PQexecParams takes them. */
+MMDX_RESULT_USED int mmdx_store__exec_params(mmdx_store *s, const char *what, const char *sql, int n,
+                                             const char *const *params, const int *lengths, const int *formats,
+                                             ExecStatusType want, PGresult **out);
 
 /** Run a query whose one cell is a boolean; *yes gets it. */
 MMDX_RESULT_USED int mmdx_store__ask(mmdx_store *s, const char *what, const char *sql, int *yes);
@@ -82,6 +90,12 @@ MMDX_RESULT_USED int mmdx_store__transaction(mmdx_store *s, const char *what,
                                              int *retries);
 
 void mmdx_store__fault(mmdx_store *s, const char *point);
+
+/**
+ * mmdx_store_migrate() up to schema version `target` only (tests/audit: a
+ * database as an older mmdx left it, to test the upgrade).
+ */
+MMDX_RESULT_USED int mmdx_store__migrate_to(mmdx_store *s, int target, int *n_applied, int *version);
 
 /** Test hook setter (tests/audit only). */
 void mmdx_store__set_fault_hook(mmdx_store *s, void (*hook)(void *ctx, const char *point),
@@ -121,6 +135,34 @@ void mmdx_canon__text(mmdx_canon *c, const char *s);
 void mmdx_canon__blob(mmdx_canon *c, const uint8_t *b, size_t len);
 void mmdx_canon__free(mmdx_canon *c);
 
+/* ---- pgarray.c: binary array parameters for INSERT ... SELECT FROM unnest($1::text[], ...) ---- */
+
+#define MMDX_OID_BYTEA 17
+#define MMDX_OID_INT2 21
+#define MMDX_OID_TEXT 25
+#define MMDX_OID_FLOAT8 701
+
+/** A one-dimensional array in PostgreSQL's binary format; zero-initialise, reuse after begin. */
+typedef struct mmdx_pgarray {
+    mmdx_canon buf; /* the parameter's bytes (buf.p, buf.n) after mmdx_pgarray__end */
+    int32_t n;      /* elements so far */
+    int has_null;
+} mmdx_pgarray;
+
+/** Start an array of elements of type elem_oid (MMDX_OID_*), dropping what a was. */
+void mmdx_pgarray__begin(mmdx_pgarray *a, uint32_t elem_oid);
+/** Append a text element (NULL: SQL NULL): its UTF-8 bytes. */
+void mmdx_pgarray__text(mmdx_pgarray *a, const char *s);
+/** Append a bytea element (NULL: SQL NULL). */
+void mmdx_pgarray__bytea(mmdx_pgarray *a, const uint8_t *b, size_t len);
+/** Append a smallint element, or NULL. */
+void mmdx_pgarray__int2(mmdx_pgarray *a, int v, int is_null);
+/** Append a float8 element, bit for bit. */
+void mmdx_pgarray__float8(mmdx_pgarray *a, double v);
+/** Finish: 0, or MMDX_ENOMEM when an append ran out of memory. */
+MMDX_RESULT_USED int mmdx_pgarray__end(mmdx_pgarray *a);
+void mmdx_pgarray__free(mmdx_pgarray *a);
+
 /** The chain's tail under the append lock (inside a transaction). */
 typedef struct mmdx_chain_tail {
     int64_t seq;
@@ -131,10 +173,49 @@ typedef struct mmdx_chain_tail {
 
 MMDX_RESULT_USED int mmdx_audit__lock_tail(mmdx_store *s, mmdx_chain_tail *t);
 
+/*
+ * Events made ready before the chain lock is taken (it is held until COMMIT):
+ * their fields as array literals and their canonical bytes after the time,
+ * so that under the lock only each link (seq, time, prev_hash, hash, HMAC)
+ * is computed. mmdx_audit__prepare fills db_role, os_user and host of ev;
+ * mmdx_audit__link (inside the transaction holding the lock) fills seq,
+ * ts_us and prev_hash, hashes, inserts and advances t, like
+ * mmdx_audit__append. ev must be the same array, unchanged in between.
+ */
+#define MMDX_EVENT_ARRAYS 9
+typedef struct mmdx_event_batch {
+    mmdx_pgarray a[MMDX_EVENT_ARRAYS]; /* action ... detail */
+    mmdx_canon rest;                 /* each event's bytes after its time, one after the other */
+    size_t *rest_end;                /* where event i's bytes end in rest (room for n) */
+    size_t n;
+    uint8_t *scratch;                /* room for the longest event's bytes */
+    size_t scratch_cap;
+    size_t count;                    /* events prepared */
+} mmdx_event_batch;
+
+MMDX_RESULT_USED int mmdx_audit__prepare(mmdx_store *s, mmdx_event_batch *b, mmdx_event_rec *ev, size_t n);
+MMDX_RESULT_USED int mmdx_audit__link(mmdx_store *s, mmdx_chain_tail *t, mmdx_event_batch *b, mmdx_event_rec *ev);
+
+/*
+ * The buffers of a batch, kept by the handle from one batch to the next: a
+ * batch's arrays run to hundreds of kilobytes, which malloc would otherwise
+ * map and unmap (and the kernel fault in) for every batch of every writer.
+ */
+#define MMDX_PREDICTION_ARRAYS 9
+typedef struct mmdx_store_buffers {
+    mmdx_event_batch events;
+    mmdx_pgarray predictions[MMDX_PREDICTION_ARRAYS];
+} mmdx_store_buffers;
+
+/** The handle's buffers (made on first use); NULL with MMDX_ENOMEM set when out of memory. */
+mmdx_store_buffers *mmdx_store__buffers(mmdx_store *s);
+/** Free them (mmdx_store_free). */
+void mmdx_store__buffers_free(mmdx_store_buffers *b);
+
 /**
  * Append events after `t` (inside a transaction holding the lock): fills
  * seq, ts_us, db_role, os_user, host and prev_hash, computes hashes and
- * HMACs, inserts in multi-row statements, advances t. Inside
+ * HMACs, inserts them in one statement (arrays through unnest), advances t. Inside
  * mmdx_store__transaction() the final INSERT also commits: it must be the
  * transaction's last statement.
  */

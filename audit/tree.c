@@ -8,10 +8,29 @@
 #include "merkle.h"
 #include "store_internal.h"
 
+/*
+ * A tree head or proof leaves the database (signed checkpoints, printed
+ * proofs): first make every commit it can see durable. Appends release the
+ * chain lock before their fsync (event.c), so a visible event may for a few
+ * milliseconds not be on disk yet; a checkpoint covering it would, after a
+ * crash just then, claim more than the log holds. A synchronous commit that
+ * writes WAL flushes every commit record before its own.
+ */
+static int make_visible_durable(mmdx_store *s)
+{
+    if (!s->flush_after_commit || PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        return 0;
+    return mmdx_store__exec(s, "audit: make the log durable",
+                            "SELECT pg_catalog.pg_logical_emit_message(true, 'mmdx.audit', '')", 0, NULL,
+                            PGRES_TUPLES_OK, NULL);
+}
+
 int mmdx_audit__load_leaves(mmdx_store *s, uint64_t *n, uint8_t (**leaves)[32])
 {
     *leaves = NULL;
     int rc = mmdx_store__check_schema(s);
+    if (rc == 0)
+        rc = make_visible_durable(s);
     if (rc < 0)
         return rc;
     char lim[24];

@@ -49,12 +49,14 @@ typedef struct job {
     const char *dsn;
     const char *run;
     int writer, n, batch, events_only;
+    pthread_barrier_t *start; /* every writer connected: the clock starts (pgbench's tps excludes connecting too) */
 } job;
 
 static void *work(void *arg)
 {
     job *j = arg;
     mmdx_store *s = open_or_die(j->dsn);
+    pthread_barrier_wait(j->start);
     if (j->events_only) {
         for (int i = 0; i < j->n; i++) {
             mmdx_audit_event e = {0};
@@ -93,15 +95,20 @@ static double timed(const char *dsn, const char *run, int writers, int per_write
     int round = (int)(getpid() % 100000);
     pthread_t th[16];
     job jobs[16];
-    double t0 = mmdx_clock_seconds();
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)writers + 1);
     for (int w = 0; w < writers; w++) {
-        job j = {dsn, run, round * 100 + w, per_writer, batch, events_only};
+        job j = {dsn, run, round * 100 + w, per_writer, batch, events_only, &start};
         jobs[w] = j;
         pthread_create(&th[w], NULL, work, &jobs[w]);
     }
+    pthread_barrier_wait(&start);
+    double t0 = mmdx_clock_seconds();
     for (int w = 0; w < writers; w++)
         pthread_join(th[w], NULL);
-    return (double)(writers * per_writer) / (mmdx_clock_seconds() - t0);
+    double t = mmdx_clock_seconds() - t0;
+    pthread_barrier_destroy(&start);
+    return (double)(writers * per_writer) / t;
 }
 
 int main(int argc, char **argv)

@@ -6,16 +6,25 @@
 # Each measurement is repeated 3 times, mmdx and pgbench alternating (the
 # disk's fsync latency drifts), and the medians are reported.
 #
-#   bench/audit/run.sh [BUILD_DIR] [SCALE]      (defaults: build, 1)
+#   bench/audit/run.sh [BUILD_DIR] [SCALE] [OLD_BUILD_DIR]   (defaults: build, 1, none)
 #
 # SCALE 1: 20,000 predictions and 1,000 events per measurement.
+# OLD_BUILD_DIR: another build's bench_audit_store (e.g. of an older commit,
+# with this bench_store.c), measured in the same alternation into its own
+# database, for an old-versus-new comparison from one run.
 # Prints a Markdown table for docs/BENCHMARKS.md.
 set -eu
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$here/build}
 scale=${2:-1}
+old=${3:-}
 bin=$build/bench/bench_audit_store
 [ -x "$bin" ] || { echo "build it first: cmake --build $build --target bench_audit_store" >&2; exit 1; }
+oldbin=
+if [ -n "$old" ]; then
+    oldbin=$old/bench/bench_audit_store
+    [ -x "$oldbin" ] || { echo "no $oldbin" >&2; exit 1; }
+fi
 state=$(mktemp -d "${TMPDIR:-/tmp}/mmdx-bench-pg-XXXXXX")
 cleanup() { sh "$here/tests/support/pg_server.sh" stop "$state" >/dev/null 2>&1 || true; rm -rf "$state"; }
 trap cleanup EXIT INT TERM
@@ -25,6 +34,7 @@ psql "$dsn" -qc "CREATE DATABASE bench_mmdx" >/dev/null
 psql "$dsn" -qc "CREATE DATABASE bench_raw" >/dev/null
 mdsn="$dsn dbname=bench_mmdx"
 rdsn="$dsn dbname=bench_raw"
+odsn="$dsn dbname=bench_old"
 
 n_preds=$(awk -v s="$scale" 'BEGIN { printf "%d", 20000 * s }')
 n_events=$(awk -v s="$scale" 'BEGIN { printf "%d", 1000 * s }')
@@ -32,6 +42,10 @@ n_batches=$((n_preds / 500))
 
 BENCH_RUN=$("$bin" "$mdsn" setup 2>/dev/null)
 export BENCH_RUN
+if [ -n "$oldbin" ]; then
+    psql "$dsn" -qc "CREATE DATABASE bench_old" >/dev/null
+    OLD_RUN=$("$oldbin" "$odsn" setup 2>/dev/null)
+fi
 
 psql "$rdsn" -q <<'SQL' >/dev/null
 CREATE TABLE p (run uuid, patient text, study text, probability float8, decision smallint,
@@ -54,8 +68,15 @@ pgb() { # clients transactions script -> transactions per second
 mm() { # mode n -> rate; peak RSS of each run collected in $state/rss
     "$bin" "$mdsn" "$1" "$2" 2>>"$state/rss"
 }
+om() { # the old build: mode n -> rate
+    BENCH_RUN=$OLD_RUN "$oldbin" "$odsn" "$1" "$2" 2>/dev/null
+}
 : > "$state/results"
 for rep in 1 2 3; do
+    if [ -n "$oldbin" ]; then
+        echo "op1 $(om preds1 "$n_preds")" >> "$state/results"
+        echo "op4 $(om preds4 "$n_preds")" >> "$state/results"
+    fi
     echo "mp1 $(mm preds1 "$n_preds")" >> "$state/results"
     echo "rp1 $(( $(pgb 1 "$n_batches" "$state/batch.sql") * 500 ))" >> "$state/results"
     echo "mp4 $(mm preds4 "$n_preds")" >> "$state/results"
@@ -72,6 +93,13 @@ med() { awk -v k="$1" '$1 == k { print $2 }' "$state/results" | sort -n | sed -n
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 vline=$(awk '$1 == "mv" { print $2, $3, $4 }' "$state/results" | sort -n | sed -n 2p)
 set -- $vline
+if [ -n "$oldbin" ]; then
+    echo "| Work | old mmdx (median of 3) | old / raw |"
+    echo "|---|---|---|"
+    echo "| Predictions stored, 1 writer | $(med op1) /s | $(ratio "$(med op1)" "$(med rp1)") |"
+    echo "| Predictions stored, 4 concurrent writers | $(med op4) /s | $(ratio "$(med op4)" "$(med rp4)") |"
+    echo
+fi
 echo "| Work | mmdx (median of 3) | raw INSERT via pgbench (median of 3) | mmdx / raw |"
 echo "|---|---|---|---|"
 echo "| Predictions stored, 1 writer, 500 per transaction, each with its audit event | $(med mp1) /s | $(med rp1) rows/s | $(ratio "$(med mp1)" "$(med rp1)") |"

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "error.h"
@@ -564,6 +567,143 @@ START_TEST(concurrent_writers_form_one_chain)
 }
 END_TEST
 
+/* Writers whose batches share patients, in different orders, beside a worker
+ * storing one prediction at a time into its own run (as the Orthanc plugin). */
+typedef struct sharing_writer {
+    const char *dsn, *run;
+    int offset; /* where in the 200 shared patients this writer starts */
+    int single; /* 1: one prediction per call, into its own run */
+    int rc;
+    size_t stored, duplicates, conflicts;
+} sharing_writer;
+
+static void *sharing_main(void *arg)
+{
+    sharing_writer *t = arg;
+    mmdx_store_options o = {0};
+    o.conninfo = t->dsn;
+    mmdx_store *s;
+    if ((t->rc = mmdx_store_open(&s, &o)) != 0)
+        return NULL;
+    enum { N = 200, BATCH = 50 };
+    char ids[BATCH][32];
+    mmdx_store_prediction p[BATCH];
+    for (int b = 0; b < N / BATCH && t->rc == 0; b++) {
+        int m = t->single ? 1 : BATCH;
+        for (int calls = 0; calls < (t->single ? 10 : 1) && t->rc == 0; calls++) {
+            for (int i = 0; i < m; i++) {
+                int k = t->single ? b * 10 + calls : (t->offset + 7 * (b * BATCH + i)) % N; /* 7 is prime to N */
+                snprintf(ids[i], sizeof ids[i], t->single ? "ORTHANC-%d" : "S%03d", k);
+                /* the same content for a patient whoever stores it: replays, not conflicts */
+                mmdx_store_prediction q = {ids[i], "1.2.3", (double)k / N, k % 2, contrib, 2, &ct_hash, 1,
+                                           NULL, 0, NULL, 0};
+                p[i] = q;
+            }
+            mmdx_store_batch_result res;
+            t->rc = mmdx_store_predictions(s, t->run, p, (size_t)m, &res);
+            t->stored += res.stored;
+            t->duplicates += res.duplicates;
+            t->conflicts += res.conflicts;
+        }
+    }
+    mmdx_store_free(s);
+    return NULL;
+}
+
+START_TEST(concurrent_writers_sharing_patients_store_each_once)
+{
+    db d = new_db("share", 1);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    char run[MMDX_RUN_ID_LEN], worker_run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    begin_run(s, worker_run);
+    sharing_writer t[5];
+    pthread_t th[5];
+    for (int i = 0; i < 5; i++) {
+        sharing_writer w = {d.admin, i < 4 ? run : worker_run, i * 50 + i, i == 4, -1, 0, 0, 0};
+        t[i] = w;
+        pthread_create(&th[i], NULL, sharing_main, &t[i]);
+    }
+    for (int i = 0; i < 5; i++)
+        pthread_join(th[i], NULL);
+    size_t stored = 0, duplicates = 0;
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(t[i].rc == 0, "writer %d: %s", i, mmdx_last_error());
+        ck_assert_int_eq(t[i].conflicts, 0);
+        stored += t[i].stored;
+        duplicates += t[i].duplicates;
+    }
+    ck_assert_int_eq(t[4].rc, 0);
+    ck_assert_int_eq(t[4].stored, 40);
+    /* each of the 200 shared patients stored exactly once, every other attempt audited as a replay */
+    ck_assert_int_eq(stored, 200);
+    ck_assert_int_eq(duplicates, 600);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), 240);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store'"), 240);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.duplicate'"), 600);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT max(seq) - count(*) FROM mmdx.audit_events"), 0);
+    /* Chain order is commit order: each transaction's events are one run of sequence numbers, and the
+     * times taken under the chain lock never go back. */
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM (SELECT xmin::text, count(*) AS n, "
+                                                "max(seq) - min(seq) + 1 AS span FROM mmdx.audit_events "
+                                                "GROUP BY 1) g WHERE n <> span"), 0);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM (SELECT ts < lag(ts) OVER (ORDER BY seq) AS back "
+                                                "FROM mmdx.audit_events) e WHERE back"), 0);
+    assert_intact(s);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+/* A database as mmdx with schema 4 left it (the per-row foreign key and the schema-1 event check), upgraded. */
+START_TEST(upgrade_from_schema_4_keeps_the_log)
+{
+    db d = new_db("upgrade", 0);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    int n = -1, v = -1;
+    ck_assert_msg(mmdx_store__migrate_to(s, 4, &n, &v) == 0, "%s", mmdx_last_error());
+    ck_assert_int_eq(v, 4);
+    const char *fk = "SELECT count(*) FROM pg_constraint WHERE conname = 'predictions_run_id_fkey'";
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, fk), 1);
+    /* this program's statements pass the old trigger too: both build the same bytes */
+    s->schema_checked = 1;
+    char run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    store_n(s, run, 0, 120, NULL);
+    mmdx_audit_event e = {0};
+    e.action = "audit.log";
+    e.detail_json = "{\"before\": \"upgrade\"}";
+    ck_assert_int_eq(mmdx_store_audit(s, &e, NULL), 0);
+    s->schema_checked = 0;
+    mmdx_store_prediction one = {"P00000", NULL, 0.5, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
+    ck_assert_int_eq(mmdx_store_predictions(s, run, &one, 1, NULL), MMDX_ESCHEMA); /* "run mmdx db migrate" */
+    ck_assert_msg(mmdx_store_migrate(s, &n, &v) == 0, "%s", mmdx_last_error());
+    ck_assert_int_eq(n, mmdx_store_code_version() - 4);
+    ck_assert_int_eq(v, mmdx_store_code_version());
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, fk), 0);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM pg_trigger WHERE tgname = 'predictions_run_exists'"), 1);
+    assert_intact(s);
+    /* the chain goes on: replays recognised, new rows linked after the old ones */
+    mmdx_store_batch_result res;
+    store_n(s, run, 100, 50, &res);
+    ck_assert_int_eq(res.stored, 30);
+    ck_assert_int_eq(res.duplicates, 20);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), 150);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store'"), 150);
+    /* a prediction still needs its run, whoever inserts it */
+    char *err = NULL;
+    ck_assert_int_eq(mmdx_pgtest_try(d.admin, "INSERT INTO mmdx.predictions (run_id, patient, pseudonymised, probability, "
+                                              "contributions, input_hashes, content_sha256) VALUES "
+                                              "('00000000-0000-4000-8000-000000000000', 'x', false, 0.5, '{}', '{}', "
+                                              "'\\x00')", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "no such run"));
+    free(err);
+    assert_intact(s);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
 /* ---- faults ---- */
 
 typedef struct kill_ctx {
@@ -624,6 +764,91 @@ START_TEST(lost_connection_mid_batch_is_retried_or_rolled_back)
     free(p);
     free(ids);
     mmdx_store_free(once);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
+/* A writer process killed (SIGKILL) at each step of a batch: before the chain lock, holding it,
+ * with its INSERT and COMMIT sent but not answered, and after the commit. */
+static const char *const kill_points[] = {"between-statements", "before-commit", "commit-sent", "after-commit"};
+
+static void kill_self(void *ctx, const char *point)
+{
+    if (strcmp(point, ctx) == 0)
+        raise(SIGKILL);
+}
+
+static void batch_of(mmdx_store_prediction *p, char (*ids)[16], int n)
+{
+    for (int i = 0; i < n; i++) {
+        snprintf(ids[i], sizeof ids[i], "K%04d", i);
+        mmdx_store_prediction q = {ids[i], NULL, (double)i / n, i % 2, contrib, 2, &ct_hash, 1, NULL, 0, NULL, 0};
+        p[i] = q;
+    }
+}
+
+START_TEST(killed_writer_leaves_a_consistent_log)
+{
+    const char *point = kill_points[_i];
+    db d = new_db("kill", 1);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    char run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    enum { N = 300 };
+    mmdx_store_prediction p[N];
+    char ids[N][16];
+    batch_of(p, ids, N);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        mmdx_store_options o = {0};
+        o.conninfo = d.admin;
+        mmdx_store *w;
+        if (mmdx_store_open(&w, &o) != 0)
+            _exit(2);
+        mmdx_store__set_fault_hook(w, kill_self, (void *)point);
+        mmdx_store_batch_result res;
+        int rc = mmdx_store_predictions(w, run, p, N, &res);
+        _exit(rc == 0 ? 3 : 4); /* not reached: the hook kills the process */
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "%s: the writer was not killed (status %d)",
+                  point, status);
+    /* The server ends the dead client's session; wait for that (no timing: its backend is gone). */
+    char *gone = NULL;
+    for (;;) {
+        char *n = mmdx_pgtest_value(d.admin, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                             "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                                             "AND application_name = 'mmdx' AND state <> 'idle'");
+        int busy = n && strcmp(n, "0") != 0;
+        free(n);
+        if (!busy)
+            break;
+        free(gone);
+        gone = mmdx_pgtest_value(d.admin, "SELECT pg_sleep(0.05)");
+    }
+    free(gone);
+    /* All of the batch or none of it, every stored row with its event, and the log intact. */
+    long long stored = mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions");
+    long long events = mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store'");
+    ck_assert_msg(stored == 0 || stored == N, "%s: %lld of %d predictions stored", point, stored, N);
+    ck_assert_int_eq(events, stored);
+    if (strcmp(point, "after-commit") == 0)
+        ck_assert_int_eq(stored, N);
+    else if (strcmp(point, "commit-sent") != 0)
+        ck_assert_int_eq(stored, 0);
+    assert_intact(s);
+    /* Running the batch again (as `mmdx screen` resumes) completes it exactly once. */
+    mmdx_store_batch_result res;
+    ck_assert_msg(mmdx_store_predictions(s, run, p, N, &res) == 0, "%s", mmdx_last_error());
+    ck_assert_int_eq(res.stored + res.duplicates, N);
+    ck_assert_int_eq(res.stored, N - stored);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.predictions"), N);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store'"), N);
+    assert_intact(s);
     mmdx_store_free(s);
     free_db(&d);
 }
@@ -1017,6 +1242,9 @@ static Suite *suite(void)
     tcase_add_test(t, hostile_patient_ids_are_stored_verbatim);
     tcase_add_test(t, pseudonyms_and_hmac);
     tcase_add_test(t, concurrent_writers_form_one_chain);
+    tcase_add_test(t, concurrent_writers_sharing_patients_store_each_once);
+    tcase_add_test(t, upgrade_from_schema_4_keeps_the_log);
+    tcase_add_loop_test(t, killed_writer_leaves_a_consistent_log, 0, (int)(sizeof kill_points / sizeof *kill_points));
     tcase_add_test(t, lost_connection_mid_batch_is_retried_or_rolled_back);
     tcase_add_test(t, server_down_and_wrong_password_name_no_password);
     tcase_add_test(t, writer_and_reviewer_roles);
