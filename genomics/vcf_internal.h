@@ -6,6 +6,7 @@
 #ifndef MMDX_GENOMICS_VCF_INTERNAL_H
 #define MMDX_GENOMICS_VCF_INTERNAL_H
 
+#include <htslib/bgzf.h>
 #include <htslib/hts.h>
 #include <htslib/kstring.h>
 #include <htslib/tbx.h>
