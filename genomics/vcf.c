@@ -46,6 +46,26 @@ static int stream_error(const mmdx_vcf *v, mmdx_error *err, const char *when)
                           errno ? strerror(errno) : "");
 }
 
+/* Whether a "##key=<...>" header line (n bytes) closes its '<' outside quotes; other lines pass. */
+static int structured_line_complete(const char *p, size_t n)
+{
+    const char *eq = memchr(p, '=', n);
+    if (!eq || (size_t)(eq - p) + 1 >= n || eq[1] != '<')
+        return 1;
+    int quoted = 0, closed = 0;
+    for (size_t i = (size_t)(eq - p) + 2; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t')
+            closed = 0;
+        if (quoted && p[i] == '\\' && i + 1 < n)
+            i++;
+        else if (p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && p[i] == '>')
+            closed = 1;
+    }
+    return closed && !quoted;
+}
+
 static int read_text_header(mmdx_vcf *v, mmdx_error *err)
 {
     /* Read the header ourselves (rather than bcf_hdr_read) to know how many
@@ -85,12 +105,32 @@ static int read_text_header(mmdx_vcf *v, mmdx_error *err)
         return mmdx_error_set(err, MMDX_ENOMEM, "%s: out of memory", v->path);
     }
     ret = bcf_hdr_parse(v->hdr, txt.s);
-    free(txt.s);
-    if (ret < 0)
+    if (ret < 0) {
+        free(txt.s);
         return mmdx_error_set(err, MMDX_EFORMAT,
                               "%s: malformed VCF header (a ##meta line or the #CHROM line is invalid)",
                               v->path);
-    return 0;
+    }
+    /* htslib reads an incomplete ##key=<...> line "anyway" (with a warning,
+       silenced here), taking the rest of the header into an unclosed quote
+       or losing an INFO or FORMAT definition. Refuse it, naming the line. */
+    long line = 1;
+    for (const char *p = txt.s; p[0] == '#' && p[1] == '#'; line++) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (!structured_line_complete(p, n)) {
+            ret = mmdx_error_set(err, MMDX_EFORMAT,
+                                 "%s: line %ld: malformed header line (no closing '>' or an unclosed quote): "
+                                 "'%.*s%s'",
+                                 v->path, line, n > 80 ? 80 : (int)n, p, n > 80 ? "..." : "");
+            break;
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    free(txt.s);
+    return ret < 0 ? ret : 0;
 }
 
 int mmdx_vcf_open(mmdx_vcf **out, const char *path, int n_threads, int fast_text, mmdx_error *err)

@@ -184,3 +184,24 @@ int mmdx_test_run_suite(Suite *s)
     srunner_free(sr);
     return failed == 0 ? 0 : 1;
 }
+
+static void untab(char *s)
+{
+    for (; *s; s++)
+        if (*s == '\t' || *s == '\n' || *s == '\r')
+            *s = ' ';
+}
+
+void mmdx_test_reliability(int row, const char *case_name, int pass, const char *fmt, ...)
+{
+    char name[256], figure[1024];
+    snprintf(name, sizeof name, "%s", case_name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(figure, sizeof figure, fmt, ap);
+    va_end(ap);
+    untab(name);
+    untab(figure);
+    printf("MMDX-RELIABILITY\t%d\t%s\t%s\t%s\n", row, name, pass ? "pass" : "fail", figure);
+    fflush(stdout);
+}

@@ -51,6 +51,16 @@ char *mmdx_test_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /** Path of the built `mmdx` executable. */
 const char *mmdx_test_mmdx_bin(void);
 
+/**
+ * Print one case of the reliability matrix (docs/reliability.md, issue #17)
+ * on stdout, for scripts/reliability-table.py:
+ * MMDX-RELIABILITY<TAB>row<TAB>case<TAB>pass|fail<TAB>figure (printf `fmt`).
+ * Tabs and newlines in the case name and the figure become spaces. The
+ * caller still fails its test when `pass` is 0.
+ */
+void mmdx_test_reliability(int row, const char *case_name, int pass, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /** Run a suite with CK_NORMAL output; returns the process exit code. */
 int mmdx_test_run_suite(Suite *s);
 
