@@ -38,6 +38,7 @@ static int write_temp(char *path, size_t size, const char *suffix, const uint8_t
     return ok ? 0 : -1;
 }
 
+/* The mask a reader returned is freed; its error must say why. */
 static void check(int rc, mmdx_mask *m)
 {
     if (rc == 0)
@@ -59,16 +60,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mmdx_mask *m = NULL;
     if (write_temp(path, sizeof path, ".dcm", data, size) == 0) {
         mmdx_error_clear();
-        check(mmdx_roi_from_seg(&m, path, NULL, &g, frame_of_reference), m);
+        int rc = mmdx_roi_from_seg(&m, path, NULL, &g, frame_of_reference);
+        check(rc, m);
         m = NULL;
         mmdx_error_clear();
-        check(mmdx_roi_from_rtstruct(&m, path, NULL, &g, frame_of_reference), m);
+        rc = mmdx_roi_from_rtstruct(&m, path, NULL, &g, frame_of_reference);
+        check(rc, m);
         unlink(path);
     }
     if (write_temp(path, sizeof path, ".nii", data, size) == 0) {
         m = NULL;
         mmdx_error_clear();
-        check(mmdx_roi_load(&m, path, NULL, image, NULL), m);
+        int rc = mmdx_roi_load(&m, path, NULL, image, NULL);
+        check(rc, m);
         unlink(path);
     }
     mmdx_volume_free(image);
