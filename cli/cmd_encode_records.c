@@ -145,13 +145,18 @@ static int encode_single(mmdx_records *enc, const char *file, const char *patien
     mmdx_records_stats stats;
     memset(&stats, 0, sizeof stats);
     int rc = mmdx_records_encode(enc, file, patient, index, values, &present, &stats);
-    if (rc == 0 && !present)
+    if (rc == 0 && !present) {
+        /* A document that yields no patient often says why in its first warning. */
+        char why[sizeof stats.first_warning + 32] = "";
+        if (stats.first_warning[0])
+            snprintf(why, sizeof why, " (first warning: %s)", stats.first_warning);
         rc = mmdx_fail(MMDX_ENOTFOUND,
                        patient ? "%s: no patient '%s' in the input (give --patient with a Patient.id, an "
-                                 "identifier value or a CSV id; --all encodes every patient)"
+                                 "identifier value or a CSV id; --all encodes every patient)%s"
                                : "%s%s: the input holds several patients or none; choose one with --patient, "
-                                 "or use --all",
-                       file, patient ? patient : "");
+                                 "or use --all%s",
+                       file, patient ? patient : "", why);
+    }
     if (rc < 0) {
         free(values);
         return mmdx_cli_report("encode records", rc);

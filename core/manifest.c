@@ -103,6 +103,29 @@ static int read_header(mmdx_manifest *m, mmdx_csv_reader *r)
     return set_header(m, f, n, mmdx_csv_line(r));
 }
 
+/* Whether a relative path climbs out of the folder it is relative to
+ * ("../../etc/passwd", "a/../../b"), judged on its text, before any file is
+ * touched. Absolute paths are the operator's explicit choice and pass. */
+static int climbs_out(const char *p)
+{
+    if (p[0] == '/')
+        return 0;
+    long depth = 0;
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (--depth < 0)
+                return 1;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            depth++;
+        }
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return 0;
+}
+
 /* One row's fields (line `line` of the file). */
 static int add_row(mmdx_manifest *m, char *const *f, size_t n, long line)
 {
@@ -121,6 +144,12 @@ static int add_row(mmdx_manifest *m, char *const *f, size_t n, long line)
             return mmdx_fail(MMDX_EFORMAT, "%s: line %ld: label \"%.40s\" is not 0, 1 or empty",
                              m->path, line, l);
     }
+    for (size_t i = 0; i < n; i++)
+        if (mmdx_manifest_is_path_column(m->cols[i]) && climbs_out(f[i]))
+            return mmdx_fail(MMDX_EPERM,
+                             "%s: line %ld: column %s: relative path \"%.80s\" leaves the manifest's folder "
+                             "(refused: write an absolute path to read a file outside it)",
+                             m->path, line, m->cols[i], f[i]);
     /* cells grow a row (n_cols pointers) at a time */
     if (mmdx_array_reserve(&m->cells, &m->cap_rows, m->n_rows + 1, m->n_cols * sizeof *m->cells, 64, 0) < 0 ||
         mmdx_array_reserve(&m->lines, &m->cap_lines, m->n_rows + 1, sizeof *m->lines, 64, 0) < 0)

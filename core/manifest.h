@@ -6,8 +6,9 @@
  * `patient_id,dicom,vcf,vcf_sample,record,label`; only patient_id is
  * required, any order is accepted and extra columns (e.g. `mask`,
  * `index_date`) are kept. An empty cell means the modality is missing for the
- * patient. Relative paths resolve against the manifest's folder. `label`,
- * when present, is 0, 1 or empty.
+ * patient. Relative paths resolve against the manifest's folder and may not
+ * climb out of it; absolute paths are taken as written. `label`, when
+ * present, is 0, 1 or empty.
  */
 #ifndef MMDX_CORE_MANIFEST_H
 #define MMDX_CORE_MANIFEST_H
@@ -23,7 +24,9 @@ typedef struct mmdx_manifest mmdx_manifest;
  * each naming the file and line: unreadable file (MMDX_ENOTFOUND/MMDX_EIO),
  * no `patient_id` column, an empty or duplicate column name, a row with the
  * wrong number of fields, an empty or duplicate patient_id (both lines
- * named), a label other than 0/1/empty, unbalanced quotes.
+ * named), a label other than 0/1/empty, unbalanced quotes; MMDX_EPERM for a
+ * relative path in a path column (mmdx_manifest_is_path_column) whose `..`
+ * climbs above the manifest's folder (line and column named).
  */
 MMDX_RESULT_USED int mmdx_manifest_load(mmdx_manifest **out, const char *path);
 

@@ -24,6 +24,48 @@ void mmdx_vcf__where(const mmdx_vcf *v, char *buf, size_t size)
         snprintf(buf, size, "%s", v->path);
 }
 
+/* Whether htslib's last read failed in the compression layer. With worker
+   threads a BGZF block that does not inflate ends the stream as an end of
+   file would, with only the error flags set: trusting -1 would take a
+   corrupt file for a short one. */
+static int stream_failed(const mmdx_vcf *v)
+{
+    return v->fp->is_bgzf && v->fp->fp.bgzf->errcode;
+}
+
+/* The error for a read that stopped early; `when` says where ("in the header"). */
+static int stream_error(const mmdx_vcf *v, mmdx_error *err, const char *when)
+{
+    int e = v->fp->is_bgzf ? v->fp->fp.bgzf->errcode : 0;
+    if (e & (BGZF_ERR_ZLIB | BGZF_ERR_CRC | BGZF_ERR_HEADER))
+        return mmdx_error_set(err, MMDX_EFORMAT, "%s: %s: corrupt BGZF block (%s)", v->path, when,
+                              e & BGZF_ERR_HEADER ? "bad block header" : "the data do not decompress");
+    if (e & BGZF_ERR_IO)
+        return mmdx_error_set(err, MMDX_EFORMAT, "%s: %s: BGZF block cut short (file truncated?)", v->path, when);
+    return mmdx_error_set(err, MMDX_EIO, "%s: %s: read error%s%s", v->path, when, errno ? ": " : "",
+                          errno ? strerror(errno) : "");
+}
+
+/* Whether a "##key=<...>" header line (n bytes) closes its '<' outside quotes; other lines pass. */
+static int structured_line_complete(const char *p, size_t n)
+{
+    const char *eq = memchr(p, '=', n);
+    if (!eq || (size_t)(eq - p) + 1 >= n || eq[1] != '<')
+        return 1;
+    int quoted = 0, closed = 0;
+    for (size_t i = (size_t)(eq - p) + 2; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t')
+            closed = 0;
+        if (quoted && p[i] == '\\' && i + 1 < n)
+            i++;
+        else if (p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && p[i] == '>')
+            closed = 1;
+    }
+    return closed && !quoted;
+}
+
 static int read_text_header(mmdx_vcf *v, mmdx_error *err)
 {
     /* Read the header ourselves (rather than bcf_hdr_read) to know how many
@@ -44,10 +86,9 @@ static int read_text_header(mmdx_vcf *v, mmdx_error *err)
             return mmdx_error_set(err, MMDX_ENOMEM, "%s: out of memory reading the header", v->path);
         }
     }
-    if (ret < -1) {
+    if (ret < -1 || (ret == -1 && stream_failed(v))) {
         free(txt.s);
-        return mmdx_error_set(err, MMDX_EIO, "%s: read error in the header (corrupt compression?)",
-                              v->path);
+        return stream_error(v, err, "in the header");
     }
     if (!txt.s || strncmp(txt.s, "##fileformat=VCF", 16) != 0) {
         free(txt.s);
@@ -64,12 +105,32 @@ static int read_text_header(mmdx_vcf *v, mmdx_error *err)
         return mmdx_error_set(err, MMDX_ENOMEM, "%s: out of memory", v->path);
     }
     ret = bcf_hdr_parse(v->hdr, txt.s);
-    free(txt.s);
-    if (ret < 0)
+    if (ret < 0) {
+        free(txt.s);
         return mmdx_error_set(err, MMDX_EFORMAT,
                               "%s: malformed VCF header (a ##meta line or the #CHROM line is invalid)",
                               v->path);
-    return 0;
+    }
+    /* htslib reads an incomplete ##key=<...> line "anyway" (with a warning,
+       silenced here), taking the rest of the header into an unclosed quote
+       or losing an INFO or FORMAT definition. Refuse it, naming the line. */
+    long line = 1;
+    for (const char *p = txt.s; p[0] == '#' && p[1] == '#'; line++) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (!structured_line_complete(p, n)) {
+            ret = mmdx_error_set(err, MMDX_EFORMAT,
+                                 "%s: line %ld: malformed header line (no closing '>' or an unclosed quote): "
+                                 "'%.*s%s'",
+                                 v->path, line, n > 80 ? 80 : (int)n, p, n > 80 ? "..." : "");
+            break;
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    free(txt.s);
+    return ret < 0 ? ret : 0;
 }
 
 int mmdx_vcf_open(mmdx_vcf **out, const char *path, int n_threads, int fast_text, mmdx_error *err)
@@ -101,6 +162,13 @@ int mmdx_vcf_open(mmdx_vcf **out, const char *path, int n_threads, int fast_text
         rc = mmdx_error_set(err, MMDX_EFORMAT,
                             "%s: not a VCF or BCF file (no ##fileformat=VCF header, or another format)",
                             path);
+        goto fail;
+    }
+    /* A copy cut short at a block boundary would read as a shorter, valid
+       file: the end-of-file block that BGZF writers append tells. */
+    if (fmt->compression == bgzf && bgzf_check_EOF(v->fp->fp.bgzf) == 0) {
+        rc = mmdx_error_set(err, MMDX_EFORMAT,
+                            "%s: truncated: the BGZF end-of-file block is missing (an incomplete copy?)", path);
         goto fail;
     }
     if (n_threads > 1 && fmt->compression == bgzf)
@@ -391,17 +459,21 @@ static int read_raw(mmdx_vcf *v, mmdx_error *err)
             }
             ret = v->tbx ? tbx_itr_next(v->fp, v->tbx, v->itr, &v->line)
                          : bcf_itr_next(v->fp, v->itr, v->rec);
-            if (ret == -1) {
+            if (ret == -1 && !stream_failed(v)) {
                 hts_itr_destroy(v->itr);
                 v->itr = NULL;
                 continue;
             }
-            if (ret < -1)
-                return mmdx_error_set(err, v->is_bcf ? MMDX_EFORMAT : MMDX_EIO,
-                                      "%s: read error in region %s:%lld-%lld (corrupt file?)",
-                                      v->path, bcf_hdr_id2name(v->hdr, v->regions[v->region_next - 1].tid),
-                                      (long long)v->regions[v->region_next - 1].beg,
-                                      (long long)v->regions[v->region_next - 1].end);
+            if (ret < 0) {
+                char when[160];
+                snprintf(when, sizeof when, "in region %s:%lld-%lld",
+                         bcf_hdr_id2name(v->hdr, v->regions[v->region_next - 1].tid),
+                         (long long)v->regions[v->region_next - 1].beg,
+                         (long long)v->regions[v->region_next - 1].end);
+                if (v->is_bcf && !stream_failed(v))
+                    return mmdx_error_set(err, MMDX_EFORMAT, "%s: %s: corrupt BCF record", v->path, when);
+                return stream_error(v, err, when);
+            }
             v->lineno = 0;
             v->rec_s = v->line.s;
             v->rec_l = v->line.l;
@@ -409,8 +481,13 @@ static int read_raw(mmdx_vcf *v, mmdx_error *err)
         }
         if (v->is_bcf) {
             ret = bcf_read(v->fp, v->hdr, v->rec);
-            if (ret == -1)
+            if (ret == -1 && !stream_failed(v))
                 return 0;
+            if (ret < 0 && stream_failed(v)) {
+                char when[64];
+                snprintf(when, sizeof when, "after record %ld", v->recno);
+                return stream_error(v, err, when);
+            }
             v->recno++;
             if (ret < -1 || (v->rec->errcode & MMDX_VCF__FATAL_ERRCODES))
                 return mmdx_error_set(err, MMDX_EFORMAT, "%s: record %ld: corrupt BCF record",
@@ -433,11 +510,13 @@ static int read_raw(mmdx_vcf *v, mmdx_error *err)
             v->lineno++;
         } else {
             ret = hts_getline(v->fp, 2 /* KS_SEP_LINE */, &v->line);
-            if (ret == -1)
+            if (ret == -1 && !stream_failed(v))
                 return 0;
-            if (ret < -1)
-                return mmdx_error_set(err, MMDX_EIO, "%s: read error after line %ld (corrupt compression?)",
-                                      v->path, v->lineno);
+            if (ret < 0 || stream_failed(v)) { /* the line before a failed block may be cut */
+                char when[64];
+                snprintf(when, sizeof when, "after line %ld", v->lineno);
+                return stream_error(v, err, when);
+            }
             v->lineno++;
             v->rec_s = v->line.s;
             v->rec_l = v->line.l;

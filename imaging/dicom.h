@@ -62,6 +62,7 @@ typedef struct mmdx_dicom_header {
     char photometric[24];          /**< (0028,0004); after decode, what the decoder produced */
     int32_t pixel_kind;            /**< mmdx_dicom_pixel_kind */
     int32_t compressed;            /**< 1 when the pixel data are encapsulated */
+    uint64_t stored_pixel_bytes;   /**< length of native (not encapsulated) pixel data as stored; 0 otherwise */
     uint32_t rows, columns, frames; /**< (0028,0010), (0028,0011), (0028,0008) (1 when absent) */
     uint32_t samples_per_pixel;    /**< (0028,0002), 1 when absent */
     uint32_t bits_allocated, bits_stored, high_bit; /**< (0028,0100/0101/0102) */

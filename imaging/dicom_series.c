@@ -149,6 +149,19 @@ static size_t frame_bits(const mmdx_dicom_header *h)
     return px * h->samples_per_pixel * h->bits_allocated;
 }
 
+/* Fewer pixel bytes than the frames the header declares (`len`: what the file holds). */
+static int check_pixel_length(const char *path, const mmdx_dicom_header *h, uint64_t len)
+{
+    uint64_t need_bits = (uint64_t)frame_bits(h) * h->frames;
+    if (len * 8 >= need_bits)
+        return 0;
+    return mmdx_fail(MMDX_EFORMAT,
+                     "%s: (7FE0,0010) Pixel Data holds %llu bytes, %u frame(s) of %ux%u need %llu "
+                     "(file truncated?)",
+                     path, (unsigned long long)len, h->frames, h->columns, h->rows,
+                     (unsigned long long)((need_bits + 7) / 8));
+}
+
 static int check_pixel_format(const char *path, const mmdx_dicom_header *h)
 {
     if (h->rows == 0 || h->columns == 0)
@@ -316,6 +329,25 @@ typedef struct reader {
     size_t n_planes;
 } reader;
 
+/* A volume above the limit is refused before its planes or voxels are allocated. */
+static int check_voxel_limit(const reader *r, const mmdx_dicom_header *h0, size_t planes)
+{
+    size_t max = r->opt && r->opt->max_voxels ? r->opt->max_voxels : MMDX_IMAGING_DEFAULT_MAX_VOXELS;
+    double n = (double)h0->rows * (double)h0->columns * (double)planes;
+    if (n <= (double)max)
+        return 0;
+    const char *p0 = mmdx_dicom_path(r->files[0]);
+    char depth[96];
+    if (r->n_files == 1)
+        snprintf(depth, sizeof depth, "(0028,0008) Number of Frames %zu", planes);
+    else
+        snprintf(depth, sizeof depth, "%zu slices", planes);
+    return mmdx_fail(MMDX_EUNSUPPORTED,
+                     "%s: (0028,0011) Columns %u x (0028,0010) Rows %u x %s = %.0f voxels, more than the limit "
+                     "of %zu ([imaging] max_voxels): refused before allocating it",
+                     p0, h0->columns, h0->rows, depth, n, max);
+}
+
 static void reader_free(reader *r)
 {
     for (size_t i = 0; i < r->n_files; i++)
@@ -446,6 +478,13 @@ static int build_planes(reader *r, mmdx_grid *g, mmdx_dicom_volume_info *info)
         total += mmdx_dicom_get_header(r->files[i])->frames;
     if (r->n_files > 1 && total != r->n_files)
         return mmdx_fail(MMDX_EFORMAT, "%s: a series of several files must hold single-frame images", r->path);
+    if ((rc = check_voxel_limit(r, h0, total)) < 0)
+        return rc;
+    for (size_t i = 0; i < r->n_files; i++) {
+        const mmdx_dicom_header *h = mmdx_dicom_get_header(r->files[i]);
+        if (!h->compressed && (rc = check_pixel_length(mmdx_dicom_path(r->files[i]), h, h->stored_pixel_bytes)) < 0)
+            return rc;
+    }
     r->planes = calloc(total, sizeof *r->planes);
     if (!r->planes)
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
@@ -585,12 +624,8 @@ static int decode_file(reader *r, size_t i, mmdx_volume *v, const size_t *slot, 
     const char *p = mmdx_dicom_path(f);
     if ((rc = check_pixel_format(p, h)) < 0)
         return rc;
-    size_t need_bits = frame_bits(h) * h->frames;
-    if (len * 8 < need_bits)
-        return mmdx_fail(MMDX_EFORMAT,
-                         "%s: (7FE0,0010) Pixel Data holds %zu bytes, %u frame(s) of %ux%u need %zu "
-                         "(file truncated?)",
-                         p, len, h->frames, h->columns, h->rows, (need_bits + 7) / 8);
+    if ((rc = check_pixel_length(p, h, len)) < 0)
+        return rc;
     value_map vm;
     init_value_map(h, &vm);
     size_t px = (size_t)h->rows * h->columns;

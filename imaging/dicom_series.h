@@ -46,6 +46,7 @@
 typedef struct mmdx_dicom_read_options {
     const char *series_uid; /**< pick this series in a folder holding several; NULL or "": refuse */
     int n_threads;          /**< threads decoding slices (<= 1: one) */
+    size_t max_voxels;      /**< refuse a larger volume before allocating it (0: MMDX_IMAGING_DEFAULT_MAX_VOXELS) */
 } mmdx_dicom_read_options;
 
 /** What was read (for reports and for matching masks to the image). */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "encoder.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ struct mmdx_imaging_encoder {
     char *series_uid;               /* default series or NULL */
     int auto_mask;
     int n_threads;
+    size_t max_voxels;              /* largest image read ([imaging] max_voxels) */
 };
 
 static int parse_bool(const char *v, int *out)
@@ -53,6 +56,7 @@ int mmdx_imaging_encoder_new(mmdx_imaging_encoder **out, const mmdx_plugin_confi
     mmdx_radiomics_settings_init(&e->settings);
     e->settings.moran_max_voxels = DEFAULT_MORAN_MAX_VOXELS;
     e->auto_mask = 1;
+    e->max_voxels = MMDX_IMAGING_DEFAULT_MAX_VOXELS;
     e->n_threads = config && config->n_threads > 0 ? config->n_threads : 1;
     int rc = 0;
     for (size_t i = 0; config && i < config->n_entries && rc == 0; i++) {
@@ -64,6 +68,16 @@ int mmdx_imaging_encoder_new(mmdx_imaging_encoder **out, const mmdx_plugin_confi
             *slot = c->value[0] ? strdup(c->value) : NULL;
             if (c->value[0] && !*slot)
                 rc = mmdx_error_set(err, MMDX_ENOMEM, "imaging: out of memory");
+        } else if (!strcmp(c->key, "max_voxels")) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long v = c->value[0] >= '0' && c->value[0] <= '9' ? strtoull(c->value, &end, 10) : 0;
+            if (!end || *end || errno || v == 0 || v > SIZE_MAX / sizeof(float))
+                rc = mmdx_error_set(err, MMDX_EINVAL,
+                                    "%s:%d: [imaging] max_voxels = \"%s\": expected a positive whole number of voxels",
+                                    file, (int)c->line, c->value);
+            else
+                e->max_voxels = (size_t)v;
         } else if (!strcmp(c->key, "auto_mask")) {
             if (parse_bool(c->value, &e->auto_mask) < 0)
                 rc = mmdx_error_set(err, MMDX_EINVAL, "%s:%d: [imaging] auto_mask = \"%s\": expected true or false",
@@ -99,17 +113,17 @@ void mmdx_imaging_encoder_names(const mmdx_imaging_encoder *e, size_t *n, const 
 }
 
 int mmdx_imaging_read_image(mmdx_volume **out, char *for_uid, size_t for_size, const char *path,
-                            const char *series_uid, int n_threads)
+                            const char *series_uid, int n_threads, size_t max_voxels)
 {
     if (for_uid && for_size)
         for_uid[0] = '\0';
     if (mmdx_roi_is_nifti(path)) {
         mmdx_error err;
         memset(&err, 0, sizeof err);
-        int rc = mmdx_nifti_read_volume(out, path, &err);
+        int rc = mmdx_nifti_read_volume_max(out, path, max_voxels, &err);
         return rc < 0 ? mmdx_fail_from(&err, rc) : 0;
     }
-    mmdx_dicom_read_options opt = {series_uid, n_threads};
+    mmdx_dicom_read_options opt = {series_uid, n_threads, max_voxels};
     mmdx_dicom_volume_info info;
     int rc = mmdx_dicom_read_volume(out, &info, path, &opt);
     if (rc == 0 && for_uid && for_size)
@@ -154,7 +168,8 @@ int mmdx_imaging_encoder_encode(const mmdx_imaging_encoder *e, const mmdx_encode
     mmdx_mask *mask = NULL;
     mmdx_radiomics_features *f = NULL;
     char for_uid[72];
-    int rc = mmdx_imaging_read_image(&image, for_uid, sizeof for_uid, in->path, series, e->n_threads);
+    int rc = mmdx_imaging_read_image(&image, for_uid, sizeof for_uid, in->path, series, e->n_threads,
+                                     e->max_voxels);
     if (rc < 0)
         return report(err, rc);
     if (mask_path)

@@ -52,8 +52,14 @@ MMDX_RESULT_USED int mmdx_imaging_encoder_encode(const mmdx_imaging_encoder *e, 
 
 void mmdx_imaging_encoder_free(mmdx_imaging_encoder *e);
 
-/** Input reading shared with tests and the benchmark: the image of `path` (DICOM file/folder or NIfTI). */
+/**
+ * Input reading shared with tests and the benchmark: the image of `path`
+ * (DICOM file/folder or NIfTI), refused (MMDX_EUNSUPPORTED, naming the file
+ * and the size tags) when it has more than `max_voxels` voxels (0: the
+ * default, MMDX_IMAGING_DEFAULT_MAX_VOXELS).
+ */
 MMDX_RESULT_USED int mmdx_imaging_read_image(mmdx_volume **out, char *frame_of_reference_uid, size_t for_size,
-                                             const char *path, const char *series_uid, int n_threads);
+                                             const char *path, const char *series_uid, int n_threads,
+                                             size_t max_voxels);
 
 #endif

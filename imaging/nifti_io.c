@@ -63,7 +63,7 @@ static int read_data(nifti_image *nim, const char *path, mmdx_error *err)
 }
 
 /* Read the header and data; fill the grid (LPS) and return the image. */
-static int nifti_open(nifti_image **out, mmdx_grid *grid, const char *path, mmdx_error *err)
+static int nifti_open(nifti_image **out, mmdx_grid *grid, const char *path, size_t max_voxels, mmdx_error *err)
 {
     *out = NULL;
     struct stat st;
@@ -88,6 +88,16 @@ static int nifti_open(nifti_image **out, mmdx_grid *grid, const char *path, mmdx
         nifti_image_free(nim);
         return mmdx_error_set(err, MMDX_EUNSUPPORTED, "%s: NIfTI field dim: %d-D data with more than one volume",
                               path, ndim);
+    }
+    if (!max_voxels)
+        max_voxels = MMDX_IMAGING_DEFAULT_MAX_VOXELS;
+    if (nim->nvox > max_voxels) {
+        int nx = nim->nx, ny = nim->ny, nz = nim->nz;
+        nifti_image_free(nim);
+        return mmdx_error_set(err, MMDX_EUNSUPPORTED,
+                              "%s: NIfTI field dim: %d x %d x %d voxels, more than the limit of %zu "
+                              "([imaging] max_voxels): refused before allocating it",
+                              path, nx, ny, nz, max_voxels);
     }
     int rc = read_data(nim, path, err);
     if (rc) {
@@ -160,9 +170,9 @@ static void scaling(const nifti_image *nim, double *slope, double *inter)
 }
 
 /* Open a NIfTI file whose voxels are real scalars of a supported type. */
-static int open_scalar(nifti_image **nim, mmdx_grid *grid, const char *path, mmdx_error *err)
+static int open_scalar(nifti_image **nim, mmdx_grid *grid, const char *path, size_t max_voxels, mmdx_error *err)
 {
-    int rc = nifti_open(nim, grid, path, err);
+    int rc = nifti_open(nim, grid, path, max_voxels, err);
     if (rc)
         return rc;
     if ((rc = check_datatype(*nim, path, err))) {
@@ -174,10 +184,15 @@ static int open_scalar(nifti_image **nim, mmdx_grid *grid, const char *path, mmd
 
 int mmdx_nifti_read_volume(mmdx_volume **out, const char *path, mmdx_error *err)
 {
+    return mmdx_nifti_read_volume_max(out, path, 0, err);
+}
+
+int mmdx_nifti_read_volume_max(mmdx_volume **out, const char *path, size_t max_voxels, mmdx_error *err)
+{
     *out = NULL;
     nifti_image *nim;
     mmdx_grid grid;
-    int rc = open_scalar(&nim, &grid, path, err);
+    int rc = open_scalar(&nim, &grid, path, max_voxels, err);
     if (rc)
         return rc;
     mmdx_volume *v;
@@ -199,7 +214,7 @@ int mmdx_nifti_read_mask(mmdx_mask **out, const char *path, mmdx_error *err)
     *out = NULL;
     nifti_image *nim;
     mmdx_grid grid;
-    int rc = open_scalar(&nim, &grid, path, err);
+    int rc = open_scalar(&nim, &grid, path, 0, err);
     if (rc)
         return rc;
     mmdx_mask *m;

@@ -35,6 +35,14 @@ extern "C" {
 MMDX_RESULT_USED int mmdx_nifti_read_volume(mmdx_volume **out, const char *path, mmdx_error *err);
 
 /**
+ * mmdx_nifti_read_volume() with a limit: an image of more than `max_voxels`
+ * voxels (0: MMDX_IMAGING_DEFAULT_MAX_VOXELS, which the other readers here
+ * apply) is refused with MMDX_EUNSUPPORTED before its data are read.
+ */
+MMDX_RESULT_USED int mmdx_nifti_read_volume_max(mmdx_volume **out, const char *path, size_t max_voxels,
+                                                mmdx_error *err);
+
+/**
  * Read a NIfTI-1 mask: a voxel is inside (1) when its scaled value is >= 0.5
  * (binary masks, label maps and partial-volume maps alike). Same geometry
  * rules and errors as mmdx_nifti_read_volume().

@@ -40,6 +40,15 @@ typedef struct mmdx_mask {
     uint8_t *data;       /* nx*ny*nz, owned (free with mmdx_mask_free) */
 } mmdx_mask;
 
+/**
+ * The largest image the readers accept unless configured otherwise
+ * (`[imaging] max_voxels`): 2^29 voxels, 2 GiB as float (a 512 x 512 x 2048
+ * CT). A header may declare far more than its file holds (65535 x 65535 x
+ * 10000 frames); such an image is refused before anything of its size is
+ * allocated.
+ */
+#define MMDX_IMAGING_DEFAULT_MAX_VOXELS ((size_t)1 << 29)
+
 /** Number of voxels of a grid. */
 static inline size_t mmdx_grid_count(const mmdx_grid *g) { return g->nx * g->ny * g->nz; }
 

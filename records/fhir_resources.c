@@ -601,6 +601,12 @@ static int read_bundle(mmdx_fhir_ctx *c, json_object *bundle, int depth)
 {
     json_object *entries = get(bundle, "entry");
     size_t n = arr_len(entries);
+    if (entries && !json_object_is_type(entries, json_type_array)) {
+        char origin[MMDX_ORIGIN_MAX];
+        mmdx_fhir_origin(c, origin, sizeof origin);
+        mmdx_records_warn(&c->st->stats, &c->st->stats.skipped_type, "%s: Bundle.entry is not an array; skipped",
+                          origin);
+    }
     long saved_entry = c->entry;
     mmdx_strmap *saved_urls = c->fullurls;
     int rc = 0;
@@ -638,8 +644,8 @@ static int read_one(mmdx_fhir_ctx *c, json_object *res, const char *fullurl, int
     char origin[MMDX_ORIGIN_MAX];
     if (!type) {
         mmdx_fhir_origin(c, origin, sizeof origin);
-        mmdx_records_warn(stats, &stats->skipped_type, "%s: not a FHIR resource (no resourceType); skipped",
-                          origin);
+        mmdx_records_warn(stats, &stats->skipped_type, "%s: not a FHIR resource (%s); skipped", origin,
+                          get(res, "resourceType") ? "resourceType is not a string" : "no resourceType");
         return 0;
     }
     if (strcmp(type, "Bundle") == 0) {

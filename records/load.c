@@ -516,7 +516,7 @@ static int reader_init(ndjson_reader *rd, int threads)
         rd->toks[i] = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
         if (!rd->toks[i])
             return MMDX_ENOMEM;
-        json_tokener_set_flags(rd->toks[i], JSON_TOKENER_STRICT); /* FHIR JSON is RFC 8259 JSON */
+        json_tokener_set_flags(rd->toks[i], JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8); /* RFC 8259 JSON, UTF-8 */
     }
     return 0;
 }
@@ -552,7 +552,7 @@ int mmdx_records_load_mem(mmdx_records_store *st, const char *data, size_t len, 
     mmdx_fhir_ctx c;
     json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
     if (tok)
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT); /* FHIR JSON is RFC 8259 JSON */
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8); /* RFC 8259 JSON, UTF-8 */
     if (!tok || mmdx_fhir_ctx_init(&c, st) < 0) {
         json_tokener_free(tok);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");

@@ -24,7 +24,7 @@
 int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "read")) {
-        mmdx_dicom_read_options opt = {NULL, atoi(argv[3])};
+        mmdx_dicom_read_options opt = {NULL, atoi(argv[3]), 0};
         mmdx_volume *v = NULL;
         double t0 = mmdx_clock_seconds();
         if (mmdx_dicom_read_volume(&v, NULL, argv[2], &opt) < 0) {

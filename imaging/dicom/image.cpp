@@ -228,6 +228,14 @@ int load(mmdx_dicom_file *f)
     return 0;
 }
 
+/* The element holding the pixels of this kind. */
+DcmTagKey pixel_key(const mmdx_dicom_header *h)
+{
+    return h->pixel_kind == MMDX_DICOM_PIXELS_INTEGER ? DCM_PixelData
+           : h->pixel_kind == MMDX_DICOM_PIXELS_FLOAT ? DCM_FloatPixelData
+                                                      : DCM_DoubleFloatPixelData;
+}
+
 int read_header(mmdx_dicom_file *f)
 {
     const char *path = f->path.c_str();
@@ -296,6 +304,13 @@ int read_header(mmdx_dicom_file *f)
                                  tag_name(DCM_NumberOfFrames).c_str(), num[0]);
             h->frames = (uint32_t)num[0];
         }
+        /* The stored length, known before the value is loaded: lets the
+         * reader refuse pixel data shorter than declared before it allocates
+         * the volume the header promises. */
+        DcmElement *px = nullptr;
+        DcmTagKey key = pixel_key(h);
+        if (!h->compressed && ds->findAndGetElement(key, px).good() && px)
+            h->stored_pixel_bytes = px->getLength();
     }
 
     /* Geometry: top level, or the shared functional groups of an enhanced object. */
@@ -629,9 +644,7 @@ int decode(mmdx_dicom_file *f, const void **pixels, size_t *len)
         get_u16(path, ds, DCM_BitsStored, &h->bits_stored, 0);
         get_u16(path, ds, DCM_HighBit, &h->high_bit, 0);
     }
-    DcmTagKey key = h->pixel_kind == MMDX_DICOM_PIXELS_INTEGER ? DCM_PixelData
-                    : h->pixel_kind == MMDX_DICOM_PIXELS_FLOAT ? DCM_FloatPixelData
-                                                               : DCM_DoubleFloatPixelData;
+    DcmTagKey key = pixel_key(h);
     DcmElement *el = nullptr;
     if (ds->findAndGetElement(key, el).bad() || !el)
         return mmdx_fail(MMDX_EFORMAT, "%s: %s is missing", path, tag_name(key).c_str());

@@ -21,6 +21,7 @@
 #include "dcmtk/dcmfg/fgplanpo.h"
 #include "dcmtk/dcmfg/fgpixmsr.h"
 #include "dcmtk/dcmfg/fgseg.h"
+#include "dcmtk/dcmiod/iodutil.h"
 #include "dcmtk/dcmseg/segdoc.h"
 #include "dcmtk/dcmseg/segment.h"
 
@@ -37,6 +38,33 @@ extern "C" void mmdx_seg_free(mmdx_seg *s)
 
 namespace {
 
+/*
+ * DcmSegmentation::loadDataset() of DCMTK 3.6.7 (and of its master branch
+ * as of this writing) leaks the whole segmentation whenever reading fails:
+ * it deletes its still-NULL out-parameter instead of the object it made.
+ * Every malformed SEG would leak tens of kilobytes (fuzz_masks found it),
+ * in the Orthanc plugin for as long as Orthanc runs. This reader makes the
+ * object itself, through the protected constructor and read(), and owns it
+ * whatever happens.
+ */
+class seg_loader : public DcmSegmentation
+{
+public:
+    OFCondition load(DcmDataset &ds)
+    {
+        /* what loadDataset() does first: only RLE (lossless) is decompressed */
+        DcmXfer xfer(ds.getOriginalXfer());
+        if (!ds.hasRepresentation(EXS_LittleEndianExplicit, nullptr) && xfer.isEncapsulated()) {
+            if (xfer.getXfer() != EXS_RLELossless)
+                return IOD_EC_CannotDecompress;
+            OFCondition c = DcmIODUtil::decompress(ds);
+            if (c.bad())
+                return c;
+        }
+        return read(ds);
+    }
+};
+
 int seg_read(mmdx_seg *s, const char *path)
 {
     mmdx_dicom_file *probe = nullptr;
@@ -50,6 +78,7 @@ int seg_read(mmdx_seg *s, const char *path)
     Uint16 max_fraction = 0;
     probe->ff.getDataset()->findAndGetUint16(DCM_MaximumFractionalValue, max_fraction);
     Uint16 rows = (Uint16)probe->h.rows, cols = (Uint16)probe->h.columns;
+    size_t declared_frames = probe->h.frames;
     if (is_seg && !syntax_decodable(probe))
         rc = unsupported_syntax(probe);
     else if (is_seg && probe->h.compressed && probe->h.bits_allocated % 8 != 0)
@@ -67,19 +96,21 @@ int seg_read(mmdx_seg *s, const char *path)
 
     /* dcmseg reads the dataset we already parsed (its own loadFile refuses
      * some deflated files our reader accepts). */
-    DcmSegmentation *seg = nullptr;
-    OFCondition c = DcmSegmentation::loadDataset(*probe->ff.getDataset(), seg);
-    if (c.bad() || !seg) {
-        delete seg;
+    std::unique_ptr<seg_loader> guard(new seg_loader());
+    seg_loader *seg = guard.get();
+    OFCondition c = seg->load(*probe->ff.getDataset());
+    if (c.bad())
         return mmdx_fail(MMDX_EFORMAT, "%s: dcmseg cannot read the segmentation: %s", path, c.text());
-    }
-    std::unique_ptr<DcmSegmentation> guard(seg);
     OFString uid;
     seg->getFrameOfReference().getFrameOfReferenceUID(uid);
     copy_str(s->frame_of_reference_uid, sizeof s->frame_of_reference_uid, uid);
     s->rows = rows;
     s->columns = cols;
-    bool fractional = seg->getSegmentationType() == DcmSegTypes::ST_FRACTIONAL;
+    DcmSegTypes::E_SegmentationType type = seg->getSegmentationType();
+    if (type != DcmSegTypes::ST_BINARY && type != DcmSegTypes::ST_FRACTIONAL)
+        return mmdx_fail(MMDX_EFORMAT, "%s: %s is neither BINARY nor FRACTIONAL", path,
+                         tag_name(DCM_SegmentationType).c_str());
+    bool fractional = type == DcmSegTypes::ST_FRACTIONAL;
     if (fractional && max_fraction == 0)
         return mmdx_fail(MMDX_EFORMAT, "%s: fractional segmentation without %s", path,
                          tag_name(DCM_MaximumFractionalValue).c_str());
@@ -100,7 +131,14 @@ int seg_read(mmdx_seg *s, const char *path)
     }
 
     FGInterface &fg = seg->getFunctionalGroups();
+    /* dcmseg holds the frames Number of Frames declares but counts those the
+     * functional groups list, and its getFrame() reads past the end of its
+     * frames when the two differ (a crash found by fuzz_masks). */
     size_t nfr = seg->getNumberOfFrames();
+    if (nfr != declared_frames)
+        return mmdx_fail(MMDX_EFORMAT, "%s: %s holds %zu frame(s), %s declares %zu", path,
+                         tag_name(DCM_PerFrameFunctionalGroupsSequence).c_str(), nfr,
+                         tag_name(DCM_NumberOfFrames).c_str(), declared_frames);
     s->frames = static_cast<mmdx_seg_frame *>(calloc(nfr ? nfr : 1, sizeof *s->frames));
     if (!s->frames)
         return mmdx_fail(MMDX_ENOMEM, "%s: out of memory", path);

@@ -23,7 +23,7 @@ static mmdx_volume *read_ok(const char *rel, mmdx_dicom_volume_info *info, const
 {
     char *p = mmdx_test_data_path(rel);
     mmdx_volume *v = NULL;
-    mmdx_dicom_read_options opt = {series, 2};
+    mmdx_dicom_read_options opt = {series, 2, 0};
     int rc = mmdx_dicom_read_volume(&v, info, p, &opt);
     ck_assert_msg(rc == 0, "%s: %s", rel, mmdx_last_error());
     free(p);
@@ -34,7 +34,7 @@ static mmdx_volume *read_ok(const char *rel, mmdx_dicom_volume_info *info, const
 static int read_fail(const char *path, const char *series)
 {
     mmdx_volume *v = NULL;
-    mmdx_dicom_read_options opt = {series, 1};
+    mmdx_dicom_read_options opt = {series, 1, 0};
     int rc = mmdx_dicom_read_volume(&v, NULL, path, &opt);
     ck_assert_msg(rc < 0, "%s: read succeeded, expected a failure", path);
     ck_assert_ptr_null(v);
@@ -522,7 +522,7 @@ START_TEST(corrupt_slice_in_parallel_decode_named)
     fclose(f);
     free(buf);
     mmdx_volume *v = NULL;
-    mmdx_dicom_read_options opt = {NULL, 2};
+    mmdx_dicom_read_options opt = {NULL, 2, 0};
     int rc = mmdx_dicom_read_volume(&v, NULL, dir, &opt);
     ck_assert_int_eq(rc, MMDX_EFORMAT);
     ck_assert_ptr_null(v);
@@ -538,7 +538,7 @@ START_TEST(decoding_in_parallel_matches_serial)
     mmdx_test_data_or_skip();
     char *p = mmdx_test_data_path("dicom/ibsi_validation_STS_025/CT/image");
     mmdx_volume *a = NULL, *b = NULL;
-    mmdx_dicom_read_options one = {NULL, 1}, two = {NULL, 2};
+    mmdx_dicom_read_options one = {NULL, 1, 0}, two = {NULL, 2, 0};
     ck_assert_int_eq(mmdx_dicom_read_volume(&a, NULL, p, &one), 0);
     ck_assert_int_eq(mmdx_dicom_read_volume(&b, NULL, p, &two), 0);
     assert_same_values(a, b, 0.0, "1 vs 2 threads");
