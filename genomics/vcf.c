@@ -500,6 +500,11 @@ static int read_raw(mmdx_vcf *v, mmdx_error *err)
             v->rec_l = v->line.l;
         } else if (v->bgzf) {
             ret = mmdx_vcf__lines_next(v, &v->rec_s, &v->rec_l);
+            if (ret != MMDX_ENOMEM && stream_failed(v)) { /* a failed block may look like an end of file */
+                char when[64];
+                snprintf(when, sizeof when, "after line %ld", v->lineno);
+                return stream_error(v, err, when);
+            }
             if (ret == 0)
                 return 0;
             if (ret < 0)
