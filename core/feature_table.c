@@ -210,6 +210,8 @@ static int parse_header(reader_state *s, char **f, size_t n, long line)
             continue;
         }
         if (strcmp(name, "label") == 0) {
+            if (s->label_col >= 0)
+                return mmdx_fail(MMDX_EFORMAT, "%s: line %ld: label appears twice", s->path, line);
             s->label_col = (long)c;
             continue;
         }

@@ -72,6 +72,7 @@ static void expect_error(const char *text, const char *what)
 START_TEST(bad_tables)
 {
     expect_error("a.present,a.x\n1,2\n", "no patient_id column");
+    expect_error("patient_id,a.present,a.x,label,label\nP,1,0,0,1\n", "line 1: label appears twice");
     expect_error("patient_id,a.x\nP,2\n", "column \"a.x\": no a.present column before it");
     expect_error("patient_id,a.present,a.x\nP,1,nan\n", "line 2: column a.x: \"nan\" is not a finite number");
     expect_error("patient_id,a.present,a.x\nP,1,inf\n", "not a finite number");
