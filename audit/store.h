@@ -100,6 +100,24 @@ const char *mmdx_store_role(const mmdx_store *s);
 int mmdx_store_has_key(const mmdx_store *s);
 
 /**
+ * What the last MMDX_EDB of this handle was, for a caller deciding whether
+ * to wait and retry: the server's SQLSTATE ("25006" read-only transaction,
+ * "57P01" session terminated...), or "" when there was none (the connection
+ * was lost or never made; also before any failure). Borrowed.
+ */
+const char *mmdx_store_last_sqlstate(const mmdx_store *s);
+
+/** 1 while the handle's connection is up. */
+int mmdx_store_connected(const mmdx_store *s);
+
+/**
+ * Transactions re-run on a new connection after the old one was lost
+ * (options.max_retries), since the handle was opened: each was rolled back
+ * by the server and replayed whole, silently to the caller.
+ */
+unsigned mmdx_store_reconnections(const mmdx_store *s);
+
+/**
  * Whether this connection may add events to the log: 0, or MMDX_EINVAL
  * (with advice) when the log's last event carries an HMAC and this store
  * has no site key — its events would then weaken the log's keyed

@@ -108,8 +108,8 @@ static void print_text(FILE *f, const mmdx_screen_summary *s, const char *model,
         fprintf(f, "    %-36s %zu\n", s->reasons[i].text, s->reasons[i].count);
     }
     if (!no_db)
-        fprintf(f, "  stored       %zu new, %zu already stored, %zu conflicts; %zu database pause(s)\n", s->n_stored,
-                s->n_duplicates, s->n_conflicts, s->db_pauses);
+        fprintf(f, "  stored       %zu new, %zu already stored, %zu conflicts; %zu database pause(s), %zu "
+                "reconnection(s)\n", s->n_stored, s->n_duplicates, s->n_conflicts, s->db_pauses, s->db_reconnections);
     double total = stage_sum(s);
     fprintf(f, "  time         %.1f s, %.1f patients/s; stage shares: read+hash %.0f%%", s->times.total,
             s->times.total > 0 ? (double)(s->n_screened + s->n_failed) / s->times.total : 0.0,
@@ -150,6 +150,7 @@ static json_object *summary_json(const mmdx_screen_summary *s, const mmdx_shard 
     json_object_object_add(j, "duplicates", json_object_new_int64((int64_t)s->n_duplicates));
     json_object_object_add(j, "conflicts", json_object_new_int64((int64_t)s->n_conflicts));
     json_object_object_add(j, "database_pauses", json_object_new_int64((int64_t)s->db_pauses));
+    json_object_object_add(j, "database_reconnections", json_object_new_int64((int64_t)s->db_reconnections));
     json_object *by = json_object_new_object();
     for (unsigned mask = 0; mask < (1u << s->n_modalities); mask++)
         if (s->by_present[mask])

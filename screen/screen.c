@@ -227,6 +227,7 @@ static char *summary_json(const mmdx_screen_summary *s)
     json_object_object_add(j, "duplicates", json_object_new_int64((int64_t)s->n_duplicates));
     json_object_object_add(j, "conflicts", json_object_new_int64((int64_t)s->n_conflicts));
     json_object_object_add(j, "database_pauses", json_object_new_int64((int64_t)s->db_pauses));
+    json_object_object_add(j, "database_reconnections", json_object_new_int64((int64_t)s->db_reconnections));
     json_object_object_add(j, "interrupted", json_object_new_boolean(s->interrupted));
     char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);

@@ -169,6 +169,21 @@ char *mmdx_test_strf(const char *fmt, ...)
     return s;
 }
 
+void mmdx_test_reliability(int row, const char *case_name, int pass, const char *fmt, ...)
+{
+    char figure[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(figure, sizeof figure, fmt, ap);
+    va_end(ap);
+    /* one line per case: tabs and newlines inside a field would split it */
+    for (char *p = figure; *p; p++)
+        if (*p == '\t' || *p == '\n')
+            *p = ' ';
+    printf("MMDX-RELIABILITY\t%d\t%s\t%s\t%s\n", row, case_name, pass ? "pass" : "fail", figure);
+    fflush(stdout);
+}
+
 const char *mmdx_test_mmdx_bin(void)
 {
     static char path[4096];

@@ -51,6 +51,15 @@ char *mmdx_test_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /** Path of the built `mmdx` executable. */
 const char *mmdx_test_mmdx_bin(void);
 
+/**
+ * One case of the reliability matrix (issue #17, docs/reliability.md): prints
+ * "MMDX-RELIABILITY<TAB>row<TAB>case<TAB>pass|fail<TAB>figure" on stdout
+ * (flushed), which scripts/reliability-table.py collects from ctest's log.
+ * The caller still asserts the case afterwards.
+ */
+void mmdx_test_reliability(int row, const char *case_name, int pass, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /** Run a suite with CK_NORMAL output; returns the process exit code. */
 int mmdx_test_run_suite(Suite *s);
 
