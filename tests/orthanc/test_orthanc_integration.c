@@ -616,20 +616,35 @@ static void check_report_page(const char *study, json_object *res, double p)
     free(page);
 }
 
-START_TEST(orthanc_end_to_end)
+/* The test's folder, database, model, configuration and a running Orthanc. */
+static void orthanc_begin(const char *db_prefix, expected *e)
 {
     mmdx_test_data_or_skip();
     tmp = mmdx_test_tmpdir();
-    db = mmdx_pgtest_create_db("orthanc_it");
+    db = mmdx_pgtest_create_db(db_prefix);
     dsn = mmdx_pgtest_admin_dsn(db);
-    expected e;
-    orthanc_test_train_model(tmp, &e);
+    orthanc_test_train_model(tmp, e);
     http_port = free_port();
     dicom_port = free_port();
     while (dicom_port == http_port)
         dicom_port = free_port();
     write_config();
     start_orthanc();
+}
+
+static void orthanc_end(void)
+{
+    stop_orthanc();
+    mmdx_test_rmtree(tmp);
+    free(tmp);
+    free(dsn);
+    free(db);
+}
+
+START_TEST(orthanc_end_to_end)
+{
+    expected e;
+    orthanc_begin("orthanc_it", &e);
 
     /* plugin status before anything arrives */
     json_object *st = get_json("/mmdx/status", 200);
@@ -846,7 +861,6 @@ START_TEST(orthanc_end_to_end)
     snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s/site.key' --db \"%s\"", mmdx_test_mmdx_bin(), tmp, dsn);
     free(run_ok(cmd));
 
-    stop_orthanc();
     free(admin);
     free(sts);
     free(sts_study);
@@ -855,10 +869,148 @@ START_TEST(orthanc_end_to_end)
     free(fin);
     free(study);
     free(ct);
-    mmdx_test_rmtree(tmp);
-    free(tmp);
-    free(dsn);
-    free(db);
+    orthanc_end();
+}
+END_TEST
+
+/* ---- row 2 of the reliability matrix: Orthanc killed mid-study (docs/reliability.md) ---- */
+
+static void kill_orthanc(void)
+{
+    ck_assert_int_eq(kill(orthanc, SIGKILL), 0);
+    waitpid(orthanc, NULL, 0);
+    orthanc = -1;
+}
+
+static long long instances_in_orthanc(void)
+{
+    char *body = NULL;
+    if (http("GET", "/statistics", NULL, 0, &body, NULL) != 200) {
+        free(body);
+        return -1;
+    }
+    json_object *o = json_tokener_parse(body);
+    free(body);
+    const char *n = o ? jget(o, "CountInstances") : NULL;
+    long long v = n ? atoll(n) : -1;
+    json_object_put(o);
+    return v;
+}
+
+/* How often a study was screened: its stored predictions, SR instances and audited SR writes. */
+typedef struct screenings {
+    long long predictions, sr_writes;
+    size_t sr;
+} screenings;
+
+static screenings count_screenings(const char *study)
+{
+    char path[256], sql[1024], ids[8][64];
+    snprintf(path, sizeof path, "/studies/%s", study);
+    json_object *o = get_json(path, 200);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.predictions WHERE study_uid = '%s'",
+             jget(o, "MainDicomTags.StudyInstanceUID"));
+    json_object_put(o);
+    screenings n;
+    n.predictions = mmdx_pgtest_count(dsn, sql);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.sr.write' AND object_id = "
+             "'%s'", study);
+    n.sr_writes = mmdx_pgtest_count(dsn, sql);
+    n.sr = sr_instances(study, ids, 8);
+    return n;
+}
+
+static int screened_once(const screenings *n) { return n->predictions == 1 && n->sr == 2 && n->sr_writes == 1; }
+
+START_TEST(orthanc_killed_mid_study_then_restarted_screens_it_once)
+{
+    expected e;
+    orthanc_begin("orthanc_kill", &e);
+    char *ct = mmdx_test_data_path("dicom/ibsi1_ct_phantom_PAT1/image"), cmd[8600];
+
+    /* 1. While the study is being received: the sender's association breaks; restarted, Orthanc
+     * receives it again (the sender retries, as modalities do) and screens it once. */
+    char *dir = ct_as_patient(ct, "K1");
+    long long base = instances_in_orthanc(), got = base;
+    snprintf(cmd, sizeof cmd, "exec storescu -aet MMDXTEST -aec MMDXORTHANC +sd 127.0.0.1 %d '%s' >/dev/null 2>&1",
+             dicom_port, dir);
+    pid_t sender = fork();
+    ck_assert_int_ge(sender, 0);
+    if (sender == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    double t_send = mmdx_clock_seconds();
+    while (got >= 0 && got < base + 5 && mmdx_clock_seconds() - t_send < 60)
+        got = instances_in_orthanc();
+    kill_orthanc();
+    int status;
+    waitpid(sender, &status, 0);
+    int cut = !(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* storescu saw the association break */
+    start_orthanc();
+    long long kept = instances_in_orthanc() - base;
+    storescu(dir);
+    char *study = study_of("K1");
+    json_object *r = wait_result(study, NULL, 240);
+    int done = strcmp(jget(r, "state"), "done") == 0;
+    json_object_put(r);
+    screenings n = count_screenings(study);
+    int pass = cut && done && screened_once(&n);
+    mmdx_test_reliability(2, "Orthanc SIGKILL while a study is received, restarted", pass,
+                          "killed after %lld of 60 instances (%lld kept), sender %s, resent: %s, %lld prediction(s), "
+                          "%zu SR instance(s), %lld SR write(s)",
+                          got - base, kept, cut ? "cut" : "had finished", done ? "screened" : "not screened",
+                          n.predictions, n.sr, n.sr_writes);
+    ck_assert_msg(cut, "storescu finished before the kill");
+    ck_assert(done);
+    ck_assert(screened_once(&n));
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free(study);
+
+    /* 2. While the plugin screens it (its job running in the queue): restarted, the worker queues
+     * the interrupted job again and screens the study once. */
+    dir = ct_as_patient(ct, "K2");
+    storescu(dir);
+    study = study_of("K2");
+    char sql[512], *state = NULL;
+    snprintf(sql, sizeof sql, "SELECT coalesce((SELECT state FROM mmdx_orthanc.studies WHERE orthanc_id = '%s'), '')",
+             study);
+    double t0 = mmdx_clock_seconds();
+    while (mmdx_clock_seconds() - t0 < 120) {
+        free(state);
+        state = mmdx_pgtest_value(dsn, sql);
+        if (strcmp(state, "pending") != 0 && *state)
+            break;
+        usleep(20 * 1000);
+    }
+    int running = strcmp(state, "running") == 0;
+    free(state);
+    screenings before = count_screenings(study);
+    kill_orthanc();
+    start_orthanc();
+    r = wait_result(study, NULL, 240);
+    done = strcmp(jget(r, "state"), "done") == 0;
+    json_object_put(r);
+    n = count_screenings(study);
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s/site.key' --db \"%s\"",
+             mmdx_test_mmdx_bin(), tmp, dsn);
+    int verify = mmdx_test_run(cmd, NULL, NULL);
+    pass = running && done && screened_once(&n) && verify == 0;
+    mmdx_test_reliability(2, "Orthanc SIGKILL while the plugin screens a study, restarted", pass,
+                          "killed with the job %s (%lld prediction(s) stored then), after the restart: %s, %lld "
+                          "prediction(s), %zu SR instance(s), %lld SR write(s); verify exit %d",
+                          running ? "running" : "not running", before.predictions, done ? "screened" : "not screened",
+                          n.predictions, n.sr, n.sr_writes, verify);
+    ck_assert(running);
+    ck_assert(done);
+    ck_assert(screened_once(&n));
+    ck_assert_int_eq(verify, 0);
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free(study);
+    free(ct);
+    orthanc_end();
 }
 END_TEST
 
@@ -888,5 +1040,9 @@ int main(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, orthanc_end_to_end);
     suite_add_tcase(s, tc);
+    TCase *crash = tcase_create("crashes"); /* its own ctest, test_orthanc_crashes */
+    tcase_set_timeout(crash, 600);
+    tcase_add_test(crash, orthanc_killed_mid_study_then_restarted_screens_it_once);
+    suite_add_tcase(s, crash);
     return mmdx_test_run_suite(s);
 }
