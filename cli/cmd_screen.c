@@ -43,18 +43,20 @@ static void help(FILE *f)
             "                      log's HMACs and pseudonyms (else $MMDX_SITE_KEY, else\n"
             "                      [audit] site_key_file)\n"
             "  --pseudonymise      store keyed pseudonyms instead of patient IDs (needs --site-key)\n"
-            "  --db-wait SECONDS   how long to keep retrying when the database goes away (default 300)\n"
+            "  --db-wait SECONDS   how long to keep retrying while the database is unreachable,\n"
+            "                      read-only or out of resources (default 300)\n"
             "  --no-db             no database: results only to --out (nothing is audited)\n"
             "  --config F          site configuration\n"
             "  --json              print the summary as JSON on standard output\n"
             "  --no-progress       no progress display\n"
             "\n"
-            "Exit codes: 0 every patient of the shard screened; 1 runtime failure (database away\n"
-            "longer than --db-wait: rerun to resume); 2 usage (or --out names another run's\n"
-            "unfinished CSV); 3 some patients could not be screened (bad or missing inputs,\n"
-            "listed), or the encoders differ from training; 4 the model is unsigned, altered\n"
-            "or its signature does not verify; 130 interrupted (Ctrl-C, SIGTERM): what was done\n"
-            "is stored and journaled, run the same command again to resume.\n");
+            "Exit codes: 0 every patient of the shard screened; 1 runtime failure (database\n"
+            "unavailable longer than --db-wait, or refusing the run: rerun to resume); 2 usage\n"
+            "(or --out names another run's unfinished CSV); 3 some patients could not be\n"
+            "screened (bad or missing inputs, listed), or the encoders differ from training;\n"
+            "4 the model is unsigned, altered or its signature does not verify; 130\n"
+            "interrupted (Ctrl-C, SIGTERM): what was done is stored and journaled, run the\n"
+            "same command again to resume.\n");
 }
 
 static const char *mod_combo(const mmdx_screen_summary *s, unsigned mask, char *buf, size_t cap)
