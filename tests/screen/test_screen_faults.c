@@ -314,7 +314,7 @@ START_TEST(sigkill_at_ten_seeded_moments_then_resume_stores_each_patient_once)
 
     /* Ten moments of the run (fractions of its work), seeded and sorted. Invocation k is killed
      * once it has spent its start and the work from where the previous kills left the run to
-     * moment k (at least a batch's worth, when a kill lost more than planned). */
+     * moment k (at least a batch's worth, when a kill lost more than planned), or earlier (below). */
     uint64_t seed = 0x6d6d647831370000ULL;
     double at[CRASH_KILLS];
     for (int k = 0; k < CRASH_KILLS; k++)
@@ -328,9 +328,17 @@ START_TEST(sigkill_at_ten_seeded_moments_then_resume_stores_each_patient_once)
         bg_run b;
         char tag[32];
         snprintf(tag, sizeof tag, "kill%d", k);
+        /* A machine slower or faster than during the measurement must not let a run finish before
+         * its kill: whatever the clock says, it is killed while the batches the later kills need
+         * are still to be stored. */
+        long long cap = (long long)n - (long long)(CRASH_KILLS - k) * CRASH_BATCH;
         bg_start(&b, dsn, extra, tag);
-        sleep_ms((long)(delay * 1000));
-        int status, exited = waitpid(b.pid, &status, WNOHANG) == b.pid;
+        double began = mmdx_clock_seconds();
+        int status, exited = 0;
+        while (!(exited = waitpid(b.pid, &status, WNOHANG) == b.pid) && mmdx_clock_seconds() - began < delay &&
+               stored_count(dsn) < cap)
+            sleep_ms(5);
+        delay = mmdx_clock_seconds() - began;
         if (!exited) {
             kill(b.pid, SIGKILL);
             hits += bg_wait(&b, NULL, NULL) == 128 + SIGKILL;
