@@ -292,6 +292,24 @@ MMDX_RESULT_USED int mmdx_store_predictions(mmdx_store *s, const char *run_id,
                                             const mmdx_store_prediction *p, size_t n,
                                             mmdx_store_batch_result *res);
 
+/** What mmdx_store_prediction_state() found. */
+enum {
+    MMDX_STORED_NONE = 0,     /**< nothing stored for this run and patient */
+    MMDX_STORED_SAME = 1,     /**< stored with the same content: storing it again would be a duplicate */
+    MMDX_STORED_DIFFERENT = 2 /**< stored with different content: storing it again would be a conflict */
+};
+
+/**
+ * Whether a prediction is already stored under a run, without recording
+ * anything: *state gets one of MMDX_STORED_*. For a caller that replays work
+ * under a run ID derived from the work (the Orthanc worker after a crash)
+ * and must not audit a second copy. Needs only what the writer role may
+ * read (run, patient, content hash); a run that does not exist gives
+ * MMDX_STORED_NONE. Errors: MMDX_EINVAL (field named), MMDX_EDB, MMDX_ESCHEMA.
+ */
+MMDX_RESULT_USED int mmdx_store_prediction_state(mmdx_store *s, const char *run_id,
+                                                 const mmdx_store_prediction *p, int *state);
+
 /* ------------------------------------------------------------------------ */
 /* Audit events                                                              */
 /* ------------------------------------------------------------------------ */

@@ -212,7 +212,7 @@ static mmdx_sr_result sample_result(void)
 {
     mmdx_sr_result r = {0.734375, 0.5,  1,        3,    modalities,    contributions, present, "mmdx early/logreg",
                         "1.0.0",  "0.1.0", sha, "mmdx", "Test Hospital", "mmdx AI screening result (not verified)",
-                        9901,     NULL};
+                        9901,     NULL,  NULL, NULL, NULL, NULL};
     return r;
 }
 
@@ -379,6 +379,65 @@ START_TEST(sr_writer_real_series)
 }
 END_TEST
 
+/* A replay writes the same reports: UIDs derived from a name, given to the writer, land in both files. */
+START_TEST(sr_writer_given_uids)
+{
+    mmdx_test_data_or_skip();
+    char uid[4][MMDX_SR_UID_MAX], again[MMDX_SR_UID_MAX];
+    static const char *const names[] = {"run-a series", "run-a tid1500", "run-a text", "run-a tracking"};
+    for (int i = 0; i < 4; i++) {
+        mmdx_sr_uid_from_name(names[i], uid[i]);
+        ck_assert_msg(strncmp(uid[i], "2.25.", 5) == 0 && strlen(uid[i]) <= 64, "bad UID %s", uid[i]);
+        ck_assert_msg(strspn(uid[i] + 5, "0123456789") == strlen(uid[i] + 5) && uid[i][5] != '0', "bad UID %s", uid[i]);
+        mmdx_sr_uid_from_name(names[i], again);
+        ck_assert_str_eq(again, uid[i]);
+        for (int k = 0; k < i; k++)
+            ck_assert_str_ne(uid[k], uid[i]);
+    }
+    /* 2^128 - 1, the largest: 39 digits */
+    mmdx_sr_uid_from_hex("ffffffffffffffffffffffffffffffff", again);
+    ck_assert_str_eq(again, "2.25.340282366920938463463374607431768211455");
+    char *src = mmdx_test_data_path("dicom/ibsi1_ct_phantom_PAT1/image/DCM_IMG_00000.dcm");
+    char *dir = mmdx_test_tmpdir();
+    char tid[4200], txt[4200];
+    snprintf(tid, sizeof tid, "%s/tid1500.dcm", dir);
+    snprintf(txt, sizeof txt, "%s/text.dcm", dir);
+    mmdx_sr_result r = sample_result();
+    r.series_uid = uid[0], r.tid1500_uid = uid[1], r.text_uid = uid[2], r.tracking_uid = uid[3];
+    char *text = mmdx_sr_render_text(&r, "CT");
+    r.text = text;
+    char tid_uid[MMDX_SR_UID_MAX], text_uid[MMDX_SR_UID_MAX], series_uid[MMDX_SR_UID_MAX];
+    mmdx_error err;
+    memset(&err, 0, sizeof err);
+    const char *srcs[] = {src};
+    int rc = mmdx_sr_write(&r, srcs, 1, tid, txt, tid_uid, text_uid, series_uid, &err);
+    ck_assert_msg(rc == 0, "%s", err.message);
+    ck_assert_str_eq(tid_uid, uid[1]);
+    ck_assert_str_eq(text_uid, uid[2]);
+    ck_assert_str_eq(series_uid, uid[0]);
+    static const struct {
+        const char *file_kind, *tag;
+        int uid;
+    } want[] = {{"tid", "SOPInstanceUID", 1}, {"tid", "MediaStorageSOPInstanceUID", 1}, {"tid", "SeriesInstanceUID", 0},
+                {"txt", "SOPInstanceUID", 2}, {"txt", "MediaStorageSOPInstanceUID", 2}, {"txt", "SeriesInstanceUID", 0}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char *v = tag_value(strcmp(want[i].file_kind, "tid") == 0 ? tid : txt, want[i].tag);
+        ck_assert_msg(strcmp(v, uid[want[i].uid]) == 0, "%s %s: %s, expected %s", want[i].file_kind, want[i].tag, v,
+                      uid[want[i].uid]);
+        free(v);
+    }
+    char cmd[4400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "dsrdump +Pl '%s'", tid);
+    ck_assert_int_eq(mmdx_test_run(cmd, &out, NULL), 0);
+    ck_assert_msg(strstr(out, uid[3]) != NULL, "the tracking UID %s is not in the report", uid[3]);
+    free(out);
+    free(text);
+    free(src);
+    mmdx_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("orthanc");
@@ -394,6 +453,7 @@ int main(void)
     tc = tcase_create("sr");
     tcase_add_test(tc, text_rendering);
     tcase_add_test(tc, sr_writer_real_series);
+    tcase_add_test(tc, sr_writer_given_uids);
     suite_add_tcase(s, tc);
     return mmdx_test_run_suite(s);
 }
