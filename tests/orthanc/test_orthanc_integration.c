@@ -42,6 +42,8 @@ static int http_port, dicom_port;
 static pid_t orthanc = -1;
 static char orthanc_log[4200];
 static char *reviewer_dsn; /* Mmdx.ReviewerDatabase once the test sets it */
+static int stable_age = 2;          /* Orthanc's StableAge */
+static const char *kill_at;         /* MMDX_TEST_KILL_AT for the next Orthanc started (test-only crash point) */
 
 /* ------------------------------------------------------------------ tools */
 
@@ -191,7 +193,7 @@ static void write_config(void)
     json_object_object_add(c, "DicomAet", json_object_new_string("MMDXORTHANC"));
     json_object_object_add(c, "RemoteAccessAllowed", json_object_new_boolean(0));
     json_object_object_add(c, "AuthenticationEnabled", json_object_new_boolean(0));
-    json_object_object_add(c, "StableAge", json_object_new_int(2));
+    json_object_object_add(c, "StableAge", json_object_new_int(stable_age));
     json_object_object_add(c, "HttpTimeout", json_object_new_int(30));
     json_object_object_add(c, "ConcurrentJobs", json_object_new_int(1));
     json_object *plugins = json_object_new_array();
@@ -259,6 +261,8 @@ static void start_orthanc(void)
             dup2(devnull, 1);
             dup2(devnull, 2);
         }
+        if (kill_at)
+            setenv("MMDX_TEST_KILL_AT", kill_at, 1);
         execl(bin, bin, "--verbose", logarg, config, (char *)NULL);
         _exit(127);
     }
@@ -335,7 +339,20 @@ static char *study_of(const char *patient_id)
 }
 
 /* Poll GET /mmdx/studies/{id} until its state is final and its finished_at differs from `after`. */
+static json_object *try_result(const char *id, const char *after, double timeout);
+
 static json_object *wait_result(const char *id, const char *after, double timeout)
+{
+    json_object *o = try_result(id, after, timeout);
+    if (!o) {
+        dump_log();
+        ck_abort_msg("study %s was not screened within %.0f s", id, timeout);
+    }
+    return o;
+}
+
+/* The same, NULL when the study is not screened in time. */
+static json_object *try_result(const char *id, const char *after, double timeout)
 {
     char path[256];
     snprintf(path, sizeof path, "/mmdx/studies/%s", id);
@@ -357,8 +374,6 @@ static json_object *wait_result(const char *id, const char *after, double timeou
         free(body);
         usleep(300 * 1000);
     }
-    dump_log();
-    ck_abort_msg("study %s was not screened within %.0f s", id, timeout);
     return NULL;
 }
 
@@ -922,6 +937,143 @@ static screenings count_screenings(const char *study)
 
 static int screened_once(const screenings *n) { return n->predictions == 1 && n->sr == 2 && n->sr_writes == 1; }
 
+/* count(*) of `query` ending in "= ", completed with the quoted `value` (an ID, a UID). */
+static long long study_count(const char *query, const char *value)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "%s'%s'", query, value);
+    return mmdx_pgtest_count(dsn, sql);
+}
+
+static char *study_uid_of(const char *study)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/studies/%s", study);
+    json_object *o = get_json(path, 200);
+    char *uid = strdup(jget(o, "MainDicomTags.StudyInstanceUID"));
+    json_object_put(o);
+    return uid;
+}
+
+static int audit_verify(void)
+{
+    char cmd[8600];
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s/site.key' --db \"%s\"",
+             mmdx_test_mmdx_bin(), tmp, dsn);
+    return mmdx_test_run(cmd, NULL, NULL);
+}
+
+/* 3. Killed by the plugin's test-only crash point right after the prediction is stored, before the
+ * reports are uploaded and the job is marked done; restarted: the worker screens the study again
+ * under the same run, finds the prediction stored (nothing stored or audited twice) and writes the
+ * reports once. */
+static void killed_after_store_then_restarted(const char *ct)
+{
+#ifdef MMDX_TEST_HOOKS
+    stop_orthanc();
+    kill_at = "orthanc.after-store";
+    start_orthanc();
+    kill_at = NULL;
+    char *dir = ct_as_patient(ct, "K3");
+    storescu(dir);
+    char *study = study_of("K3"), *uid = study_uid_of(study);
+    int status = 0;
+    double t0 = mmdx_clock_seconds();
+    pid_t w = 0;
+    while ((w = waitpid(orthanc, &status, WNOHANG)) == 0 && mmdx_clock_seconds() - t0 < 240)
+        usleep(50 * 1000);
+    int died = w == orthanc && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    if (w == orthanc)
+        orthanc = -1;
+    else
+        kill_orthanc();
+    static const char *const preds = "SELECT count(*) FROM mmdx.predictions WHERE study_uid = ";
+    static const char *const stores = "SELECT count(*) FROM mmdx.audit_events WHERE action = 'prediction.store' AND "
+                                      "study_uid = ";
+    static const char *const replays = "SELECT count(*) FROM mmdx.audit_events WHERE action IN "
+                                       "('prediction.duplicate', 'prediction.conflict') AND study_uid = ";
+    static const char *const runs = "SELECT count(*) FROM mmdx.runs WHERE parameters::jsonb->>'orthanc_study' = ";
+    long long pred_at_kill = study_count(preds, uid), sr_writes_at_kill = study_count(
+        "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.sr.write' AND object_id = ", study);
+    start_orthanc();
+    json_object *r = try_result(study, NULL, 240);
+    int done = r && strcmp(jget(r, "state"), "done") == 0;
+    const char *rep = r ? jget(r, "result.replayed") : NULL;
+    int replayed = rep && strcmp(rep, "true") == 0;
+    json_object_put(r);
+    screenings n = count_screenings(study);
+    long long n_stores = study_count(stores, uid), n_replays = study_count(replays, uid), n_runs = study_count(runs, study);
+    int verify = audit_verify();
+    int pass = died && pred_at_kill == 1 && sr_writes_at_kill == 0 && done && replayed && screened_once(&n) &&
+               n_stores == 1 && n_replays == 0 && n_runs == 1 && verify == 0;
+    mmdx_test_reliability(2, "Orthanc SIGKILL after the prediction is stored, before the SR and the queue update",
+                          pass,
+                          "%s at orthanc.after-store with %lld prediction(s) stored; after the restart: %s%s, %lld "
+                          "prediction(s), %lld prediction.store event(s), %lld duplicate/conflict event(s), %lld "
+                          "run(s), %zu SR instance(s), %lld SR write(s); verify exit %d",
+                          died ? "SIGKILLed" : "NOT killed", pred_at_kill, done ? "screened" : "not screened",
+                          replayed ? " (replay recognised)" : "", n.predictions, n_stores, n_replays, n_runs, n.sr,
+                          n.sr_writes, verify);
+    ck_assert(died);
+    ck_assert(done && replayed);
+    ck_assert(screened_once(&n));
+    ck_assert_int_eq(n_stores, 1);
+    ck_assert_int_eq(n_replays, 0);
+    ck_assert_int_eq(n_runs, 1);
+    ck_assert_int_eq(verify, 0);
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free(study);
+    free(uid);
+#else
+    (void)ct;
+    fprintf(stderr, "the case \"killed after the prediction is stored\" needs MMDX_TEST_HOOKS=ON: not run\n");
+#endif
+}
+
+/* 4. Killed after a study is received completely but before Orthanc declares it stable (StableAge
+ * 30 s then): restarted, the plugin finds it in Orthanc's change log and screens it once. */
+static void killed_before_stable_then_restarted(const char *ct)
+{
+    stop_orthanc();
+    stable_age = 30;
+    write_config();
+    start_orthanc();
+    char *dir = ct_as_patient(ct, "K4");
+    storescu(dir);
+    char *study = study_of("K4"), path[256];
+    snprintf(path, sizeof path, "/studies/%s", study);
+    json_object *o = get_json(path, 200);
+    const char *st = jget(o, "IsStable");
+    int unstable = st && strcmp(st, "false") == 0;
+    json_object_put(o);
+    long long queued = study_count("SELECT count(*) FROM mmdx_orthanc.studies WHERE orthanc_id = ", study);
+    kill_orthanc();
+    stable_age = 2;
+    write_config();
+    start_orthanc();
+    json_object *r = try_result(study, NULL, 90);
+    int done = r && strcmp(jget(r, "state"), "done") == 0;
+    json_object_put(r);
+    screenings n = count_screenings(study);
+    int verify = audit_verify();
+    int pass = unstable && queued == 0 && done && screened_once(&n) && verify == 0;
+    mmdx_test_reliability(2, "Orthanc SIGKILL after a study is received, before it is stable", pass,
+                          "killed with the study %s and %s; after the restart: %s, %lld prediction(s), %zu SR "
+                          "instance(s), %lld SR write(s); verify exit %d",
+                          unstable ? "not yet stable" : "ALREADY stable", queued ? "queued" : "not queued",
+                          done ? "screened" : "not screened within 90 s", n.predictions, n.sr, n.sr_writes, verify);
+    if (!done)
+        dump_log();
+    ck_assert(unstable && queued == 0);
+    ck_assert(done);
+    ck_assert(screened_once(&n));
+    ck_assert_int_eq(verify, 0);
+    mmdx_test_rmtree(dir);
+    free(dir);
+    free(study);
+}
+
 START_TEST(orthanc_killed_mid_study_then_restarted_screens_it_once)
 {
     expected e;
@@ -1009,6 +1161,9 @@ START_TEST(orthanc_killed_mid_study_then_restarted_screens_it_once)
     mmdx_test_rmtree(dir);
     free(dir);
     free(study);
+
+    killed_after_store_then_restarted(ct);
+    killed_before_stable_then_restarted(ct);
     free(ct);
     orthanc_end();
 }
