@@ -706,6 +706,21 @@ static int prediction_texts(const mmdx_store_prediction *p, pred_item *it)
     return rc < 0 ? mmdx_fail(rc, "predictions: out of memory") : 0;
 }
 
+/* What is stored and hashed for one prediction: the patient key, the texts, the content hash. */
+static int prepare_item(mmdx_store *s, const char *run_id, const mmdx_store_prediction *p, pred_item *it)
+{
+    int rc = mmdx_store_patient_key(s, p->patient_id, &it->patient);
+    if (rc < 0)
+        return rc;
+    if ((rc = prediction_texts(p, it)) < 0)
+        return rc;
+    mmdx_audit__prediction_hash(run_id, it->patient, s->pseudonymise, p->study_uid, p->probability, p->decision,
+                                it->contributions, it->input_hashes, p->embedding, p->embedding_dim, p->tokens,
+                                p->tokens ? p->n_tokens * p->embedding_dim : 0, it->hash);
+    hexbytea(it->hash, it->hash_hex);
+    return 0;
+}
+
 int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_prediction *p,
                            size_t n, mmdx_store_batch_result *res)
 {
@@ -728,15 +743,8 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
         pred_item *it = &c.items[i];
-        if ((rc = mmdx_store_patient_key(s, p[i].patient_id, &it->patient)) < 0)
+        if ((rc = prepare_item(s, run_id, &p[i], it)) < 0)
             break;
-        if ((rc = prediction_texts(&p[i], it)) < 0)
-            break;
-        mmdx_audit__prediction_hash(run_id, it->patient, s->pseudonymise, p[i].study_uid,
-                                    p[i].probability, p[i].decision, it->contributions, it->input_hashes,
-                                    p[i].embedding, p[i].embedding_dim, p[i].tokens,
-                                    p[i].tokens ? p[i].n_tokens * p[i].embedding_dim : 0, it->hash);
-        hexbytea(it->hash, it->hash_hex);
         /* The same patient twice in one batch: the first is stored, later ones are replays. */
         size_t j;
         int put = mmdx_strmap_put(c.index, it->patient, i, &j);
@@ -775,6 +783,37 @@ int mmdx_store_predictions(mmdx_store *s, const char *run_id, const mmdx_store_p
     free(c.items);
     mmdx_strmap_free(c.index);
     return rc;
+}
+
+int mmdx_store_prediction_state(mmdx_store *s, const char *run_id, const mmdx_store_prediction *p, int *state)
+{
+    *state = MMDX_STORED_NONE;
+    int rc = check_uuid(run_id, "prediction state: run ID");
+    if (rc == 0)
+        rc = check_prediction(p, 0);
+    if (rc == 0)
+        rc = mmdx_store__check_schema(s);
+    pred_item it;
+    memset(&it, 0, sizeof it);
+    if (rc == 0)
+        rc = prepare_item(s, run_id, p, &it);
+    PGresult *r = NULL;
+    const char *params[] = {run_id, it.patient};
+    if (rc == 0)
+        rc = mmdx_store__exec(s, "prediction state: look up the stored row",
+                              "SELECT content_sha256 FROM mmdx.predictions WHERE run_id = $1::uuid AND patient = $2",
+                              2, params, PGRES_TUPLES_OK, &r);
+    if (rc == 0) {
+        if (PQntuples(r) > 0)
+            *state = strcmp(PQgetvalue(r, 0, 0), it.hash_hex) == 0 ? MMDX_STORED_SAME : MMDX_STORED_DIFFERENT;
+        PQclear(r);
+    }
+    free(it.patient);
+    free(it.contributions);
+    free(it.input_hashes);
+    free(it.embedding);
+    free(it.tokens);
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- reviewer listing ---- */

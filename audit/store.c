@@ -16,6 +16,7 @@ int mmdx_store__fail_result(mmdx_store *s, const PGresult *r, const char *what)
 {
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(s->last_sqlstate, sizeof s->last_sqlstate, "%s", state ? state : "");
     char buf[512];
     snprintf(s->sqlstate, sizeof s->sqlstate, "%s", state ? state : "");
     if (!msg) {
@@ -121,7 +122,7 @@ int mmdx_store__ask(mmdx_store *s, const char *what, const char *sql, int *yes)
     return 0;
 }
 
-int mmdx_store__conn_lost(mmdx_store *s)
+int mmdx_store__conn_lost(const mmdx_store *s)
 {
     return !s->conn || PQstatus(s->conn) != CONNECTION_OK;
 }
@@ -292,6 +293,9 @@ void mmdx_store_free(mmdx_store *s)
 const char *mmdx_store_describe(const mmdx_store *s) { return s->describe; }
 const char *mmdx_store_role(const mmdx_store *s) { return s->role; }
 int mmdx_store_has_key(const mmdx_store *s) { return s->have_key; }
+const char *mmdx_store_last_sqlstate(const mmdx_store *s) { return s->last_sqlstate; }
+int mmdx_store_connected(const mmdx_store *s) { return !mmdx_store__conn_lost(s); }
+unsigned mmdx_store_reconnections(const mmdx_store *s) { return s->reconnections; }
 
 void mmdx_store__fault(mmdx_store *s, const char *point)
 {
@@ -346,6 +350,7 @@ int mmdx_store__transaction(mmdx_store *s, const char *what, int (*fn)(mmdx_stor
         if (attempt >= s->max_retries)
             return rc;
         attempt++;
+        s->reconnections++;
         if (retries)
             *retries = attempt;
         mmdx_error_clear();

@@ -100,6 +100,24 @@ const char *mmdx_store_role(const mmdx_store *s);
 int mmdx_store_has_key(const mmdx_store *s);
 
 /**
+ * What the last MMDX_EDB of this handle was, for a caller deciding whether
+ * to wait and retry: the server's SQLSTATE ("25006" read-only transaction,
+ * "57P01" session terminated...), or "" when there was none (the connection
+ * was lost or never made; also before any failure). Borrowed.
+ */
+const char *mmdx_store_last_sqlstate(const mmdx_store *s);
+
+/** 1 while the handle's connection is up. */
+int mmdx_store_connected(const mmdx_store *s);
+
+/**
+ * Transactions re-run on a new connection after the old one was lost
+ * (options.max_retries), since the handle was opened: each was rolled back
+ * by the server and replayed whole, silently to the caller.
+ */
+unsigned mmdx_store_reconnections(const mmdx_store *s);
+
+/**
  * Whether this connection may add events to the log: 0, or MMDX_EINVAL
  * (with advice) when the log's last event carries an HMAC and this store
  * has no site key — its events would then weaken the log's keyed
@@ -273,6 +291,24 @@ typedef struct mmdx_store_batch_result {
 MMDX_RESULT_USED int mmdx_store_predictions(mmdx_store *s, const char *run_id,
                                             const mmdx_store_prediction *p, size_t n,
                                             mmdx_store_batch_result *res);
+
+/** What mmdx_store_prediction_state() found. */
+enum {
+    MMDX_STORED_NONE = 0,     /**< nothing stored for this run and patient */
+    MMDX_STORED_SAME = 1,     /**< stored with the same content: storing it again would be a duplicate */
+    MMDX_STORED_DIFFERENT = 2 /**< stored with different content: storing it again would be a conflict */
+};
+
+/**
+ * Whether a prediction is already stored under a run, without recording
+ * anything: *state gets one of MMDX_STORED_*. For a caller that replays work
+ * under a run ID derived from the work (the Orthanc worker after a crash)
+ * and must not audit a second copy. Needs only what the writer role may
+ * read (run, patient, content hash); a run that does not exist gives
+ * MMDX_STORED_NONE. Errors: MMDX_EINVAL (field named), MMDX_EDB, MMDX_ESCHEMA.
+ */
+MMDX_RESULT_USED int mmdx_store_prediction_state(mmdx_store *s, const char *run_id,
+                                                 const mmdx_store_prediction *p, int *state);
 
 /* ------------------------------------------------------------------------ */
 /* Audit events                                                              */

@@ -29,6 +29,8 @@ struct mmdx_store {
     uint8_t pseudonym_key[MMDX_STORE_KEY_LEN];
     int pseudonymise;
     int max_retries;
+    unsigned reconnections; /* transactions replayed after a lost connection */
+    char last_sqlstate[6];  /* of the last failed result, "" when it had none */
     /* Round trips are the cost on a busy host: mmdx_store__transaction()
      * defers BEGIN to the first statement (folded with the audit lock) and
      * the last audit append sends its INSERT and COMMIT in one pipeline. */
@@ -65,7 +67,7 @@ MMDX_RESULT_USED int mmdx_store__ask(mmdx_store *s, const char *what, const char
 MMDX_RESULT_USED int mmdx_store__ensure_begun(mmdx_store *s, const char *what);
 
 /** 1 when the connection is broken (worth a reconnect and retry). */
-int mmdx_store__conn_lost(mmdx_store *s);
+int mmdx_store__conn_lost(const mmdx_store *s);
 
 /** Reconnect after a lost connection. */
 MMDX_RESULT_USED int mmdx_store__reconnect(mmdx_store *s);

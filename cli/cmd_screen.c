@@ -43,18 +43,20 @@ static void help(FILE *f)
             "                      log's HMACs and pseudonyms (else $MMDX_SITE_KEY, else\n"
             "                      [audit] site_key_file)\n"
             "  --pseudonymise      store keyed pseudonyms instead of patient IDs (needs --site-key)\n"
-            "  --db-wait SECONDS   how long to keep retrying when the database goes away (default 300)\n"
+            "  --db-wait SECONDS   how long to keep retrying while the database is unreachable,\n"
+            "                      read-only or out of resources (default 300)\n"
             "  --no-db             no database: results only to --out (nothing is audited)\n"
             "  --config F          site configuration\n"
             "  --json              print the summary as JSON on standard output\n"
             "  --no-progress       no progress display\n"
             "\n"
-            "Exit codes: 0 every patient of the shard screened; 1 runtime failure (database away\n"
-            "longer than --db-wait: rerun to resume); 2 usage (or --out names another run's\n"
-            "unfinished CSV); 3 some patients could not be screened (bad or missing inputs,\n"
-            "listed), or the encoders differ from training; 4 the model is unsigned, altered\n"
-            "or its signature does not verify; 130 interrupted (Ctrl-C, SIGTERM): what was done\n"
-            "is stored and journaled, run the same command again to resume.\n");
+            "Exit codes: 0 every patient of the shard screened; 1 runtime failure (database\n"
+            "unavailable longer than --db-wait, or refusing the run: rerun to resume); 2 usage\n"
+            "(or --out names another run's unfinished CSV); 3 some patients could not be\n"
+            "screened (bad or missing inputs, listed), or the encoders differ from training;\n"
+            "4 the model is unsigned, altered or its signature does not verify; 130\n"
+            "interrupted (Ctrl-C, SIGTERM): what was done is stored and journaled, run the\n"
+            "same command again to resume.\n");
 }
 
 static const char *mod_combo(const mmdx_screen_summary *s, unsigned mask, char *buf, size_t cap)
@@ -108,8 +110,8 @@ static void print_text(FILE *f, const mmdx_screen_summary *s, const char *model,
         fprintf(f, "    %-36s %zu\n", s->reasons[i].text, s->reasons[i].count);
     }
     if (!no_db)
-        fprintf(f, "  stored       %zu new, %zu already stored, %zu conflicts; %zu database pause(s)\n", s->n_stored,
-                s->n_duplicates, s->n_conflicts, s->db_pauses);
+        fprintf(f, "  stored       %zu new, %zu already stored, %zu conflicts; %zu database pause(s), %zu "
+                "reconnection(s)\n", s->n_stored, s->n_duplicates, s->n_conflicts, s->db_pauses, s->db_reconnections);
     double total = stage_sum(s);
     fprintf(f, "  time         %.1f s, %.1f patients/s; stage shares: read+hash %.0f%%", s->times.total,
             s->times.total > 0 ? (double)(s->n_screened + s->n_failed) / s->times.total : 0.0,
@@ -150,6 +152,7 @@ static json_object *summary_json(const mmdx_screen_summary *s, const mmdx_shard 
     json_object_object_add(j, "duplicates", json_object_new_int64((int64_t)s->n_duplicates));
     json_object_object_add(j, "conflicts", json_object_new_int64((int64_t)s->n_conflicts));
     json_object_object_add(j, "database_pauses", json_object_new_int64((int64_t)s->db_pauses));
+    json_object_object_add(j, "database_reconnections", json_object_new_int64((int64_t)s->db_reconnections));
     json_object *by = json_object_new_object();
     for (unsigned mask = 0; mask < (1u << s->n_modalities); mask++)
         if (s->by_present[mask])

@@ -108,3 +108,14 @@ int mmdx_digest_equal(const uint8_t *a, const uint8_t *b, size_t len)
 {
     return CRYPTO_memcmp(a, b, len) == 0;
 }
+
+void mmdx_uuid_from_name(const void *name, size_t len, char out[MMDX_UUID_TEXT_LEN])
+{
+    uint8_t h[MMDX_SHA256_LEN];
+    mmdx_sha256(name, len, h);
+    h[6] = (uint8_t)((h[6] & 0x0f) | 0x80); /* version 8: custom */
+    h[8] = (uint8_t)((h[8] & 0x3f) | 0x80); /* RFC variant */
+    char hex[33];
+    mmdx_hex(h, 16, hex);
+    snprintf(out, MMDX_UUID_TEXT_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}

@@ -29,6 +29,16 @@ void mmdx_hex(const uint8_t *bytes, size_t len, char *hex);
 /** Parse lower/upper-case hex of exactly 2*len digits. Returns 0 or MMDX_EFORMAT. */
 MMDX_RESULT_USED int mmdx_unhex(const char *hex, uint8_t *bytes, size_t len);
 
+#define MMDX_UUID_TEXT_LEN 37 /* 8-4-4-4-12 hex digits + NUL */
+
+/**
+ * A name-based UUID (RFC 9562 version 8: the first 128 bits of SHA-256 of
+ * `name`, with the version and variant bits set), in lower-case text. The
+ * same name always gives the same UUID: callers derive run IDs from what a
+ * run does, so that a rerun after a crash finds its first attempt.
+ */
+void mmdx_uuid_from_name(const void *name, size_t len, char out[MMDX_UUID_TEXT_LEN]);
+
 /** Constant-time comparison; 1 when equal. */
 int mmdx_digest_equal(const uint8_t *a, const uint8_t *b, size_t len);
 

@@ -5,9 +5,12 @@
  *
  * Orthanc's change callback runs inside its core, where calling the REST API
  * can deadlock, and where a slow database would stall Orthanc. So the
- * callback only appends the study to an in-memory spool and signals the
- * worker; the worker moves the spool into the PostgreSQL queue, claims jobs
- * and screens them through the REST API. A configuration error leaves the
+ * callback only wakes the worker; the worker reads the studies to screen from
+ * Orthanc's change log (changes.h: nothing is lost when Orthanc is killed
+ * before a study is queued), moves them through an in-memory spool (with the
+ * requests of POST /mmdx/studies/{id}/screen) into the PostgreSQL queue,
+ * saves how far it has read (a global property of Orthanc's database),
+ * claims jobs and screens them through the REST API. A configuration error leaves the
  * plugin loaded but idle (Orthanc keeps serving images) and is reported in
  * the log and at GET /mmdx/status.
  */
@@ -27,6 +30,8 @@
 #include <openssl/evp.h>
 #include <orthanc/OrthancCPlugin.h>
 
+#include "changes.h"
+#include "clock.h"
 #include "error.h"
 #include "neighbours.h"
 #include "queue.h"
@@ -55,6 +60,7 @@ static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 static spool_item *g_spool;
 static size_t g_n_spool, g_cap_spool;
 static int g_stopping;
+static int g_wake; /* a change arrived: read the change log */
 static int g_worker_started;
 static pthread_t g_worker;
 static char g_worker_state[512] = "not started";
@@ -228,9 +234,10 @@ static int wait_for_work(int seconds)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += seconds;
     pthread_mutex_lock(&g_mu);
-    while (!g_stopping && g_n_spool == 0)
+    while (!g_stopping && g_n_spool == 0 && !g_wake)
         if (pthread_cond_timedwait(&g_cv, &g_mu, &until) == ETIMEDOUT)
             break;
+    g_wake = 0;
     int stop = g_stopping;
     pthread_mutex_unlock(&g_mu);
     return stop;
@@ -265,6 +272,7 @@ static void process(mmdx_job_queue *q, mmdx_screener **sc, const mmdx_job *job)
             log_line(MMDX_LOG_INFO, "mmdx: study %s unchanged since its last screening: nothing to do", job->orthanc_id);
             rc = mmdx_job_queue_unchanged(q, job->orthanc_id);
         } else {
+            mmdx_orthanc_crash_point("orthanc.before-done");
             rc = mmdx_job_queue_done(q, job->orthanc_id, fingerprint, result);
         }
         if (rc)
@@ -284,6 +292,60 @@ static void process(mmdx_job_queue *q, mmdx_screener **sc, const mmdx_job *job)
         log_line(MMDX_LOG_ERROR, "mmdx: study %s: %s", job->orthanc_id, mmdx_last_error());
 }
 
+/* Where the worker has read Orthanc's change log to: a global property of
+ * Orthanc's own database (numbers from 1024 are the plugins'; 0x4d4d, "MM"),
+ * so that it follows the log it counts. */
+#define CURSOR_PROPERTY 0x4d4d
+
+static long long load_cursor(void)
+{
+    char *v = OrthancPluginGetGlobalProperty(g_ctx, CURSOR_PROPERTY, "");
+    long long c = v && *v ? strtoll(v, NULL, 10) : -1;
+    if (v)
+        OrthancPluginFreeString(g_ctx, v);
+    return c;
+}
+
+static void save_cursor(long long c, long long *saved)
+{
+    if (c == *saved)
+        return;
+    char v[32];
+    snprintf(v, sizeof v, "%lld", c);
+    if (OrthancPluginSetGlobalProperty(g_ctx, CURSOR_PROPERTY, v) == OrthancPluginErrorCode_Success)
+        *saved = c;
+    else
+        log_line(MMDX_LOG_WARNING, "mmdx: cannot save how far the change log was read (global property %d)",
+                 CURSOR_PROPERTY);
+}
+
+static int found_study(void *ctx, const char *id)
+{
+    (void)ctx;
+    if (spool_push(id, 0) < 0)
+        return mmdx_fail(MMDX_ENOMEM, "study %s could not be queued (out of memory)", id);
+    return 0;
+}
+
+/* Read the change log (the reader made on first use); 0, or an error logged once. */
+static int read_changes(mmdx_orthanc_changes **ch, long long *saved)
+{
+    int rc = 0;
+    if (!*ch) {
+        *saved = load_cursor();
+        rc = mmdx_orthanc_changes_new(ch, &g_pacs, *saved, g_settings.stable_age, mmdx_clock_seconds());
+        if (!rc && mmdx_orthanc_changes_waiting(*ch) > 0)
+            log_line(MMDX_LOG_WARNING, "mmdx: %zu study(ies) received before the restart and not yet stable: "
+                                       "queued once idle for StableAge (%d s)",
+                     mmdx_orthanc_changes_waiting(*ch), g_settings.stable_age);
+    }
+    if (!rc)
+        rc = mmdx_orthanc_changes_poll(*ch, mmdx_clock_seconds(), found_study, NULL);
+    if (rc)
+        log_line(MMDX_LOG_ERROR, "mmdx: reading Orthanc's change log: %s", mmdx_last_error());
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     (void)arg;
@@ -294,6 +356,8 @@ static void *worker_main(void *arg)
     snprintf(worker_id, sizeof worker_id, "%s:%d", host, g_settings.http_port);
     mmdx_job_queue *q = NULL;
     mmdx_screener *sc = NULL;
+    mmdx_orthanc_changes *changes = NULL;
+    long long saved_cursor = -1;
     int db_down_logged = 0;
     while (!stopping()) {
         if (!q) {
@@ -316,12 +380,15 @@ static void *worker_main(void *arg)
             db_down_logged = 0;
             set_worker_state("running");
         }
+        int read = read_changes(&changes, &saved_cursor);
         if (spool_flush(q) < 0) {
             log_line(MMDX_LOG_ERROR, "mmdx: cannot queue studies: %s", mmdx_last_error());
             mmdx_job_queue_free(q);
             q = NULL;
             continue;
         }
+        if (read == 0) /* what was read is in the queue now */
+            save_cursor(mmdx_orthanc_changes_cursor(changes), &saved_cursor);
         mmdx_job job;
         int got = mmdx_job_queue_claim(q, &job);
         if (got < 0) {
@@ -342,6 +409,7 @@ static void *worker_main(void *arg)
         mmdx_job_clear(&job);
     }
     mmdx_screener_free(sc);
+    mmdx_orthanc_changes_free(changes);
     mmdx_job_queue_free(q);
     set_worker_state("stopped");
     return NULL;
@@ -383,8 +451,12 @@ static OrthancPluginErrorCode on_change(OrthancPluginChangeType type, OrthancPlu
         stop_worker();
     } else if (type == OrthancPluginChangeType_StableStudy && resource == OrthancPluginResourceType_Study &&
                g_settings.enable && !g_config_error) {
-        if (spool_push(id, 0) < 0)
-            log_line(MMDX_LOG_ERROR, "mmdx: study %s could not be queued (out of memory)", id);
+        /* the worker reads it from the change log (where it is already written) */
+        (void)id;
+        pthread_mutex_lock(&g_mu);
+        g_wake = 1;
+        pthread_cond_signal(&g_cv);
+        pthread_mutex_unlock(&g_mu);
     }
     return OrthancPluginErrorCode_Success; /* never fail Orthanc's own work */
 }

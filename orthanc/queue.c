@@ -33,6 +33,11 @@ static const char *const migrations[] = {
     "  result jsonb,"
     "  error text);"
     "CREATE INDEX studies_due ON mmdx_orthanc.studies (not_before) WHERE state = 'pending';",
+    /* 2: a screening's identity survives a crash: the generation (forced
+       requests) names its run, and a forced job interrupted stays forced */
+    "ALTER TABLE mmdx_orthanc.studies"
+    "  ADD COLUMN generation bigint NOT NULL DEFAULT 0,"
+    "  ADD COLUMN claimed_force boolean NOT NULL DEFAULT false;",
 };
 
 static int db_fail(mmdx_job_queue *q, PGresult *res, const char *what)
@@ -196,6 +201,7 @@ int mmdx_job_queue_enqueue(mmdx_job_queue *q, const char *orthanc_id, int force)
                    "INSERT INTO mmdx_orthanc.studies AS s (orthanc_id, state, force) VALUES ($1, 'pending', $2::boolean) "
                    "ON CONFLICT (orthanc_id) DO UPDATE SET "
                    " force = s.force OR EXCLUDED.force,"
+                   " generation = s.generation + CASE WHEN EXCLUDED.force THEN 1 ELSE 0 END,"
                    " rerun = (s.state = 'running') OR s.rerun,"
                    " state = CASE WHEN s.state = 'running' THEN 'running' ELSE 'pending' END,"
                    " attempts = CASE WHEN s.state = 'running' THEN s.attempts ELSE 0 END,"
@@ -221,9 +227,10 @@ int mmdx_job_queue_claim(mmdx_job_queue *q, mmdx_job *job)
                         "  WHERE state = 'pending' AND not_before <= now()"
                         "  ORDER BY not_before, enqueued_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
                         "UPDATE mmdx_orthanc.studies s SET state = 'running', force = false, rerun = false,"
-                        " attempts = s.attempts + 1, started_at = now(), worker = $1 "
+                        " claimed_force = c.force, attempts = s.attempts + 1, started_at = now(), worker = $1 "
                         "FROM c WHERE s.orthanc_id = c.orthanc_id "
-                        "RETURNING s.orthanc_id, c.force, s.attempts, s.fingerprint, (s.result -> 'sr' -> 'instances')::text",
+                        "RETURNING s.orthanc_id, c.force, s.attempts, s.fingerprint, (s.result -> 'sr' -> 'instances')::text,"
+                        " s.generation",
                         1, p);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return db_fail(q, res, "claiming a job");
@@ -236,6 +243,7 @@ int mmdx_job_queue_claim(mmdx_job_queue *q, mmdx_job *job)
     job->attempts = atoi(PQgetvalue(res, 0, 2));
     job->fingerprint = dup_or_null(res, 3);
     job->previous_sr = dup_or_null(res, 4);
+    job->generation = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
     PQclear(res);
     return 1;
 }
@@ -293,7 +301,8 @@ int mmdx_job_queue_recover(mmdx_job_queue *q, int *n)
         return rc;
     const char *p[] = {q->worker};
     PGresult *res = run(q,
-                        "UPDATE mmdx_orthanc.studies SET state = 'pending', not_before = now() "
+                        "UPDATE mmdx_orthanc.studies SET state = 'pending', not_before = now(),"
+                        " force = force OR claimed_force "
                         "WHERE state = 'running' AND worker = $1",
                         1, p);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)

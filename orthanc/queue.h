@@ -31,6 +31,8 @@ typedef struct mmdx_job {
     int attempts;         /**< including this one */
     char *fingerprint;    /**< of the last successful screening, or NULL (malloc'd) */
     char *previous_sr;    /**< JSON array of Orthanc IDs of the SR instances written last time, or NULL */
+    long long generation; /**< how many forced requests the study had: with the inputs, it names the
+                               screening's run, so that one interrupted by a crash is found again */
 } mmdx_job;
 
 void mmdx_job_clear(mmdx_job *j);
@@ -68,7 +70,10 @@ MMDX_RESULT_USED int mmdx_job_queue_unchanged(mmdx_job_queue *q, const char *ort
 MMDX_RESULT_USED int mmdx_job_queue_failed(mmdx_job_queue *q, const char *orthanc_id, const char *error,
                                            int retry_after);
 
-/** Jobs this worker left running (it crashed or was stopped) go back to pending. *n gets how many. */
+/**
+ * Jobs this worker left running (it crashed or was stopped) go back to
+ * pending, forced again when they were forced. *n gets how many.
+ */
 MMDX_RESULT_USED int mmdx_job_queue_recover(mmdx_job_queue *q, int *n);
 
 /**

@@ -104,15 +104,11 @@ int mmdx_orthanc__store_prediction(mmdx_screener *sc, const mmdx_job *job, job_s
     json_object_object_add(params, "selection_rule",
                            json_object_new_string(mmdx_series_rules_name(sc->s->rules, j->rule)));
     json_object_object_add(params, "forced", json_object_new_boolean(job->force));
-    mmdx_store_run run = {sc->model.file->sha256, fingerprint,
-                          json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN), plugins, np};
-    rc = mmdx_store_run_begin(j->store, &run, j->run_id);
-    json_object_put(params);
-    if (rc)
-        return rc;
     mmdx_store_contribution *contrib = calloc(j->in->n_modalities + 1, sizeof *contrib);
-    if (!contrib)
+    if (!contrib) {
+        json_object_put(params);
         return mmdx_fail(MMDX_ENOMEM, "out of memory");
+    }
     size_t nc = 0;
     for (size_t m = 0; m < j->in->n_modalities; m++)
         if (j->present[m])
@@ -121,14 +117,44 @@ int mmdx_orthanc__store_prediction(mmdx_screener *sc, const mmdx_job *job, job_s
     mmdx_store_prediction p = {patient_id, study_uid, j->prob[0], j->prob[0] >= sc->model.file->threshold,
                                contrib, nc, &hash, 1, j->fused, j->fused ? j->emb_dim : 0,
                                j->tokens, j->tokens ? j->in->n_modalities : 0};
+    /* An attempt of this screening killed after storing (the run ID names the
+       screening): the stored prediction stands, nothing is stored or audited again. */
+    int state = MMDX_STORED_NONE;
+    rc = mmdx_store_prediction_state(j->store, j->run_id, &p, &state);
+    if (!rc && state == MMDX_STORED_SAME) {
+        j->replayed = 1;
+        mmdx_orthanc__logf(sc, MMDX_LOG_WARNING,
+                           "mmdx: study %s: its prediction was stored by an interrupted attempt (run %s); not stored "
+                           "again", job->orthanc_id, j->run_id);
+        json_object_put(params);
+        free(contrib);
+        return 0;
+    }
+    mmdx_store_run run = {sc->model.file->sha256, fingerprint,
+                          json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN), plugins, np};
+    if (!rc)
+        rc = mmdx_store_run_begin_id(j->store, &run, j->run_id, NULL);
+    json_object_put(params);
+    if (rc) {
+        free(contrib);
+        return rc;
+    }
     mmdx_store_batch_result br;
+    memset(&br, 0, sizeof br);
     rc = mmdx_store_predictions(j->store, j->run_id, &p, 1, &br);
     free(contrib);
     int end = mmdx_store_run_end(j->store, j->run_id, rc ? MMDX_OUTCOME_SERIOUS_FAILURE : MMDX_OUTCOME_SUCCESS, NULL);
+    if (!rc && br.conflicts)
+        return mmdx_fail(MMDX_EINTEGRITY,
+                         "study %s: run %s already holds a different prediction for this study's patient (its "
+                         "other inputs, records or genomics, changed since an interrupted attempt); the stored "
+                         "one is kept and the conflict audited: POST /mmdx/studies/%s/screen screens it anew",
+                         job->orthanc_id, j->run_id, job->orthanc_id);
     return rc ? rc : end;
 }
 
-static int upload(mmdx_screener *sc, const char *path, char **orthanc_id)
+/* POST one report; *already: Orthanc held an instance of that SOP Instance UID (it keeps one). */
+static int upload(mmdx_screener *sc, const char *path, char **orthanc_id, int *already)
 {
     size_t len = 0;
     FILE *f = fopen(path, "rb");
@@ -158,6 +184,8 @@ static int upload(mmdx_screener *sc, const char *path, char **orthanc_id)
     json_object *a = json_tokener_parse(answer);
     free(answer);
     const char *id = a ? mmdx_orthanc__jstr(a, "ID", NULL) : NULL;
+    const char *status = a ? mmdx_orthanc__jstr(a, "Status", NULL) : NULL;
+    *already = status && strcmp(status, "AlreadyStored") == 0;
     if (!id || !(*orthanc_id = strdup(id))) {
         json_object_put(a);
         return mmdx_fail(MMDX_EIO, "Orthanc: POST /instances: no instance ID in the answer");
@@ -209,7 +237,11 @@ int mmdx_orthanc__write_reports(mmdx_screener *sc, job_state *j, const series_in
                         sc->s->institution,
                         sc->s->series_description,
                         sc->s->series_number,
-                        NULL};
+                        NULL,
+                        j->sr_series_uid,
+                        j->tid_uid,
+                        j->text_uid,
+                        j->tracking_uid};
     const char *mod = mmdx_orthanc__series_attr(si, "Modality"), *desc = mmdx_orthanc__series_attr(si, "SeriesDescription");
     char source[300];
     snprintf(source, sizeof source, "%s series \"%s\", %zu slices (rule \"%s\")", mod ? mod : "?", desc ? desc : "",
@@ -233,14 +265,17 @@ int mmdx_orthanc__upload_reports(mmdx_screener *sc, const mmdx_job *job, job_sta
     char tid[4200], text[4200];
     snprintf(tid, sizeof tid, "%s/tid1500.dcm", j->dir);
     snprintf(text, sizeof text, "%s/text.dcm", j->dir);
-    int rc;
-    if ((rc = upload(sc, tid, &j->tid_orthanc_id)) || (rc = upload(sc, text, &j->text_orthanc_id)))
+    int rc, tid_had = 0, text_had = 0;
+    if ((rc = upload(sc, tid, &j->tid_orthanc_id, &tid_had)) || (rc = upload(sc, text, &j->text_orthanc_id, &text_had)))
         return rc;
+    j->already_stored = tid_had && text_had;
     delete_previous(sc, job, j);
     json_object *d = json_object_new_object();
     json_object_object_add(d, "tid1500_sop_instance_uid", json_object_new_string(j->tid_uid));
     json_object_object_add(d, "text_sop_instance_uid", json_object_new_string(j->text_uid));
     json_object_object_add(d, "series_instance_uid", json_object_new_string(j->sr_series_uid));
+    if (j->already_stored) /* a replay after a crash that followed the first upload */
+        json_object_object_add(d, "already_stored", json_object_new_boolean(1));
     mmdx_audit_event ev;
     memset(&ev, 0, sizeof ev);
     ev.action = "orthanc.sr.write";
@@ -304,6 +339,8 @@ char *mmdx_orthanc__result_json(mmdx_screener *sc, const mmdx_job *job, job_stat
     if (j->messages && *j->messages)
         json_object_object_add(o, "warnings", json_object_new_string(j->messages));
     json_object_object_add(o, "forced", json_object_new_boolean(job->force));
+    if (j->replayed)
+        json_object_object_add(o, "replayed", json_object_new_boolean(1));
     /* fetch, encode, mmdx_orthanc__predict, store and write back; not the wait for a stable study */
     json_object_object_add(o, "screening_seconds", json_object_new_double(mmdx_clock_seconds() - started));
     char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

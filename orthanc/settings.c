@@ -186,6 +186,11 @@ int mmdx_orthanc_settings_parse(mmdx_orthanc_settings *out, const char *json, si
     out->http_port = 8042;
     if (json_object_object_get_ex(root, "HttpPort", &port) && json_object_is_type(port, json_type_int))
         out->http_port = json_object_get_int(port);
+    json_object *age = NULL;
+    out->stable_age = 60;
+    if (json_object_object_get_ex(root, "StableAge", &age) && json_object_is_type(age, json_type_int) &&
+        json_object_get_int(age) >= 0)
+        out->stable_age = json_object_get_int(age);
     json_object *sec = NULL;
     if (rc == 0 && !json_object_object_get_ex(root, SECTION, &sec)) {
         out->enable = 0; /* the plugin is loaded but not configured: it stays idle */

@@ -70,6 +70,7 @@ typedef struct mmdx_orthanc_settings {
     char *manufacturer;
     char *institution;
     int http_port;       /**< Orthanc's own HttpPort (8042 when unset): names this server's worker */
+    int stable_age;      /**< Orthanc's own StableAge (60 when unset), seconds */
 } mmdx_orthanc_settings;
 
 /**

@@ -44,29 +44,12 @@ std::string number(double v)
     return buf;
 }
 
-// "2.25." + the first 16 bytes of the model hash as a decimal integer: a UID
-// that identifies the model (ITU-T X.667 UUID-derived OIDs).
+// A UID that identifies the model (sr_text.c: UUID-derived OID of its hash).
 std::string model_uid(const char *hex)
 {
-    std::vector<int> digits(1, 0); // little-endian decimal
-    for (int i = 0; i < 32 && hex && hex[i]; i++) {
-        char c = hex[i];
-        int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : 0;
-        int carry = v;
-        for (size_t k = 0; k < digits.size(); k++) {
-            int d = digits[k] * 16 + carry;
-            digits[k] = d % 10;
-            carry = d / 10;
-        }
-        while (carry) {
-            digits.push_back(carry % 10);
-            carry /= 10;
-        }
-    }
-    std::string s = "2.25.";
-    for (size_t k = digits.size(); k-- > 0;)
-        s += char('0' + digits[k]);
-    return s;
+    char uid[MMDX_SR_UID_MAX];
+    mmdx_sr_uid_from_hex(hex, uid);
+    return uid;
 }
 
 struct source {
@@ -163,7 +146,7 @@ void add_evidence(DSRDocument &doc, std::vector<source> &src)
 }
 
 void save(DSRDocument &doc, const mmdx_sr_result *r, source &first, const char *path, const char *series_uid,
-          char uid_out[MMDX_SR_UID_MAX])
+          const char *sop_uid, char uid_out[MMDX_SR_UID_MAX])
 {
     DcmFileFormat ff;
     DcmDataset *ds = ff.getDataset();
@@ -171,6 +154,9 @@ void save(DSRDocument &doc, const mmdx_sr_result *r, source &first, const char *
     copy_patient_study(*ds, *first.file.getDataset());
     if (series_uid)
         check(ds->putAndInsertString(DCM_SeriesInstanceUID, series_uid), "SeriesInstanceUID");
+    // the file meta header is still empty: saveFile fills it from the dataset
+    if (sop_uid)
+        check(ds->putAndInsertString(DCM_SOPInstanceUID, sop_uid), "SOPInstanceUID");
     add_contributing_equipment(*ds, r);
     OFCondition c = ff.saveFile(path, EXS_LittleEndianExplicit);
     if (c.bad())
@@ -205,7 +191,8 @@ void build_tid1500(TID1500_MeasurementReport &report, const mmdx_sr_result *r, s
     CMR_TID1501_in_TID1500 &g = report.getIndividualMeasurements();
     char uid[100];
     check(g.setTrackingIdentifier("mmdx multimodal risk screening"), "tracking identifier");
-    check(g.setTrackingUniqueIdentifier(dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT)),
+    check(g.setTrackingUniqueIdentifier(r->tracking_uid ? r->tracking_uid
+                                                        : dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT)),
           "tracking UID");
     check(g.setFinding(private_code("risk", "Multimodal screening risk")), "finding");
     const DSRCodedEntryValue no_units("1", "UCUM", "no units");
@@ -275,8 +262,11 @@ void write_all(const mmdx_sr_result *r, const char *const *sources, size_t n_sou
     set_common(doc, r, src[0], 1);
     add_evidence(doc, src);
     OFString series;
-    check(doc.getSeriesInstanceUID(series), "SeriesInstanceUID");
-    save(doc, r, src[0], tid1500_path, NULL, tid1500_uid);
+    if (r->series_uid)
+        series = r->series_uid;
+    else
+        check(doc.getSeriesInstanceUID(series), "SeriesInstanceUID");
+    save(doc, r, src[0], tid1500_path, series.c_str(), r->tid1500_uid, tid1500_uid);
 
     DSRDocument text(DSRTypes::DT_ComprehensiveSR);
     DSRDocumentTree &tree = text.getTree();
@@ -290,7 +280,7 @@ void write_all(const mmdx_sr_result *r, const char *const *sources, size_t n_sou
     check(tree.getCurrentContentItem().setStringValue(r->text ? r->text : "", OFFalse /*check*/), "text value");
     set_common(text, r, src[0], 2);
     add_evidence(text, src);
-    save(text, r, src[0], text_path, series.c_str(), text_uid);
+    save(text, r, src[0], text_path, series.c_str(), r->text_uid, text_uid);
     if (series_uid)
         std::snprintf(series_uid, MMDX_SR_UID_MAX, "%s", series.c_str());
 }

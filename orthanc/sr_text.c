@@ -1,8 +1,45 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "hash.h"
 #include "sr_writer.h"
+
+void mmdx_sr_uid_from_hex(const char *hex, char out[MMDX_SR_UID_MAX])
+{
+    unsigned char digits[48] = {0}; /* little-endian decimal; 2^128 has 39 digits */
+    size_t n = 1;
+    for (int i = 0; i < 32 && hex && hex[i]; i++) {
+        char c = hex[i];
+        unsigned carry = (c >= '0' && c <= '9')   ? (unsigned)(c - '0')
+                         : (c >= 'a' && c <= 'f') ? (unsigned)(c - 'a' + 10)
+                         : (c >= 'A' && c <= 'F') ? (unsigned)(c - 'A' + 10)
+                                                  : 0;
+        for (size_t k = 0; k < n; k++) {
+            unsigned d = digits[k] * 16u + carry;
+            digits[k] = (unsigned char)(d % 10);
+            carry = d / 10;
+        }
+        while (carry && n < sizeof digits) {
+            digits[n++] = (unsigned char)(carry % 10);
+            carry /= 10;
+        }
+    }
+    size_t used = (size_t)snprintf(out, MMDX_SR_UID_MAX, "2.25.");
+    for (size_t k = n; k-- > 0 && used + 1 < MMDX_SR_UID_MAX;)
+        out[used++] = (char)('0' + digits[k]);
+    out[used] = '\0';
+}
+
+void mmdx_sr_uid_from_name(const char *name, char out[MMDX_SR_UID_MAX])
+{
+    uint8_t h[MMDX_SHA256_LEN];
+    char hex[MMDX_SHA256_HEX_LEN];
+    mmdx_sha256(name, strlen(name), h);
+    mmdx_hex(h, sizeof h, hex);
+    mmdx_sr_uid_from_hex(hex, out);
+}
 
 char *mmdx_sr_render_text(const mmdx_sr_result *r, const char *source)
 {

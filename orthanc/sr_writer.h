@@ -57,6 +57,10 @@ typedef struct mmdx_sr_result {
     const char *series_description;
     int series_number;
     const char *text;                 /**< plain-text rendering (mmdx_sr_render_text) */
+    /** The UIDs to give the reports, or NULL: new ones. The worker derives them from
+     *  the run (mmdx_sr_uid_from_name), so that writing a result again after a crash
+     *  makes the same instances, which Orthanc stores once. */
+    const char *series_uid, *tid1500_uid, *text_uid, *tracking_uid;
 } mmdx_sr_result;
 
 /**
@@ -76,6 +80,15 @@ MMDX_RESULT_USED int mmdx_sr_write(const mmdx_sr_result *r, const char *const *s
                                    const char *tid1500_path, const char *text_path,
                                    char tid1500_uid[MMDX_SR_UID_MAX], char text_uid[MMDX_SR_UID_MAX],
                                    char series_uid[MMDX_SR_UID_MAX], mmdx_error *err);
+
+/**
+ * A UID that stands for `name` ("2.25." + the first 128 bits of SHA-256 of
+ * the name as a decimal integer, ITU-T X.667): the same name, the same UID.
+ */
+void mmdx_sr_uid_from_name(const char *name, char out[MMDX_SR_UID_MAX]);
+
+/** The same from the first 32 hex digits of `hex` (e.g. a model's SHA-256). */
+void mmdx_sr_uid_from_hex(const char *hex, char out[MMDX_SR_UID_MAX]);
 
 /**
  * The plain-text rendering of a result (probability, threshold, decision,

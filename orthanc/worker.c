@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +114,41 @@ int mmdx_screener_new(mmdx_screener **out, const mmdx_orthanc_settings *s, const
     return 0;
 }
 
+void mmdx_orthanc_crash_point(const char *point)
+{
+#ifdef MMDX_TEST_HOOKS
+    const char *at = getenv("MMDX_TEST_KILL_AT");
+    if (at && strcmp(at, point) == 0)
+        raise(SIGKILL);
+#else
+    (void)point;
+#endif
+}
+
+/* A screening is named by what it screens: the model, the study, its
+ * instances (the fingerprint) and the study's forced requests. An attempt
+ * interrupted by a crash and its replay share the run ID and the reports'
+ * UIDs, so that the replay finds the prediction stored and Orthanc keeps
+ * one copy of each report. */
+void mmdx_orthanc__screening_ids(const mmdx_screener *sc, const mmdx_job *job, const char *fingerprint, job_state *j)
+{
+    char name[512];
+    int len = snprintf(name, sizeof name, "mmdx-orthanc-run-v1%c%s%c%s%c%s%c%lld", 0, sc->model.file->sha256, 0,
+                       job->orthanc_id, 0, fingerprint, 0, job->generation);
+    mmdx_uuid_from_name(name, (size_t)(len < (int)sizeof name ? len : (int)sizeof name - 1), j->run_id);
+    static const struct {
+        const char *what;
+        size_t off;
+    } uids[] = {{"series", offsetof(job_state, sr_series_uid)},
+                {"tid1500", offsetof(job_state, tid_uid)},
+                {"text", offsetof(job_state, text_uid)},
+                {"tracking", offsetof(job_state, tracking_uid)}};
+    for (size_t i = 0; i < sizeof uids / sizeof uids[0]; i++) {
+        snprintf(name, sizeof name, "mmdx-orthanc-sr-v1 %s %s", j->run_id, uids[i].what);
+        mmdx_sr_uid_from_name(name, (char *)j + uids[i].off);
+    }
+}
+
 int mmdx_screen_error_is_transient(int code)
 {
     return code == MMDX_EDB || code == MMDX_EIO || code == MMDX_ENOMEM;
@@ -176,6 +213,7 @@ int mmdx_screener_run(mmdx_screener *sc, const mmdx_job *job, mmdx_screen_outcom
             job_state_free(&j);
             return 0;
         }
+        mmdx_orthanc__screening_ids(sc, job, fingerprint, &j);
         snprintf(j.dir, sizeof j.dir, "%s/%s-%ld-%lu", sc->work, job->orthanc_id, (long)getpid(), ++sc->counter);
         rc = mmdx_orthanc__mkdir_p(j.dir);
         if (rc)
@@ -190,6 +228,8 @@ int mmdx_screener_run(mmdx_screener *sc, const mmdx_job *job, mmdx_screen_outcom
         rc = mmdx_orthanc__write_reports(sc, &j, si);
     if (!rc)
         rc = mmdx_orthanc__store_prediction(sc, job, &j, patient_id, study_uid, suid ? suid : "", fingerprint);
+    if (!rc)
+        mmdx_orthanc_crash_point("orthanc.after-store");
     if (!rc)
         rc = mmdx_orthanc__upload_reports(sc, job, &j);
     if (!rc && !(*result = mmdx_orthanc__result_json(sc, job, &j, si, fingerprint, started)))

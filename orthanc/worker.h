@@ -61,4 +61,13 @@ int mmdx_screener_audit_failure(mmdx_screener *sc, const char *orthanc_id, const
 int mmdx_orthanc_audit_failure(const mmdx_orthanc_settings *s, const char *orthanc_id, const char *message,
                                int attempt);
 
+/**
+ * Test-only crash point: in a build with MMDX_TEST_HOOKS (CMake option, off
+ * by default, on in scripts/test.sh), SIGKILL this process when
+ * the environment variable MMDX_TEST_KILL_AT equals `point`; otherwise
+ * nothing. The reliability tests use it to kill Orthanc at an exact moment
+ * (docs/reliability.md, row 2).
+ */
+void mmdx_orthanc_crash_point(const char *point);
+
 #endif

@@ -67,6 +67,9 @@ typedef struct job_state {
     char *text;
     char tid_uid[MMDX_SR_UID_MAX], text_uid[MMDX_SR_UID_MAX], sr_series_uid[MMDX_SR_UID_MAX];
     char *tid_orthanc_id, *text_orthanc_id;
+    char tracking_uid[MMDX_SR_UID_MAX];
+    int replayed;       /* the prediction was already stored by an interrupted attempt of this screening */
+    int already_stored; /* Orthanc already held both reports (a replay's upload) */
     mmdx_store *store;
 } job_state;
 
@@ -80,6 +83,7 @@ void mmdx_orthanc__series_free(series_info *si, size_t n);
 const char *mmdx_orthanc__series_attr(const series_info *si, const char *k);
 void mmdx_orthanc__remove_tree(const char *dir, size_t n_files);
 void mmdx_orthanc__fingerprint_of(const char *model_sha, const char *series_id, json_object *instances, char out[65]);
+void mmdx_orthanc__screening_ids(const mmdx_screener *sc, const mmdx_job *job, const char *fingerprint, job_state *j);
 int mmdx_orthanc__pick_series(mmdx_screener *sc, const mmdx_job *job, job_state *j);
 int mmdx_orthanc__fetch_series(mmdx_screener *sc, job_state *j, json_object *instances);
 int mmdx_orthanc__predict(mmdx_screener *sc, job_state *j, const char *patient_id);

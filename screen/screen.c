@@ -43,13 +43,7 @@ void mmdx_screen_run_id(char out[MMDX_RUN_ID_LEN], const char *model_sha256, con
     unsigned k = shard && shard->count > 1 ? shard->index : 1, n = shard && shard->count > 1 ? shard->count : 1;
     int len = snprintf(text, sizeof text, "mmdx-screen-run-v1%c%s%c%s%c%u/%u%c%d%c%s", 0, model_sha256, 0,
                        cohort_sha256, 0, k, n, 0, pseudonymise ? 1 : 0, 0, job ? job : "");
-    uint8_t h[MMDX_SHA256_LEN];
-    mmdx_sha256(text, (size_t)(len < (int)sizeof text ? len : (int)sizeof text - 1), h);
-    h[6] = (uint8_t)((h[6] & 0x0f) | 0x80); /* version 8: custom */
-    h[8] = (uint8_t)((h[8] & 0x3f) | 0x80); /* RFC variant */
-    char hex[33];
-    mmdx_hex(h, 16, hex);
-    snprintf(out, MMDX_RUN_ID_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    mmdx_uuid_from_name(text, (size_t)(len < (int)sizeof text ? len : (int)sizeof text - 1), out);
 }
 
 
@@ -227,6 +221,7 @@ static char *summary_json(const mmdx_screen_summary *s)
     json_object_object_add(j, "duplicates", json_object_new_int64((int64_t)s->n_duplicates));
     json_object_object_add(j, "conflicts", json_object_new_int64((int64_t)s->n_conflicts));
     json_object_object_add(j, "database_pauses", json_object_new_int64((int64_t)s->db_pauses));
+    json_object_object_add(j, "database_reconnections", json_object_new_int64((int64_t)s->db_reconnections));
     json_object_object_add(j, "interrupted", json_object_new_boolean(s->interrupted));
     char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);

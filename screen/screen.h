@@ -24,9 +24,15 @@
  * (journal.h). A deliberate new screening of the same cohort with the same
  * model takes another job label.
  *
- * Database outages. When the database goes away mid-run, the batch is held,
- * the run pauses and reconnects with growing delays; after db_wait_seconds
- * it stops with MMDX_EDB, having lost nothing: a rerun resumes.
+ * Database outages. When the database goes away mid-run (unreachable: the
+ * server stopped, the session terminated, the network; read-only: a standby,
+ * default_transaction_read_only; out of resources: disk full, too many
+ * connections), the batch is held, the run pauses and reconnects with
+ * growing delays, saying so on `messages`; after db_wait_seconds it stops
+ * with MMDX_EDB, having lost nothing: a rerun resumes. A transaction cut by a
+ * lost connection is replayed once reconnected; a batch whose commit
+ * reached the server before the cut is recognised as already stored. Any
+ * other refusal (permissions, schema) stops the run at once with MMDX_EDB.
  *
  * Errors (thread's last error, naming the file, line or field): the model
  * session's (MMDX_EINTEGRITY, MMDX_ENOTFOUND...), MMDX_ESCHEMA (encoders or
@@ -108,7 +114,7 @@ typedef struct mmdx_screen_summary {
     size_t n_failed;              /**< not screened (listed through on_failure) */
     size_t n_positive;            /**< of those screened now, decision 1 */
     size_t n_stored, n_duplicates, n_conflicts; /**< store outcomes of this invocation */
-    size_t db_pauses;             /**< database outages survived */
+    size_t db_pauses;             /**< waits for an unavailable database (each retry after a pause) */
     size_t n_modalities;
     char modalities[MMDX_SCREEN_MAX_MODALITIES][32];
     size_t by_present[1u << MMDX_SCREEN_MAX_MODALITIES]; /**< screened now, by bitmask of modalities present */
@@ -116,6 +122,7 @@ typedef struct mmdx_screen_summary {
     mmdx_screen_reason reasons[MMDX_SCREEN_MAX_REASONS];
     double threshold;
     mmdx_screen_times times;
+    size_t db_reconnections;      /**< transactions replayed by the store on a new connection (no pause) */
 } mmdx_screen_summary;
 
 /**

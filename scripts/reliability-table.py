@@ -8,11 +8,13 @@ Every reliability test prints, per case it tries, one line
 
 (tests/support/testsupport.c, mmdx_test_reliability). This script collects
 those lines from BUILD_DIR/Testing/Temporary/LastTest.log (ctest's full
-output) and prints the generated section of docs/reliability.md: one table
-per row of the matrix (case, result, figure) with a totals line.
+output) of each build tree named, in order (scripts/test.sh names the
+-Werror pass's and the fuzz pass's), and prints the generated section of
+docs/reliability.md: one table per row of the matrix (case, result, figure)
+with a totals line.
 
-    scripts/reliability-table.py BUILD_DIR                 print the section
-    scripts/reliability-table.py BUILD_DIR --write FILE    replace the text between
+    scripts/reliability-table.py BUILD_DIR...              print the section
+    scripts/reliability-table.py BUILD_DIR... --write FILE replace the text between
         <!-- reliability:begin --> and <!-- reliability:end --> in FILE (a new FILE
         holds just the section); then print one totals line per row
 
@@ -36,10 +38,10 @@ ROWS = {
 }
 
 
-def read_cases(log_path):
-    """{row: {case: (result, figure)}} in order of first appearance; a case seen again
-    (ctest --repeat, a rerun appended to the log) keeps its last result."""
-    rows = {}
+def read_cases(log_path, rows):
+    """Add the log's cases to {row: {case: (result, figure)}}, in order of first
+    appearance; a case seen again (ctest --repeat, a rerun appended to the log,
+    a later build tree) keeps its last result."""
     with open(log_path, encoding="utf-8", errors="replace") as f:
         for line in f:
             at = line.find(TAG)
@@ -53,7 +55,6 @@ def read_cases(log_path):
             if result not in ("pass", "fail"):
                 continue
             rows.setdefault(row, {})[case] = (result, figure)
-    return rows
 
 
 def cell(text):
@@ -106,14 +107,16 @@ def write(path, text):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("build_dir", help="a build tree ctest ran in")
+    ap.add_argument("build_dirs", nargs="+", metavar="BUILD_DIR", help="a build tree ctest ran in")
     ap.add_argument("--write", metavar="FILE", help="update FILE between the markers")
     args = ap.parse_args()
-    log = os.path.join(args.build_dir, "Testing", "Temporary", "LastTest.log")
-    if not os.path.exists(log):
-        sys.stderr.write("reliability-table: %s not found (run ctest in %s first)\n" % (log, args.build_dir))
-        return 2
-    rows = read_cases(log)
+    rows = {}
+    for build_dir in args.build_dirs:
+        log = os.path.join(build_dir, "Testing", "Temporary", "LastTest.log")
+        if not os.path.exists(log):
+            sys.stderr.write("reliability-table: %s not found (run ctest in %s first)\n" % (log, build_dir))
+            return 2
+        read_cases(log, rows)
     text = section(rows)
     if args.write:
         if not write(args.write, text):

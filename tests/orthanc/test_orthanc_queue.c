@@ -39,7 +39,7 @@ START_TEST(queue_lifecycle)
     ck_assert_msg(orc == 0, "%s", mmdx_last_error());
     /* a second opener (another Orthanc) finds the schema in place */
     ck_assert_int_eq(mmdx_job_queue_open(&q2, dsn, "host-b"), 0);
-    ck_assert_int_eq(count("SELECT count(*) FROM mmdx_orthanc.schema_migrations"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM mmdx_orthanc.schema_migrations"), 2);
 
     mmdx_job j;
     ck_assert_int_eq(mmdx_job_queue_claim(q, &j), 0); /* empty */
@@ -71,6 +71,8 @@ START_TEST(queue_lifecycle)
     ck_assert_int_eq(mmdx_job_queue_claim(q, &again), 1);
     ck_assert_str_eq(again.orthanc_id, "study-1");
     ck_assert_int_eq(again.force, 1);
+    ck_assert_int_eq(s1->generation, 0);
+    ck_assert_int_eq(again.generation, 1); /* a forced request: a new screening, a new run */
     ck_assert_str_eq(again.fingerprint, "fp1");
     ck_assert_ptr_nonnull(strstr(again.previous_sr, "\"i1\""));
     ck_assert_int_eq(mmdx_job_queue_unchanged(q, "study-1"), 0);
@@ -111,6 +113,15 @@ START_TEST(queue_lifecycle)
     ck_assert_int_eq(mmdx_job_queue_recover(q, &n), 0);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(count("SELECT count(*) FROM mmdx_orthanc.studies WHERE state = 'running'"), 0);
+    /* the interrupted job was forced: it is again, as the same screening (same generation) */
+    mmdx_job replay;
+    ck_assert_int_eq(mmdx_job_queue_claim(q, &replay), 1);
+    ck_assert_str_eq(replay.orthanc_id, "study-2");
+    ck_assert_int_eq(replay.force, 1);
+    ck_assert_int_eq(replay.generation, c.generation);
+    ck_assert_int_eq(replay.generation, 1); /* one forced request since it was first queued */
+    mmdx_job_clear(&replay);
+    ck_assert_int_eq(mmdx_job_queue_recover(q, &n), 0);
 
     /* a lost connection is re-established on the next call */
     mmdx_pgtest_exec(dsn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "orthanc_model.h"
@@ -27,8 +28,8 @@ typedef struct fake_pacs {
     int fail_files;       /* GET .../file answers an I/O error */
     int corrupt;          /* instance ct05 is not DICOM */
     int n_posts;
-    char *posted[8];
-    size_t posted_len[8];
+    char *posted[12];
+    size_t posted_len[12];
     int n_deletes;
     char deleted[8][128];
     int n_logs;
@@ -94,7 +95,7 @@ static int fake_post(void *ctx, const char *uri, const void *body, size_t len, c
 {
     fake_pacs *f = ctx;
     ck_assert_str_eq(uri, "/instances");
-    ck_assert_int_lt(f->n_posts, 8);
+    ck_assert_int_lt(f->n_posts, 12);
     f->posted[f->n_posts] = malloc(len);
     memcpy(f->posted[f->n_posts], body, len);
     f->posted_len[f->n_posts] = len;
@@ -239,8 +240,9 @@ START_TEST(screen_with_fake_pacs)
     ck_assert_ptr_null(result);
     ck_assert_int_eq(f.n_posts, 2);
 
-    /* 3. forced: screened again, the previous reports deleted */
+    /* 3. forced: screened again, the previous reports deleted (the queue counts the forced request) */
     job.force = 1;
+    job.generation = 1;
     job.previous_sr = strdup("[\"sr-1\", \"sr-2\"]");
     rc = mmdx_screener_run(sc, &job, &out, &result, fp);
     ck_assert_msg(rc == 0, "%s", mmdx_last_error());
@@ -251,6 +253,45 @@ START_TEST(screen_with_fake_pacs)
     ck_assert_str_eq(f.deleted[0], "/instances/sr-1");
     ck_assert_str_eq(f.deleted[1], "/instances/sr-2");
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.runs"), 2);
+
+    /* 3b. the same job again, as after a crash between storing and the queue's update: the
+     * prediction is found stored (nothing stored or audited again), the reports are the same
+     * instances (same UIDs: Orthanc keeps one of each) */
+    long long events = mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events");
+    rc = mmdx_screener_run(sc, &job, &out, &result, fp);
+    ck_assert_msg(rc == 0, "%s", mmdx_last_error());
+    ck_assert_int_eq(out, MMDX_SCREEN_DONE);
+    r = json_tokener_parse(result);
+    ck_assert_int_eq(json_object_get_boolean(json_object_object_get(r, "replayed")), 1);
+    json_object_put(r);
+    free(result);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.runs"), 2);
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions"), 2);
+    /* one event more: the SR write (no run.resume, prediction.duplicate or second run.end) */
+    ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events"), events + 1);
+    char *last = mmdx_pgtest_value(dsn, "SELECT action FROM mmdx.audit_events ORDER BY seq DESC LIMIT 1");
+    ck_assert_str_eq(last, "orthanc.sr.write");
+    free(last);
+    ck_assert_int_eq(f.n_posts, 6);
+    for (int k = 0; k < 2; k++) {
+        char before[4200], second[4200];
+        snprintf(before, sizeof before, "%s/first-%d.dcm", tmp, k);
+        snprintf(second, sizeof second, "%s/second-%d.dcm", tmp, k);
+        FILE *a = fopen(before, "wb"), *b = fopen(second, "wb");
+        ck_assert_uint_eq(fwrite(f.posted[2 + k], 1, f.posted_len[2 + k], a), f.posted_len[2 + k]);
+        ck_assert_uint_eq(fwrite(f.posted[4 + k], 1, f.posted_len[4 + k], b), f.posted_len[4 + k]);
+        fclose(a);
+        fclose(b);
+        static const char *const tags[] = {"SOPInstanceUID", "SeriesInstanceUID"};
+        for (int t = 0; t < 2; t++) {
+            char *u1 = tag_value(before, tags[t]), *u2 = tag_value(second, tags[t]);
+            ck_assert_str_eq(u1, u2);
+            free(u1);
+            free(u2);
+        }
+        unlink(before);
+        unlink(second);
+    }
     mmdx_job_clear(&job);
 
     /* 4. failures: no matching series, a vanished study, Orthanc failing */
@@ -270,7 +311,7 @@ START_TEST(screen_with_fake_pacs)
     ck_assert_int_eq(rc, MMDX_EIO);
     ck_assert_int_eq(mmdx_screen_error_is_transient(rc), 1);
     ck_assert_int_eq(folder_entries(work), 0);
-    ck_assert_int_eq(f.n_posts, 4);
+    ck_assert_int_eq(f.n_posts, 6);
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.audit_events WHERE action = 'orthanc.screen'"
                                             " AND outcome = 8 AND object_id = 'S2'"),
                      1);
@@ -281,7 +322,7 @@ START_TEST(screen_with_fake_pacs)
     ck_assert_int_eq(rc, MMDX_EFORMAT);
     ck_assert_msg(strstr(mmdx_last_error(), "000005.dcm") != NULL, "%s", mmdx_last_error());
     ck_assert_int_eq(mmdx_screen_error_is_transient(rc), 0);
-    ck_assert_int_eq(f.n_posts, 4);
+    ck_assert_int_eq(f.n_posts, 6);
     ck_assert_int_eq(folder_entries(work), 0);
     ck_assert_int_eq(mmdx_pgtest_count(dsn, "SELECT count(*) FROM mmdx.predictions"), 2); /* nothing stored */
     f.corrupt = 0;

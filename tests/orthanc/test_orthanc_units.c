@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changes.h"
 #include "error.h"
 #include "selector.h"
 #include "settings.h"
@@ -212,7 +213,7 @@ static mmdx_sr_result sample_result(void)
 {
     mmdx_sr_result r = {0.734375, 0.5,  1,        3,    modalities,    contributions, present, "mmdx early/logreg",
                         "1.0.0",  "0.1.0", sha, "mmdx", "Test Hospital", "mmdx AI screening result (not verified)",
-                        9901,     NULL};
+                        9901,     NULL,  NULL, NULL, NULL, NULL};
     return r;
 }
 
@@ -379,6 +380,210 @@ START_TEST(sr_writer_real_series)
 }
 END_TEST
 
+/* A replay writes the same reports: UIDs derived from a name, given to the writer, land in both files. */
+START_TEST(sr_writer_given_uids)
+{
+    mmdx_test_data_or_skip();
+    char uid[4][MMDX_SR_UID_MAX], again[MMDX_SR_UID_MAX];
+    static const char *const names[] = {"run-a series", "run-a tid1500", "run-a text", "run-a tracking"};
+    for (int i = 0; i < 4; i++) {
+        mmdx_sr_uid_from_name(names[i], uid[i]);
+        ck_assert_msg(strncmp(uid[i], "2.25.", 5) == 0 && strlen(uid[i]) <= 64, "bad UID %s", uid[i]);
+        ck_assert_msg(strspn(uid[i] + 5, "0123456789") == strlen(uid[i] + 5) && uid[i][5] != '0', "bad UID %s", uid[i]);
+        mmdx_sr_uid_from_name(names[i], again);
+        ck_assert_str_eq(again, uid[i]);
+        for (int k = 0; k < i; k++)
+            ck_assert_str_ne(uid[k], uid[i]);
+    }
+    /* 2^128 - 1, the largest: 39 digits */
+    mmdx_sr_uid_from_hex("ffffffffffffffffffffffffffffffff", again);
+    ck_assert_str_eq(again, "2.25.340282366920938463463374607431768211455");
+    char *src = mmdx_test_data_path("dicom/ibsi1_ct_phantom_PAT1/image/DCM_IMG_00000.dcm");
+    char *dir = mmdx_test_tmpdir();
+    char tid[4200], txt[4200];
+    snprintf(tid, sizeof tid, "%s/tid1500.dcm", dir);
+    snprintf(txt, sizeof txt, "%s/text.dcm", dir);
+    mmdx_sr_result r = sample_result();
+    r.series_uid = uid[0], r.tid1500_uid = uid[1], r.text_uid = uid[2], r.tracking_uid = uid[3];
+    char *text = mmdx_sr_render_text(&r, "CT");
+    r.text = text;
+    char tid_uid[MMDX_SR_UID_MAX], text_uid[MMDX_SR_UID_MAX], series_uid[MMDX_SR_UID_MAX];
+    mmdx_error err;
+    memset(&err, 0, sizeof err);
+    const char *srcs[] = {src};
+    int rc = mmdx_sr_write(&r, srcs, 1, tid, txt, tid_uid, text_uid, series_uid, &err);
+    ck_assert_msg(rc == 0, "%s", err.message);
+    ck_assert_str_eq(tid_uid, uid[1]);
+    ck_assert_str_eq(text_uid, uid[2]);
+    ck_assert_str_eq(series_uid, uid[0]);
+    static const struct {
+        const char *file_kind, *tag;
+        int uid;
+    } want[] = {{"tid", "SOPInstanceUID", 1}, {"tid", "MediaStorageSOPInstanceUID", 1}, {"tid", "SeriesInstanceUID", 0},
+                {"txt", "SOPInstanceUID", 2}, {"txt", "MediaStorageSOPInstanceUID", 2}, {"txt", "SeriesInstanceUID", 0}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char *v = tag_value(strcmp(want[i].file_kind, "tid") == 0 ? tid : txt, want[i].tag);
+        ck_assert_msg(strcmp(v, uid[want[i].uid]) == 0, "%s %s: %s, expected %s", want[i].file_kind, want[i].tag, v,
+                      uid[want[i].uid]);
+        free(v);
+    }
+    char cmd[4400], *out = NULL;
+    snprintf(cmd, sizeof cmd, "dsrdump +Pl '%s'", tid);
+    ck_assert_int_eq(mmdx_test_run(cmd, &out, NULL), 0);
+    ck_assert_msg(strstr(out, uid[3]) != NULL, "the tracking UID %s is not in the report", uid[3]);
+    free(out);
+    free(text);
+    free(src);
+    mmdx_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- the change-log reader, against a fake Orthanc log ---- */
+
+typedef struct fake_change {
+    long long seq;
+    const char *type, *resource, *id;
+} fake_change;
+
+typedef struct fake_log {
+    fake_change c[32];
+    size_t n;
+    const char *unstable; /* the study Orthanc is receiving again, or NULL */
+    const char *gone;     /* a deleted study, or NULL */
+    int reads;
+} fake_log;
+
+static char *text_of(const char *s, size_t *len)
+{
+    char *c = strdup(s);
+    ck_assert_ptr_nonnull(c);
+    if (len)
+        *len = strlen(c);
+    return c;
+}
+
+static int log_get(void *ctx, const char *uri, char **body, size_t *len)
+{
+    fake_log *f = ctx;
+    char buf[8192];
+    long long since = 0;
+    int limit = 0;
+    if (strcmp(uri, "/changes?last") == 0) {
+        snprintf(buf, sizeof buf, "{\"Changes\": [], \"Done\": true, \"Last\": %lld}", f->n ? f->c[f->n - 1].seq : 0);
+    } else if (sscanf(uri, "/changes?since=%lld&limit=%d", &since, &limit) == 2) {
+        f->reads++;
+        size_t used = (size_t)snprintf(buf, sizeof buf, "{\"Changes\": [");
+        long long last = since;
+        int k = 0;
+        for (size_t i = 0; i < f->n && k < 2; i++) { /* two per page: the reader pages */
+            if (f->c[i].seq <= since)
+                continue;
+            used += (size_t)snprintf(buf + used, sizeof buf - used,
+                                     "%s{\"ChangeType\": \"%s\", \"ResourceType\": \"%s\", \"ID\": \"%s\", \"Seq\": %lld}",
+                                     k++ ? ", " : "", f->c[i].type, f->c[i].resource, f->c[i].id, f->c[i].seq);
+            last = f->c[i].seq;
+        }
+        snprintf(buf + used, sizeof buf - used, "], \"Done\": %s, \"Last\": %lld}",
+                 f->n == 0 || last >= f->c[f->n - 1].seq ? "true" : "false", last);
+    } else if (strncmp(uri, "/studies/", 9) == 0) {
+        if (f->gone && strcmp(uri + 9, f->gone) == 0)
+            return MMDX_ENOTFOUND;
+        snprintf(buf, sizeof buf, "{\"IsStable\": %s}", f->unstable && strcmp(uri + 9, f->unstable) == 0 ? "false" : "true");
+    } else if (strncmp(uri, "/series/", 8) == 0) {
+        snprintf(buf, sizeof buf, "{\"ParentStudy\": \"study-of-%s\"}", uri + 8);
+    } else {
+        return MMDX_ENOTFOUND;
+    }
+    *body = text_of(buf, len);
+    return 0;
+}
+
+static void add_change(fake_log *f, const char *type, const char *resource, const char *id)
+{
+    ck_assert_uint_lt(f->n, 32);
+    f->c[f->n] = (fake_change){(long long)f->n + 1, type, resource, id};
+    f->n++;
+}
+
+typedef struct found_list {
+    char ids[16][64];
+    size_t n;
+} found_list;
+
+static int on_found(void *ctx, const char *id)
+{
+    found_list *l = ctx;
+    ck_assert_uint_lt(l->n, 16);
+    snprintf(l->ids[l->n++], 64, "%s", id);
+    return 0;
+}
+
+START_TEST(change_log_reader)
+{
+    fake_log f;
+    memset(&f, 0, sizeof f);
+    mmdx_pacs pacs = {&f, log_get, NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++)
+        add_change(&f, "NewInstance", "Instance", "old"); /* 1-3: before the plugin was installed */
+    mmdx_orthanc_changes *c = NULL;
+    found_list l;
+    memset(&l, 0, sizeof l);
+    /* first start, nothing saved: from the log's end, the archive is not screened */
+    ck_assert_int_eq(mmdx_orthanc_changes_new(&c, &pacs, -1, 10, 0), 0);
+    ck_assert_int_eq(mmdx_orthanc_changes_cursor(c), 3);
+    add_change(&f, "NewStudy", "Study", "A");      /* 4 */
+    add_change(&f, "NewSeries", "Series", "s1");   /* 5: study-of-s1 */
+    add_change(&f, "NewStudy", "Study", "B");      /* 6 */
+    add_change(&f, "StableStudy", "Study", "A");   /* 7 */
+    add_change(&f, "NewInstance", "Instance", "i"); /* 8 */
+    ck_assert_int_eq(mmdx_orthanc_changes_poll(c, 1, on_found, &l), 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_str_eq(l.ids[0], "A");
+    ck_assert_uint_eq(mmdx_orthanc_changes_waiting(c), 2); /* study-of-s1, B */
+    ck_assert_int_eq(mmdx_orthanc_changes_cursor(c), 4);   /* before study-of-s1's change 5 */
+    add_change(&f, "StableStudy", "Study", "study-of-s1"); /* 9 */
+    ck_assert_int_eq(mmdx_orthanc_changes_poll(c, 2, on_found, &l), 0);
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_int_eq(mmdx_orthanc_changes_cursor(c), 5); /* B (6) still waits */
+    long long saved = mmdx_orthanc_changes_cursor(c);
+    mmdx_orthanc_changes_free(c);
+
+    /* killed and restarted: read again from the saved cursor; B never became stable (an orphan),
+     * C is received again after the restart, D was deleted */
+    add_change(&f, "NewStudy", "Study", "C"); /* 10 */
+    add_change(&f, "NewStudy", "Study", "D"); /* 11 */
+    f.unstable = "C";
+    f.gone = "D";
+    l.n = 0;
+    ck_assert_int_eq(mmdx_orthanc_changes_new(&c, &pacs, saved, 10, 100), 0);
+    ck_assert_uint_eq(mmdx_orthanc_changes_waiting(c), 3);
+    ck_assert_int_eq(mmdx_orthanc_changes_poll(c, 101, on_found, &l), 0);
+    /* the StableStudy changes after the cursor are handed over again (a study screened already is
+     * found unchanged by its fingerprint) */
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_str_eq(l.ids[0], "A");
+    ck_assert_str_eq(l.ids[1], "study-of-s1");
+    ck_assert_uint_eq(mmdx_orthanc_changes_waiting(c), 2); /* B (idle, not for StableAge yet), C; D gone */
+    ck_assert_int_eq(mmdx_orthanc_changes_cursor(c), 5);
+    ck_assert_int_eq(mmdx_orthanc_changes_poll(c, 110, on_found, &l), 0);
+    ck_assert_uint_eq(l.n, 3);
+    ck_assert_str_eq(l.ids[2], "B"); /* idle for StableAge since the restart */
+    ck_assert_int_eq(mmdx_orthanc_changes_cursor(c), 9); /* C (10) waits for its StableStudy */
+    ck_assert_int_eq(mmdx_orthanc_changes_poll(c, 500, on_found, &l), 0);
+    ck_assert_uint_eq(l.n, 3); /* C is being received: Orthanc will declare it stable */
+    add_change(&f, "StableStudy", "Study", "C"); /* 12 */
+    add_change(&f, "NewStudy", "Study", "E");    /* 13 */
+    add_change(&f, "Deleted", "Study", "E");     /* 14 */
+    ck_assert_int_eq(mmdx_orthanc_changes_poll(c, 501, on_found, &l), 0);
+    ck_assert_uint_eq(l.n, 4);
+    ck_assert_str_eq(l.ids[3], "C");
+    ck_assert_uint_eq(mmdx_orthanc_changes_waiting(c), 0);
+    ck_assert_int_eq(mmdx_orthanc_changes_cursor(c), 14);
+    mmdx_orthanc_changes_free(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("orthanc");
@@ -394,6 +599,10 @@ int main(void)
     tc = tcase_create("sr");
     tcase_add_test(tc, text_rendering);
     tcase_add_test(tc, sr_writer_real_series);
+    tcase_add_test(tc, sr_writer_given_uids);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("changes");
+    tcase_add_test(tc, change_log_reader);
     suite_add_tcase(s, tc);
     return mmdx_test_run_suite(s);
 }

@@ -6,6 +6,8 @@
 #   pg_server.sh start STATE_DIR [--durable]   start; prints the admin DSN
 #   pg_server.sh stop STATE_DIR                stop and delete the cluster
 #   pg_server.sh dsn STATE_DIR                 print the admin DSN again
+#   pg_server.sh pause STATE_DIR               stop the server, keeping the cluster
+#   pg_server.sh resume STATE_DIR              start it again (same port, same data)
 #
 # The cluster is initdb'd into a fresh temporary folder, listens only on
 # 127.0.0.1 (no Unix socket) on a free port, and has TLS on with a CA and a
@@ -40,7 +42,7 @@ fi
 
 die() { echo "pg_server.sh: $*" >&2; exit 1; }
 
-usage() { echo "usage: pg_server.sh start|stop|dsn STATE_DIR [--durable]" >&2; exit 2; }
+usage() { echo "usage: pg_server.sh start|stop|dsn|pause|resume STATE_DIR [--durable]" >&2; exit 2; }
 
 [ $# -ge 2 ] || usage
 cmd=$1
@@ -73,6 +75,22 @@ do_stop() {
         */mmdx-pg-*) rm -rf "$dir" ;;
     esac
     rm -f "$state/datadir" "$state/dsn" "$state/port"
+}
+
+# pause/resume: the fault tests stop a private server mid-run and bring it back.
+do_pause() {
+    [ -f "$state/datadir" ] || die "no server in $state"
+    dir=$(cat "$state/datadir")
+    SERVER_USER=$(stat -c %U "$dir/data")
+    as_server "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null || die "pg_ctl stop failed"
+}
+
+do_resume() {
+    [ -f "$state/datadir" ] || die "no server in $state"
+    dir=$(cat "$state/datadir")
+    SERVER_USER=$(stat -c %U "$dir/data")
+    as_server "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+        || { tail -20 "$dir/server.log" >&2 2>/dev/null || true; die "the server did not start again"; }
 }
 
 do_start() {
@@ -170,6 +188,8 @@ EOF
 case "$cmd" in
     start) do_start ;;
     stop) do_stop ;;
+    pause) do_pause ;;
+    resume) do_resume ;;
     dsn) [ -f "$state/dsn" ] || die "no server in $state"; cat "$state/dsn" ;;
     *) usage ;;
 esac

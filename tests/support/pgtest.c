@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#define _POSIX_C_SOURCE 200809L
 #include "pgtest.h"
 
 #include <check.h>
@@ -142,4 +143,64 @@ long long mmdx_pgtest_count(const char *dsn, const char *sql)
     long long n = atoll(v);
     free(v);
     return n;
+}
+
+/* ---- a private server ---- */
+
+static char *private_state, *shared_state;
+
+static void pg_server(const char *verb)
+{
+    char *cmd = mmdx_test_strf("sh '%s/tests/support/pg_server.sh' %s '%s' >/dev/null", mmdx_test_source_dir(),
+                               verb, private_state);
+    char *err = NULL;
+    int rc = mmdx_test_run(cmd, NULL, &err);
+    ck_assert_msg(rc == 0, "pg_server.sh %s failed (%d): %s", verb, rc, err ? err : "");
+    free(err);
+    free(cmd);
+}
+
+void mmdx_pgtest_private_begin(void)
+{
+    ck_assert_msg(!private_state, "a private server is already running");
+    const char *shared = getenv("MMDX_PG_STATE");
+    /* without any server binaries the shared fixture is missing too: skip (or fail under CI) alike */
+    mmdx_pgtest_state_dir();
+    shared_state = shared ? strdup(shared) : NULL;
+    char *dir = mmdx_test_tmpdir();
+    private_state = mmdx_test_strf("%s/pg", dir);
+    free(dir);
+    pg_server("start");
+    ck_assert_int_eq(setenv("MMDX_PG_STATE", private_state, 1), 0);
+}
+
+void mmdx_pgtest_private_end(void)
+{
+    if (!private_state)
+        return;
+    pg_server("stop");
+    if (shared_state)
+        setenv("MMDX_PG_STATE", shared_state, 1);
+    else
+        unsetenv("MMDX_PG_STATE");
+    /* the state folder's parent is the temporary folder made above */
+    char *parent = strdup(private_state);
+    *strrchr(parent, '/') = '\0';
+    mmdx_test_rmtree(parent);
+    free(parent);
+    free(private_state);
+    free(shared_state);
+    private_state = shared_state = NULL;
+}
+
+void mmdx_pgtest_private_stop(void)
+{
+    ck_assert_msg(private_state != NULL, "only a private server may be stopped");
+    pg_server("pause");
+}
+
+void mmdx_pgtest_private_start(void)
+{
+    ck_assert_msg(private_state != NULL, "no private server");
+    pg_server("resume");
 }

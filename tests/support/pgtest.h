@@ -35,4 +35,21 @@ char *mmdx_pgtest_value(const char *dsn, const char *sql);
 /** The first cell as a number. */
 long long mmdx_pgtest_count(const char *dsn, const char *sql);
 
+/**
+ * Start a server of this test's own (pg_server.sh start into a new folder)
+ * and point every function above at it, for tests that stop, restart or
+ * reconfigure the server (the shared one serves tests running in parallel).
+ * Stays until mmdx_pgtest_private_end(). ck_assert on failure.
+ */
+void mmdx_pgtest_private_begin(void);
+
+/** Stop and delete the private server; the functions above use the shared one again. */
+void mmdx_pgtest_private_end(void);
+
+/** Stop the private server (fast shutdown: sessions are cut), keeping its data. */
+void mmdx_pgtest_private_stop(void);
+
+/** Start the stopped private server again, on the same port with the same data. */
+void mmdx_pgtest_private_start(void);
+
 #endif

@@ -29,6 +29,12 @@ void mmdx_screen_fixture_make(mmdx_screen_fixture *f, const char *dir, int patie
 void mmdx_screen_fixture_make_keyed(mmdx_screen_fixture *f, const char *dir, int patients, unsigned seed,
                                     const char *key)
 {
+    mmdx_screen_fixture_make_with(f, dir, patients, seed, 0.2, key);
+}
+
+void mmdx_screen_fixture_make_with(mmdx_screen_fixture *f, const char *dir, int patients, unsigned seed,
+                                   double missing, const char *key)
+{
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "%s", dir);
     snprintf(f->cohort, sizeof f->cohort, "%s/cohort", dir);
@@ -40,8 +46,9 @@ void mmdx_screen_fixture_make_keyed(mmdx_screen_fixture *f, const char *dir, int
         snprintf(f->key, sizeof f->key, "%s/site.key", dir);
     snprintf(f->model, sizeof f->model, "%s/model.mmdx", dir);
     f->patients = patients;
-    run_ok(mmdx_test_strf("'%s' synth --patients %d --out '%s' --seed %u --missing 0.2 --image-size 16 --slices 6 "
-                          "--threads 2 --no-progress", mmdx_test_mmdx_bin(), patients, f->cohort, seed));
+    run_ok(mmdx_test_strf("'%s' synth --patients %d --out '%s' --seed %u --missing %g --image-size 16 "
+                          "--slices 6 --threads 2 --no-progress", mmdx_test_mmdx_bin(), patients, f->cohort, seed,
+                          missing));
     if (!key) {
         mmdx_test_write_file(f->key, "5c1e0f9a7d3b2e4c6a8f0d1b3e5c7a9f-reliability-test-key\n");
         ck_assert_int_eq(chmod(f->key, 0600), 0);

@@ -31,6 +31,13 @@ void mmdx_screen_fixture_make_keyed(mmdx_screen_fixture *f, const char *dir, int
                                     const char *key);
 
 /**
+ * The general form: each modality missing with probability `missing` (the
+ * others use 0.2), the site key `key` or, when NULL, a key of its own.
+ */
+void mmdx_screen_fixture_make_with(mmdx_screen_fixture *f, const char *dir, int patients, unsigned seed,
+                                   double missing, const char *key);
+
+/**
  * The shell command of `mmdx screen` over `manifest` (NULL: the fixture's)
  * into database `dsn`, keyed, --json, no progress bar, then `extra`. malloc'd.
  */

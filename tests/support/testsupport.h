@@ -55,6 +55,9 @@ int mmdx_test_spawn(const char *cmdline);
 /** printf into a new string (malloc'd; ck_abort when out of memory). */
 char *mmdx_test_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/** Sleep `ms` milliseconds (resumed after a signal). */
+void mmdx_test_sleep_ms(long ms);
+
 /** Path of the built `mmdx` executable. */
 const char *mmdx_test_mmdx_bin(void);
 
