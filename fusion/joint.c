@@ -86,14 +86,14 @@ static int prepare(mmdx_joint *j, const mmdx_dataset *d, mmdx_error *err)
     return mmdx_joint__layout(j, err);
 }
 
-static void init_params(mmdx_joint *j, mmdx_rng *rng)
+static void init_params(const mmdx_joint *j, double *theta, mmdx_rng *rng)
 {
     size_t d = j->o.token_dim, he = j->o.encoder_hidden, hd = j->o.decoder_hidden;
 #define GLOROT(off, rows, cols)                                                                                 \
     do {                                                                                                        \
         double bound_ = sqrt(6.0 / (double)((rows) + (cols)));                                                  \
         for (size_t k_ = 0; k_ < (size_t)(rows) * (cols); k_++)                                                  \
-            j->theta[(off) + k_] = (2.0 * mmdx_rng_uniform(rng) - 1.0) * bound_;                                 \
+            theta[(off) + k_] = (2.0 * mmdx_rng_uniform(rng) - 1.0) * bound_;                                   \
     } while (0)
     for (size_t m = 0; m < j->nm; m++) {
         const joint_mod *md = &j->mod[m];
@@ -133,12 +133,14 @@ double mmdx_joint_objective(const mmdx_joint *j, const mmdx_dataset *d, const si
 /*
  * Start the risk head where early fusion's logistic regression ends: the
  * linear evidence of every modality's inputs (absent: 0) fitted with L2
- * (C = 1) on the training rows, the attention paths' read-outs at 0. The
- * network then only has to learn what the linear model misses, and early
- * stopping compares against this start (epoch 0).
+ * (C = 1) on the member's training rows, the attention paths' read-outs at
+ * 0. The network then only has to learn what the linear model misses, and
+ * early stopping compares against this start (epoch 0). The validation rows
+ * stay out of it, or the start would be favoured by the very loss that
+ * judges it.
  */
-static int warm_start(mmdx_joint *j, const mmdx_dataset *d, const size_t *train, size_t n_train, const double *sw,
-                      mmdx_error *err)
+static int warm_start(const mmdx_joint *j, double *theta, const mmdx_dataset *d, const size_t *train,
+                      size_t n_train, const double *sw, mmdx_error *err)
 {
     size_t P = 0, M = j->nm;
     for (size_t m = 0; m < M; m++)
@@ -170,34 +172,36 @@ static int warm_start(mmdx_joint *j, const mmdx_dataset *d, const size_t *train,
     if (rc == 0) {
         size_t off = 0;
         for (size_t m = 0; m < M; m++) {
-            memcpy(j->theta + j->mod[m].lw, coef + off, j->mod[m].p * sizeof *coef);
+            memcpy(theta + j->mod[m].lw, coef + off, j->mod[m].p * sizeof *coef);
             off += j->mod[m].p;
         }
-        j->theta[j->hb] = b;
-        memset(j->theta + j->hw, 0, j->o.token_dim * sizeof *j->theta);
-        memset(j->theta + j->tw, 0, j->o.token_dim * sizeof *j->theta);
+        theta[j->hb] = b;
+        memset(theta + j->hw, 0, j->o.token_dim * sizeof *theta);
+        memset(theta + j->tw, 0, j->o.token_dim * sizeof *theta);
     }
     free(x), free(coef), free(y), free(w);
     return rc;
 }
 
 /*
- * Validation loss: the training objective without modality dropout and weight
- * decay: classification + reconstruction + fused alignment + contrastive alignment (InfoNCE of
- * each validation minibatch, the batches fixed, so epochs compare). Leaving
- * the alignment out would stop training when the risk stops improving, which
- * on most cohorts is within a few epochs of the warm start, before the
- * shared space has formed.
+ * Validation losses, without modality dropout and weight decay: the whole
+ * objective (classification + reconstruction + fused alignment +
+ * contrastive alignment, InfoNCE of each validation minibatch, the batches
+ * fixed, so epochs compare) is returned, the classification term alone into
+ * *cls. The risk checkpoint is judged by the latter, the representation's by
+ * the former: on the risk alone training stops within a few epochs of the
+ * warm start, before the shared space has formed, and on the whole objective
+ * the risk is kept from an epoch at which it has already overfitted.
  */
-static double validation_loss(const mmdx_joint *j, const mmdx_dataset *d, const size_t *val, size_t n_val,
-                              size_t B, const double *sw, joint_ws *w)
+static double validation_loss(const mmdx_joint *j, const double *theta, const mmdx_dataset *d, const size_t *val,
+                              size_t n_val, size_t B, const double *sw, joint_ws *w, double *cls_out)
 {
     double cls = 0, rec = 0, con = 0, fa = 0;
     size_t n_rec = 0, n_con = 0;
     for (size_t s = 0; s < n_val; s += B) {
         size_t k = n_val - s < B ? n_val - s : B;
         joint_loss l;
-        mmdx_joint__pass(j, j->theta, d, val + s, k, NULL, sw, 1, w, NULL, &l);
+        mmdx_joint__pass(j, theta, d, val + s, k, NULL, sw, 1, w, NULL, &l);
         cls += l.cls_sum;
         rec += l.rec_sum;
         fa += l.fa_sum;
@@ -208,12 +212,166 @@ static double validation_loss(const mmdx_joint *j, const mmdx_dataset *d, const 
         }
     }
     double v = j->o.w_classification * cls / (double)n_val;
+    *cls_out = cls / (double)n_val;
     if (n_rec)
         v += j->o.w_reconstruction * rec / (double)n_rec;
     if (n_con)
         v += j->o.w_contrastive * con / (double)n_con;
     v += j->o.w_fused_alignment * fa / (double)n_val;
     return v;
+}
+
+/* Modality dropout for rows[0..k): hide present modalities, keeping at least one. */
+static void draw_visible(const mmdx_joint *j, const mmdx_dataset *d, const size_t *rows, size_t k, mmdx_rng *rng,
+                         uint8_t *vis)
+{
+    size_t M = j->nm;
+    double p = j->o.modality_dropout;
+    for (size_t r = 0; r < k; r++) {
+        const uint8_t *pr = d->present + rows[r] * M;
+        uint8_t *vr = vis + r * M;
+        size_t have = 0, kept = 0;
+        for (size_t m = 0; m < M; m++) {
+            vr[m] = pr[m] && j->mod[m].nf > 0;
+            have += vr[m];
+        }
+        if (have < 2 || p <= 0)
+            continue;
+        for (size_t m = 0; m < M; m++)
+            if (vr[m] && mmdx_rng_uniform(rng) < p)
+                vr[m] = 0;
+        for (size_t m = 0; m < M; m++)
+            kept += vr[m];
+        if (kept == 0) { /* show one of the present modalities again, chosen at random */
+            size_t pick = mmdx_rng_below(rng, have), seen = 0;
+            for (size_t m = 0; m < M; m++)
+                if (pr[m] && j->mod[m].nf > 0 && seen++ == pick)
+                    vr[m] = 1;
+        }
+    }
+}
+
+/* What one member's fit needs besides the model: the class counts and sizes of the split, the sample weights. */
+typedef struct fit_plan {
+    size_t nc[2], nval[2];
+    const double *sw;
+} fit_plan;
+
+/* A checkpoint: the best validation loss so far, its epoch, epochs since, and its weights. */
+typedef struct checkpoint {
+    double loss;
+    int epoch, since;
+    double *theta; /* NULL: not kept */
+} checkpoint;
+
+/* Keep theta as the checkpoint if it improves it by 1e-4; returns 1 while it has patience left. */
+static int checkpoint_offer(checkpoint *c, double loss, int epoch, const double *theta, size_t P, int patience)
+{
+    if (!c->theta)
+        return 0;
+    if (loss < c->loss - 1e-4) {
+        c->loss = loss;
+        c->epoch = epoch;
+        c->since = 0;
+        memcpy(c->theta, theta, P * sizeof *theta);
+        return 1;
+    }
+    return ++c->since < patience;
+}
+
+/*
+ * One ensemble member: its own stratified split, initialisation, warm start
+ * (on its training rows), shuffles and dropout from `rng`; Adam. The weights
+ * of the epoch (the warm start being epoch 0) with the best validation
+ * classification loss go to `risk`; with `repr` not NULL, those with the best
+ * whole objective go there, and training goes on until neither has improved
+ * for `patience` epochs (the risk alone: until it has not).
+ */
+static int fit_member(const mmdx_joint *j, double *risk, double *repr, const mmdx_dataset *d, const fit_plan *plan,
+                      mmdx_rng *rng, mmdx_joint_info *info, mmdx_error *err)
+{
+    const mmdx_joint_options *o = &j->o;
+    size_t n = d->n_samples, M = j->nm, P = j->n_params;
+    double *theta = calloc(P, sizeof *theta); /* biases start at 0 */
+    size_t *train = malloc(n * sizeof *train), *val = malloc(n * sizeof *val), *tmp = malloc(n * sizeof *tmp);
+    double *grad = malloc(P * sizeof *grad), *mom = calloc(P, sizeof *mom), *vel = calloc(P, sizeof *vel);
+    size_t B = o->batch_size;
+    uint8_t *vis = malloc((B ? B : 1) * M + 1);
+    joint_ws *w = NULL;
+    int rc = 0;
+    if (!theta || !train || !val || !tmp || !grad || !mom || !vel || !vis) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (%zu parameters)", P);
+        goto done;
+    }
+    init_params(j, theta, rng);
+    size_t n_train = 0, n_val = 0;
+    for (int c = 0; c < 2; c++) { /* stratified split, drawn with the seed */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((d->labels[i] ? 1 : 0) == c)
+                tmp[k++] = i;
+        mmdx_rng_shuffle(rng, tmp, k);
+        for (size_t q = 0; q < k; q++) {
+            if (q < plan->nval[c])
+                val[n_val++] = tmp[q];
+            else
+                train[n_train++] = tmp[q];
+        }
+    }
+    if (B > n_train)
+        B = n_train;
+    if (!(w = mmdx_joint__ws_new(j, B))) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (batch workspace)");
+        goto done;
+    }
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    long step = 0;
+    if (o->w_classification > 0 && (rc = warm_start(j, theta, d, train, n_train, plan->sw, err)) != 0)
+        goto done;
+    /* without a classification term the risk has nothing of its own to be judged by */
+    int risk_by_cls = o->w_classification > 0;
+    checkpoint ck_risk = {INFINITY, 0, 0, risk}, ck_repr = {INFINITY, 0, 0, repr};
+    for (int epoch = 0; epoch <= o->max_epochs; epoch++) {
+        if (epoch > 0) {
+            mmdx_rng_shuffle(rng, train, n_train);
+            for (size_t s = 0; s < n_train; s += B) {
+                size_t k = n_train - s < B ? n_train - s : B;
+                if (k < 2)
+                    break; /* a last batch of one patient: no contrast, a noisy step */
+                draw_visible(j, d, train + s, k, rng, vis);
+                joint_loss l;
+                mmdx_joint__pass(j, theta, d, train + s, k, vis, plan->sw, 1, w, grad, &l);
+                step++;
+                double c1 = 1.0 - pow(b1, (double)step), c2 = 1.0 - pow(b2, (double)step);
+                double lr = o->learning_rate * sqrt(c2) / c1;
+                for (size_t q = 0; q < P; q++) {
+                    mom[q] = b1 * mom[q] + (1 - b1) * grad[q];
+                    vel[q] = b2 * vel[q] + (1 - b2) * grad[q] * grad[q];
+                    theta[q] -= lr * mom[q] / (sqrt(vel[q]) + eps);
+                }
+            }
+        }
+        double cls, vl = validation_loss(j, theta, d, val, n_val, B, plan->sw, w, &cls);
+        info->epochs = epoch;
+        if (!isfinite(vl)) {
+            rc = mmdx_error_set(err, MMDX_ERROR,
+                                "joint fusion: the training diverged at epoch %d (validation loss %g); lower "
+                                "learning_rate",
+                                epoch, vl);
+            break;
+        }
+        int go = checkpoint_offer(&ck_risk, risk_by_cls ? cls : vl, epoch, theta, P, o->patience);
+        go |= checkpoint_offer(&ck_repr, vl, epoch, theta, P, o->patience);
+        if (!go)
+            break;
+    }
+    info->best_epoch = repr ? ck_repr.epoch : ck_risk.epoch;
+    info->best_val_loss = repr ? ck_repr.loss : ck_risk.loss;
+    info->risk_epoch = ck_risk.epoch;
+done:
+    mmdx_joint__ws_free(w);
+    free(theta), free(train), free(val), free(tmp), free(grad), free(mom), free(vel), free(vis);
+    return rc;
 }
 
 int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_options *o, mmdx_joint_info *info,
@@ -225,19 +383,21 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
     if (M > MMDX_JOINT_MAX_MODALITIES)
         return mmdx_error_set(err, MMDX_EINVAL, "joint fusion: %zu modalities (at most %d)", M,
                               MMDX_JOINT_MAX_MODALITIES);
-    size_t nc[2] = {0, 0};
+    if (o->ensemble < 1 || o->ensemble > MMDX_JOINT_MAX_ENSEMBLE)
+        return mmdx_error_set(err, MMDX_EINVAL, "joint fusion: ensemble %zu (1 to %d)", o->ensemble,
+                              MMDX_JOINT_MAX_ENSEMBLE);
+    fit_plan plan = {{0, 0}, {0, 0}, NULL};
     for (size_t i = 0; i < n; i++)
-        nc[d->labels[i] ? 1 : 0]++;
-    size_t nval[2];
+        plan.nc[d->labels[i] ? 1 : 0]++;
     for (int c = 0; c < 2; c++) {
-        nval[c] = (size_t)floor(o->validation_fraction * (double)nc[c] + 0.5);
-        if (nval[c] < 1)
-            nval[c] = 1;
-        if (nc[c] < 2 || nval[c] >= nc[c])
+        plan.nval[c] = (size_t)floor(o->validation_fraction * (double)plan.nc[c] + 0.5);
+        if (plan.nval[c] < 1)
+            plan.nval[c] = 1;
+        if (plan.nc[c] < 2 || plan.nval[c] >= plan.nc[c])
             return mmdx_error_set(err, MMDX_EINVAL,
                                   "joint fusion: %zu patients with label %d is too few for a validation split "
                                   "(validation_fraction %g)",
-                                  nc[c], c, o->validation_fraction);
+                                  plan.nc[c], c, o->validation_fraction);
     }
     mmdx_joint *j = calloc(1, sizeof *j);
     if (!j)
@@ -246,126 +406,29 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
     if (o->engine == MMDX_DENSE_BLAS)
         mmdx_dense_blas_single_threaded();
     int rc = prepare(j, d, err);
-    if (rc) {
-        mmdx_joint_free(j);
-        return rc;
+    double *sw = NULL;
+    if (!rc && o->class_weight_balanced) {
+        if ((sw = malloc(n * sizeof *sw)) != NULL)
+            for (size_t i = 0; i < n; i++)
+                sw[i] = (double)n / (2.0 * (double)plan.nc[d->labels[i] ? 1 : 0]);
+        else
+            rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory");
     }
-    mmdx_rng rng;
-    mmdx_rng_seed(&rng, o->seed);
-    init_params(j, &rng);
-
-    size_t P = j->n_params;
-    size_t *train = malloc(n * sizeof *train), *val = malloc(n * sizeof *val), *tmp = malloc(n * sizeof *tmp);
-    double *grad = malloc(P * sizeof *grad), *mom = calloc(P, sizeof *mom), *vel = calloc(P, sizeof *vel);
-    double *best = malloc(P * sizeof *best), *sw = NULL;
-    size_t *all_rows = malloc(n * sizeof *all_rows);
-    size_t B = o->batch_size;
-    uint8_t *vis = malloc((B ? B : 1) * M + 1);
-    if (o->class_weight_balanced && (sw = malloc(n * sizeof *sw)))
-        for (size_t i = 0; i < n; i++)
-            sw[i] = (double)n / (2.0 * (double)nc[d->labels[i] ? 1 : 0]);
-    if (!train || !val || !tmp || !grad || !mom || !vel || !best || !vis || !all_rows ||
-        (o->class_weight_balanced && !sw)) {
-        rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (%zu parameters)", P);
-        goto done;
+    plan.sw = sw;
+    /* member 0 draws from the seed itself, member k from its stream k: adding members keeps the first ones */
+    for (size_t k = 0; !rc && k < o->ensemble; k++) {
+        mmdx_rng rng;
+        if (k == 0)
+            mmdx_rng_seed(&rng, o->seed);
+        else
+            mmdx_rng_seed_stream(&rng, o->seed, k);
+        mmdx_joint_info mi = {0, 0, 0.0, 0};
+        double *repr = k == 0 ? j->theta + o->ensemble * j->n_params : NULL; /* member 0's representation */
+        rc = fit_member(j, j->theta + k * j->n_params, repr, d, &plan, &rng, &mi, err);
+        if (k == 0)
+            *info = mi;
     }
-    size_t n_train = 0, n_val = 0;
-    for (int c = 0; c < 2; c++) { /* stratified split, drawn with the seed */
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if ((d->labels[i] ? 1 : 0) == c)
-                tmp[k++] = i;
-        mmdx_rng_shuffle(&rng, tmp, k);
-        for (size_t q = 0; q < k; q++) {
-            if (q < nval[c])
-                val[n_val++] = tmp[q];
-            else
-                train[n_train++] = tmp[q];
-        }
-    }
-    if (B > n_train)
-        B = n_train;
-    for (size_t i = 0; i < n; i++)
-        all_rows[i] = i;
-    joint_ws *w = mmdx_joint__ws_new(j, B);
-    if (!w) {
-        rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (batch workspace)");
-        goto done;
-    }
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    double best_loss = INFINITY;
-    int since = 0;
-    long step = 0;
-    if (o->w_classification > 0 && (rc = warm_start(j, d, all_rows, n, sw, err)) != 0) {
-        mmdx_joint__ws_free(w);
-        goto done;
-    }
-    best_loss = validation_loss(j, d, val, n_val, B, sw, w); /* epoch 0: the warm start itself */
-    memcpy(best, j->theta, P * sizeof *best);
-    for (int epoch = 1; epoch <= o->max_epochs; epoch++) {
-        mmdx_rng_shuffle(&rng, train, n_train);
-        for (size_t s = 0; s < n_train; s += B) {
-            size_t k = n_train - s < B ? n_train - s : B;
-            if (k < 2)
-                break; /* a last batch of one patient: no contrast, a noisy step */
-            /* modality dropout: hide present modalities, keeping at least one */
-            for (size_t r = 0; r < k; r++) {
-                const uint8_t *pr = d->present + train[s + r] * M;
-                uint8_t *vr = vis + r * M;
-                size_t have = 0, kept = 0;
-                for (size_t m = 0; m < M; m++) {
-                    vr[m] = pr[m] && j->mod[m].nf > 0;
-                    have += vr[m];
-                }
-                if (have < 2 || o->modality_dropout <= 0)
-                    continue;
-                for (size_t m = 0; m < M; m++)
-                    if (vr[m] && mmdx_rng_uniform(&rng) < o->modality_dropout)
-                        vr[m] = 0;
-                for (size_t m = 0; m < M; m++)
-                    kept += vr[m];
-                if (kept == 0) { /* show one of the present modalities again, chosen at random */
-                    size_t pick = mmdx_rng_below(&rng, have), seen = 0;
-                    for (size_t m = 0; m < M; m++)
-                        if (pr[m] && j->mod[m].nf > 0 && seen++ == pick)
-                            vr[m] = 1;
-                }
-            }
-            joint_loss l;
-            mmdx_joint__pass(j, j->theta, d, train + s, k, vis, sw, 1, w, grad, &l);
-            step++;
-            double c1 = 1.0 - pow(b1, (double)step), c2 = 1.0 - pow(b2, (double)step);
-            double lr = o->learning_rate * sqrt(c2) / c1;
-            for (size_t q = 0; q < P; q++) {
-                mom[q] = b1 * mom[q] + (1 - b1) * grad[q];
-                vel[q] = b2 * vel[q] + (1 - b2) * grad[q] * grad[q];
-                j->theta[q] -= lr * mom[q] / (sqrt(vel[q]) + eps);
-            }
-        }
-        double vl = validation_loss(j, d, val, n_val, B, sw, w);
-        info->epochs = epoch;
-        if (!isfinite(vl)) {
-            rc = mmdx_error_set(err, MMDX_ERROR,
-                                "joint fusion: the training diverged at epoch %d (validation loss %g); lower "
-                                "learning_rate",
-                                epoch, vl);
-            break;
-        }
-        if (vl < best_loss - 1e-4) {
-            best_loss = vl;
-            info->best_epoch = epoch;
-            memcpy(best, j->theta, P * sizeof *best);
-            since = 0;
-        } else if (++since >= o->patience) {
-            break;
-        }
-    }
-    mmdx_joint__ws_free(w);
-    memcpy(j->theta, best, P * sizeof *best);
-    info->best_val_loss = best_loss;
-done:
-    free(train), free(val), free(tmp), free(grad), free(mom), free(vel), free(best), free(vis), free(sw);
-    free(all_rows);
+    free(sw);
     if (rc) {
         mmdx_joint_free(j);
         return rc;
@@ -376,10 +439,16 @@ done:
 
 /* ---- inference ---- */
 
-int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, double *contrib, double *fused,
-                     double *tokens, double *x_imputed, mmdx_error *err)
+/*
+ * Risk members [k0, k1): the mean of their logits and of their ablation
+ * contributions (the contributions of the mean logit, averaging being
+ * linear). The fused vector, the tokens and the imputation come from the
+ * representation checkpoint (one space: members' spaces do not average).
+ */
+static int infer_members(const mmdx_joint *j, size_t k0, size_t k1, const mmdx_dataset *d, double *logit,
+                         double *contrib, double *fused, double *tokens, double *x_imputed, mmdx_error *err)
 {
-    size_t M = j->nm, D = j->o.token_dim, F = j->nf, n = d->n_samples;
+    size_t M = j->nm, D = j->o.token_dim, F = j->nf, n = d->n_samples, P = j->n_params;
     if (d->n_features != F || d->n_modalities != M)
         return mmdx_error_set(err, MMDX_EINVAL,
                               "joint fusion: the data has %zu features of %zu modalities, the model %zu of %zu",
@@ -397,6 +466,7 @@ int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, 
     if (!scratch)
         return mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory");
     long long nn = (long long)n;
+    double members = (double)(k1 - k0);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (long long ii = 0; ii < nn; ii++) {
         int t = omp_get_thread_num();
@@ -406,32 +476,46 @@ int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, 
         const double *x = d->x + i * F;
         const double *list[MMDX_JOINT_MAX_MODALITIES];
         size_t mods[MMDX_JOINT_MAX_MODALITIES], L = 0;
-        double lin[MMDX_JOINT_MAX_MODALITIES], lin_sum = 0;
-        for (size_t m = 0; m < M; m++)
-            if (d->present[i * M + m] && j->mod[m].nf > 0) {
-                lin[L] = mmdx_joint__encode_row(j, j->theta, m, x, in, hid, tok + m * D);
-                lin_sum += lin[L];
-                list[L] = tok + m * D;
-                mods[L++] = m;
-            }
-        double lg = mmdx_joint__forward_row(j, j->theta, list, L, z, att) + lin_sum;
-        if (logit)
-            logit[i] = lg;
-        if (fused)
-            memcpy(fused + i * D, z, D * sizeof *z);
-        if (contrib) {
+        double lg_sum = 0, con_sum[MMDX_JOINT_MAX_MODALITIES] = {0};
+        for (size_t k = k0; (logit || contrib) && k < k1; k++) {
+            const double *th = j->theta + k * P;
+            double lin[MMDX_JOINT_MAX_MODALITIES], lin_sum = 0;
+            L = 0;
             for (size_t m = 0; m < M; m++)
-                contrib[i * M + m] = 0.0;
-            for (size_t q = 0; q < L; q++) { /* ablation: the log-odds without this modality */
+                if (d->present[i * M + m] && j->mod[m].nf > 0) {
+                    lin[L] = mmdx_joint__encode_row(j, th, m, x, in, hid, tok + m * D);
+                    lin_sum += lin[L];
+                    list[L] = tok + m * D;
+                    mods[L++] = m;
+                }
+            double lg = mmdx_joint__forward_row(j, th, list, L, z, att) + lin_sum;
+            lg_sum += lg;
+            for (size_t q = 0; contrib && q < L; q++) { /* ablation: the log-odds without this modality */
                 const double *rest[MMDX_JOINT_MAX_MODALITIES];
                 size_t nr = 0;
                 for (size_t r = 0; r < L; r++)
                     if (r != q)
                         rest[nr++] = list[r];
-                contrib[i * M + mods[q]] =
-                    lg - (mmdx_joint__forward_row(j, j->theta, rest, nr, NULL, att) + lin_sum - lin[q]);
+                con_sum[mods[q]] += lg - (mmdx_joint__forward_row(j, th, rest, nr, NULL, att) + lin_sum - lin[q]);
             }
         }
+        const double *th = j->theta + j->o.ensemble * P; /* the representation */
+        if (fused || tokens || x_imputed) {
+            L = 0;
+            for (size_t m = 0; m < M; m++)
+                if (d->present[i * M + m] && j->mod[m].nf > 0) {
+                    (void)mmdx_joint__encode_row(j, th, m, x, in, hid, tok + m * D);
+                    list[L++] = tok + m * D;
+                }
+            (void)mmdx_joint__forward_row(j, th, list, L, z, att);
+        }
+        if (logit)
+            logit[i] = lg_sum / members;
+        if (fused)
+            memcpy(fused + i * D, z, D * sizeof *z);
+        if (contrib)
+            for (size_t m = 0; m < M; m++)
+                contrib[i * M + m] = con_sum[m] / members;
         if (tokens)
             for (size_t m = 0; m < M; m++) {
                 int has = d->present[i * M + m] && j->mod[m].nf > 0;
@@ -451,7 +535,7 @@ int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, 
                 if (d->present[i * M + m] || md->nf == 0)
                     continue;
                 if (L)
-                    mmdx_joint__decode(j, j->theta, m, ctx, dhid, rec);
+                    mmdx_joint__decode(j, th, m, ctx, dhid, rec);
                 for (size_t q = 0; q < md->nf; q++) {
                     uint32_t f = md->feat[q];
                     x_imputed[i * F + f] = j->mean[f] + j->scale[f] * (L ? rec[q] : 0.0);
@@ -461,6 +545,23 @@ int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, 
     }
     free(scratch);
     return 0;
+}
+
+int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d, double *logit, double *contrib, double *fused,
+                     double *tokens, double *x_imputed, mmdx_error *err)
+{
+    return infer_members(j, 0, j->o.ensemble, d, logit, contrib, fused, tokens, x_imputed, err);
+}
+
+size_t mmdx_joint_n_members(const mmdx_joint *j) { return j->o.ensemble; }
+
+int mmdx_joint_member_logits(const mmdx_joint *j, size_t member, const mmdx_dataset *d, double *logit,
+                             mmdx_error *err)
+{
+    if (member >= j->o.ensemble)
+        return mmdx_error_set(err, MMDX_EINVAL, "joint fusion: member %zu of an ensemble of %zu", member,
+                              j->o.ensemble);
+    return infer_members(j, member, member + 1, d, logit, NULL, NULL, NULL, NULL, err);
 }
 
 /* ---- saving ---- */
@@ -482,6 +583,7 @@ void mmdx_joint_save(const mmdx_joint *j, mmdx_blob_writer *w)
     double obj[7] = {o->w_classification, o->w_reconstruction, o->w_contrastive, o->temperature,
                      o->modality_dropout, o->alpha, o->w_fused_alignment};
     mmdx_blob_doubles(w, "objective", obj, 7);
+    mmdx_blob_printf(w, "ensemble %zu\n", o->ensemble);
     for (size_t m = 0; m < j->nm; m++) {
         mmdx_blob_printf(w, "modality %zu\n", m);
         write_indexes(w, "features", j->mod[m].feat, j->mod[m].nf);
@@ -489,7 +591,8 @@ void mmdx_joint_save(const mmdx_joint *j, mmdx_blob_writer *w)
     }
     mmdx_blob_doubles(w, "mean", j->mean, j->nf);
     mmdx_blob_doubles(w, "scale", j->scale, j->nf);
-    mmdx_blob_doubles(w, "parameters", j->theta, j->n_params);
+    for (size_t k = 0; k <= o->ensemble; k++) /* the risk members, then the representation */
+        mmdx_blob_doubles(w, "parameters", j->theta + k * j->n_params, j->n_params);
 }
 
 static int read_size_line(mmdx_blob_reader *r, const char *key, size_t *v, size_t n, uint64_t max)
@@ -501,6 +604,23 @@ static int read_size_line(mmdx_blob_reader *r, const char *key, size_t *v, size_
             v[i] = (size_t)x;
     }
     return rc ? rc : mmdx_blob_eol(r);
+}
+
+/*
+ * The "ensemble K" line; *legacy 1 without it: a model saved before
+ * ensembles, one network for both the risk and the representation.
+ */
+static int read_ensemble(mmdx_blob_reader *r, size_t *k, int *legacy)
+{
+    static const char key[] = "ensemble ";
+    *k = 1;
+    *legacy = (size_t)(r->end - r->p) < sizeof key - 1 || memcmp(r->p, key, sizeof key - 1) != 0;
+    if (*legacy)
+        return 0;
+    int rc = read_size_line(r, "ensemble", k, 1, MMDX_JOINT_MAX_ENSEMBLE);
+    if (!rc && *k < 1)
+        rc = mmdx_blob_fail(r, "an ensemble of 0 networks");
+    return rc;
 }
 
 static int read_indexes(mmdx_blob_reader *r, const char *key, uint32_t **v, size_t *n, uint64_t bound)
@@ -571,6 +691,9 @@ int mmdx_joint_load(mmdx_joint **out, mmdx_blob_reader *r)
         j->o.alpha = obj[5];
         j->o.w_fused_alignment = obj[6];
     }
+    int legacy = 0;
+    if (!rc)
+        rc = read_ensemble(r, &j->o.ensemble, &legacy);
     size_t seen = 0;
     for (size_t m = 0; !rc && m < j->nm; m++) {
         size_t idx;
@@ -595,8 +718,10 @@ int mmdx_joint_load(mmdx_joint **out, mmdx_blob_reader *r)
             rc = mmdx_blob_fail(r, "scale of feature %zu is not positive", f);
     if (!rc)
         rc = mmdx_joint__layout(j, r->err); /* the architecture fixes the parameter count */
-    if (!rc)
-        rc = mmdx_blob_doubles_read(r, "parameters", j->theta, j->n_params);
+    for (size_t k = 0; !rc && k <= (legacy ? 0 : j->o.ensemble); k++)
+        rc = mmdx_blob_doubles_read(r, "parameters", j->theta + k * j->n_params, j->n_params);
+    if (!rc && legacy)
+        memcpy(j->theta + j->n_params, j->theta, j->n_params * sizeof *j->theta);
     if (rc) {
         mmdx_joint_free(j);
         return rc;

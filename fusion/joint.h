@@ -54,6 +54,7 @@
 #include "textblob.h"
 
 #define MMDX_JOINT_MAX_MODALITIES 16
+#define MMDX_JOINT_MAX_ENSEMBLE 32
 
 typedef struct mmdx_joint_options {
     size_t token_dim;       /**< d, default 32 */
@@ -74,6 +75,7 @@ typedef struct mmdx_joint_options {
     mmdx_dense_engine engine;   /**< default CBLAS when built with it */
     uint64_t seed;
     int n_threads;
+    size_t ensemble;        /**< K networks averaged (logits), default 1; see mmdx_joint_fit */
 } mmdx_joint_options;
 
 void mmdx_joint_options_init(mmdx_joint_options *o);
@@ -86,8 +88,9 @@ typedef struct mmdx_joint mmdx_joint;
 
 /** What the fit did. */
 typedef struct mmdx_joint_info {
-    int epochs, best_epoch;
-    double best_val_loss;
+    int epochs, best_epoch; /**< member 0's: epochs run, the representation checkpoint's epoch (0: the warm start) */
+    double best_val_loss;   /**< its validation loss (the whole objective) */
+    int risk_epoch;         /**< member 0's risk checkpoint's epoch (best validation classification loss) */
 } mmdx_joint_info;
 
 MMDX_RESULT_USED int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_options *o,
@@ -106,12 +109,22 @@ MMDX_RESULT_USED int mmdx_joint_infer(const mmdx_joint *j, const mmdx_dataset *d
 
 size_t mmdx_joint_token_dim(const mmdx_joint *j);
 
+/** The ensemble's size K (the [joint] key `ensemble`; 1: a single network). */
+size_t mmdx_joint_n_members(const mmdx_joint *j);
+
+/**
+ * Member `member`'s own logits on d (n): mmdx_joint_infer's logit is their
+ * mean. Errors: MMDX_EINVAL (no such member, or the shape differs), MMDX_ENOMEM.
+ */
+MMDX_RESULT_USED int mmdx_joint_member_logits(const mmdx_joint *j, size_t member, const mmdx_dataset *d,
+                                              double *logit, mmdx_error *err);
+
 void mmdx_joint_save(const mmdx_joint *j, mmdx_blob_writer *w);
 MMDX_RESULT_USED int mmdx_joint_load(mmdx_joint **out, mmdx_blob_reader *r);
 
 /* ---- for the gradient test ---- */
 
-/** Number of parameters, and the parameter vector (owned by the model). */
+/** Number of parameters of one member, and member 0's parameter vector (owned by the model). */
 size_t mmdx_joint_n_params(const mmdx_joint *j);
 double *mmdx_joint_params(mmdx_joint *j);
 

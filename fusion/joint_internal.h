@@ -29,8 +29,9 @@ struct mmdx_joint {
     size_t wq, wk, wv, wo, bo;      /* self-attention (d x d each), output bias */
     size_t cls, pq, pk, pv, po, pb; /* pooling token, its attention, output bias */
     size_t hw, hb, tw;              /* risk head: on z, bias, and on each token (summed evidence) */
-    size_t n_params;
-    double *theta;
+    size_t n_params;      /* of one network */
+    double *theta;        /* o.ensemble + 1 networks of n_params, one after another: the risk members (logits
+                           * averaged), then the representation checkpoint (embeddings, imputation) */
     uint8_t *decay; /* 1 for weight-matrix entries (L2), 0 for biases and the pooling token */
 };
 

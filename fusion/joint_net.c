@@ -52,10 +52,12 @@ int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err)
     j->n_params = k;
     free(j->theta);
     free(j->decay);
-    j->theta = calloc(k, sizeof *j->theta);
+    /* the risk members' parameter vectors, one after another, then the representation's */
+    size_t members = (j->o.ensemble ? j->o.ensemble : 1) + 1;
+    j->theta = calloc(k * members, sizeof *j->theta);
     j->decay = calloc(k, 1);
     if (!j->theta || !j->decay)
-        return mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (%zu parameters)", k);
+        return mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (%zu x %zu parameters)", members, k);
     for (size_t r = 0; r < nr; r++)
         memset(j->decay + ranges[r][0], 1, ranges[r][1] - ranges[r][0]);
     return 0;

@@ -385,6 +385,137 @@ START_TEST(imputation_beats_the_training_mean)
 }
 END_TEST
 
+/* A model fitted with the loop engine, max_epochs `epochs`, token_dim 8 and an ensemble of `k` ("1".."32"). */
+static void *fit_ensemble(const mmdx_dataset *d, const char *epochs, const char *k, uint64_t seed)
+{
+    mmdx_config_entry e[] = {{"max_epochs", epochs, "t.conf", 1, 0}, {"blas", "no", "t.conf", 2, 0},
+                             {"token_dim", "8", "t.conf", 3, 0}, {"ensemble", k, "t.conf", 4, 0}};
+    mmdx_plugin_config pc;
+    mmdx_error err = {0};
+    void *m = NULL;
+    mmdx_fusion_params p = params(&pc, e, 4, 2, seed);
+    ck_assert_msg(mmdx_fusion_joint_vtable.fit(&m, &p, d, &err) == 0, "%s", err.message);
+    return m;
+}
+
+static size_t count_lines(const char *b, size_t len, const char *prefix)
+{
+    size_t k = 0, n = strlen(prefix);
+    for (const char *p = b; p && p < b + len; p = memchr(p, '\n', (size_t)(b + len - p)), p = p ? p + 1 : NULL)
+        k += (size_t)(b + len - p) >= n && memcmp(p, prefix, n) == 0;
+    return k;
+}
+
+/*
+ * An ensemble: its members differ, the model's logit is the mean of theirs,
+ * member 0 is the network a fit of one would give; the file holds every
+ * member and the representation, reloads bit for bit, and is refused with a
+ * member short or an ensemble size that does not match.
+ */
+START_TEST(ensemble_averages_its_members)
+{
+    cohort c = make_cohort(300, 11, 0.2, 0.05);
+    mmdx_dataset d = view(&c, 0, c.n);
+    mmdx_error err = {0};
+    size_t n = c.n;
+    mmdx_joint *e3 = fit_ensemble(&d, "8", "3", 9), *e1 = fit_ensemble(&d, "8", "1", 9), *re = NULL, *bad = NULL;
+    ck_assert_uint_eq(mmdx_joint_n_members(e3), 3);
+    ck_assert_uint_eq(mmdx_joint_n_members(e1), 1);
+    double *lk[3], *mean = malloc(n * sizeof *mean), *l1 = malloc(n * sizeof *l1);
+    for (size_t k = 0; k < 3; k++) {
+        lk[k] = malloc(n * sizeof *lk[k]);
+        ck_assert_int_eq(mmdx_joint_member_logits(e3, k, &d, lk[k], &err), 0);
+    }
+    ck_assert_int_eq(mmdx_joint_member_logits(e3, 3, &d, l1, &err), MMDX_EINVAL);
+    ck_assert(memcmp(lk[0], lk[1], n * sizeof *l1) != 0);
+    ck_assert(memcmp(lk[1], lk[2], n * sizeof *l1) != 0);
+    ck_assert(memcmp(lk[0], lk[2], n * sizeof *l1) != 0);
+    ck_assert_int_eq(mmdx_joint_infer(e3, &d, mean, NULL, NULL, NULL, NULL, &err), 0);
+    double spread = 0;
+    for (size_t i = 0; i < n; i++) {
+        double m = (lk[0][i] + lk[1][i] + lk[2][i]) / 3.0;
+        ck_assert_msg(fabs(mean[i] - m) <= 1e-12 * fmax(1.0, fabs(m)), "row %zu: %.17g, members' mean %.17g", i,
+                      mean[i], m);
+        spread = fmax(spread, fabs(lk[0][i] - lk[1][i]));
+    }
+    ck_assert_msg(spread > 1e-3, "the members hardly differ (%g)", spread);
+    ck_assert_int_eq(mmdx_joint_infer(e1, &d, l1, NULL, NULL, NULL, NULL, &err), 0);
+    ck_assert(memcmp(l1, lk[0], n * sizeof *l1) == 0); /* member 0 draws from the seed itself */
+    /* the file: 3 members and the representation; reloaded, the same bytes and predictions */
+    size_t len, len2;
+    char *b = save(e3, &len);
+    ck_assert_ptr_nonnull(strstr(b, "\nensemble 3\n"));
+    ck_assert_uint_eq(count_lines(b, len, "parameters "), 4);
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.load((void **)&re, b, len, &err), 0);
+    char *b2 = save(re, &len2);
+    ck_assert_uint_eq(len, len2);
+    ck_assert(memcmp(b, b2, len) == 0);
+    double *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    double *ca = malloc(n * 3 * sizeof *ca), *cb = malloc(n * 3 * sizeof *cb);
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.predict(e3, &d, pa, ca, &err), 0);
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.predict(re, &d, pb, cb, &err), 0);
+    ck_assert(memcmp(pa, pb, n * sizeof *pa) == 0);
+    ck_assert(memcmp(ca, cb, n * 3 * sizeof *ca) == 0);
+    /* the size says 2: the fourth parameter line is left over */
+    char *en = strstr(b, "\nensemble 3\n");
+    en[strlen("\nensemble ")] = '2';
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.load((void **)&bad, b, len, &err), MMDX_EFORMAT);
+    ck_assert_ptr_null(bad);
+    /* the size says 3, the representation's line is missing */
+    en[strlen("\nensemble ")] = '3';
+    char *last = b + len - 1;
+    while (last > b && last[-1] != '\n')
+        last--;
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.load((void **)&bad, b, (size_t)(last - b), &err), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "parameters"));
+    ck_assert_ptr_null(bad);
+    for (size_t k = 0; k < 3; k++)
+        free(lk[k]);
+    free(mean), free(l1), free(pa), free(pb), free(ca), free(cb), free(b), free(b2);
+    mmdx_joint_free(e3), mmdx_joint_free(e1), mmdx_joint_free(re);
+    cohort_free(&c);
+}
+END_TEST
+
+/*
+ * A model saved before ensembles (no "ensemble" line, one parameter line)
+ * loads, that network serving both the risk and the representation.
+ */
+START_TEST(models_without_an_ensemble_line_load)
+{
+    cohort c = make_cohort(200, 13, 0.2, 0.05);
+    mmdx_dataset d = view(&c, 0, c.n);
+    mmdx_error err = {0};
+    size_t n = c.n, len;
+    mmdx_joint *m1 = fit_ensemble(&d, "3", "1", 4), *old = NULL;
+    char *b = save(m1, &len);
+    char *en = strstr(b, "\nensemble 1\n"), *last = b + len - 1;
+    ck_assert_ptr_nonnull(en);
+    while (last > b && last[-1] != '\n') /* drop the representation's line, then the ensemble line */
+        last--;
+    size_t cut = (size_t)(last - b), skip = strlen("ensemble 1\n"), at = (size_t)(en + 1 - b);
+    memmove(b + at, b + at + skip, cut - at - skip);
+    cut -= skip;
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.load((void **)&old, b, cut, &err), 0);
+    ck_assert_uint_eq(mmdx_joint_n_members(old), 1);
+    double *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    ck_assert_int_eq(mmdx_joint_infer(m1, &d, pa, NULL, NULL, NULL, NULL, &err), 0);
+    ck_assert_int_eq(mmdx_joint_infer(old, &d, pb, NULL, NULL, NULL, NULL, &err), 0);
+    ck_assert(memcmp(pa, pb, n * sizeof *pa) == 0);
+    /* saved again, the network is written as both the risk member and the representation */
+    size_t l2;
+    char *b2 = save(old, &l2);
+    ck_assert_uint_eq(count_lines(b2, l2, "parameters "), 2);
+    char *p1 = strstr(b2, "\nparameters "), *p2 = strstr(p1 + 1, "\nparameters ");
+    ck_assert_ptr_nonnull(p2);
+    ck_assert(memcmp(p1, p2, (size_t)(p2 - p1)) == 0 && (size_t)(b2 + l2 - p2) == (size_t)(p2 - p1) + 1);
+    free(b2);
+    free(pa), free(pb), free(b);
+    mmdx_joint_free(m1), mmdx_joint_free(old);
+    cohort_free(&c);
+}
+END_TEST
+
 START_TEST(bad_configuration_is_named)
 {
     mmdx_joint_options o;
@@ -399,6 +530,10 @@ START_TEST(bad_configuration_is_named)
     p = params(&pc, unknown, 1, 1, 1);
     ck_assert_int_eq(mmdx_joint_options_parse(&o, &p, &err), MMDX_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.message, "s.conf:7: unknown key 'dropout'"));
+    mmdx_config_entry members[] = {{"ensemble", "0", "s.conf", 8, 0}};
+    p = params(&pc, members, 1, 1, 1);
+    ck_assert_int_eq(mmdx_joint_options_parse(&o, &p, &err), MMDX_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "s.conf:8"));
     mmdx_config_entry zero[] = {{"weight_classification", "0", "s.conf", 1, 0},
                                 {"weight_reconstruction", "0", "s.conf", 2, 0},
                                 {"weight_contrastive", "0", "s.conf", 3, 0}};
@@ -438,6 +573,8 @@ int main(void)
     tcase_add_test(tc, refit_and_reload_are_bit_identical);
     tcase_add_test(tc, models_without_the_fused_alignment_weight_load);
     tcase_add_test(tc, imputation_beats_the_training_mean);
+    tcase_add_test(tc, ensemble_averages_its_members);
+    tcase_add_test(tc, models_without_an_ensemble_line_load);
     tcase_add_test(tc, bad_configuration_is_named);
     suite_add_tcase(s, tc);
     return mmdx_test_run_suite(s);
