@@ -35,11 +35,18 @@
  *     patients' of the minibatch, with temperature tau (as CLIP);
  *   L2 weight decay alpha on weight matrices.
  * The risk head starts where early fusion's logistic regression ends (the
- * linear terms fitted with L2, C = 1, on all training patients; the
- * attention read-outs at 0), so that the network learns what the linear
- * model misses. Adam; early stopping on a stratified validation split by
- * its classification + reconstruction loss (no dropout), the start itself
- * (epoch 0) a candidate, best weights kept.
+ * linear terms fitted with L2, C = 1, on the training split; the attention
+ * read-outs at 0), so that the network learns what the linear model misses.
+ * Adam, on a stratified validation split (no dropout): two checkpoints, the
+ * start itself (epoch 0) a candidate of both: the risk at the best
+ * classification loss, the representation (embeddings, imputation) at the
+ * best whole objective; training stops when neither has improved for
+ * `patience` epochs.
+ * Ensemble (`ensemble` K): K such networks, each with its own split,
+ * initialisation, warm start, shuffles and dropout (member 0 from the seed,
+ * member k from its stream k); the logit is the mean of the members' risk
+ * logits; the representation is member 0's (members beyond it stop with
+ * their risk checkpoint).
  * All randomness derives from the seed; the result does not depend on the
  * thread count with the loop engine (CBLAS: fixed for a fixed count).
  */
