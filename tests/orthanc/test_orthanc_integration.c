@@ -496,23 +496,7 @@ static int study_vec(const char *study_uid, double *v, int d)
     char sql[1024];
     snprintf(sql, sizeof sql, "SELECT embedding::text FROM mmdx.predictions WHERE study_uid = '%s' ORDER BY stored_at "
              "DESC LIMIT 1", study_uid);
-    char *t = mmdx_pgtest_value(dsn, sql);
-    if (!t)
-        return 0;
-    int n = 0;
-    char *p = t + 1;
-    double n2 = 0;
-    while (n < d && *p && *p != '}') {
-        v[n] = strtod(p, &p);
-        n2 += v[n] * v[n];
-        n++;
-        if (*p == ',')
-            p++;
-    }
-    free(t);
-    for (int i = 0; i < n; i++)
-        v[i] /= sqrt(n2);
-    return n == d;
+    return mmdx_pgtest_unit_vector(dsn, sql, v, d);
 }
 
 static char *study_value(const char *column, const char *study_uid)
