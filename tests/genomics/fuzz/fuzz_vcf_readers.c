@@ -20,9 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "fuzz_memfile.h"
 #include "vcf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,8 +35,9 @@ static void differ(const char *what, int rec, int src, size_t i, double fast, do
     abort();
 }
 
-static void compare(const char *path)
+static void compare(const char *path, void *ctx)
 {
+    (void)ctx;
     mmdx_vcf *fast = NULL, *hts = NULL;
     mmdx_error ef = {0}, eh = {0};
     int rf = mmdx_vcf_open(&fast, path, 1, 1, &ef), rh = mmdx_vcf_open(&hts, path, 1, 0, &eh);
@@ -82,14 +82,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int compressed_or_bcf = size >= 3 && ((data[0] == 0x1f && data[1] == 0x8b) || memcmp(data, "BCF", 3) == 0);
     if (!compressed_or_bcf && memchr(data, 0, size))
         return 0;
-    int fd = memfd_create("fuzz.vcf", 0);
-    if (fd < 0)
-        return 0;
-    if (write(fd, data, size) == (ssize_t)size) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        compare(path);
-    }
-    close(fd);
+    mmdx_fuzz_as_file(data, size, compare, NULL);
     return 0;
 }
