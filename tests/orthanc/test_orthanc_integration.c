@@ -1142,9 +1142,7 @@ START_TEST(orthanc_killed_mid_study_then_restarted_screens_it_once)
     done = strcmp(jget(r, "state"), "done") == 0;
     json_object_put(r);
     n = count_screenings(study);
-    snprintf(cmd, sizeof cmd, "'%s' audit verify --require-hmac --site-key '%s/site.key' --db \"%s\"",
-             mmdx_test_mmdx_bin(), tmp, dsn);
-    int verify = mmdx_test_run(cmd, NULL, NULL);
+    int verify = audit_verify();
     pass = running && done && screened_once(&n) && verify == 0;
     mmdx_test_reliability(2, "Orthanc SIGKILL while the plugin screens a study, restarted", pass,
                           "killed with the job %s (%lld prediction(s) stored then), after the restart: %s, %lld "
