@@ -631,6 +631,8 @@ static int fmt_ok(mmdx_vcf *v, const char *key, int want_float, mmdx_error *err)
 
 static int missing_field(mmdx_vcf *v, const char *key, mmdx_error *err)
 {
+    if (v->n_samples == 0) /* a sites-only file: nothing to fill, as the fast text reader says */
+        return 0;
     char where[512];
     mmdx_vcf__where(v, where, sizeof where);
     return mmdx_error_set(err, MMDX_ENOTFOUND, "%s: no FORMAT/%s field", where, key);
@@ -754,6 +756,42 @@ int mmdx_vcf__gp_dosage(const double *p, size_t n_p, size_t n_alleles, size_t n_
     return 0;
 }
 
+int mmdx_vcf__sample_dosage(const mmdx_vcf *v, mmdx_dosage_source src, size_t s, const double *p, size_t k,
+                            int quantize, double *out, mmdx_error *err)
+{
+    size_t n = v->n_samples, na = v->site.n_alleles;
+    char where[512];
+    if (src == MMDX_DOSAGE_DS) {
+        if (k < na - 1) {
+            mmdx_vcf__where(v, where, sizeof where);
+            return mmdx_error_set(err, MMDX_EFORMAT,
+                                  "%s: sample %s: FORMAT/DS has %zu values, expected %zu (one per ALT)", where,
+                                  v->hdr->samples[s], k, na - 1);
+        }
+        double alt = 0;
+        for (size_t a = 1; a < na; a++) {
+            double d = p[a - 1];
+            if (!(d >= 0.0 && d <= 2.0)) {
+                mmdx_vcf__where(v, where, sizeof where);
+                return mmdx_error_set(err, MMDX_EFORMAT, "%s: sample %s: FORMAT/DS value %g outside [0,2]",
+                                      where, v->hdr->samples[s], d);
+            }
+            out[a * n + s] = quantize ? mmdx_vcf__quantize(d) : d;
+            alt += out[a * n + s];
+        }
+        out[s] = 2.0 - alt;
+        return 0;
+    }
+    if (mmdx_vcf__gp_dosage(p, k, na, n, s, quantize, out) < 0) {
+        mmdx_vcf__where(v, where, sizeof where);
+        return mmdx_error_set(err, MMDX_EFORMAT,
+                              "%s: sample %s: FORMAT/GP (%zu values) is not a set of genotype probabilities for "
+                              "%zu alleles",
+                              where, v->hdr->samples[s], k, na);
+    }
+    return 0;
+}
+
 static int htslib_dosages(mmdx_vcf *v, mmdx_dosage_source src, int quantize, double *out,
                           mmdx_error *err)
 {
@@ -804,33 +842,8 @@ static int htslib_dosages(mmdx_vcf *v, mmdx_dosage_source src, int quantize, dou
                 out[a * n + s] = NAN;
             continue;
         }
-        if (src == MMDX_DOSAGE_DS) {
-            if (k < na - 1) {
-                mmdx_vcf__where(v, where, sizeof where);
-                return mmdx_error_set(err, MMDX_EFORMAT,
-                                      "%s: sample %s: FORMAT/DS has %zu values, expected %zu (one per ALT)",
-                                      where, v->hdr->samples[s], k, na - 1);
-            }
-            double alt = 0;
-            for (size_t a = 1; a < na; a++) {
-                double d = p[a - 1];
-                if (!(d >= 0.0 && d <= 2.0)) {
-                    mmdx_vcf__where(v, where, sizeof where);
-                    return mmdx_error_set(err, MMDX_EFORMAT,
-                                          "%s: sample %s: FORMAT/DS value %g outside [0,2]", where,
-                                          v->hdr->samples[s], d);
-                }
-                out[a * n + s] = quantize ? mmdx_vcf__quantize(d) : d;
-                alt += out[a * n + s];
-            }
-            out[s] = 2.0 - alt;
-        } else if (mmdx_vcf__gp_dosage(p, k, na, n, s, quantize, out) < 0) {
-            mmdx_vcf__where(v, where, sizeof where);
-            return mmdx_error_set(err, MMDX_EFORMAT,
-                                  "%s: sample %s: FORMAT/GP (%zu values) is not a set of genotype "
-                                  "probabilities for %zu alleles",
-                                  where, v->hdr->samples[s], k, na);
-        }
+        if ((ret = mmdx_vcf__sample_dosage(v, src, s, p, k, quantize, out, err)) < 0)
+            return ret;
     }
     return 0;
 }

@@ -98,4 +98,13 @@ double mmdx_vcf__quantize(double d);
 int mmdx_vcf__gp_dosage(const double *p, size_t n_p, size_t n_alleles, size_t n_samples, size_t s,
                         int quantize, double *out);
 
+/*
+ * Sample s's dosages of the current site (out: n_alleles x n_samples) from
+ * its FORMAT/DS or FORMAT/GP values p[0..k), already as htslib's floats; a
+ * wrong count or a value out of range is an MMDX_EFORMAT naming the record
+ * and the sample. Both VCF readers (htslib's and the fast text one) use it.
+ */
+int mmdx_vcf__sample_dosage(const mmdx_vcf *v, mmdx_dosage_source src, size_t s, const double *p, size_t k,
+                            int quantize, double *out, mmdx_error *err);
+
 #endif

@@ -415,39 +415,10 @@ static int num_field(mmdx_vcf *v, size_t s, const char *b, const char *e, void *
             ctx->out[a * n + s] = NAN;
         return 0;
     }
-    if (ctx->src == MMDX_DOSAGE_DS) {
-        if (k < na - 1) {
-            mmdx_vcf__where(v, where, sizeof where);
-            return mmdx_error_set(err, MMDX_EFORMAT,
-                                  "%s: sample %s: FORMAT/DS has %zu values, expected %zu (one per ALT)",
-                                  where, v->hdr->samples[s], k, na - 1);
-        }
-        double alt = 0;
-        for (size_t a = 1; a < na; a++) {
-            double d = p[a - 1];
-            if (!(d >= 0.0 && d <= 2.0)) {
-                mmdx_vcf__where(v, where, sizeof where);
-                return mmdx_error_set(err, MMDX_EFORMAT,
-                                      "%s: sample %s: FORMAT/DS value %g outside [0,2]", where,
-                                      v->hdr->samples[s], d);
-            }
-            /* htslib reads DS as float; do the same so both paths agree */
-            d = (double)(float)d;
-            ctx->out[a * n + s] = ctx->quantize ? mmdx_vcf__quantize(d) : d;
-            alt += ctx->out[a * n + s];
-        }
-        ctx->out[s] = 2.0 - alt;
-        return 0;
-    }
+    /* htslib reads DS and GP as floats; do the same so both readers agree */
     for (size_t j = 0; j < k; j++)
         p[j] = (double)(float)p[j];
-    if (mmdx_vcf__gp_dosage(p, k, na, n, s, ctx->quantize, ctx->out) < 0) {
-        mmdx_vcf__where(v, where, sizeof where);
-        return mmdx_error_set(err, MMDX_EFORMAT,
-                              "%s: sample %s: FORMAT/GP (%zu values) is not a set of genotype probabilities for %zu alleles",
-                              where, v->hdr->samples[s], k, na);
-    }
-    return 0;
+    return mmdx_vcf__sample_dosage(v, ctx->src, s, p, k, ctx->quantize, ctx->out, err);
 }
 
 int mmdx_vcf__text_dosages(mmdx_vcf *v, mmdx_dosage_source src, int quantize, double *out,

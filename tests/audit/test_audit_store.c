@@ -422,6 +422,108 @@ START_TEST(hostile_patient_ids_are_stored_verbatim)
 }
 END_TEST
 
+/* ---- the three encodings of an event: C (audit/event.c), the server's inline check (schema 5), SQL ---- */
+
+static uint64_t next_random(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* NULL a fifth of the time, else a string of 0-300 pieces: ASCII (quotes, backslashes, %, tabs) and UTF-8. */
+static const char *random_text(uint64_t *x, char *buf, size_t cap)
+{
+    static const char *const pieces[] = {"a", "Z", "0", " ", "'", "\"", "\\", "%s", "\t", "\n", "$1", "--",
+                                         ";", "{", "é", "患者", "\xf0\x9f\xa9\xba", "\xc2\xa0", "NULL", ""};
+    if (next_random(x) % 5 == 0)
+        return NULL;
+    size_t n = next_random(x) % 300, len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const char *piece = pieces[next_random(x) % (sizeof pieces / sizeof *pieces)];
+        size_t l = strlen(piece);
+        if (len + l + 1 > cap)
+            break;
+        memcpy(buf + len, piece, l + 1);
+        len += l;
+    }
+    return buf;
+}
+
+/*
+ * Schema 5 checks an event's hash with an inline expression (one per
+ * statement, for speed) instead of calling mmdx.audit_event_bytes(), which
+ * the verifier's SQL and the tamper tests use: the two must never drift
+ * apart, nor from the C encoding the writer hashes. Random events (every
+ * optional field NULL or text with quotes, escapes, control characters and
+ * multi-byte UTF-8; outcomes; object hashes; JSON details) appended one at
+ * a time and as a prediction batch: the inline check accepts each, and
+ * each stored hash equals sha256(prev_hash || mmdx.audit_event_bytes(e)).
+ */
+START_TEST(event_encodings_agree_on_random_events)
+{
+    db d = new_db("encodings", 1);
+    mmdx_store *s = open_store(d.admin, NULL, 0);
+    uint64_t x = 0x5eed0017;
+    static const int outcomes[] = {MMDX_OUTCOME_SUCCESS, MMDX_OUTCOME_MINOR_FAILURE, MMDX_OUTCOME_SERIOUS_FAILURE};
+    static const char *const actions[] = {"audit.log", "results.view", "model.load", "audit.verify"};
+    enum { EVENTS = 150, PATIENTS = 60 };
+    for (int i = 0; i < EVENTS; i++) {
+        char t[5][2048], json[4200];
+        uint8_t sha[32];
+        mmdx_audit_event e = {0};
+        e.action = actions[next_random(&x) % 4];
+        e.outcome = outcomes[next_random(&x) % 3];
+        e.object_type = random_text(&x, t[0], sizeof t[0]);
+        e.object_id = random_text(&x, t[1], sizeof t[1]);
+        e.patient_id = random_text(&x, t[2], sizeof t[2]);
+        e.study_uid = random_text(&x, t[3], sizeof t[3]);
+        if (next_random(&x) % 2) {
+            for (int k = 0; k < 32; k++)
+                sha[k] = (uint8_t)next_random(&x);
+            e.object_sha256 = sha;
+        }
+        if (next_random(&x) % 2) { /* a JSON string of printable ASCII, escaped as JSON wants */
+            const char *v = random_text(&x, t[4], 1000);
+            size_t o = 0;
+            o += (size_t)snprintf(json + o, sizeof json - o, "{\"n\": %d, \"v\": \"", i);
+            for (const char *c = v ? v : ""; *c && o + 8 < sizeof json; c++)
+                o += (size_t)(*c == '"' || *c == '\\' ? snprintf(json + o, sizeof json - o, "\\%c", *c)
+                              : (unsigned char)*c < 0x20 ? snprintf(json + o, sizeof json - o, "\\u%04x", *c)
+                                                         : snprintf(json + o, sizeof json - o, "%c", *c));
+            snprintf(json + o, sizeof json - o, "\"}");
+            e.detail_json = json;
+        }
+        ck_assert_msg(mmdx_store_audit(s, &e, NULL) == 0, "event %d refused: %s", i, mmdx_last_error());
+    }
+    char run[MMDX_RUN_ID_LEN];
+    begin_run(s, run);
+    static char ids[PATIENTS][2048], uids[PATIENTS][2048];
+    mmdx_store_prediction p[PATIENTS];
+    memset(p, 0, sizeof p);
+    for (int i = 0; i < PATIENTS; i++) {
+        const char *id = random_text(&x, ids[i], sizeof ids[i]);
+        snprintf(ids[i] + (id ? strlen(ids[i]) : 0), 16, "#%d", i); /* never NULL, never twice */
+        p[i].patient_id = ids[i];
+        p[i].study_uid = random_text(&x, uids[i], sizeof uids[i]);
+        p[i].probability = (double)(next_random(&x) >> 11) * 0x1.0p-53;
+        p[i].decision = p[i].probability >= 0.5;
+        p[i].contributions = contrib;
+        p[i].n_contributions = 2;
+    }
+    ck_assert_msg(mmdx_store_predictions(s, run, p, PATIENTS, NULL) == 0, "%s", mmdx_last_error());
+    long long events = mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events");
+    ck_assert_int_ge(events, EVENTS + PATIENTS);
+    ck_assert_int_eq(mmdx_pgtest_count(d.admin, "SELECT count(*) FROM mmdx.audit_events e WHERE e.hash = "
+                                                "sha256(e.prev_hash || mmdx.audit_event_bytes(e))"), events);
+    assert_intact(s);
+    mmdx_store_free(s);
+    free_db(&d);
+}
+END_TEST
+
 START_TEST(pseudonyms_and_hmac)
 {
     db d = new_db("psn", 1);
@@ -1240,6 +1342,7 @@ static Suite *suite(void)
     tcase_add_test(t, server_refuses_broken_appends);
     tcase_add_test(t, store_predictions_idempotently);
     tcase_add_test(t, hostile_patient_ids_are_stored_verbatim);
+    tcase_add_test(t, event_encodings_agree_on_random_events);
     tcase_add_test(t, pseudonyms_and_hmac);
     tcase_add_test(t, concurrent_writers_form_one_chain);
     tcase_add_test(t, concurrent_writers_sharing_patients_store_each_once);

@@ -15,33 +15,25 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "dicom_series.h"
+#include "fuzz_memfile.h"
 #include "roi.h"
 
 /* The same bytes as a mask (RTSTRUCT through dcmrt + rasterisation, SEG
  * through dcmseg) on the 4x4 grid of the CT seeds. Mask readers take a path:
  * an anonymous memory file serves it. */
-static void fuzz_as_mask(const uint8_t *data, size_t size)
+static void load_mask(const char *path, void *ctx)
 {
-    int fd = memfd_create("fuzz-mask", MFD_CLOEXEC);
-    if (fd < 0)
-        return;
-    if (write(fd, data, size) == (ssize_t)size) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        mmdx_grid g = {4, 4, 1, {0.5, 0.5, 1}, {-10, -10, 5}, {1, 0, 0, 0, 1, 0, 0, 0, 1}};
-        mmdx_volume *v = NULL;
-        if (mmdx_volume_new(&v, &g) == 0) {
-            mmdx_mask *m = NULL;
-            if (mmdx_roi_load(&m, path, NULL, v, "2.25.80") == 0)
-                mmdx_mask_free(m);
-            mmdx_volume_free(v);
-        }
+    (void)ctx;
+    mmdx_grid g = {4, 4, 1, {0.5, 0.5, 1}, {-10, -10, 5}, {1, 0, 0, 0, 1, 0, 0, 0, 1}};
+    mmdx_volume *v = NULL;
+    if (mmdx_volume_new(&v, &g) == 0) {
+        mmdx_mask *m = NULL;
+        if (mmdx_roi_load(&m, path, NULL, v, "2.25.80") == 0)
+            mmdx_mask_free(m);
+        mmdx_volume_free(v);
     }
-    close(fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,6 +50,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             mmdx_mask_free(m);
         mmdx_volume_free(v);
     }
-    fuzz_as_mask(data, size);
+    mmdx_fuzz_as_file(data, size, load_mask, NULL);
     return 0;
 }

@@ -216,6 +216,46 @@ START_TEST(vcf_fast_path_equals_htslib)
 END_TEST
 
 /*
+ * Dosages at the edges of their range: htslib reads FORMAT/DS and GP as
+ * 32-bit floats, so a text value just above 2 that rounds to 2.0f is 2, and
+ * one clearly above is an error; the fast text reader must agree with it on
+ * both (it once checked the range before rounding, and refused the first).
+ */
+START_TEST(vcf_readers_agree_on_dosage_edges)
+{
+    char *dir = mmdx_test_tmpdir();
+    char *path = mmdx_test_strf("%s/edges.vcf", dir), *bad = mmdx_test_strf("%s/bad.vcf", dir);
+    const char *head = "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+                       "##FORMAT=<ID=DS,Number=A,Type=Float,Description=\"dosage\">\n"
+                       "##FORMAT=<ID=GP,Number=G,Type=Float,Description=\"probabilities\">\n"
+                       "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\tS3\n";
+    char *text = mmdx_test_strf("%s1\t10\t.\tA\tG\t.\t.\t.\tDS:GP\t2.00000001:0,0,1.00000001\t"
+                                "0.0000000001:1,0,0\t1.99999999:0.3333333,0.3333333,0.3333334\n"
+                                "1\t20\t.\tA\tG,T\t.\t.\t.\tDS\t1.00000001,0.99999999\t0,2.0000000001\t.\n", head);
+    mmdx_test_write_file(path, text);
+    compare_readers(path, 1, path, 0, MMDX_DOSAGE_DS, 2);
+    compare_readers(path, 1, path, 0, MMDX_DOSAGE_GP, 2);
+    free(text);
+    text = mmdx_test_strf("%s1\t10\t.\tA\tG\t.\t.\t.\tDS\t2.001\t0\t1\n", head);
+    mmdx_test_write_file(bad, text);
+    for (int fast = 0; fast <= 1; fast++) { /* both refuse it, naming the sample and the value */
+        mmdx_vcf *v;
+        mmdx_vcf_site site;
+        mmdx_error e = {0};
+        double out[6];
+        ck_assert_msg(mmdx_vcf_open(&v, bad, 1, fast, &e) == 0, "%s", e.message);
+        ck_assert_int_eq(mmdx_vcf_next(v, &site, &e), 1);
+        ck_assert_int_eq(mmdx_vcf_dosages(v, MMDX_DOSAGE_DS, 1, out, &e), MMDX_EFORMAT);
+        ck_assert_msg(strstr(e.message, "sample S1: FORMAT/DS value 2.001 outside [0,2]"), "%s", e.message);
+        mmdx_vcf_free(v);
+    }
+    free(text);
+    mmdx_test_rmtree(dir);
+    free(dir), free(path), free(bad);
+}
+END_TEST
+
+/*
  * Generated VCFs for the direct parser and the line reader: GT-only records
  * in the fixed-width layout the branch-free kernel takes (phased, unphased,
  * missing halves), and everything that must leave it for the general path
@@ -899,6 +939,7 @@ static Suite *suite(void)
     tcase_add_test(tc, scorefile_errors);
     tcase_add_test(tc, scorefile_harmonised_and_real);
     tcase_add_test(tc, vcf_fast_path_equals_htslib);
+    tcase_add_test(tc, vcf_readers_agree_on_dosage_edges);
     tcase_add_test(tc, vcf_fast_paths_equal_htslib_on_generated_files);
     tcase_add_test(tc, prs_calls_and_dosages_give_the_same_bits);
     tcase_add_test(tc, vcf_every_staged_file_reads_or_fails_cleanly);

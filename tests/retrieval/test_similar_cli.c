@@ -104,23 +104,7 @@ static int stored_vec(const char *patient, double *v, int d)
     char sql[1024];
     snprintf(sql, sizeof sql, "SELECT embedding::text FROM mmdx.predictions WHERE patient = '%s' ORDER BY stored_at "
              "DESC LIMIT 1", patient);
-    char *t = mmdx_pgtest_value(dsn, sql);
-    if (!t)
-        return 0;
-    int n = 0;
-    char *p = t + 1;
-    double n2 = 0;
-    while (n < d && *p && *p != '}') {
-        v[n] = strtod(p, &p);
-        n2 += v[n] * v[n];
-        n++;
-        if (*p == ',')
-            p++;
-    }
-    free(t);
-    for (int i = 0; i < n; i++)
-        v[i] /= sqrt(n2);
-    return n == d;
+    return mmdx_pgtest_unit_vector(dsn, sql, v, d);
 }
 
 static char *pseudonym(const char *id)

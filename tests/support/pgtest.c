@@ -3,6 +3,7 @@
 #include "pgtest.h"
 
 #include <check.h>
+#include <math.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,4 +204,25 @@ void mmdx_pgtest_private_start(void)
 {
     ck_assert_msg(private_state != NULL, "no private server");
     pg_server("resume");
+}
+
+int mmdx_pgtest_unit_vector(const char *dsn, const char *sql, double *v, int d)
+{
+    char *t = mmdx_pgtest_value(dsn, sql);
+    if (!t)
+        return 0;
+    int n = 0;
+    char *p = t + 1;
+    double n2 = 0;
+    while (n < d && *p && *p != '}') {
+        v[n] = strtod(p, &p);
+        n2 += v[n] * v[n];
+        n++;
+        if (*p == ',')
+            p++;
+    }
+    free(t);
+    for (int i = 0; i < n; i++)
+        v[i] /= sqrt(n2);
+    return n == d;
 }

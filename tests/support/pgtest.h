@@ -36,6 +36,13 @@ char *mmdx_pgtest_value(const char *dsn, const char *sql);
 long long mmdx_pgtest_count(const char *dsn, const char *sql);
 
 /**
+ * The first cell, a float array (`{0.1,-2,...}`), scaled to unit length into
+ * v[0..d); 1 when it held exactly d values (at least d: the first d), 0 when
+ * no row, SQL NULL or fewer values.
+ */
+int mmdx_pgtest_unit_vector(const char *dsn, const char *sql, double *v, int d);
+
+/**
  * Start a server of this test's own (pg_server.sh start into a new folder)
  * and point every function above at it, for tests that stop, restart or
  * reconfigure the server (the shared one serves tests running in parallel).
