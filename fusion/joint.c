@@ -130,6 +130,69 @@ double mmdx_joint_objective(const mmdx_joint *j, const mmdx_dataset *d, const si
     return v;
 }
 
+/* The blocks of the modalities flagged in `drop` zeroed in x (n x P) into xk. */
+static void without_modalities(const mmdx_joint *j, const double *x, size_t n, size_t P, const uint8_t *drop,
+                               double *xk)
+{
+    memcpy(xk, x, n * P * sizeof *x);
+    for (size_t m = 0, off = 0; m < j->nm; off += j->mod[m].p, m++)
+        for (size_t r = 0; drop[m] && r < n; r++)
+            memset(xk + r * P + off, 0, j->mod[m].p * sizeof *xk);
+}
+
+/*
+ * Pattern evidence's start: the regression of warm_start (coef, b on x)
+ * fitted again without modality k's inputs gives k's corrections (their
+ * difference), and without both a's and b's the pair's (what remains after
+ * a's and b's): every pattern with one or two modalities missing begins as
+ * its own submodel, fitted on all training rows.
+ */
+static int warm_start_patterns(const mmdx_joint *j, double *theta, const double *x, size_t n, size_t P,
+                               const int32_t *y, const double *w, const double *coef, double b, mmdx_error *err)
+{
+    size_t M = j->nm;
+    double *xk = malloc(n * P * sizeof *xk), *c1 = malloc(M * P * sizeof *c1), *c2 = malloc(P * sizeof *c2);
+    double b1[MMDX_JOINT_MAX_MODALITIES] = {0};
+    int rc = 0;
+    if (!xk || !c1 || !c2)
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (%zu x %zu warm start)", n, P);
+    mmdx_logreg_options lo;
+    mmdx_logreg_options_init(&lo);
+    lo.n_threads = j->o.n_threads;
+    for (size_t k = 0; rc == 0 && k < M; k++) {
+        if (j->mod[k].nf == 0)
+            continue;
+        uint8_t drop[MMDX_JOINT_MAX_MODALITIES] = {0};
+        drop[k] = 1;
+        without_modalities(j, x, n, P, drop, xk);
+        if ((rc = mmdx_logreg_fit(c1 + k * P, &b1[k], xk, n, P, y, w, &lo, NULL, err)) != 0)
+            break;
+        theta[j->lb + k] = b1[k] - b;
+        for (size_t m = 0, off = 0; m < M; off += j->mod[m].p, m++)
+            for (size_t q = 0; m != k && q < j->mod[m].p; q++)
+                theta[j->mod[m].ld + k * j->mod[m].p + q] = c1[k * P + off + q] - coef[off + q];
+    }
+    for (size_t a = 0; rc == 0 && M > 2 && a < M; a++)
+        for (size_t bb = a + 1; rc == 0 && bb < M; bb++) {
+            if (j->mod[a].nf == 0 || j->mod[bb].nf == 0)
+                continue;
+            uint8_t drop[MMDX_JOINT_MAX_MODALITIES] = {0};
+            drop[a] = drop[bb] = 1;
+            without_modalities(j, x, n, P, drop, xk);
+            double b2 = 0;
+            if ((rc = mmdx_logreg_fit(c2, &b2, xk, n, P, y, w, &lo, NULL, err)) != 0)
+                break;
+            size_t t = M + joint_pair(a, bb, M);
+            theta[j->lb + t] = b2 - b1[a] - b1[bb] + b;
+            for (size_t m = 0, off = 0; m < M; off += j->mod[m].p, m++)
+                for (size_t q = 0; m != a && m != bb && q < j->mod[m].p; q++)
+                    theta[j->mod[m].ld + t * j->mod[m].p + q] =
+                        c2[off + q] - c1[a * P + off + q] - c1[bb * P + off + q] + coef[off + q];
+        }
+    free(xk), free(c1), free(c2);
+    return rc;
+}
+
 /*
  * Start the risk head where early fusion's logistic regression ends: the
  * linear evidence of every modality's inputs (absent: 0) fitted with L2
@@ -137,7 +200,8 @@ double mmdx_joint_objective(const mmdx_joint *j, const mmdx_dataset *d, const si
  * 0. The network then only has to learn what the linear model misses, and
  * early stopping compares against this start (epoch 0). The validation rows
  * stay out of it, or the start would be favoured by the very loss that
- * judges it.
+ * judges it. With pattern evidence, its corrections start as
+ * warm_start_patterns says.
  */
 static int warm_start(const mmdx_joint *j, double *theta, const mmdx_dataset *d, const size_t *train,
                       size_t n_train, const double *sw, mmdx_error *err)
@@ -179,6 +243,8 @@ static int warm_start(const mmdx_joint *j, double *theta, const mmdx_dataset *d,
         memset(theta + j->hw, 0, j->o.token_dim * sizeof *theta);
         memset(theta + j->tw, 0, j->o.token_dim * sizeof *theta);
     }
+    if (rc == 0 && j->o.pattern_evidence && M > 1)
+        rc = warm_start_patterns(j, theta, x, n_train, P, y, w, coef, b, err);
     free(x), free(coef), free(y), free(w);
     return rc;
 }
@@ -191,16 +257,25 @@ static int warm_start(const mmdx_joint *j, double *theta, const mmdx_dataset *d,
  * *cls. The risk checkpoint is judged by the latter, the representation's by
  * the former: on the risk alone training stops within a few epochs of the
  * warm start, before the shared space has formed, and on the whole objective
- * the risk is kept from an epoch at which it has already overfitted.
+ * the risk is kept from an epoch at which it has already overfitted. With
+ * `dropped` (n_val x M visibility drawn once, as modality dropout draws it)
+ * the classification term is the mean of the patients' loss with all their
+ * modalities and with those masks: the risk is kept where it serves any
+ * subset of modalities, not only the complete patient.
  */
 static double validation_loss(const mmdx_joint *j, const double *theta, const mmdx_dataset *d, const size_t *val,
-                              size_t n_val, size_t B, const double *sw, joint_ws *w, double *cls_out)
+                              size_t n_val, size_t B, const double *sw, const uint8_t *dropped, joint_ws *w,
+                              double *cls_out)
 {
-    double cls = 0, rec = 0, con = 0, fa = 0;
+    double cls = 0, rec = 0, con = 0, fa = 0, cls_dropped = 0;
     size_t n_rec = 0, n_con = 0;
     for (size_t s = 0; s < n_val; s += B) {
         size_t k = n_val - s < B ? n_val - s : B;
         joint_loss l;
+        if (dropped) {
+            mmdx_joint__pass(j, theta, d, val + s, k, dropped + s * j->nm, sw, 0, w, NULL, &l);
+            cls_dropped += l.cls_sum;
+        }
         mmdx_joint__pass(j, theta, d, val + s, k, NULL, sw, 1, w, NULL, &l);
         cls += l.cls_sum;
         rec += l.rec_sum;
@@ -212,7 +287,7 @@ static double validation_loss(const mmdx_joint *j, const double *theta, const mm
         }
     }
     double v = j->o.w_classification * cls / (double)n_val;
-    *cls_out = cls / (double)n_val;
+    *cls_out = (dropped ? 0.5 * (cls + cls_dropped) : cls) / (double)n_val;
     if (n_rec)
         v += j->o.w_reconstruction * rec / (double)n_rec;
     if (n_con)
@@ -296,7 +371,7 @@ static int fit_member(const mmdx_joint *j, double *risk, double *repr, const mmd
     size_t *train = malloc(n * sizeof *train), *val = malloc(n * sizeof *val), *tmp = malloc(n * sizeof *tmp);
     double *grad = malloc(P * sizeof *grad), *mom = calloc(P, sizeof *mom), *vel = calloc(P, sizeof *vel);
     size_t B = o->batch_size;
-    uint8_t *vis = malloc((B ? B : 1) * M + 1);
+    uint8_t *vis = malloc((B ? B : 1) * M + 1), *val_vis = NULL;
     joint_ws *w = NULL;
     int rc = 0;
     if (!theta || !train || !val || !tmp || !grad || !mom || !vel || !vis) {
@@ -323,6 +398,14 @@ static int fit_member(const mmdx_joint *j, double *risk, double *repr, const mmd
     if (!(w = mmdx_joint__ws_new(j, B))) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory (batch workspace)");
         goto done;
+    }
+    /* the validation patients' dropout masks, drawn once so that epochs compare */
+    if (o->modality_dropout > 0 && M > 1) {
+        if (!(val_vis = malloc(n_val * M))) {
+            rc = mmdx_error_set(err, MMDX_ENOMEM, "joint fusion: out of memory");
+            goto done;
+        }
+        draw_visible(j, d, val, n_val, rng, val_vis);
     }
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     long step = 0;
@@ -351,7 +434,7 @@ static int fit_member(const mmdx_joint *j, double *risk, double *repr, const mmd
                 }
             }
         }
-        double cls, vl = validation_loss(j, theta, d, val, n_val, B, plan->sw, w, &cls);
+        double cls, vl = validation_loss(j, theta, d, val, n_val, B, plan->sw, val_vis, w, &cls);
         info->epochs = epoch;
         if (!isfinite(vl)) {
             rc = mmdx_error_set(err, MMDX_ERROR,
@@ -370,7 +453,7 @@ static int fit_member(const mmdx_joint *j, double *risk, double *repr, const mmd
     info->risk_epoch = ck_risk.epoch;
 done:
     mmdx_joint__ws_free(w);
-    free(theta), free(train), free(val), free(tmp), free(grad), free(mom), free(vel), free(vis);
+    free(theta), free(train), free(val), free(tmp), free(grad), free(mom), free(vel), free(vis), free(val_vis);
     return rc;
 }
 
@@ -445,6 +528,42 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
  * linear). The fused vector, the tokens and the imputation come from the
  * representation checkpoint (one space: members' spaces do not average).
  */
+/*
+ * The wide part of the logit for the modalities mods[0..L) but mods[skip]
+ * (skip = L: all of them) shown: each one's base evidence lin[i], its
+ * pattern corrections (pat[i * T + t], T = joint_pattern_terms(M): see
+ * mmdx_joint__encode_row) for every modality and pair of modalities not
+ * shown, and their pattern biases.
+ */
+static double wide_evidence(const mmdx_joint *j, const double *th, const double *lin, const double *pat,
+                            const size_t *mods, size_t L, size_t skip)
+{
+    size_t M = j->nm, T = joint_pattern_terms(M), off[MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2];
+    size_t n_off = 0, hid[MMDX_JOINT_MAX_MODALITIES], nh = 0;
+    uint8_t on[MMDX_JOINT_MAX_MODALITIES] = {0};
+    for (size_t i = 0; i < L; i++)
+        on[mods[i]] = i != skip;
+    for (size_t k = 0; j->o.pattern_evidence && k < M; k++)
+        if (!on[k] && j->mod[k].nf > 0)
+            hid[nh++] = k;
+    for (size_t a = 0; a < nh; a++)
+        off[n_off++] = hid[a];
+    for (size_t a = 0; a < nh; a++)
+        for (size_t b = a + 1; b < nh; b++)
+            off[n_off++] = M + joint_pair(hid[a], hid[b], M);
+    double s = 0;
+    for (size_t i = 0; i < L; i++) {
+        if (i == skip)
+            continue;
+        s += lin[i];
+        for (size_t q = 0; q < n_off; q++)
+            s += pat[i * T + off[q]];
+    }
+    for (size_t q = 0; q < n_off; q++)
+        s += th[j->lb + off[q]];
+    return s;
+}
+
 static int infer_members(const mmdx_joint *j, size_t k0, size_t k1, const mmdx_dataset *d, double *logit,
                          double *contrib, double *fused, double *tokens, double *x_imputed, mmdx_error *err)
 {
@@ -458,7 +577,7 @@ static int infer_members(const mmdx_joint *j, size_t k0, size_t k1, const mmdx_d
         pmax = j->mod[m].p > pmax ? j->mod[m].p : pmax;
         fmax = j->mod[m].nf > fmax ? j->mod[m].nf : fmax;
     }
-    size_t per = pmax + he + hd + fmax + (M + 1) * D + D + D + mmdx_joint__row_scratch(j);
+    size_t per = pmax + he + hd + fmax + (M + 1) * D + D + D + mmdx_joint__row_scratch(j) + joint_pattern_terms(M);
     int nt = j->o.n_threads > 0 ? j->o.n_threads : 1;
     if (n < 64)
         nt = 1;
@@ -472,6 +591,7 @@ static int infer_members(const mmdx_joint *j, size_t k0, size_t k1, const mmdx_d
         int t = omp_get_thread_num();
         double *s = scratch + (size_t)t * per, *in = s, *hid = in + pmax, *dhid = hid + he, *rec = dhid + hd;
         double *tok = rec + fmax, *ctx = tok + M * D, *z = ctx + D, *att = z + D;
+        double *unused_pattern = att + mmdx_joint__row_scratch(j); /* the representation needs no logit */
         size_t i = (size_t)ii;
         const double *x = d->x + i * F;
         const double *list[MMDX_JOINT_MAX_MODALITIES];
@@ -479,16 +599,16 @@ static int infer_members(const mmdx_joint *j, size_t k0, size_t k1, const mmdx_d
         double lg_sum = 0, con_sum[MMDX_JOINT_MAX_MODALITIES] = {0};
         for (size_t k = k0; (logit || contrib) && k < k1; k++) {
             const double *th = j->theta + k * P;
-            double lin[MMDX_JOINT_MAX_MODALITIES], lin_sum = 0;
+            double lin[MMDX_JOINT_MAX_MODALITIES];
+            double pat[MMDX_JOINT_MAX_MODALITIES * MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2];
             L = 0;
             for (size_t m = 0; m < M; m++)
                 if (d->present[i * M + m] && j->mod[m].nf > 0) {
-                    lin[L] = mmdx_joint__encode_row(j, th, m, x, in, hid, tok + m * D);
-                    lin_sum += lin[L];
+                    lin[L] = mmdx_joint__encode_row(j, th, m, x, in, hid, tok + m * D, pat + L * joint_pattern_terms(M));
                     list[L] = tok + m * D;
                     mods[L++] = m;
                 }
-            double lg = mmdx_joint__forward_row(j, th, list, L, z, att) + lin_sum;
+            double lg = mmdx_joint__forward_row(j, th, list, L, z, att) + wide_evidence(j, th, lin, pat, mods, L, L);
             lg_sum += lg;
             for (size_t q = 0; contrib && q < L; q++) { /* ablation: the log-odds without this modality */
                 const double *rest[MMDX_JOINT_MAX_MODALITIES];
@@ -496,7 +616,8 @@ static int infer_members(const mmdx_joint *j, size_t k0, size_t k1, const mmdx_d
                 for (size_t r = 0; r < L; r++)
                     if (r != q)
                         rest[nr++] = list[r];
-                con_sum[mods[q]] += lg - (mmdx_joint__forward_row(j, th, rest, nr, NULL, att) + lin_sum - lin[q]);
+                con_sum[mods[q]] += lg - (mmdx_joint__forward_row(j, th, rest, nr, NULL, att) +
+                                          wide_evidence(j, th, lin, pat, mods, L, q));
             }
         }
         const double *th = j->theta + j->o.ensemble * P; /* the representation */
@@ -504,7 +625,7 @@ static int infer_members(const mmdx_joint *j, size_t k0, size_t k1, const mmdx_d
             L = 0;
             for (size_t m = 0; m < M; m++)
                 if (d->present[i * M + m] && j->mod[m].nf > 0) {
-                    (void)mmdx_joint__encode_row(j, th, m, x, in, hid, tok + m * D);
+                    (void)mmdx_joint__encode_row(j, th, m, x, in, hid, tok + m * D, unused_pattern);
                     list[L++] = tok + m * D;
                 }
             (void)mmdx_joint__forward_row(j, th, list, L, z, att);
@@ -584,6 +705,8 @@ void mmdx_joint_save(const mmdx_joint *j, mmdx_blob_writer *w)
                      o->modality_dropout, o->alpha, o->w_fused_alignment};
     mmdx_blob_doubles(w, "objective", obj, 7);
     mmdx_blob_printf(w, "ensemble %zu\n", o->ensemble);
+    if (o->pattern_evidence)
+        mmdx_blob_printf(w, "pattern_evidence 1\n");
     for (size_t m = 0; m < j->nm; m++) {
         mmdx_blob_printf(w, "modality %zu\n", m);
         write_indexes(w, "features", j->mod[m].feat, j->mod[m].nf);
@@ -620,6 +743,22 @@ static int read_ensemble(mmdx_blob_reader *r, size_t *k, int *legacy)
     int rc = read_size_line(r, "ensemble", k, 1, MMDX_JOINT_MAX_ENSEMBLE);
     if (!rc && *k < 1)
         rc = mmdx_blob_fail(r, "an ensemble of 0 networks");
+    return rc;
+}
+
+/* The "pattern_evidence 1" line; without it (models before it, or trained without) 0. */
+static int read_pattern_evidence(mmdx_blob_reader *r, int *on)
+{
+    static const char key[] = "pattern_evidence ";
+    *on = 0;
+    if ((size_t)(r->end - r->p) < sizeof key - 1 || memcmp(r->p, key, sizeof key - 1) != 0)
+        return 0;
+    size_t v;
+    int rc = read_size_line(r, "pattern_evidence", &v, 1, 1);
+    if (!rc && v != 1)
+        rc = mmdx_blob_fail(r, "pattern_evidence %zu (the line is written only for 1)", v);
+    if (!rc)
+        *on = 1;
     return rc;
 }
 
@@ -694,6 +833,8 @@ int mmdx_joint_load(mmdx_joint **out, mmdx_blob_reader *r)
     int legacy = 0;
     if (!rc)
         rc = read_ensemble(r, &j->o.ensemble, &legacy);
+    if (!rc)
+        rc = read_pattern_evidence(r, &j->o.pattern_evidence);
     size_t seen = 0;
     for (size_t m = 0; !rc && m < j->nm; m++) {
         size_t idx;

@@ -17,7 +17,19 @@
  *               vector, plus each present modality's own evidence summed,
  *               its token's and a linear term of its inputs ("wide and
  *               deep"), so that evidence adds up across modalities as in
- *               late fusion and a linear signal needs no hidden unit)
+ *               late fusion and a linear signal needs no hidden unit);
+ *               with pattern evidence (the default), l_m is l_m plus,
+ *               for every modality k not shown, a correction D_mk and, for
+ *               every pair k < k' not shown, a correction D_mkk' (and the
+ *               logit a bias per such modality and pair): the linear
+ *               evidence of m depends on which modalities are missing, as
+ *               in the pattern submodels of Fletcher Mercaldo and Blume
+ *               (2020), with one shared base and corrections per absent
+ *               modality and pair (so that a modality that stands in for
+ *               an absent one weighs what it weighs without it, while with
+ *               all present the base keeps early fusion's weights); each
+ *               pattern with one or two modalities missing starts as its
+ *               own regression (see the warm start below)
  *   decoder m:  from the mean of the OTHER present modalities' tokens,
  *               x_m ~ V relu(U mean(t_k, k != m) + a) + v (standardised)
  * With no modality present, z = c + po: the model's prior.
@@ -36,10 +48,14 @@
  *   L2 weight decay alpha on weight matrices.
  * The risk head starts where early fusion's logistic regression ends (the
  * linear terms fitted with L2, C = 1, on the training split; the attention
- * read-outs at 0), so that the network learns what the linear model misses.
+ * read-outs at 0), so that the network learns what the linear model misses;
+ * the pattern corrections start at the same regression fitted without the
+ * missing modality or pair, less the corrections already counted.
  * Adam, on a stratified validation split (no dropout): two checkpoints, the
  * start itself (epoch 0) a candidate of both: the risk at the best
- * classification loss, the representation (embeddings, imputation) at the
+ * classification loss (the mean of the loss with all modalities and with
+ * masks drawn once as modality dropout draws them, so that the risk kept
+ * serves any subset), the representation (embeddings, imputation) at the
  * best whole objective; training stops when neither has improved for
  * `patience` epochs.
  * Ensemble (`ensemble` K): K such networks, each with its own split,
@@ -82,7 +98,8 @@ typedef struct mmdx_joint_options {
     mmdx_dense_engine engine;   /**< default CBLAS when built with it */
     uint64_t seed;
     int n_threads;
-    size_t ensemble;        /**< K networks averaged (logits), default 1; see mmdx_joint_fit */
+    size_t ensemble;        /**< K networks averaged (logits), default 5; see mmdx_joint_fit */
+    int pattern_evidence;   /**< 1 (default): each modality's linear evidence depends on which others are shown */
 } mmdx_joint_options;
 
 void mmdx_joint_options_init(mmdx_joint_options *o);

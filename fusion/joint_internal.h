@@ -19,6 +19,10 @@ typedef struct joint_mod {
     size_t w1, b1, w2, b2; /* encoder: W1 (He x p), b1, W2 (d x He), b2 */
     size_t u, a, v, vb;    /* decoder: U (Hd x d), a, V (nf x Hd), vb */
     size_t lw;             /* linear evidence of the inputs (p), added to the logit when shown */
+    size_t ld;             /* pattern evidence: M x p, row k the correction D_mk added to lw while modality k is
+                            * not shown (row m itself and rows of modalities without features unused), then
+                            * C(M,2) x p, row joint_pair(a, b) the correction added while both a and b are not
+                            * shown; none without pattern_evidence */
 } joint_mod;
 
 struct mmdx_joint {
@@ -29,11 +33,19 @@ struct mmdx_joint {
     size_t wq, wk, wv, wo, bo;      /* self-attention (d x d each), output bias */
     size_t cls, pq, pk, pv, po, pb; /* pooling token, its attention, output bias */
     size_t hw, hb, tw;              /* risk head: on z, bias, and on each token (summed evidence) */
+    size_t lb;                      /* pattern evidence: M biases, k's added while modality k is not shown, then
+                                     * C(M,2), joint_pair(a, b)'s added while both are not shown */
     size_t n_params;      /* of one network */
     double *theta;        /* o.ensemble + 1 networks of n_params, one after another: the risk members (logits
                            * averaged), then the representation checkpoint (embeddings, imputation) */
     uint8_t *decay; /* 1 for weight-matrix entries (L2), 0 for biases and the pooling token */
 };
+
+/* Index of the pair a < b of M modalities among the C(M,2) pairs. */
+static inline size_t joint_pair(size_t a, size_t b, size_t M) { return a * M - a * (a + 1) / 2 + (b - a - 1); }
+
+/* Pattern terms per modality: M single corrections, then C(M,2) pair corrections. */
+static inline size_t joint_pattern_terms(size_t M) { return M + M * (M - 1) / 2; }
 
 /* Lay out the parameters for the modalities' feature lists already in j->mod; allocates theta and decay. */
 MMDX_RESULT_USED int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err);
@@ -78,9 +90,12 @@ size_t mmdx_joint__row_scratch(const mmdx_joint *j);
 void mmdx_joint__input_row(const mmdx_joint *j, size_t m, const double *x_row, double *input);
 
 /* One modality's token from a row of d (standardised inputs built in `input`, p doubles; hidden He);
- * returns the modality's linear evidence (its term of the logit). */
+ * returns the modality's base linear evidence (its term of the logit with every modality shown) and, in
+ * pattern (joint_pattern_terms(M) doubles), the change of that evidence while modality k is not shown
+ * (pattern[k]) and the further change while both a and b are not shown (pattern[M + joint_pair(a, b)]);
+ * 0 for terms involving m itself or a modality without features, and all 0 without pattern evidence. */
 double mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
-                              double *hidden, double *token);
+                              double *hidden, double *token, double *pattern);
 /* Decoder m from a context vector (d): standardised features (nf) into out; hidden Hd. */
 void mmdx_joint__decode(const mmdx_joint *j, const double *theta, size_t m, const double *ctx, double *hidden,
                         double *out);

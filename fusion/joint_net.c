@@ -11,7 +11,7 @@
 int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err)
 {
     size_t d = j->o.token_dim, he = j->o.encoder_hidden, hd = j->o.decoder_hidden, k = 0;
-    size_t ranges[4 * MMDX_JOINT_MAX_MODALITIES + 16][2], nr = 0; /* weight-matrix ranges (decayed) */
+    size_t ranges[5 * MMDX_JOINT_MAX_MODALITIES + 16][2], nr = 0; /* weight-matrix ranges (decayed) */
 #define TAKE(field, count, decayed)                                                                             \
     do {                                                                                                        \
         (field) = k;                                                                                            \
@@ -33,6 +33,7 @@ int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err)
         TAKE(md->v, md->nf * hd, 1);
         TAKE(md->vb, md->nf, 0);
         TAKE(md->lw, md->p, 1);
+        TAKE(md->ld, j->o.pattern_evidence ? joint_pattern_terms(j->nm) * md->p : 0, 1);
     }
     TAKE(j->wq, d * d, 1);
     TAKE(j->wk, d * d, 1);
@@ -48,6 +49,7 @@ int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err)
     TAKE(j->hw, d, 1);
     TAKE(j->hb, 1, 0);
     TAKE(j->tw, d, 1);
+    TAKE(j->lb, j->o.pattern_evidence ? joint_pattern_terms(j->nm) : 0, 0);
 #undef TAKE
     j->n_params = k;
     free(j->theta);
@@ -122,10 +124,19 @@ void mmdx_joint__input_row(const mmdx_joint *j, size_t m, const double *x_row, d
 }
 
 double mmdx_joint__encode_row(const mmdx_joint *j, const double *theta, size_t m, const double *x_row, double *input,
-                              double *hidden, double *token)
+                              double *hidden, double *token, double *pattern)
 {
     const joint_mod *md = &j->mod[m];
     mmdx_joint__input_row(j, m, x_row, input);
+    size_t M = j->nm;
+    for (size_t a = 0; a < M; a++) {
+        int ua = j->o.pattern_evidence && a != m && j->mod[a].nf > 0;
+        pattern[a] = ua ? dot(theta + md->ld + a * md->p, input, md->p) : 0.0;
+        for (size_t b = a + 1; b < M; b++) {
+            size_t t = M + joint_pair(a, b, M);
+            pattern[t] = ua && b != m && j->mod[b].nf > 0 ? dot(theta + md->ld + t * md->p, input, md->p) : 0.0;
+        }
+    }
     size_t he = j->o.encoder_hidden;
     matvec(theta + md->w1, input, he, md->p, theta + md->b1, hidden);
     for (size_t h = 0; h < he; h++)
@@ -634,6 +645,35 @@ static double fused_alignment(joint_ws *w, size_t r, size_t M, size_t D, att *a,
     return 1.0 - cs;
 }
 
+/* Whether row r of the pass shows modality m to the network (present and not hidden). */
+static int shown(const joint_ws *w, const uint8_t *visible, size_t r, size_t M, size_t m)
+{
+    return w->pos[r * M + m] >= 0 && (!visible || visible[r * M + m]);
+}
+
+/*
+ * The pattern terms in force for row r (none without pattern evidence): each
+ * modality with features not shown, then each pair of them. Their indexes
+ * into a modality's corrections and into the biases go to off; returns how
+ * many. A shown modality is never among them, so one list serves all.
+ */
+static size_t pattern_terms_off(const mmdx_joint *j, const joint_ws *w, const uint8_t *visible, size_t r,
+                                size_t *off)
+{
+    size_t M = j->nm, n_off = 0, hid[MMDX_JOINT_MAX_MODALITIES], nh = 0;
+    if (!j->o.pattern_evidence)
+        return 0;
+    for (size_t k = 0; k < M; k++)
+        if (j->mod[k].nf > 0 && !shown(w, visible, r, M, k))
+            hid[nh++] = k;
+    for (size_t a = 0; a < nh; a++)
+        off[n_off++] = hid[a];
+    for (size_t a = 0; a < nh; a++)
+        for (size_t b = a + 1; b < nh; b++)
+            off[n_off++] = M + joint_pair(hid[a], hid[b], M);
+    return n_off;
+}
+
 double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_dataset *d, const size_t *rows, size_t n,
                         const uint8_t *visible, const double *sw, int with_contrastive, joint_ws *w, double *grad,
                         joint_loss *out)
@@ -723,10 +763,17 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
             }
             double logit = att_forward(j, th, &a);
             w->dlogit[r] = 0.0;
+            size_t off[MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2];
+            size_t n_off = pattern_terms_off(j, w, visible, r, off);
             for (size_t i = 0; i < a.L; i++) { /* wide part: each shown modality's linear evidence */
                 const joint_mod *md = &j->mod[mods[i]];
-                logit += dot(th + md->lw, w->X[mods[i]] + (size_t)w->pos[r * M + mods[i]] * md->p, md->p);
+                const double *xr = w->X[mods[i]] + (size_t)w->pos[r * M + mods[i]] * md->p;
+                logit += dot(th + md->lw, xr, md->p);
+                for (size_t q = 0; q < n_off; q++) /* its change for each modality or pair not shown */
+                    logit += dot(th + md->ld + off[q] * md->p, xr, md->p);
             }
+            for (size_t q = 0; q < n_off; q++) /* and the pattern's own biases */
+                logit += th[j->lb + off[q]];
             double dl = 0.0;
             int back = 0;
             if (labelled && cls_w != 0) {
@@ -737,6 +784,8 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
                     dl = cls_w * s * (p - y) / (double)n;
                     w->dlogit[r] = dl; /* the linear terms' gradients are summed per modality below */
                     back = 1;
+                    for (size_t q = 0; q < n_off; q++)
+                        g[j->lb - G0 + off[q]] += dl;
                 }
             }
             const double *dzx = NULL;
@@ -780,8 +829,15 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
             if (dl == 0.0)
                 continue;
             const double *xr = w->X[m] + k * md->p;
+            size_t off[MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2];
+            size_t n_off = pattern_terms_off(j, w, visible, r, off);
             for (size_t q = 0; q < md->p; q++)
                 grad[md->lw + q] += dl * xr[q];
+            for (size_t t = 0; t < n_off; t++) {
+                double *gd = grad + md->ld + off[t] * md->p;
+                for (size_t q = 0; q < md->p; q++)
+                    gd[q] += dl * xr[q];
+            }
         }
     }
     if (labelled)

@@ -27,6 +27,7 @@ void mmdx_joint_options_init(mmdx_joint_options *o)
     o->engine = mmdx_dense_have_blas() ? MMDX_DENSE_BLAS : MMDX_DENSE_LOOPS;
     o->n_threads = 1;
     o->ensemble = 5;
+    o->pattern_evidence = 1;
 }
 
 static int size_key(const mmdx_config_entry *e, long lo, long hi, size_t *out, mmdx_error *err)
@@ -95,7 +96,12 @@ int mmdx_joint_options_parse(mmdx_joint_options *o, const mmdx_fusion_params *pa
                 o->patience = (int)l;
         } else if (!strcmp(e->key, "ensemble"))
             rc = size_key(e, 1, MMDX_JOINT_MAX_ENSEMBLE, &o->ensemble, err);
-        else if (!strcmp(e->key, "validation_fraction"))
+        else if (!strcmp(e->key, "pattern_evidence")) {
+            if (!strcmp(e->value, "yes") || !strcmp(e->value, "no"))
+                o->pattern_evidence = !strcmp(e->value, "yes");
+            else
+                rc = mmdx_fusion_opt_bad(err, e, "expected yes or no");
+        } else if (!strcmp(e->key, "validation_fraction"))
             rc = mmdx_fusion_opt_double(e, 0.01, 0.5, &o->validation_fraction, err);
         else if (!strcmp(e->key, "blas")) {
             if (!strcmp(e->value, "yes") && !mmdx_dense_have_blas())
@@ -111,7 +117,7 @@ int mmdx_joint_options_parse(mmdx_joint_options *o, const mmdx_fusion_params *pa
                                 "%s:%d: unknown key '%s' in [%s] (known: token_dim, heads, encoder_hidden, "
                                 "decoder_hidden, weight_classification, weight_reconstruction, "
                                 "weight_contrastive, weight_fused_alignment, temperature, modality_dropout, class_weight, alpha, "
-                                "learning_rate, batch_size, max_epochs, patience, validation_fraction, ensemble, blas)",
+                                "learning_rate, batch_size, max_epochs, patience, validation_fraction, ensemble, pattern_evidence, blas)",
                                 e->file ? e->file : "(config)", (int)e->line, e->key,
                                 c->section ? c->section : "joint");
     }

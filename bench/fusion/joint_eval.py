@@ -189,54 +189,64 @@ def main():
     ap.add_argument("--train", type=int, default=800)
     ap.add_argument("--test", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", choices=("synth", "gen", "wdbc"),
+                    help="only this cohort's AUROC table (no imputation or alignment)")
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     mm = Mmdx(a.build, a.workdir)
+    # each cohort its own random hiding, so that --only gives the full run's rows
     rng = random.Random(a.seed)
-
-    # 1a. mmdx synth, through the encoders
-    feats = {}
-    for part, n, seed in (("train", a.train, 100 + a.seed), ("test", a.test, 200 + a.seed)):
-        d = os.path.join(a.workdir, "synth_" + part)
-        feats[part] = os.path.join(a.workdir, "synth_%s.csv" % part)
-        if not os.path.exists(feats[part]):
-            mm("synth", "--patients", str(n), "--out", d, "--seed", str(seed), "--missing", "0.1",
-               "--threads", "2", "--no-progress")
-            mm("encode", "--cohort", os.path.join(d, "cohort.csv"), "--config", os.path.join(d, "mmdx.conf"),
-               "--out", feats[part], "--threads", "2", "--no-progress")
-    th, trows = read_table(feats["train"])
-    sh, srows = read_table(feats["test"])
-    synth_lines, synth_models = auroc_table(mm, "synth", feats["train"], sh, srows, rng)
     print("Joint fusion evaluation (bench/fusion/joint_eval.py, seed %d)" % a.seed)
-    print_auroc("mmdx synth: %d training, %d test patients" % (a.train, a.test), synth_lines)
 
-    # 1b. the fusion tests' generated cohort
-    gen = os.path.join(a.build, "bin", "mmdx_fusion_gen_cohort")
-    gtr, gte = os.path.join(a.workdir, "gen_train.csv"), os.path.join(a.workdir, "gen_test.csv")
-    run([gen, "--n", "2000", "--seed", str(10 + a.seed), "--out", gtr])
-    run([gen, "--n", "2000", "--seed", str(20 + a.seed), "--out", gte])
-    gh, grows = read_table(gte)
-    gen_lines, _ = auroc_table(mm, "gen", gtr, gh, grows, rng)
-    print_auroc("generated cohort (gen_cohort): 2000 training, 2000 test patients", gen_lines)
+    if a.only in (None, "synth"):
+        # 1a. mmdx synth, through the encoders
+        feats = {}
+        for part, n, seed in (("train", a.train, 100 + a.seed), ("test", a.test, 200 + a.seed)):
+            d = os.path.join(a.workdir, "synth_" + part)
+            feats[part] = os.path.join(a.workdir, "synth_%s.csv" % part)
+            if not os.path.exists(feats[part]):
+                mm("synth", "--patients", str(n), "--out", d, "--seed", str(seed), "--missing", "0.1",
+                   "--threads", "2", "--no-progress")
+                mm("encode", "--cohort", os.path.join(d, "cohort.csv"), "--config", os.path.join(d, "mmdx.conf"),
+                   "--out", feats[part], "--threads", "2", "--no-progress")
+        th, trows = read_table(feats["train"])
+        sh, srows = read_table(feats["test"])
+        synth_lines, synth_models = auroc_table(mm, "synth", feats["train"], sh, srows, rng)
+        print_auroc("mmdx synth: %d training, %d test patients" % (a.train, a.test), synth_lines)
 
-    # 1c. WDBC as three views, 5 folds
-    wh, wrows = wdbc_views(a.data, a.workdir)
-    order = list(range(len(wrows)))
-    random.Random(a.seed).shuffle(order)
-    folds = [order[k::5] for k in range(5)]
-    acc = {}
-    for k in range(5):
-        test_idx = set(folds[k])
-        tr = os.path.join(a.workdir, "wdbc_train.csv")
-        write_table(tr, wh, [wrows[i] for i in order if i not in test_idx])
-        lines, _ = auroc_table(mm, "wdbc", tr, wh, [wrows[i] for i in folds[k]], rng)
-        for label, n, res in lines:
-            e = acc.setdefault(label, [0, {f: [] for f, _ in FUSIONS}])
-            e[0] += n
-            for f in res:
-                e[1][f].append(res[f])
-    print_auroc("WDBC, three views (mean, se, worst), 5-fold cross-validation: mean fold AUROC",
-                [(label, v[0], {f: float(np.mean(x)) for f, x in v[1].items()}) for label, v in acc.items()])
+    if a.only in (None, "gen"):
+        # 1b. the fusion tests' generated cohort
+        gen = os.path.join(a.build, "bin", "mmdx_fusion_gen_cohort")
+        gtr, gte = os.path.join(a.workdir, "gen_train.csv"), os.path.join(a.workdir, "gen_test.csv")
+        run([gen, "--n", "2000", "--seed", str(10 + a.seed), "--out", gtr])
+        run([gen, "--n", "2000", "--seed", str(20 + a.seed), "--out", gte])
+        gh, grows = read_table(gte)
+        gen_lines, _ = auroc_table(mm, "gen", gtr, gh, grows, random.Random(1000 + a.seed))
+        print_auroc("generated cohort (gen_cohort): 2000 training, 2000 test patients", gen_lines)
+
+    if a.only in (None, "wdbc"):
+        # 1c. WDBC as three views, 5 folds
+        wh, wrows = wdbc_views(a.data, a.workdir)
+        order = list(range(len(wrows)))
+        random.Random(a.seed).shuffle(order)
+        folds = [order[k::5] for k in range(5)]
+        acc = {}
+        wdbc_rng = random.Random(2000 + a.seed)
+        for k in range(5):
+            test_idx = set(folds[k])
+            tr = os.path.join(a.workdir, "wdbc_train.csv")
+            write_table(tr, wh, [wrows[i] for i in order if i not in test_idx])
+            lines, _ = auroc_table(mm, "wdbc", tr, wh, [wrows[i] for i in folds[k]], wdbc_rng)
+            for label, n, res in lines:
+                e = acc.setdefault(label, [0, {f: [] for f, _ in FUSIONS}])
+                e[0] += n
+                for f in res:
+                    e[1][f].append(res[f])
+        print_auroc("WDBC, three views (mean, se, worst), 5-fold cross-validation: mean fold AUROC",
+                    [(label, v[0], {f: float(np.mean(x)) for f, x in v[1].items()}) for label, v in acc.items()])
+
+    if a.only:
+        return
 
     # 2. imputation
     n, fams = imputation(mm, synth_models["joint"], th, trows, sh, srows, "genomics")

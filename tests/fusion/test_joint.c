@@ -15,6 +15,8 @@
 
 #include "fusion_plugins.h"
 #include "joint.h"
+#include "joint_internal.h"
+#include "metrics.h"
 #include "rng.h"
 #include "testsupport.h"
 
@@ -516,6 +518,113 @@ START_TEST(models_without_an_ensemble_line_load)
 }
 END_TEST
 
+/*
+ * The patients of c from `first` (n of them) who have modality `keep`, with
+ * only it present (the others absent, their values NaN); labels their own.
+ */
+static cohort only_modality(const cohort *c, size_t first, size_t n, size_t keep)
+{
+    cohort o = *c;
+    o.x = malloc(n * c->F * sizeof *o.x);
+    o.present = malloc(n * c->M);
+    o.y = malloc(n * sizeof *o.y);
+    o.n = 0;
+    for (size_t i = first; i < first + n; i++) {
+        if (!c->present[i * c->M + keep])
+            continue;
+        for (size_t m = 0; m < c->M; m++)
+            o.present[o.n * c->M + m] = m == keep;
+        for (size_t f = 0; f < c->F; f++)
+            o.x[o.n * c->F + f] = c->fmod[f] == keep ? c->x[i * c->F + f] : NAN;
+        o.y[o.n++] = c->y[i];
+    }
+    return o;
+}
+
+/*
+ * Pattern evidence (the default): a modality's linear evidence depends on
+ * which others are missing. With its corrections zeroed a patient with every
+ * modality predicts the same and one with a modality missing does not (the
+ * corrections act exactly where a modality is missing); the model file says
+ * so in a line that cannot be dropped; without it the parameters are fewer
+ * by the corrections; and on modalities that are noisy views of one latent
+ * vector, a patient with one modality is ranked better with the corrections
+ * than without (they start as that pattern's own regression).
+ */
+START_TEST(pattern_evidence_serves_each_subset)
+{
+    cohort c = make_cohort(1200, 21, 0.1, 0.05);
+    mmdx_dataset train = view(&c, 0, 800), all = view(&c, 800, 400);
+    mmdx_error err = {0};
+    mmdx_config_entry on[] = {{"max_epochs", "20", "t.conf", 1, 0}, {"blas", "no", "t.conf", 2, 0},
+                              {"token_dim", "8", "t.conf", 3, 0}, {"ensemble", "1", "t.conf", 4, 0}},
+                      off[] = {{"max_epochs", "20", "t.conf", 1, 0}, {"blas", "no", "t.conf", 2, 0},
+                               {"token_dim", "8", "t.conf", 3, 0}, {"ensemble", "1", "t.conf", 4, 0},
+                               {"pattern_evidence", "no", "t.conf", 5, 0}};
+    mmdx_plugin_config pc;
+    mmdx_fusion_params p = params(&pc, on, 4, 2, 3);
+    mmdx_joint *a = NULL, *b = NULL;
+    ck_assert_msg(mmdx_fusion_joint_vtable.fit((void **)&a, &p, &train, &err) == 0, "%s", err.message);
+    p = params(&pc, off, 5, 2, 3);
+    ck_assert_msg(mmdx_fusion_joint_vtable.fit((void **)&b, &p, &train, &err) == 0, "%s", err.message);
+    size_t P = mmdx_joint_n_params(a), extra = 0, T = 3 + 3;
+    for (size_t m = 0; m < 3; m++)
+        extra += T * (per_mod[m] + per_mod[m]); /* p: features + indicators (every feature has missing values) */
+    ck_assert_uint_eq(P, mmdx_joint_n_params(b) + extra + T); /* the corrections and their biases */
+
+    size_t len, len_b;
+    char *blob = save(a, &len), *blob_b = save(b, &len_b);
+    ck_assert_ptr_nonnull(strstr(blob, "\npattern_evidence 1\n"));
+    ck_assert_ptr_null(strstr(blob_b, "pattern_evidence"));
+    char *line = strstr(blob, "\npattern_evidence 1\n");
+    size_t at = (size_t)(line + 1 - blob), skip = strlen("pattern_evidence 1\n");
+    memmove(blob + at, blob + at + skip, len - at - skip);
+    void *cut = NULL;
+    ck_assert_int_eq(mmdx_fusion_joint_vtable.load(&cut, blob, len - skip, &err), MMDX_EFORMAT);
+    free(blob), free(blob_b);
+
+    /* only modality m: ranked better with the corrections, for every m */
+    double *pa = malloc(400 * sizeof *pa), *pb = malloc(400 * sizeof *pb);
+    for (size_t m = 0; m < 3; m++) {
+        cohort o = only_modality(&c, 800, 400, m);
+        mmdx_dataset d = view(&o, 0, o.n);
+        double auc_a, auc_b;
+        ck_assert_int_eq(mmdx_joint_infer(a, &d, pa, NULL, NULL, NULL, NULL, &err), 0);
+        ck_assert_int_eq(mmdx_joint_infer(b, &d, pb, NULL, NULL, NULL, NULL, &err), 0);
+        ck_assert_int_eq(mmdx_auroc(&auc_a, pa, o.y, o.n), 0);
+        ck_assert_int_eq(mmdx_auroc(&auc_b, pb, o.y, o.n), 0);
+        fprintf(stderr, "only modality %zu (%zu patients): AUROC %.4f with pattern evidence, %.4f without\n", m, o.n,
+                auc_a, auc_b);
+        ck_assert_msg(auc_a > auc_b, "modality %zu: %.4f with pattern evidence, %.4f without", m, auc_a, auc_b);
+        free(o.x), free(o.present), free(o.y);
+    }
+
+    /* the corrections zeroed: the same logit with every modality, another with one missing */
+    double *la = malloc(400 * sizeof *la), *lz = malloc(400 * sizeof *lz);
+    ck_assert_int_eq(mmdx_joint_infer(a, &all, la, NULL, NULL, NULL, NULL, &err), 0);
+    double *th = mmdx_joint_params(a); /* the only member's */
+    for (size_t m = 0; m < 3; m++)
+        memset(th + a->mod[m].ld, 0, T * a->mod[m].p * sizeof *th);
+    memset(th + a->lb, 0, T * sizeof *th);
+    ck_assert_int_eq(mmdx_joint_infer(a, &all, lz, NULL, NULL, NULL, NULL, &err), 0);
+    size_t full = 0, partial = 0;
+    for (size_t i = 0; i < 400; i++) {
+        int every = c.present[(800 + i) * 3] && c.present[(800 + i) * 3 + 1] && c.present[(800 + i) * 3 + 2];
+        if (every) {
+            ck_assert_msg(la[i] == lz[i], "patient %zu with every modality: %.17g vs %.17g", i, la[i], lz[i]);
+            full++;
+        } else {
+            ck_assert_msg(la[i] != lz[i], "patient %zu with a modality missing: the corrections did nothing", i);
+            partial++;
+        }
+    }
+    ck_assert(full > 100 && partial > 50);
+    free(la), free(lz), free(pa), free(pb);
+    mmdx_joint_free(a), mmdx_joint_free(b);
+    cohort_free(&c);
+}
+END_TEST
+
 START_TEST(bad_configuration_is_named)
 {
     mmdx_joint_options o;
@@ -575,6 +684,7 @@ int main(void)
     tcase_add_test(tc, imputation_beats_the_training_mean);
     tcase_add_test(tc, ensemble_averages_its_members);
     tcase_add_test(tc, models_without_an_ensemble_line_load);
+    tcase_add_test(tc, pattern_evidence_serves_each_subset);
     tcase_add_test(tc, bad_configuration_is_named);
     suite_add_tcase(s, tc);
     return mmdx_test_run_suite(s);
