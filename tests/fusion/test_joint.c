@@ -206,8 +206,9 @@ static char *save(const void *model, size_t *len)
     void *buf = NULL;
     mmdx_error err = {0};
     ck_assert_int_eq(mmdx_fusion_joint_vtable.save(model, &buf, len, &err), 0);
-    char *copy = malloc(*len);
+    char *copy = malloc(*len + 1); /* NUL-terminated, for strstr */
     memcpy(copy, buf, *len);
+    copy[*len] = '\0';
     mmdx_fusion_joint_vtable.free_buffer(buf);
     return copy;
 }
