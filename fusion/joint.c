@@ -538,19 +538,11 @@ int mmdx_joint_fit(mmdx_joint **out, const mmdx_dataset *d, const mmdx_joint_opt
 static double wide_evidence(const mmdx_joint *j, const double *th, const double *lin, const double *pat,
                             const size_t *mods, size_t L, size_t skip)
 {
-    size_t M = j->nm, T = joint_pattern_terms(M), off[MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2];
-    size_t n_off = 0, hid[MMDX_JOINT_MAX_MODALITIES], nh = 0;
+    size_t T = joint_pattern_terms(j->nm), off[MMDX_JOINT_MAX_PATTERN_TERMS];
     uint8_t on[MMDX_JOINT_MAX_MODALITIES] = {0};
     for (size_t i = 0; i < L; i++)
         on[mods[i]] = i != skip;
-    for (size_t k = 0; j->o.pattern_evidence && k < M; k++)
-        if (!on[k] && j->mod[k].nf > 0)
-            hid[nh++] = k;
-    for (size_t a = 0; a < nh; a++)
-        off[n_off++] = hid[a];
-    for (size_t a = 0; a < nh; a++)
-        for (size_t b = a + 1; b < nh; b++)
-            off[n_off++] = M + joint_pair(hid[a], hid[b], M);
+    size_t n_off = mmdx_joint__pattern_terms(j, on, off);
     double s = 0;
     for (size_t i = 0; i < L; i++) {
         if (i == skip)
@@ -600,7 +592,7 @@ static int infer_members(const mmdx_joint *j, size_t k0, size_t k1, const mmdx_d
         for (size_t k = k0; (logit || contrib) && k < k1; k++) {
             const double *th = j->theta + k * P;
             double lin[MMDX_JOINT_MAX_MODALITIES];
-            double pat[MMDX_JOINT_MAX_MODALITIES * MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2];
+            double pat[MMDX_JOINT_MAX_MODALITIES * MMDX_JOINT_MAX_PATTERN_TERMS];
             L = 0;
             for (size_t m = 0; m < M; m++)
                 if (d->present[i * M + m] && j->mod[m].nf > 0) {

@@ -46,6 +46,16 @@ static inline size_t joint_pair(size_t a, size_t b, size_t M) { return a * M - a
 
 /* Pattern terms per modality: M single corrections, then C(M,2) pair corrections. */
 static inline size_t joint_pattern_terms(size_t M) { return M + M * (M - 1) / 2; }
+#define MMDX_JOINT_MAX_PATTERN_TERMS (MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2)
+
+/*
+ * The pattern terms in force when the modalities flagged in on[0..M) are
+ * shown (none without pattern evidence): each modality with features not
+ * shown, then each pair of them. Their indexes into a modality's corrections
+ * and into the biases go to off (MMDX_JOINT_MAX_PATTERN_TERMS); returns how
+ * many. A shown modality is never among them, so one list serves all.
+ */
+size_t mmdx_joint__pattern_terms(const mmdx_joint *j, const uint8_t *on, size_t *off);
 
 /* Lay out the parameters for the modalities' feature lists already in j->mod; allocates theta and decay. */
 MMDX_RESULT_USED int mmdx_joint__layout(mmdx_joint *j, mmdx_error *err);

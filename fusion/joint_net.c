@@ -651,20 +651,13 @@ static int shown(const joint_ws *w, const uint8_t *visible, size_t r, size_t M, 
     return w->pos[r * M + m] >= 0 && (!visible || visible[r * M + m]);
 }
 
-/*
- * The pattern terms in force for row r (none without pattern evidence): each
- * modality with features not shown, then each pair of them. Their indexes
- * into a modality's corrections and into the biases go to off; returns how
- * many. A shown modality is never among them, so one list serves all.
- */
-static size_t pattern_terms_off(const mmdx_joint *j, const joint_ws *w, const uint8_t *visible, size_t r,
-                                size_t *off)
+size_t mmdx_joint__pattern_terms(const mmdx_joint *j, const uint8_t *on, size_t *off)
 {
     size_t M = j->nm, n_off = 0, hid[MMDX_JOINT_MAX_MODALITIES], nh = 0;
     if (!j->o.pattern_evidence)
         return 0;
     for (size_t k = 0; k < M; k++)
-        if (j->mod[k].nf > 0 && !shown(w, visible, r, M, k))
+        if (j->mod[k].nf > 0 && !on[k])
             hid[nh++] = k;
     for (size_t a = 0; a < nh; a++)
         off[n_off++] = hid[a];
@@ -672,6 +665,16 @@ static size_t pattern_terms_off(const mmdx_joint *j, const joint_ws *w, const ui
         for (size_t b = a + 1; b < nh; b++)
             off[n_off++] = M + joint_pair(hid[a], hid[b], M);
     return n_off;
+}
+
+/* The pattern terms in force for row r of a pass (see mmdx_joint__pattern_terms). */
+static size_t pattern_terms_off(const mmdx_joint *j, const joint_ws *w, const uint8_t *visible, size_t r,
+                                size_t *off)
+{
+    uint8_t on[MMDX_JOINT_MAX_MODALITIES];
+    for (size_t k = 0; k < j->nm; k++)
+        on[k] = (uint8_t)shown(w, visible, r, j->nm, k);
+    return mmdx_joint__pattern_terms(j, on, off);
 }
 
 double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_dataset *d, const size_t *rows, size_t n,
@@ -763,7 +766,7 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
             }
             double logit = att_forward(j, th, &a);
             w->dlogit[r] = 0.0;
-            size_t off[MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2];
+            size_t off[MMDX_JOINT_MAX_PATTERN_TERMS];
             size_t n_off = pattern_terms_off(j, w, visible, r, off);
             for (size_t i = 0; i < a.L; i++) { /* wide part: each shown modality's linear evidence */
                 const joint_mod *md = &j->mod[mods[i]];
@@ -829,7 +832,7 @@ double mmdx_joint__pass(const mmdx_joint *j, const double *th, const mmdx_datase
             if (dl == 0.0)
                 continue;
             const double *xr = w->X[m] + k * md->p;
-            size_t off[MMDX_JOINT_MAX_MODALITIES * (MMDX_JOINT_MAX_MODALITIES + 1) / 2];
+            size_t off[MMDX_JOINT_MAX_PATTERN_TERMS];
             size_t n_off = pattern_terms_off(j, w, visible, r, off);
             for (size_t q = 0; q < md->p; q++)
                 grad[md->lw + q] += dl * xr[q];

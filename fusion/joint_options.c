@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The [joint] configuration section. */
+#include <stdio.h>
 #include <string.h>
 
 #include "joint.h"
@@ -37,6 +38,18 @@ static int size_key(const mmdx_config_entry *e, long lo, long hi, size_t *out, m
     if (rc == 0)
         *out = (size_t)v;
     return rc;
+}
+
+/* A key with two values: *out 0 for `off`, 1 for `on`; anything else is named. */
+static int two_way_key(const mmdx_config_entry *e, const char *off, const char *on, int *out, mmdx_error *err)
+{
+    if (strcmp(e->value, off) != 0 && strcmp(e->value, on) != 0) {
+        char what[96];
+        snprintf(what, sizeof what, "expected %s or %s", off, on);
+        return mmdx_fusion_opt_bad(err, e, what);
+    }
+    *out = !strcmp(e->value, on);
+    return 0;
 }
 
 int mmdx_joint_options_parse(mmdx_joint_options *o, const mmdx_fusion_params *params, mmdx_error *err)
@@ -77,12 +90,9 @@ int mmdx_joint_options_parse(mmdx_joint_options *o, const mmdx_fusion_params *pa
             rc = mmdx_fusion_opt_double(e, 0.004, 100.0, &o->temperature, err); /* InfoNCE's exps stay finite */
         else if (!strcmp(e->key, "modality_dropout"))
             rc = mmdx_fusion_opt_double(e, 0.0, 0.9, &o->modality_dropout, err);
-        else if (!strcmp(e->key, "class_weight")) {
-            if (!strcmp(e->value, "none") || !strcmp(e->value, "balanced"))
-                o->class_weight_balanced = !strcmp(e->value, "balanced");
-            else
-                rc = mmdx_fusion_opt_bad(err, e, "expected none or balanced");
-        } else if (!strcmp(e->key, "alpha"))
+        else if (!strcmp(e->key, "class_weight"))
+            rc = two_way_key(e, "none", "balanced", &o->class_weight_balanced, err);
+        else if (!strcmp(e->key, "alpha"))
             rc = mmdx_fusion_opt_double(e, 0.0, 1e6, &o->alpha, err);
         else if (!strcmp(e->key, "learning_rate"))
             rc = mmdx_fusion_opt_double(e, 1e-8, 10.0, &o->learning_rate, err);
@@ -96,12 +106,9 @@ int mmdx_joint_options_parse(mmdx_joint_options *o, const mmdx_fusion_params *pa
                 o->patience = (int)l;
         } else if (!strcmp(e->key, "ensemble"))
             rc = size_key(e, 1, MMDX_JOINT_MAX_ENSEMBLE, &o->ensemble, err);
-        else if (!strcmp(e->key, "pattern_evidence")) {
-            if (!strcmp(e->value, "yes") || !strcmp(e->value, "no"))
-                o->pattern_evidence = !strcmp(e->value, "yes");
-            else
-                rc = mmdx_fusion_opt_bad(err, e, "expected yes or no");
-        } else if (!strcmp(e->key, "validation_fraction"))
+        else if (!strcmp(e->key, "pattern_evidence"))
+            rc = two_way_key(e, "no", "yes", &o->pattern_evidence, err);
+        else if (!strcmp(e->key, "validation_fraction"))
             rc = mmdx_fusion_opt_double(e, 0.01, 0.5, &o->validation_fraction, err);
         else if (!strcmp(e->key, "blas")) {
             if (!strcmp(e->value, "yes") && !mmdx_dense_have_blas())
